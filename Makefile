@@ -1,0 +1,45 @@
+# Switchboard: every target bootstraps .venv from requirements.lock first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+# No telemetry, no network beyond the package registries; Prefect in local mode.
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export UV_PYTHON_DOWNLOADS := never
+export PREFECT_HOME := $(CURDIR)/.prefect
+
+.PHONY: demo test test-fast bench lint lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## generate the demo org, route it end to end, print the summary
+	$(BIN)/switchboard demo
+
+test: $(STAMP)  ## the whole suite (unit, dbt, e2e)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## unit tests only
+	$(BIN)/python -m pytest -m "not e2e and not slow"
+
+bench: $(STAMP)  ## scale scenarios; writes bench/RESULTS.md
+	$(BIN)/python bench/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check switchboard flows tests bench
+	$(BIN)/mypy switchboard flows
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python $(BIN)/python -o requirements.lock --no-header
+
+clean:
+	rm -rf $(VENV) .prefect warehouse.duckdb outbox demo_org dbt_project/target dbt_project/logs

@@ -1,0 +1,19 @@
+"""Switchboard: account and lead routing for revenue-operations teams."""
+
+from __future__ import annotations
+
+import os
+
+__version__ = "0.1.0"
+ENGINE_VERSION = "1"
+
+# Nothing in Switchboard phones home: switch off the analytics of every library we embed
+# before any of them is imported. Users can still override these in their environment.
+for _key, _value in {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}.items():
+    os.environ.setdefault(_key, _value)

@@ -1,0 +1,173 @@
+"""routing.yml: the rule hierarchy, thresholds, weights and queues, as typed settings."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from switchboard import ENGINE_VERSION
+
+RuleName = Literal[
+    "open_opportunity",
+    "named_account",
+    "account_owner",
+    "territory",
+    "overflow_queue",
+    "fallback_queue",
+]
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "routing.yml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Strict):
+    name: RuleName
+    enabled: bool = True
+
+
+class WorkloadWeights(_Strict):
+    active_accounts: float = 1.0
+    pipeline_accounts: float = 0.5
+    inbound_last_7d: float = 0.25
+    activity_density: float = 0.0
+
+
+class Workload(_Strict):
+    weights: WorkloadWeights = WorkloadWeights()
+    default_capacity: int = Field(200, gt=0)
+    high_water: float = Field(100.0, gt=0)
+    release: float = Field(95.0, gt=0)
+
+    @model_validator(mode="after")
+    def _release_below_high_water(self) -> Workload:
+        if self.release > self.high_water:
+            raise ValueError("workload.release must not exceed workload.high_water")
+        return self
+
+
+class Queues(_Strict):
+    fallback: str = "fallback-queue"
+    overflow: str = "overflow:{territory_id}"
+    territory_pool: str = "pool:{territory_id}"
+
+
+class Redistribution(_Strict):
+    manager_review_open_pipeline: bool = True
+    pool_tiers: list[int] = [3]
+
+
+class Alerts(_Strict):
+    unowned_hours: float = 24
+    overload_days: int = 21
+
+
+class Guards(_Strict):
+    max_invalid_rep_share: float = Field(0.2, ge=0, le=1)
+    max_reassign_share: float = Field(0.3, ge=0, le=1)
+
+
+class Webhook(_Strict):
+    url: str | None = None
+    timeout_seconds: float = 5
+    max_attempts: int = Field(4, ge=1)
+    backoff_seconds: float = 0.5
+
+
+class Sinks(_Strict):
+    files: bool = True
+    webhook: Webhook = Webhook()
+
+
+OwnerProblem = Literal[
+    "unowned", "unknown_owner", "terminated", "deactivated", "role_change", "outside_territory"
+]
+
+DEFAULT_RULES = [
+    Rule(name=n)
+    for n in (
+        "open_opportunity",
+        "named_account",
+        "account_owner",
+        "territory",
+        "overflow_queue",
+        "fallback_queue",
+    )
+]
+
+
+class RoutingConfig(_Strict):
+    rules: list[Rule] = DEFAULT_RULES
+    territory_tiebreak: list[
+        Literal["opportunity_territory", "priority", "specificity", "territory_id"]
+    ] = ["opportunity_territory", "priority", "specificity", "territory_id"]
+    carrying_roles: list[str] = ["AE", "Account Executive", "AM", "Account Manager", "SDR", "BDR"]
+    workload: Workload = Workload()
+    queues: Queues = Queues()
+    redistribution: Redistribution = Redistribution()
+    hourly_repairs: list[OwnerProblem] = [
+        "unowned",
+        "unknown_owner",
+        "terminated",
+        "deactivated",
+        "role_change",
+    ]
+    alerts: Alerts = Alerts()
+    guards: Guards = Guards()
+    sinks: Sinks = Sinks()
+    # Hash of the source text + engine version; set by load_config.
+    rules_version: str = "unversioned"
+
+    @model_validator(mode="after")
+    def _fallback_last_and_on(self) -> RoutingConfig:
+        names = [r.name for r in self.rules]
+        if len(set(names)) != len(names):
+            raise ValueError("rules: each rule may appear once")
+        if not names or names[-1] != "fallback_queue" or not self.rules[-1].enabled:
+            raise ValueError("rules: fallback_queue must be the last rule and enabled")
+        return self
+
+    @property
+    def enabled_rules(self) -> list[str]:
+        return [r.name for r in self.rules if r.enabled]
+
+    def dbt_vars(self) -> dict[str, object]:
+        """The settings the dbt models read through `var()`."""
+        w = self.workload
+        return {
+            "carrying_roles": [r.lower() for r in self.carrying_roles],
+            "weight_active_accounts": w.weights.active_accounts,
+            "weight_pipeline_accounts": w.weights.pipeline_accounts,
+            "weight_inbound_last_7d": w.weights.inbound_last_7d,
+            "weight_activity_density": w.weights.activity_density,
+            "default_capacity": w.default_capacity,
+            "high_water": w.high_water,
+            "release": w.release,
+        }
+
+
+class ConfigError(ValueError):
+    """routing.yml cannot be read or does not validate."""
+
+
+def load_config(path: Path | str | None = None) -> RoutingConfig:
+    """Read routing.yml (the shipped one by default) and stamp its rules_version."""
+    source = Path(path) if path else DEFAULT_CONFIG_PATH
+    try:
+        text = source.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config {source}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {source}: expected a mapping at the top level")
+    digest = hashlib.sha256(text.encode() + f"|engine={ENGINE_VERSION}".encode()).hexdigest()
+    data["rules_version"] = digest[:12]
+    try:
+        return RoutingConfig.model_validate(data)
+    except ValueError as exc:
+        raise ConfigError(f"config {source}: {exc}") from exc

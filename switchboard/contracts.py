@@ -1,0 +1,135 @@
+"""data_contracts/*.yml: the one place each entity's columns are declared.
+
+Ingest casting, quarantine checks, the Great Expectations suites and the dbt source
+definitions are all derived from these models; nothing else lists columns.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator
+
+CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "data_contracts"
+
+ColumnType = Literal["string", "integer", "number", "boolean", "timestamp", "date", "list"]
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "integer": pl.Int64(),
+    "number": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "timestamp": pl.Datetime("us"),
+    "date": pl.Date(),
+    "list": pl.List(pl.String()),
+}
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "varchar",
+    "integer": "bigint",
+    "number": "double",
+    "boolean": "boolean",
+    "timestamp": "timestamp",
+    "date": "date",
+    "list": "varchar[]",
+}
+
+
+class Reference(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    entity: str
+    column: str
+    # quarantine: the row is unusable without its parent; warn: kept, reported downstream.
+    on_missing: Literal["quarantine", "warn"] = "warn"
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    type: ColumnType
+    required: bool = False
+    unique: bool = False
+    aliases: tuple[str, ...] = ()
+    allowed_values: tuple[str | int | float, ...] | None = None
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    references: Reference | None = None
+    description: str = ""
+
+    @property
+    def polars_type(self) -> pl.DataType:
+        return POLARS_TYPES[self.type]
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    entity: str
+    description: str = ""
+    required: bool = False
+    primary_key: str | tuple[str, ...] | None = None
+    columns: tuple[Column, ...]
+
+    @field_validator("columns")
+    @classmethod
+    def _unique_names(cls, columns: tuple[Column, ...]) -> tuple[Column, ...]:
+        names = [c.name for c in columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate column names in contract: {names}")
+        return columns
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def key_columns(self) -> list[str]:
+        if self.primary_key is None:
+            return []
+        return [self.primary_key] if isinstance(self.primary_key, str) else list(self.primary_key)
+
+    @property
+    def polars_schema(self) -> dict[str, pl.DataType]:
+        return {c.name: c.polars_type for c in self.columns}
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.entity} has no column {name!r}")
+
+    def alias_map(self) -> dict[str, str]:
+        """Lower-cased source header -> contract column (the column's own name included)."""
+        mapping: dict[str, str] = {}
+        for c in self.columns:
+            for alias in (c.name, *c.aliases):
+                mapping[alias.strip().lower()] = c.name
+        return mapping
+
+
+@cache
+def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
+    """Every contract in the folder, by entity name, in a stable order."""
+    contracts: dict[str, Contract] = {}
+    for path in sorted(directory.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        contract = Contract.model_validate(data)
+        if contract.entity != path.stem:
+            raise ValueError(f"{path}: entity {contract.entity!r} must match the file name")
+        contracts[contract.entity] = contract
+    return contracts
+
+
+def get_contract(entity: str) -> Contract:
+    return load_contracts()[entity]

@@ -1,0 +1,76 @@
+"""Column schemas of the engine's outputs; routing.* tables are created from these."""
+
+from __future__ import annotations
+
+import polars as pl
+
+RECORD_TYPES = ("account", "lead")
+
+RULES = (
+    "open_opportunity",
+    "named_account",
+    "named_parent",
+    "account_owner",
+    "territory",
+    "overflow_queue",
+    "fallback_queue",
+    "manager_review",
+    "territory_pool",
+)
+
+CONFLICT_TYPES = ("multi_territory", "named_subsidiary", "pipeline_owner_mismatch")
+
+CANDIDATE = pl.Struct(
+    {
+        "rule": pl.String(),
+        "territory_id": pl.String(),
+        "owner_id": pl.String(),
+        "queue": pl.String(),
+    }
+)
+
+DECISIONS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "decided_at": pl.Datetime("us"),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "previous_owner_id": pl.String(),
+    "owner_id": pl.String(),
+    "queue": pl.String(),
+    "rule": pl.String(),
+    "territory_id": pl.String(),
+    "conflict": pl.Boolean(),
+    "candidates": pl.List(pl.String()),
+    "rationale": pl.String(),
+    "rules_version": pl.String(),
+    "latency_seconds": pl.Float64(),
+}
+
+CONFLICTS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "conflict_type": pl.String(),
+    "candidates": pl.List(CANDIDATE),
+    "resolution": pl.String(),
+    "owner_id": pl.String(),
+    "queue": pl.String(),
+    "rationale": pl.String(),
+}
+
+REP_STATE: dict[str, pl.DataType] = {
+    "rep_id": pl.String(),
+    "is_overflowing": pl.Boolean(),
+    "rr_position": pl.Int64(),
+    "updated_at": pl.Datetime("us"),
+}
+
+ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
+    "routing.decisions": DECISIONS,
+    "routing.conflicts": CONFLICTS,
+    "routing.rep_state": REP_STATE,
+}
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)

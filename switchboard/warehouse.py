@@ -1,0 +1,117 @@
+"""The DuckDB warehouse: one connection, table reads as LazyFrames, Arrow writes, a run lock.
+
+SQL transformations live in dbt. This module only moves frames in and out of tables.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import polars as pl
+
+SCHEMAS = ("raw", "reference", "staging", "intermediate", "marts", "routing")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another Switchboard run holds the warehouse."""
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file, creating it and its schemas on first use."""
+    path = Path(path)
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    return con
+
+
+def _quote(name: str) -> str:
+    return ".".join(f'"{part}"' for part in name.split("."))
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    schema, _, table = name.rpartition(".")
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema or "main", table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def read_table(
+    con: duckdb.DuckDBPyConnection, name: str, columns: list[str] | None = None
+) -> pl.LazyFrame:
+    """A table as a LazyFrame (materialised through Arrow, zero-copy where possible)."""
+    cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    return con.sql(f"select {cols} from {_quote(name)}").pl().lazy()
+
+
+def write_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    frame: pl.DataFrame,
+    mode: Literal["replace", "append"] = "replace",
+) -> int:
+    """Write a frame to a table through Arrow; returns the rows written."""
+    arrow = frame.to_arrow()  # noqa: F841 - referenced by name in the SQL below
+    target = _quote(name)
+    if mode == "replace" or not table_exists(con, name):
+        con.execute(f"create or replace table {target} as select * from arrow")
+    else:
+        con.execute(f"insert into {target} by name select * from arrow")
+    return frame.height
+
+
+@contextmanager
+def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
+    """Hold an exclusive lock beside the warehouse for the length of a run.
+
+    DuckDB allows one writer per file; two runs at once must not interleave their
+    stages. The second run waits up to ``wait_seconds`` and then raises WarehouseLocked.
+    """
+    lock_path = Path(f"{warehouse}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise WarehouseLocked(
+                        f"warehouse {warehouse} is in use by {holder}; "
+                        "wait for it to finish or pass --wait"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the routing.* tables (empty) so dbt sources and readers always find them."""
+    from switchboard.engine.schema import ROUTING_TABLES, empty
+
+    for name, schema in ROUTING_TABLES.items():
+        if not table_exists(con, name):
+            write_table(con, name, empty(schema))
