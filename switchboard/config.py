@@ -65,6 +65,8 @@ class Redistribution(_Strict):
 class Alerts(_Strict):
     unowned_hours: float = 24
     overload_days: int = 21
+    # Who receives alerts that have no natural owner (rule gaps, guards, orphaned records).
+    revops_recipient: str = "revops"
 
 
 class Guards(_Strict):

@@ -115,3 +115,9 @@ def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, schema in ROUTING_TABLES.items():
         if not table_exists(con, name):
             write_table(con, name, empty(schema))
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+          ) -> pl.DataFrame:
+    """A small parameterised read (ledger lookups, one run's rows) as a DataFrame."""
+    return con.sql(sql, params=params).pl()

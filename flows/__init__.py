@@ -1,0 +1,1 @@
+"""Prefect flows: what runs when. Each step is a task around a switchboard.pipeline stage."""

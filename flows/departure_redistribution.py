@@ -1,0 +1,33 @@
+"""departure-redistribution: redistribute a leaver's book the same business day."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.tasks import run_pipeline
+from switchboard.config import load_config
+from switchboard.pipeline import make_context
+from switchboard.summary import RunSummary
+
+
+@flow(name="departure-redistribution", log_prints=True)
+def departure_redistribution(
+    snapshot: str,
+    rep: str,
+    effective: str | None = None,
+    warehouse: str = "warehouse.duckdb",
+    outbox: str = "outbox",
+    config: str | None = None,
+    lock_wait_seconds: float = 0,
+) -> RunSummary:
+    """Pipeline accounts → manager review, pool tiers → territory pool, the rest by territory.
+
+    ``effective`` (date or timestamp) is the run's as-of: the leaver is treated as gone
+    from then on, even if HR does not show it yet.
+    """
+    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
+                       config=load_config(config), as_of=effective, mode="departure",
+                       leaver_rep_ids=(rep,))
+    result = run_pipeline(ctx, lock_wait_seconds)
+    assert isinstance(result, RunSummary)
+    return result

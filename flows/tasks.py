@@ -1,0 +1,92 @@
+"""Prefect tasks around the pipeline stages, and the shared body of every routing flow.
+
+Tasks carry no logic of their own. Inputs are frames and paths, so task caching is off;
+retries are configured only where a stage does I/O that can fail transiently.
+"""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NONE
+
+from switchboard import pipeline, progress, warehouse
+from switchboard.guards import GuardTripped
+from switchboard.pipeline import RunContext, Routed
+from switchboard.summary import RunSummary
+
+
+def _stage(name: str, fn, *args):  # type: ignore[no-untyped-def]
+    with progress.stage(name):
+        return fn(*args)
+
+
+@task(name="prepare", cache_policy=NONE)
+def prepare(ctx: RunContext) -> tuple[RunContext, str]:
+    return _stage("prepare", pipeline.prepare, ctx)
+
+
+@task(name="ingest", cache_policy=NONE)
+def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
+    return _stage("ingest", pipeline.ingest, ctx)
+
+
+@task(name="dbt-build", cache_policy=NONE)
+def transform(ctx: RunContext) -> None:
+    _stage("dbt build", pipeline.transform, ctx)
+
+
+@task(name="route", cache_policy=NONE)
+def route(ctx: RunContext) -> Routed:
+    return _stage("route", pipeline.route, ctx)
+
+
+@task(name="check-output", cache_policy=NONE)
+def check_output(ctx: RunContext, routed: Routed) -> None:
+    _stage("check", pipeline.check_output, ctx, routed)
+
+
+@task(name="guard", cache_policy=NONE)
+def guard(ctx: RunContext, routed: Routed) -> None:
+    _stage("guards", pipeline.guard, ctx, routed)
+
+
+@task(name="record", cache_policy=NONE)
+def record(ctx: RunContext, routed: Routed) -> None:
+    _stage("record", pipeline.record, ctx, routed)
+
+
+@task(name="publish", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+def publish(ctx: RunContext) -> RunSummary:
+    return _stage("publish", pipeline.publish_run, ctx)
+
+
+@task(name="stop", cache_policy=NONE)
+def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
+    return _stage("stop", pipeline.stop, ctx, error)
+
+
+def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | Routed:
+    """ingest → dbt build → engine → checks → guards → record → publish, under the run lock.
+
+    Resumes a run that recorded its decisions but died before publishing, and publishes
+    nothing for a snapshot that was already published. A dry run stops after the guards
+    and returns what it would have done.
+    """
+    with warehouse.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
+        ctx, todo = prepare(ctx)
+        if todo == "done":
+            return pipeline.done_summary(ctx)
+        if todo == "route":
+            ingest(ctx)
+            transform(ctx)
+            routed = route(ctx)
+            check_output(ctx, routed)
+            if ctx.dry_run:
+                return routed
+            try:
+                guard(ctx, routed)
+            except GuardTripped as error:
+                stop(ctx, error)
+                raise
+            record(ctx, routed)
+        return publish(ctx)

@@ -1,0 +1,40 @@
+"""territory-change: apply a new territory plan to the affected accounts at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from flows.tasks import run_pipeline
+from switchboard import pipeline
+from switchboard.config import load_config
+from switchboard.pipeline import Routed
+from switchboard.summary import RunSummary
+
+
+@flow(name="territory-change", log_prints=True)
+def territory_change(
+    snapshot: str,
+    territories: str,
+    members: str | None = None,
+    dry_run: bool = True,
+    warehouse: str = "warehouse.duckdb",
+    outbox: str = "outbox",
+    config: str | None = None,
+    as_of: str | None = None,
+    lock_wait_seconds: float = 0,
+) -> RunSummary | Routed:
+    """Re-evaluate every account under the new plan, including owners the plan leaves
+    outside all their territories. With ``dry_run`` it returns the diff and publishes
+    nothing (it runs against a scratch copy of the warehouse)."""
+    replacements = {"territories": Path(territories)}
+    if members:
+        replacements["territory_members"] = Path(members)
+    overlay = pipeline.overlay_snapshot(Path(snapshot), replacements)
+    ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
+                                config=load_config(config), as_of=as_of,
+                                mode="territory_change")
+    if dry_run:
+        ctx = pipeline.scratch(ctx)
+    return run_pipeline(ctx, lock_wait_seconds)

@@ -1,0 +1,225 @@
+"""Alerts raised by a run, derived from its decisions and the marts (pure Polars).
+
+Each alert carries an ``alert_key``: the same situation always yields the same key, so
+publishing can skip what an earlier run already announced (a pipeline handoff is
+announced once, an over-capacity rep once a day, an orphaned account once per gap).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from switchboard.config import RoutingConfig
+
+ALERT_TYPES = (
+    "unowned_account",
+    "rep_overloaded",
+    "pipeline_handoff",
+    "routing_conflict",
+    "rule_gap",
+    "guard_tripped",
+)
+SEVERITIES = ("info", "warning", "high")
+
+ALERTS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "type": pl.String(),
+    "severity": pl.String(),
+    "recipient_id": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "rep_id": pl.String(),
+    "message": pl.String(),
+    "alert_key": pl.String(),
+}
+
+
+def _finish(frame: pl.LazyFrame, run_id: str, key_parts: list[pl.Expr]) -> pl.LazyFrame:
+    """Add run_id and the idempotency key, and put the columns in ALERTS order.
+
+    The key is readable text rather than a hash so it stays stable across library versions.
+    """
+    key = pl.concat_str([pl.col("type"), *[p.cast(pl.String).fill_null("") for p in key_parts]],
+                        separator="|")
+    return frame.with_columns(run_id=pl.lit(run_id), alert_key=key).select([pl.col(c).cast(t) for c, t in ALERTS.items()])
+
+
+def _blank(frame: pl.LazyFrame, *names: str) -> pl.LazyFrame:
+    return frame.with_columns([pl.lit(None, dtype=pl.String).alias(n) for n in names])
+
+
+def pipeline_handoffs(decisions: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,
+                      fallback_recipient: str) -> pl.LazyFrame:
+    """A leaver's account with open pipeline stays put; the leaver's manager must hand it off."""
+    managers = reps.select(
+        pl.col("rep_id").alias("previous_owner_id"), "manager_id",
+        pl.col("rep_name").alias("previous_owner_name"),
+    )
+    frame = (
+        decisions.filter(pl.col("rule") == "manager_review")
+        .join(managers, on="previous_owner_id", how="left")
+        .select(
+            type=pl.lit("pipeline_handoff"),
+            severity=pl.lit("high"),
+            recipient_id=pl.coalesce("manager_id", pl.lit(fallback_recipient)),
+            record_type="record_type",
+            record_id="record_id",
+            rep_id="previous_owner_id",
+            message=pl.format(
+                "Hand off {} {}: owner {} is no longer valid and it has open pipeline.",
+                "record_type", "record_id",
+                pl.coalesce("previous_owner_name", "previous_owner_id"),
+            ),
+        )
+    )
+    return _finish(frame, run_id, [pl.col("record_id"), pl.col("rep_id")])
+
+
+def routing_conflicts(conflicts: pl.LazyFrame, run_id: str, recipient: str) -> pl.LazyFrame:
+    """Every conflict, as an informational alert (the conflicts table holds the detail)."""
+    frame = conflicts.select(
+        type=pl.lit("routing_conflict"),
+        severity=pl.lit("info"),
+        recipient_id=pl.lit(recipient),
+        record_type="record_type",
+        record_id="record_id",
+        rep_id="owner_id",
+        message=pl.format("{} on {} {}: {}", "conflict_type", "record_type", "record_id",
+                          "rationale"),
+        conflict_type="conflict_type",
+        resolution="resolution",
+    )
+    return _finish(
+        frame, run_id,
+        [pl.col("record_id"), pl.col("conflict_type"), pl.col("resolution"), pl.col("rep_id")],
+    )
+
+
+def rule_gaps(decisions: pl.LazyFrame, run_id: str, recipient: str) -> pl.LazyFrame:
+    """A record no territory matched fell to the fallback queue: the plan has a hole."""
+    frame = decisions.filter(pl.col("rule") == "fallback_queue").select(
+        type=pl.lit("rule_gap"),
+        severity=pl.lit("warning"),
+        recipient_id=pl.lit(recipient),
+        record_type="record_type",
+        record_id="record_id",
+        rep_id=pl.lit(None, dtype=pl.String),
+        message=pl.format("No rule matched {} {}; it waits in {}.", "record_type", "record_id",
+                          "queue"),
+    )
+    return _finish(frame, run_id, [pl.col("record_id")])
+
+
+def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyFrame,
+                     config: RoutingConfig, run_id: str, as_of: datetime) -> pl.LazyFrame:
+    """Accounts still without a valid owner after this run, and for longer than the limit."""
+    limit = as_of - timedelta(hours=config.alerts.unowned_hours)
+    placed = decisions.filter(
+        (pl.col("record_type") == "account")
+        & pl.col("owner_id").is_not_null()
+        & (pl.col("rule") != "manager_review")
+    ).select(pl.col("record_id").alias("account_id"))
+    managers = reps.select(pl.col("rep_id").alias("owner_id"), "manager_id")
+    frame = (
+        gaps.filter((pl.col("reason") != "on_leave") & (pl.col("gap_since") < limit))
+        .join(placed, on="account_id", how="anti")
+        .join(managers, on="owner_id", how="left")
+        .select(
+            type=pl.lit("unowned_account"),
+            severity=pl.lit("high"),
+            recipient_id=pl.coalesce("manager_id", pl.lit(config.alerts.revops_recipient)),
+            record_type=pl.lit("account"),
+            record_id="account_id",
+            rep_id="owner_id",
+            message=pl.format(
+                "Account {} has had no valid owner since {} ({}).",
+                "account_id", pl.col("gap_since").dt.strftime("%Y-%m-%d %H:%M"), "reason",
+            ),
+            gap_since="gap_since",
+        )
+    )
+    return _finish(frame, run_id, [pl.col("record_id"), pl.col("gap_since")])
+
+
+def overloaded_reps(workload_history: pl.LazyFrame, reps: pl.LazyFrame, config: RoutingConfig,
+                    run_id: str, as_of: datetime) -> pl.LazyFrame:
+    """Reps at or above high-water on each of the last ``overload_days`` daily snapshots."""
+    days = config.alerts.overload_days
+    today = as_of.date()
+    window_start = today - timedelta(days=days - 1)
+    over = (
+        workload_history.filter(pl.col("as_of_date").is_between(window_start, today))
+        .group_by("rep_id")
+        .agg(
+            days_over=(pl.col("workload_index") >= config.workload.high_water).sum(),
+            days_seen=pl.col("as_of_date").n_unique(),
+            latest_index=pl.col("workload_index").sort_by("as_of_date").last(),
+        )
+        .filter((pl.col("days_over") >= days) & (pl.col("days_seen") >= days))
+    )
+    frame = over.join(reps.select("rep_id", "rep_name", "manager_id"), on="rep_id",
+                      how="left").select(
+        type=pl.lit("rep_overloaded"),
+        severity=pl.lit("warning"),
+        recipient_id=pl.coalesce("manager_id", pl.lit(config.alerts.revops_recipient)),
+        record_type=pl.lit(None, dtype=pl.String),
+        record_id=pl.lit(None, dtype=pl.String),
+        rep_id="rep_id",
+        message=pl.format(
+            "{} has been over capacity for {} days (workload index {}).",
+            pl.coalesce("rep_name", "rep_id"), pl.lit(days),
+            pl.col("latest_index").round(0).cast(pl.Int64),
+        ),
+    )
+    return _finish(frame, run_id, [pl.col("rep_id"), pl.lit(today.isoformat())])
+
+
+def guard_tripped(run_id: str, guard: str, message: str, recipient: str) -> pl.DataFrame:
+    frame = pl.LazyFrame(
+        {
+            "type": ["guard_tripped"],
+            "severity": ["high"],
+            "recipient_id": [recipient],
+            "record_type": [None],
+            "record_id": [None],
+            "rep_id": [None],
+            "message": [message],
+            "guard": [guard],
+        },
+        schema_overrides={"record_type": pl.String, "record_id": pl.String, "rep_id": pl.String},
+    )
+    return _finish(frame, run_id, [pl.lit(run_id), pl.col("guard")]).collect()
+
+
+def build_alerts(
+    *,
+    decisions: pl.DataFrame,
+    conflicts: pl.DataFrame,
+    reps: pl.LazyFrame,
+    gaps: pl.LazyFrame,
+    workload_history: pl.LazyFrame,
+    config: RoutingConfig,
+    run_id: str,
+    as_of: datetime,
+) -> pl.DataFrame:
+    """All alerts of one run, most severe first, one row per alert_key."""
+    revops = config.alerts.revops_recipient
+    d, c = decisions.lazy(), conflicts.lazy()
+    parts = [
+        unowned_accounts(gaps, d, reps, config, run_id, as_of),
+        overloaded_reps(workload_history, reps, config, run_id, as_of),
+        pipeline_handoffs(d, reps, run_id, revops),
+        routing_conflicts(c, run_id, revops),
+        rule_gaps(d, run_id, revops),
+    ]
+    severity_rank = pl.col("severity").replace_strict(
+        {"high": 0, "warning": 1, "info": 2}, return_dtype=pl.Int8
+    )
+    return (
+        pl.concat(parts)
+        .unique("alert_key", keep="first", maintain_order=True)
+        .sort(severity_rank, "type", "record_id", "rep_id", nulls_last=True, maintain_order=True)
+        .collect()
+    )

@@ -1,0 +1,301 @@
+"""The `switchboard` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import switchboard  # noqa: F401  (switches telemetry off before anything else loads)
+from switchboard import progress
+
+app = typer.Typer(
+    name="switchboard",
+    help="Route every account and lead to the right owner, and log why.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+run_app = typer.Typer(help="Run a routing flow.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Warehouse = Annotated[Path, typer.Option(help="DuckDB warehouse file.")]
+Outbox = Annotated[Path, typer.Option(help="Folder for outbox/<run_id>/ files.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="routing.yml (default: the shipped one).")
+]
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="ISO timestamp that fixes 'now' (default: now, UTC)."),
+]
+Snapshot = Annotated[
+    Path, typer.Option(help="Snapshot folder: one <entity>.csv or .parquet per entity.")
+]
+Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for a running run.")]
+
+EXIT_INPUT, EXIT_CHECK, EXIT_GUARD, EXIT_LOCKED = 1, 2, 3, 4
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _guarded(fn: Callable[[], T]) -> T:
+    """Run a command body; known failures become one clear line and a non-zero exit."""
+    from switchboard.config import ConfigError
+    from switchboard.guards import GuardTripped
+    from switchboard.warehouse import WarehouseLocked
+
+    known_input: tuple[type[BaseException], ...] = (ConfigError, FileNotFoundError)
+    try:
+        from switchboard.ingest import SnapshotError
+
+        known_input += (SnapshotError,)
+    except ImportError:  # pragma: no cover - ingest is part of the package
+        pass
+    try:
+        return fn()
+    except GuardTripped as exc:
+        _fail(f"run stopped, nothing published: {exc.message}", EXIT_GUARD)
+    except WarehouseLocked as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    except known_input as exc:
+        _fail(str(exc), EXIT_INPUT)
+    except Exception as exc:
+        name = type(exc).__name__
+        if name in {"StageCheckFailed", "DbtBuildFailed"}:
+            _fail(str(exc).splitlines()[0] if str(exc) else name, EXIT_CHECK)
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _progress_printer() -> Callable[[], None]:
+    def listener(stage: str, event: str, seconds: float) -> None:
+        if event == "start":
+            console.print(f"[dim]… {stage}[/]", highlight=False)
+        elif event == "done":
+            console.print(f"[green]✓[/] {stage} [dim]{seconds:.1f} s[/]", highlight=False)
+        else:
+            console.print(f"[red]✗[/] {stage} [dim]{seconds:.1f} s[/]", highlight=False)
+
+    return progress.subscribe(listener)
+
+
+def _print_summary(summary: object) -> None:
+    from switchboard.summary import RULE_LABELS, RunSummary
+
+    assert isinstance(summary, RunSummary)
+    if summary.by_rule:
+        table = Table(title=f"Routing log — run {summary.run_id}", title_justify="left")
+        table.add_column("rule")
+        table.add_column("records", justify="right")
+        table.add_column("meaning", style="dim")
+        for rule, n in sorted(summary.by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
+            table.add_row(rule, str(n), RULE_LABELS.get(rule, ""))
+        console.print(table)
+    if summary.alerts_by_type:
+        alerts = Table(title="Alerts", title_justify="left")
+        alerts.add_column("type")
+        alerts.add_column("count", justify="right")
+        for kind, n in sorted(summary.alerts_by_type.items()):
+            alerts.add_row(kind, str(n))
+        console.print(alerts)
+    console.print(summary.headline(), highlight=False, soft_wrap=True)
+    if summary.message and summary.status != "stopped":
+        console.print(f"[dim]{summary.message}[/]", highlight=False)
+
+
+def _run_flow(call: Callable[[], object]) -> object:
+    unsubscribe = _progress_printer()
+    started = time.perf_counter()
+    try:
+        result = _guarded(call)
+    finally:
+        unsubscribe()
+    console.print(f"[dim]finished in {time.perf_counter() - started:.1f} s[/]")
+    return result
+
+
+# ---------------------------------------------------------------- commands
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the snapshot into.")],
+    accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same org.")] = 7,
+    leads: Annotated[int | None, typer.Option(help="Leads (default accounts/10).")] = None,
+    reps: Annotated[int | None, typer.Option(help="Reps (default max(24, accounts/1000)).")]
+    = None,
+    territories: Annotated[int | None, typer.Option(help="Territories (default reps/5).")] = None,
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    as_of: AsOf = None,
+    bad_rows: Annotated[bool, typer.Option(help="Sprinkle contract-breaking rows.")] = True,
+) -> None:
+    """Generate a realistic synthetic org in the snapshot contract."""
+    from switchboard.generate import generate_org
+    from switchboard.pipeline import parse_as_of
+
+    if file_format not in ("csv", "parquet"):
+        _fail("--format must be csv or parquet", EXIT_INPUT)
+    started = time.perf_counter()
+    with console.status("generating…"):
+        summary = generate_org(
+            out, accounts=accounts, seed=seed, as_of=parse_as_of(as_of) if as_of else None,
+            leads=leads, reps=reps, territories=territories,
+            file_format=file_format,  # type: ignore[arg-type]
+            bad_rows=bad_rows,
+        )
+    console.print(
+        f"[green]✓[/] wrote {out} in {time.perf_counter() - started:.1f} s: {summary}",
+        highlight=False, soft_wrap=True,
+    )
+
+
+@app.command()
+def check(
+    snapshot: Snapshot,
+    warehouse: Warehouse = Path("check.duckdb"),
+) -> None:
+    """Validate a snapshot against the contracts; print what would be quarantined."""
+    import polars as pl
+
+    from switchboard import reference
+    from switchboard import warehouse as wh
+    from switchboard.ingest import ingest_snapshot
+
+    def body() -> None:
+        if not snapshot.is_dir():
+            raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
+        with wh.run_lock(warehouse):
+            con = wh.connect(warehouse)
+            try:
+                reference.load_reference_tables(con)
+                report = ingest_snapshot(snapshot, con, run_id="check")
+            finally:
+                con.close()
+        table = Table(title=f"Snapshot {snapshot}", title_justify="left")
+        for col in ("entity", "file", "input", "loaded", "quarantined"):
+            table.add_column(col, justify="right" if col in ("input", "loaded",
+                                                             "quarantined") else "left")
+        for entity, row in report.as_dict().items():
+            table.add_row(entity, str(row.get("source_file", "")), str(row["input_rows"]),
+                          str(row["loaded_rows"]), str(row["quarantined_rows"]))
+        console.print(table)
+        quarantine = report.quarantine
+        if quarantine.height:
+            q = Table(title="Would be quarantined", title_justify="left")
+            for col in ("entity", "row_number", "column_name", "expectation", "value", "reason"):
+                q.add_column(col)
+            for row in quarantine.head(50).select(pl.all().cast(pl.String)).iter_rows():
+                q.add_row(*[v or "" for v in row])
+            console.print(q)
+            if quarantine.height > 50:
+                console.print(f"… and {quarantine.height - 50} more")
+        else:
+            console.print("[green]✓[/] every row meets its contract")
+
+    _guarded(body)
+
+
+@run_app.command("hourly")
+def run_hourly(
+    snapshot: Snapshot,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    outbox: Outbox = Path("outbox"),
+    config: ConfigOpt = None,
+    as_of: AsOf = None,
+    wait: Wait = 0,
+) -> None:
+    """Route everything that needs an owner in this snapshot and publish it."""
+    from flows.hourly_routing import hourly_routing
+
+    summary = _run_flow(lambda: hourly_routing(
+        snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
+        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+    ))
+    _print_summary(summary)
+
+
+@run_app.command("departure")
+def run_departure(
+    snapshot: Snapshot,
+    rep: Annotated[str, typer.Option(help="rep_id of the leaver.")],
+    effective: Annotated[str | None, typer.Option(help="Effective date/time (default now).")]
+    = None,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    outbox: Outbox = Path("outbox"),
+    config: ConfigOpt = None,
+    as_of: AsOf = None,
+    wait: Wait = 0,
+) -> None:
+    """Redistribute a leaver's book now, even before HR shows the departure."""
+    from flows.departure_redistribution import departure_redistribution
+
+    summary = _run_flow(lambda: departure_redistribution(
+        snapshot=str(snapshot), rep=rep, effective=effective or as_of,
+        warehouse=str(warehouse), outbox=str(outbox),
+        config=str(config) if config else None, lock_wait_seconds=wait,
+    ))
+    _print_summary(summary)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where to write the demo org.")] = Path("demo_org"),
+    accounts: Annotated[int, typer.Option(min=100)] = 2000,
+    seed: int = 7,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    outbox: Outbox = Path("outbox"),
+    config: ConfigOpt = None,
+    as_of: AsOf = None,
+) -> None:
+    """Generate the demo org, run hourly routing on it, print the routing log."""
+    from switchboard.generate import generate_org
+    from switchboard.pipeline import parse_as_of
+
+    when = parse_as_of(as_of)
+    # A fresh demo each time: yesterday's warehouse would say "nothing new".
+    for stale in (warehouse, Path(f"{warehouse}.wal")):
+        stale.unlink(missing_ok=True)
+    with console.status("generating the demo org…"):
+        org = generate_org(out, accounts=accounts, seed=seed, as_of=when)
+    console.print(f"[green]✓[/] demo org in {out}: {org}", highlight=False, soft_wrap=True)
+    run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
+               as_of=when.isoformat(), wait=0)
+    _print_stories(warehouse)
+
+
+def _print_stories(warehouse: Path) -> None:
+    """The demo org's stories, as the routing log tells them."""
+    from switchboard.stories import story_rows
+
+    rows = story_rows(warehouse)
+    if not rows:
+        return
+    table = Table(title="What happened to the demo org's stories", title_justify="left",
+                  show_lines=True)
+    table.add_column("story")
+    table.add_column("outcome")
+    for story, outcome in rows:
+        table.add_row(story, outcome)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

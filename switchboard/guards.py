@@ -1,0 +1,118 @@
+"""Guards: refuse to publish when the input looks like a broken export rather than real change.
+
+A truncated HR file makes most reps look terminated; an empty territory file makes every
+record look unmatched. Either would mass-reassign a book. The guards compare what the
+run is about to do with the size of the book and stop it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from switchboard.config import RoutingConfig
+
+INVALID_AVAILABILITY = ("terminated", "deactivated", "role_change", "not_in_hr")
+
+
+class GuardTripped(RuntimeError):
+    """The run would do too much damage to be trusted; nothing is published."""
+
+    def __init__(self, guard: str, message: str) -> None:
+        super().__init__(message)
+        self.guard = guard
+        self.message = message
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    carrying_reps_with_book: int
+    invalid_reps_with_book: int
+    owned_accounts: int
+    reassigned_accounts: int
+
+    @property
+    def invalid_rep_share(self) -> float:
+        return self.invalid_reps_with_book / max(self.carrying_reps_with_book, 1)
+
+    @property
+    def reassign_share(self) -> float:
+        return self.reassigned_accounts / max(self.owned_accounts, 1)
+
+
+def measure(
+    *,
+    decisions: pl.DataFrame,
+    accounts: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    exempt_rep_ids: Sequence[str] = (),
+) -> GuardReport:
+    """Count what the guards look at. Reps named in ``exempt_rep_ids`` (a departure's
+    leaver) do not count toward the invalid-rep share."""
+    books = (
+        accounts.filter(pl.col("owner_id").is_not_null())
+        .group_by("owner_id")
+        .agg(pl.len().alias("book"))
+        .rename({"owner_id": "rep_id"})
+    )
+    rep_books = (
+        reps.join(books, on="rep_id", how="inner")
+        .filter(~pl.col("rep_id").is_in(list(exempt_rep_ids)))
+        .select(
+            with_book=pl.len(),
+            invalid=pl.col("availability").is_in(INVALID_AVAILABILITY).sum(),
+        )
+        .collect()
+    )
+    owned = accounts.filter(pl.col("owner_id").is_not_null()).select(pl.len()).collect().item()
+    moved = decisions.filter(
+        (pl.col("record_type") == "account")
+        & pl.col("previous_owner_id").is_not_null()
+        & (pl.col("rule") != "manager_review")
+        & (pl.col("owner_id").is_null() | (pl.col("owner_id") != pl.col("previous_owner_id")))
+        & ~pl.col("previous_owner_id").is_in(list(exempt_rep_ids))
+    ).height
+    return GuardReport(
+        carrying_reps_with_book=int(rep_books["with_book"].item()),
+        invalid_reps_with_book=int(rep_books["invalid"].item() or 0),
+        owned_accounts=int(owned),
+        reassigned_accounts=moved,
+    )
+
+
+def check_inputs(*, rep_count: int, carrying_rep_count: int, territory_count: int) -> None:
+    """Stop before any routing when the plan or the roster is empty."""
+    if rep_count == 0:
+        raise GuardTripped("empty_reps", "guard empty_reps: the reps file has no usable rows")
+    if carrying_rep_count == 0:
+        raise GuardTripped(
+            "no_available_reps",
+            "guard no_available_reps: no rep is available to carry accounts "
+            "(check the HR export and carrying_roles)",
+        )
+    if territory_count == 0:
+        raise GuardTripped(
+            "empty_territories", "guard empty_territories: the territories file has no usable rows"
+        )
+
+
+def check(report: GuardReport, config: RoutingConfig) -> None:
+    """Raise GuardTripped when a share exceeds its configured limit."""
+    limits = config.guards
+    if report.invalid_rep_share > limits.max_invalid_rep_share:
+        raise GuardTripped(
+            "max_invalid_rep_share",
+            f"guard max_invalid_rep_share: {report.invalid_reps_with_book} of "
+            f"{report.carrying_reps_with_book} reps with a book are invalid "
+            f"({report.invalid_rep_share:.0%} > {limits.max_invalid_rep_share:.0%}); "
+            "is the HR export truncated?",
+        )
+    if report.reassign_share > limits.max_reassign_share:
+        raise GuardTripped(
+            "max_reassign_share",
+            f"guard max_reassign_share: the run would move {report.reassigned_accounts} of "
+            f"{report.owned_accounts} owned accounts "
+            f"({report.reassign_share:.0%} > {limits.max_reassign_share:.0%})",
+        )

@@ -1,0 +1,327 @@
+"""The stages of a routing run as plain functions; flows/ wraps each in a Prefect task.
+
+Every stage opens its own warehouse connection and closes it before returning, because
+DuckDB allows one writer per file and dbt opens the file itself between our stages.
+The caller holds ``warehouse.run_lock`` for the whole run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import polars as pl
+
+from switchboard import __version__, publish, warehouse
+from switchboard.alerts import build_alerts, guard_tripped
+from switchboard.config import RoutingConfig
+from switchboard.diff import PlanDiff, plan_diff
+from switchboard.guards import GuardReport, GuardTripped, check, check_inputs, measure
+from switchboard.summary import RunSummary, summarize
+
+Mode = Literal["hourly", "arrivals", "departure", "territory_change"]
+
+ENGINE_TABLES = {
+    "accounts": "marts.dim_accounts",
+    "leads": "marts.dim_leads",
+    "opportunities": "marts.fct_open_opportunities",
+    "named_accounts": "marts.dim_named_accounts",
+    "reps": "marts.dim_reps",
+    "territory_matches": "marts.fct_territory_matches",
+    "territory_members": "marts.dim_territory_members",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def parse_as_of(value: str | datetime | None) -> datetime:
+    """ISO 8601 (no offset = UTC) or None for now; returned naive UTC."""
+    if value is None:
+        return utc_now()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+@dataclass(frozen=True)
+class RunContext:
+    snapshot: Path
+    warehouse: Path
+    outbox: Path
+    config: RoutingConfig
+    as_of: datetime
+    mode: Mode = "hourly"
+    leaver_rep_ids: tuple[str, ...] = ()
+    dry_run: bool = False
+    fingerprint: str = ""
+    run_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def engine_mode(self) -> Literal["hourly", "departure", "territory_change"]:
+        return "hourly" if self.mode == "arrivals" else self.mode
+
+
+def make_context(
+    *,
+    snapshot: Path | str,
+    warehouse_path: Path | str,
+    outbox: Path | str,
+    config: RoutingConfig,
+    as_of: str | datetime | None = None,
+    mode: Mode = "hourly",
+    leaver_rep_ids: tuple[str, ...] = (),
+    dry_run: bool = False,
+) -> RunContext:
+    snapshot = Path(snapshot)
+    if not snapshot.is_dir():
+        raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
+    when = parse_as_of(as_of)
+    fp = publish.fingerprint(
+        snapshot, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__
+    )
+    run_id = f"{when:%Y%m%dT%H%M%S}-{mode}-{fp[:8]}"
+    return RunContext(
+        snapshot=snapshot,
+        warehouse=Path(warehouse_path),
+        outbox=Path(outbox),
+        config=config,
+        as_of=when,
+        mode=mode,
+        leaver_rep_ids=tuple(leaver_rep_ids),
+        dry_run=dry_run,
+        fingerprint=fp,
+        run_id=run_id,
+    )
+
+
+@contextmanager
+def connection(ctx: RunContext) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = warehouse.connect(ctx.warehouse)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- stages
+
+
+def prepare(ctx: RunContext) -> tuple[RunContext, str]:
+    """Register the run. Returns the context (with the run_id of an earlier attempt when
+    resuming) and what to do: 'route', 'publish' (decided, not yet published) or 'done'."""
+    with connection(ctx) as con:
+        publish.ensure_tables(con)
+        if ctx.dry_run:
+            return ctx, "route"
+        earlier = publish.find_run(con, ctx.fingerprint)
+        if earlier and earlier.status == "published":
+            return replace(ctx, run_id=earlier.run_id), "done"
+        if earlier and earlier.status == "decided":
+            return replace(ctx, run_id=earlier.run_id), "publish"
+        publish.start_run(
+            con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
+            as_of=ctx.as_of, rules_version=ctx.config.rules_version,
+        )
+    return ctx, "route"
+
+
+def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
+    """Snapshot → raw.* (+ quarantine), reference tables, raw contract check."""
+    from switchboard import quality, reference
+    from switchboard.contracts import load_contracts
+    from switchboard.ingest import ingest_snapshot
+
+    with connection(ctx) as con:
+        reference.load_reference_tables(con)
+        report = ingest_snapshot(ctx.snapshot, con, ctx.run_id)
+        quality.check_raw(con, load_contracts())
+    return report.as_dict()
+
+
+def transform(ctx: RunContext) -> None:
+    """dbt build: staging → intermediate → marts, with dbt tests."""
+    from switchboard import dbt
+
+    dbt.build(ctx.warehouse, ctx.as_of, ctx.config)
+
+
+@dataclass
+class Routed:
+    """What the engine decided, with the frames later stages need."""
+
+    decisions: pl.DataFrame
+    conflicts: pl.DataFrame
+    rep_state: pl.DataFrame
+    alerts: pl.DataFrame
+    guard: GuardReport
+    diff: PlanDiff | None = None
+
+
+def route(ctx: RunContext) -> Routed:
+    """Marts → engine → alerts. Pure computation apart from the reads."""
+    from switchboard.engine import EngineInputs
+    from switchboard.engine import route as engine_route
+
+    with connection(ctx) as con:
+        frames = {name: warehouse.read_table(con, table) for name, table in ENGINE_TABLES.items()}
+        reps_df = frames["reps"].collect()
+        territory_count = con.execute("select count(*) from raw.territories").fetchone()
+        history = warehouse.read_table(con, "marts.fct_rep_workload").collect().lazy()
+        rep_state = warehouse.read_table(con, "routing.rep_state")
+        gaps = warehouse.read_table(con, "marts.fct_ownership_gaps").collect().lazy()
+    check_inputs(
+        rep_count=reps_df.height,
+        carrying_rep_count=reps_df.filter(pl.col("is_available")).height,
+        territory_count=int(territory_count[0]) if territory_count else 0,
+    )
+    workload = history.filter(pl.col("as_of_date") == ctx.as_of.date())
+    inputs = EngineInputs(
+        accounts=frames["accounts"],
+        leads=frames["leads"],
+        opportunities=frames["opportunities"],
+        named_accounts=frames["named_accounts"],
+        reps=reps_df.lazy(),
+        territory_matches=frames["territory_matches"],
+        territory_members=frames["territory_members"],
+        workload=workload,
+        rep_state=rep_state,
+    )
+    result = engine_route(
+        inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, mode=ctx.engine_mode,
+        leaver_rep_ids=ctx.leaver_rep_ids,
+    )
+    decisions = result.decisions
+    alerts = build_alerts(
+        decisions=decisions, conflicts=result.conflicts, reps=reps_df.lazy(), gaps=gaps,
+        workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
+    )
+    guard = measure(
+        decisions=decisions, accounts=frames["accounts"], reps=reps_df.lazy(),
+        exempt_rep_ids=ctx.leaver_rep_ids,
+    )
+    diff = (
+        plan_diff(decisions, result.conflicts, frames["accounts"], reps_df.lazy())
+        if ctx.dry_run else None
+    )
+    return Routed(decisions, result.conflicts, result.rep_state, alerts, guard, diff)
+
+
+def check_output(ctx: RunContext, routed: Routed) -> None:
+    """Great Expectations on the engine's output; raises StageCheckFailed."""
+    from switchboard import quality
+
+    with connection(ctx) as con:
+        quality.check_engine_output(con, routed.decisions, routed.rep_state, ctx.config,
+                                    leaver_rep_ids=ctx.leaver_rep_ids)
+
+
+def guard(ctx: RunContext, routed: Routed) -> None:
+    check(routed.guard, ctx.config)
+
+
+def record(ctx: RunContext, routed: Routed) -> None:
+    with connection(ctx) as con:
+        publish.record_run(
+            con, run_id=ctx.run_id, decisions=routed.decisions, conflicts=routed.conflicts,
+            rep_state=routed.rep_state, alerts=routed.alerts,
+        )
+
+
+def _stored_summary(con: duckdb.DuckDBPyConnection, ctx: RunContext, status: str,
+                    message: str = "") -> RunSummary:
+    def frame(table: str) -> pl.DataFrame:
+        return warehouse.query(con, f"select * from {table} where run_id = ?", [ctx.run_id])
+
+    return summarize(
+        run_id=ctx.run_id, mode=ctx.mode, decisions=frame("routing.decisions"),
+        conflicts=frame("routing.conflicts"), alerts=frame("routing.alerts"), status=status,
+        message=message,
+    )
+
+
+def publish_run(ctx: RunContext) -> RunSummary:
+    """Queue and deliver this run's messages (and anything left pending), mark published."""
+    with connection(ctx) as con:
+        summary = _stored_summary(con, ctx, "published")
+        decisions = warehouse.query(con, "select * from routing.decisions where run_id = ?",
+                                    [ctx.run_id])
+        alerts = warehouse.query(con, "select * from routing.alerts where run_id = ?",
+                                 [ctx.run_id])
+        webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
+        publish.queue_messages(con, run_id=ctx.run_id, decisions=decisions, alerts=alerts,
+                               summary_markdown=summary.to_markdown(), webhook=webhook)
+        if ctx.config.sinks.files:
+            publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
+                                 summary_markdown=summary.to_markdown())
+        publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+        publish.set_status(con, ctx.run_id, "published")
+    return summary
+
+
+def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
+    """A tripped guard: record it, publish only the guard_tripped alert, nothing else."""
+    alerts = guard_tripped(ctx.run_id, error.guard, error.message,
+                           ctx.config.alerts.revops_recipient)
+    with connection(ctx) as con:
+        publish.record_stopped(con, run_id=ctx.run_id, alerts=alerts, message=error.message)
+        summary = summarize(
+            run_id=ctx.run_id, mode=ctx.mode, decisions=pl.DataFrame(),
+            conflicts=pl.DataFrame(), alerts=alerts, status="stopped", message=error.message,
+        )
+        webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
+        publish.queue_messages(con, run_id=ctx.run_id, decisions=_no_decisions(),
+                               alerts=alerts, summary_markdown=summary.to_markdown(),
+                               webhook=webhook)
+        publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
+                             summary_markdown=summary.to_markdown())
+        publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+    return summary
+
+
+def _no_decisions() -> pl.DataFrame:
+    from switchboard.engine.schema import DECISIONS
+
+    return pl.DataFrame(schema=DECISIONS)
+
+
+def done_summary(ctx: RunContext) -> RunSummary:
+    with connection(ctx) as con:
+        base = _stored_summary(con, ctx, "published")
+    return replace(base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish")
+
+
+# ---------------------------------------------------------------- territory change
+
+
+def overlay_snapshot(snapshot: Path, replacements: dict[str, Path]) -> Path:
+    """A temporary snapshot: the original files, with some entities replaced."""
+    folder = Path(tempfile.mkdtemp(prefix="switchboard-overlay-"))
+    replaced = set(replacements)
+    for path in Path(snapshot).iterdir():
+        if path.is_file() and path.stem not in replaced:
+            (folder / path.name).symlink_to(path.resolve())
+    for entity, source in replacements.items():
+        shutil.copyfile(source, folder / f"{entity}{source.suffix}")
+    return folder
+
+
+def scratch(ctx: RunContext) -> RunContext:
+    """The same run against a throw-away copy of the warehouse (dry runs, what-ifs): it sees
+    the real history (workload, hysteresis) and leaves the real warehouse untouched."""
+    folder = Path(tempfile.mkdtemp(prefix="switchboard-scratch-"))
+    copy = folder / ctx.warehouse.name
+    if ctx.warehouse.exists():
+        shutil.copyfile(ctx.warehouse, copy)
+    return replace(ctx, warehouse=copy, outbox=folder / "outbox", dry_run=True)

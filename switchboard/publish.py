@@ -1,0 +1,388 @@
+"""Publishing: the run ledger, routing.* tables, outbox files and the webhook sink.
+
+Exactly-once rests on two keys:
+- a run is identified by the fingerprint of its inputs (snapshot bytes, mode, parameters,
+  rules_version). Re-running a published fingerprint publishes nothing; a run that died
+  after its decisions were recorded resumes at publishing.
+- every outbound message (reassignment, alert, run summary) has a ``message_key`` derived
+  from its content. A key already in ``routing.outbox_messages`` is never queued again,
+  and a queued message is delivered until it succeeds, whichever run gets it through.
+Retries of the webhook live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import duckdb
+import httpx
+import polars as pl
+
+from switchboard import warehouse
+from switchboard.alerts import ALERTS
+from switchboard.config import Webhook
+from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE
+
+RUNS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "fingerprint": pl.String(),
+    "mode": pl.String(),
+    "snapshot": pl.String(),
+    "as_of": pl.Datetime("us"),
+    "rules_version": pl.String(),
+    "status": pl.String(),  # started | decided | published | stopped
+    "message": pl.String(),
+    "started_at": pl.Datetime("us"),
+    "finished_at": pl.Datetime("us"),
+}
+MESSAGES: dict[str, pl.DataType] = {
+    "message_key": pl.String(),
+    "run_id": pl.String(),
+    "kind": pl.String(),  # reassignment | alert | summary
+    "sink": pl.String(),  # file | webhook
+    "payload": pl.String(),
+    "status": pl.String(),  # pending | sent
+    "attempts": pl.Int64(),
+    "last_error": pl.String(),
+    "created_at": pl.Datetime("us"),
+    "sent_at": pl.Datetime("us"),
+}
+ROUTING_ALERTS = {**ALERTS}
+LEDGER_TABLES = {
+    "routing.runs": RUNS,
+    "routing.outbox_messages": MESSAGES,
+    "routing.alerts": ROUTING_ALERTS,
+}
+REASSIGNMENT_COLUMNS = [
+    "record_type", "record_id", "old_owner_id", "new_owner_id", "queue", "rule", "reason",
+]
+# Alert types sent one message each to the webhook; the rest reach it in the run summary.
+WEBHOOK_ALERT_TYPES = ("unowned_account", "rep_overloaded", "pipeline_handoff", "guard_tripped")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    warehouse.ensure_routing_tables(con)
+    for name, schema in LEDGER_TABLES.items():
+        if not warehouse.table_exists(con, name):
+            warehouse.write_table(con, name, pl.DataFrame(schema=schema))
+
+
+# ---------------------------------------------------------------- run ledger
+
+
+def fingerprint(snapshot: Path, *parts: object) -> str:
+    """SHA-256 over the snapshot's file names and bytes plus the run's parameters."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(snapshot).iterdir() if p.is_file()):
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    for part in parts:
+        digest.update(b"\0" + str(part).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    status: str
+    message: str | None
+
+
+def find_run(con: duckdb.DuckDBPyConnection, fp: str) -> RunRecord | None:
+    """The most recent run of this fingerprint that got past its decisions, if any."""
+    row = con.execute(
+        "select run_id, status, message from routing.runs where fingerprint = ? "
+        "and status in ('decided', 'published') order by started_at desc limit 1",
+        [fp],
+    ).fetchone()
+    return RunRecord(*row) if row else None
+
+
+def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str,
+              snapshot: Path, as_of: datetime, rules_version: str) -> None:
+    row = pl.DataFrame(
+        [{
+            "run_id": run_id, "fingerprint": fp, "mode": mode, "snapshot": str(snapshot),
+            "as_of": as_of, "rules_version": rules_version, "status": "started",
+            "message": None, "started_at": _now(), "finished_at": None,
+        }],
+        schema=RUNS,
+    )
+    con.execute("delete from routing.runs where run_id = ?", [run_id])
+    warehouse.write_table(con, "routing.runs", row, mode="append")
+
+
+def set_status(con: duckdb.DuckDBPyConnection, run_id: str, status: str,
+               message: str | None = None) -> None:
+    con.execute(
+        "update routing.runs set status = ?, message = ?, finished_at = ? where run_id = ?",
+        [status, message, _now(), run_id],
+    )
+
+
+# ---------------------------------------------------------------- recording
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    decisions: pl.DataFrame,
+    conflicts: pl.DataFrame,
+    rep_state: pl.DataFrame,
+    alerts: pl.DataFrame,
+) -> None:
+    """Write a run's decisions, conflicts, alerts and rep state in one transaction and mark
+    it decided. Rows of an earlier attempt of the same run are replaced, not duplicated."""
+    con.execute("begin transaction")
+    try:
+        for table, frame, schema in (
+            ("routing.decisions", decisions, DECISIONS),
+            ("routing.conflicts", conflicts, CONFLICTS),
+            ("routing.alerts", alerts, ALERTS),
+        ):
+            con.execute(f"delete from {table} where run_id = ?", [run_id])
+            warehouse.write_table(con, table, frame.select(list(schema)), mode="append")
+        if rep_state.height:
+            warehouse.write_table(con, "routing.rep_state", rep_state.select(list(REP_STATE)))
+        set_status(con, run_id, "decided")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def record_stopped(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame,
+                   message: str) -> None:
+    con.execute("delete from routing.alerts where run_id = ?", [run_id])
+    warehouse.write_table(con, "routing.alerts", alerts.select(list(ALERTS)), mode="append")
+    set_status(con, run_id, "stopped", message)
+
+
+# ---------------------------------------------------------------- outbox
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix cells a spreadsheet would evaluate (=, +, -, @, tab, CR) with a quote."""
+    risky = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.starts_with(_FORMULA_START[0])
+                | pl.col(c).str.contains(r"^[+\-@\t\r]"))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in risky
+    )
+
+
+def reassignments(decisions: pl.DataFrame) -> pl.DataFrame:
+    """Decisions that change a record's owner, in CRM bulk-update shape."""
+    return decisions.filter(pl.col("rule") != "manager_review").select(
+        "record_type",
+        "record_id",
+        pl.col("previous_owner_id").alias("old_owner_id"),
+        pl.col("owner_id").alias("new_owner_id"),
+        "queue",
+        "rule",
+        pl.col("rationale").alias("reason"),
+    )
+
+
+def _messages(run_id: str, kind: str, sink: str, keys: Iterable[str],
+              payloads: Iterable[str]) -> pl.DataFrame:
+    keys, payloads = list(keys), list(payloads)
+    now = _now()
+    return pl.DataFrame(
+        {
+            "message_key": keys,
+            "run_id": [run_id] * len(keys),
+            "kind": [kind] * len(keys),
+            "sink": [sink] * len(keys),
+            "payload": payloads,
+            "status": ["pending"] * len(keys),
+            "attempts": [0] * len(keys),
+            "last_error": [None] * len(keys),
+            "created_at": [now] * len(keys),
+            "sent_at": [None] * len(keys),
+        },
+        schema=MESSAGES,
+    )
+
+
+def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl.DataFrame,
+                   alerts: pl.DataFrame, summary_markdown: str, webhook: bool) -> int:
+    """Queue this run's outbound messages; keys already queued by any run are skipped.
+    Returns how many messages are new."""
+    moves = reassignments(decisions).with_columns(
+        key=pl.concat_str(
+            [pl.lit("reassign")]
+            + [pl.col(c).fill_null("") for c in
+               ("record_type", "record_id", "old_owner_id", "new_owner_id", "queue")],
+            separator="|",
+        )
+    )
+    frames = [
+        _messages(run_id, "reassignment", "file", moves["key"],
+                  moves.drop("key").select(pl.struct(pl.all()).struct.json_encode()).to_series()),
+        _messages(run_id, "alert", "file", "file|" + alerts["alert_key"],
+                  alerts.select(pl.struct(pl.all()).struct.json_encode()).to_series()),
+    ]
+    if webhook:
+        hooked = alerts.filter(pl.col("type").is_in(WEBHOOK_ALERT_TYPES))
+        frames.append(_messages(
+            run_id, "alert", "webhook", "webhook|" + hooked["alert_key"],
+            hooked.select(pl.struct(text=pl.format("[{}] {}", "severity", "message"),
+                                    alert_key="alert_key", type="type")
+                          .struct.json_encode()).to_series(),
+        ))
+        frames.append(_messages(run_id, "summary", "webhook", [f"webhook|summary|{run_id}"],
+                                [json.dumps({"text": summary_markdown})]))
+    candidates = pl.concat(frames)
+    existing = con.sql("select message_key from routing.outbox_messages").pl()
+    fresh = candidates.join(existing, on="message_key", how="anti").unique(
+        "message_key", keep="first", maintain_order=True
+    )
+    warehouse.write_table(con, "routing.outbox_messages", fresh, mode="append")
+    return fresh.height
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
+                 summary_markdown: str) -> Path:
+    """Write outbox/<run_id>/ from the messages this run queued first. Rewriting is
+    harmless: the files always hold exactly this run's new messages."""
+    folder = Path(outbox) / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = warehouse.query(
+        con, "select kind, payload from routing.outbox_messages "
+        "where run_id = ? and sink = 'file' order by message_key",
+        [run_id],
+    )
+    moves = mine.filter(pl.col("kind") == "reassignment")["payload"]
+    table = (
+        pl.DataFrame({"payload": moves})
+        .select(pl.col("payload").str.json_decode(
+            pl.Struct({c: pl.String() for c in REASSIGNMENT_COLUMNS})
+        ).struct.unnest())
+        if moves.len()
+        else pl.DataFrame(schema={c: pl.String() for c in REASSIGNMENT_COLUMNS})
+    )
+    _atomic_write(folder / "reassignments.csv", neutralise_formulas(table).write_csv())
+    alert_lines = mine.filter(pl.col("kind") == "alert")["payload"].to_list()
+    _atomic_write(folder / "alerts.jsonl", "".join(line + "\n" for line in alert_lines))
+    _atomic_write(folder / "summary.md", summary_markdown)
+    con.execute(
+        "update routing.outbox_messages set status = 'sent', sent_at = ? "
+        "where run_id = ? and sink = 'file' and status = 'pending'",
+        [_now(), run_id],
+    )
+    return folder
+
+
+# ---------------------------------------------------------------- webhook
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    pending: int
+
+
+def webhook_url(config: Webhook) -> str | None:
+    return os.environ.get("SWITCHBOARD_WEBHOOK_URL") or config.url
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+def post_with_retries(client: httpx.Client, url: str, payload: str, key: str,
+                      config: Webhook, sleep: float = 30.0) -> str | None:
+    """POST one message; return None when delivered, else the last error.
+
+    Retries connection errors, timeouts, 429 and 5xx with exponential backoff (honouring
+    Retry-After up to ``sleep`` seconds); 4xx other than 429 is final for this run.
+    """
+    error = "not attempted"
+    for attempt in range(config.max_attempts):
+        delay = config.backoff_seconds * (2**attempt)
+        try:
+            response = client.post(
+                url,
+                content=payload,
+                headers={"content-type": "application/json", "idempotency-key": key},
+                timeout=config.timeout_seconds,
+            )
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            if response.status_code < 300:
+                return None
+            error = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code != 429:
+                return error
+            delay = _retry_after(response) or delay
+        if attempt + 1 < config.max_attempts:
+            time.sleep(min(delay, sleep))
+    return error
+
+
+def deliver_webhooks(con: duckdb.DuckDBPyConnection, config: Webhook) -> DeliveryReport:
+    """Send every pending webhook message, of this run or an earlier one, oldest first."""
+    url = webhook_url(config)
+    pending = con.execute(
+        "select message_key, payload from routing.outbox_messages "
+        "where sink = 'webhook' and status = 'pending' order by created_at, message_key"
+    ).fetchall()
+    if not url or not pending:
+        return DeliveryReport(sent=0, pending=len(pending))
+    sent = 0
+    with httpx.Client() as client:
+        for key, payload in pending:
+            error = post_with_retries(client, url, payload, key, config)
+            if error is None:
+                sent += 1
+                con.execute(
+                    "update routing.outbox_messages set status = 'sent', sent_at = ?, "
+                    "attempts = attempts + 1, last_error = null where message_key = ?",
+                    [_now(), key],
+                )
+            else:
+                con.execute(
+                    "update routing.outbox_messages set attempts = attempts + 1, "
+                    "last_error = ? where message_key = ?",
+                    [error, key],
+                )
+                # The sink is down or refusing: keep the rest pending for the next run
+                # instead of spending every message's retry budget on a dead endpoint.
+                break
+    return DeliveryReport(sent=sent, pending=len(pending) - sent)

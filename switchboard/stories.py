@@ -1,0 +1,68 @@
+"""The demo org's stories, read back from the routing log of the latest published run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from switchboard import warehouse
+
+
+def _latest_decisions(path: Path) -> pl.DataFrame:
+    con = warehouse.connect(path, read_only=True)
+    try:
+        return warehouse.query(
+            con,
+            "select d.* from routing.decisions d join (select run_id from routing.runs "
+            "where status = 'published' order by started_at desc limit 1) r using (run_id)",
+        )
+    finally:
+        con.close()
+
+
+def story_rows(path: Path) -> list[tuple[str, str]]:
+    """(story, outcome) pairs for the demo org's fixed records and reps."""
+    decisions = _latest_decisions(path)
+    if decisions.is_empty():
+        return []
+    rows: list[tuple[str, str]] = []
+
+    def one(record_id: str) -> dict[str, object] | None:
+        hit = decisions.filter(pl.col("record_id") == record_id)
+        return hit.row(0, named=True) if hit.height else None
+
+    acme = one("LEAD-ACME-CA")
+    if acme:
+        rows.append((
+            "Acme lead in California; Acme's NY account has a $180K open opportunity",
+            f"{acme['owner_id'] or acme['queue']} via {acme['rule']}"
+            f"{' (conflict logged)' if acme['conflict'] else ''}: {acme['rationale']}",
+        ))
+    globex = one("ACC-GLOBEX-EU")
+    if globex:
+        rows.append((
+            "Globex Europe, subsidiary of named account Globex",
+            f"{globex['owner_id'] or globex['queue']} via {globex['rule']}: {globex['rationale']}",
+        ))
+    to_rep = decisions.filter(pl.col("rule") != "manager_review").group_by("owner_id").len()
+    counts = dict(to_rep.iter_rows())
+    rows.append((
+        "Lee Leave (REP-LEAVE) is on leave",
+        f"{counts.get('REP-LEAVE', 0)} new records went to REP-LEAVE; the book stays with her.",
+    ))
+    rows.append((
+        "Olivia Over (REP-OVER) is above capacity; Liam Light (REP-LIGHT) has room",
+        f"REP-OVER received {counts.get('REP-OVER', 0)}, REP-LIGHT received "
+        f"{counts.get('REP-LIGHT', 0)} new records.",
+    ))
+    leaver = decisions.filter(pl.col("previous_owner_id") == "REP-LEAVER")
+    if leaver.height:
+        by_rule = ", ".join(
+            f"{n} {rule}" for rule, n in sorted(leaver.group_by("rule").len().iter_rows())
+        )
+        rows.append((
+            "Pat Leaver (REP-LEAVER) was terminated yesterday",
+            f"{leaver.height} accounts redistributed the same day: {by_rule}.",
+        ))
+    return rows

@@ -1,0 +1,134 @@
+"""The routing summary of one run: the closing table of the CLI and outbox summary.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+RULE_LABELS = {
+    "open_opportunity": "to open-opportunity owners",
+    "named_account": "to named-account owners",
+    "named_parent": "to named parents' owners",
+    "account_owner": "to existing account owners",
+    "territory": "via territory",
+    "overflow_queue": "to overflow queues",
+    "fallback_queue": "to the fallback queue",
+    "manager_review": "kept for manager review",
+    "territory_pool": "to territory pools",
+}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    mode: str
+    status: str
+    records: int = 0
+    accounts: int = 0
+    leads: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0
+    conflict_examples: list[str] = field(default_factory=list)
+    alerts_by_type: dict[str, int] = field(default_factory=dict)
+    median_latency_minutes: float | None = None
+    mean_latency_minutes: float | None = None
+    p90_latency_minutes: float | None = None
+    message: str = ""
+
+    def headline(self) -> str:
+        """One paragraph a sales manager can read: what was routed, how fast, how."""
+        if self.status == "stopped":
+            return f"Run {self.run_id} stopped before publishing: {self.message}"
+        if self.records == 0:
+            return "Nothing needed an owner: every account and lead has a valid owner."
+        parts = [f"{self.accounts} accounts and {self.leads} leads routed."]
+        if self.mean_latency_minutes is not None:
+            parts.append(f"Avg routing time {_minutes(self.mean_latency_minutes)}.")
+        how = ", ".join(
+            f"{n} {RULE_LABELS.get(rule, rule)}"
+            for rule, n in sorted(self.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        parts.append(how + ".")
+        if self.conflicts:
+            noun = "conflict" if self.conflicts == 1 else "conflicts"
+            parts.append(f"{self.conflicts} {noun} flagged" + (
+                ": " + self.conflict_examples[0] if self.conflict_examples else "."
+            ))
+        return " ".join(parts)
+
+    def to_markdown(self) -> str:
+        lines = [f"# Routing run {self.run_id}", "", f"Mode: {self.mode}. Status: {self.status}.",
+                 "", self.headline(), ""]
+        if self.by_rule:
+            lines += ["| rule | records |", "|---|---:|"]
+            lines += [f"| {rule} | {n} |" for rule, n in sorted(self.by_rule.items())]
+            lines.append("")
+        if self.median_latency_minutes is not None:
+            lines.append(
+                f"Time from record creation to owner: median "
+                f"{_minutes(self.median_latency_minutes)}, p90 "
+                f"{_minutes(self.p90_latency_minutes or 0)}."
+            )
+            lines.append("")
+        if self.conflict_examples:
+            lines += ["## Conflicts", ""] + [f"- {c}" for c in self.conflict_examples] + [""]
+        if self.alerts_by_type:
+            lines += ["## Alerts", ""]
+            lines += [f"- {t}: {n}" for t, n in sorted(self.alerts_by_type.items())]
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _minutes(value: float) -> str:
+    if value >= 120:
+        return f"{value / 60:.1f} h"
+    return f"{value:.1f} min"
+
+
+def summarize(
+    *,
+    run_id: str,
+    mode: str,
+    decisions: pl.DataFrame,
+    conflicts: pl.DataFrame,
+    alerts: pl.DataFrame,
+    status: str = "published",
+    message: str = "",
+    examples: int = 5,
+) -> RunSummary:
+    by_rule = dict(decisions.group_by("rule").len().iter_rows()) if decisions.height else {}
+    latency = decisions.select(
+        median=pl.col("latency_seconds").median() / 60,
+        mean=pl.col("latency_seconds").mean() / 60,
+        p90=pl.col("latency_seconds").quantile(0.9) / 60,
+    ).row(0, named=True) if decisions.height else {"median": None, "mean": None, "p90": None}
+    counts = decisions.group_by("record_type").len()
+    per_type = dict(counts.iter_rows()) if counts.height else {}
+    conflict_lines = (
+        conflicts.unique("record_id", keep="first", maintain_order=True)
+        .head(examples)
+        .select(pl.format("{} {} ({}): {}", "record_type", "record_id", "conflict_type",
+                          "rationale"))
+        .to_series()
+        .to_list()
+        if conflicts.height
+        else []
+    )
+    return RunSummary(
+        run_id=run_id,
+        mode=mode,
+        status=status,
+        records=decisions.height,
+        accounts=int(per_type.get("account", 0)),
+        leads=int(per_type.get("lead", 0)),
+        by_rule={str(k): int(v) for k, v in by_rule.items()},
+        conflicts=conflicts.select(pl.col("record_id").n_unique()).item() if conflicts.height
+        else 0,
+        conflict_examples=conflict_lines,
+        alerts_by_type=dict(alerts.group_by("type").len().iter_rows()) if alerts.height else {},
+        median_latency_minutes=latency["median"],
+        mean_latency_minutes=latency["mean"],
+        p90_latency_minutes=latency["p90"],
+        message=message,
+    )

@@ -1,0 +1,177 @@
+"""Guards stop a damaging run; alerts are derived from decisions and the marts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from switchboard import guards
+from switchboard.alerts import build_alerts
+from switchboard.config import RoutingConfig
+from switchboard.diff import plan_diff
+from switchboard.engine.schema import CONFLICTS, DECISIONS
+from switchboard.summary import summarize
+
+AS_OF = datetime(2026, 11, 23, 9, 0)
+CONFIG = RoutingConfig()
+
+
+def decision(**row: object) -> dict[str, object]:
+    base = {
+        "run_id": "r1", "decided_at": AS_OF, "record_type": "account", "record_id": "A1",
+        "previous_owner_id": None, "owner_id": "R1", "queue": None, "rule": "territory",
+        "territory_id": "T1", "conflict": False, "candidates": [], "rationale": "why",
+        "rules_version": "v", "latency_seconds": 120.0,
+    }
+    return {**base, **row}
+
+
+def frame(rows: list[dict[str, object]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema)
+
+
+REPS = pl.LazyFrame({
+    "rep_id": ["R1", "R2", "R3", "R4", "R5"],
+    "rep_name": ["Ann", "Bo", "Cy", "Di", "Ed"],
+    "manager_id": ["M1", "M1", "M2", "M2", None],
+    "availability": ["available", "available", "terminated", "not_in_hr", "available"],
+})
+ACCOUNTS = pl.LazyFrame({
+    "account_id": [f"A{i}" for i in range(10)],
+    "owner_id": ["R1", "R1", "R2", "R2", "R3", "R3", "R4", "R5", None, None],
+})
+
+
+def test_invalid_rep_share_trips_on_a_truncated_hr_export() -> None:
+    report = guards.measure(decisions=frame([], DECISIONS), accounts=ACCOUNTS, reps=REPS)
+    assert (report.carrying_reps_with_book, report.invalid_reps_with_book) == (5, 2)
+    with pytest.raises(guards.GuardTripped, match="max_invalid_rep_share") as caught:
+        guards.check(report, CONFIG)
+    assert caught.value.guard == "max_invalid_rep_share"
+    # A departure names its leaver: that rep does not count toward the share.
+    exempt = guards.measure(decisions=frame([], DECISIONS), accounts=ACCOUNTS, reps=REPS,
+                            exempt_rep_ids=["R3"])
+    assert exempt.invalid_reps_with_book == 1
+    guards.check(exempt, CONFIG.model_copy(update={
+        "guards": CONFIG.guards.model_copy(update={"max_invalid_rep_share": 0.25})}))
+
+
+def test_reassign_share_counts_only_owner_changes() -> None:
+    moves = [
+        decision(record_id="A4", previous_owner_id="R3", owner_id="R1"),
+        decision(record_id="A5", previous_owner_id="R3", owner_id="R3", rule="manager_review"),
+        decision(record_id="A6", previous_owner_id="R4", owner_id=None, queue="q",
+                 rule="overflow_queue"),
+        decision(record_id="A8", previous_owner_id=None, owner_id="R2"),
+    ]
+    report = guards.measure(decisions=frame(moves, DECISIONS), accounts=ACCOUNTS, reps=REPS)
+    assert (report.reassigned_accounts, report.owned_accounts) == (2, 8)
+    with pytest.raises(guards.GuardTripped, match="would move 2 of 8"):
+        guards.check(report, CONFIG.model_copy(update={
+            "guards": CONFIG.guards.model_copy(update={"max_invalid_rep_share": 1.0,
+                                                       "max_reassign_share": 0.2})}))
+    guards.check(report, CONFIG.model_copy(update={  # 25% is within the default 30%
+        "guards": CONFIG.guards.model_copy(update={"max_invalid_rep_share": 1.0})}))
+
+
+@pytest.mark.parametrize(
+    ("reps", "carrying", "territories", "guard"),
+    [(0, 0, 5, "empty_reps"), (5, 0, 5, "no_available_reps"), (5, 5, 0, "empty_territories")],
+)
+def test_empty_inputs_trip(reps: int, carrying: int, territories: int, guard: str) -> None:
+    with pytest.raises(guards.GuardTripped) as caught:
+        guards.check_inputs(rep_count=reps, carrying_rep_count=carrying,
+                            territory_count=territories)
+    assert caught.value.guard == guard
+
+
+def _alerts(decisions: list[dict[str, object]], conflicts: pl.DataFrame | None = None,
+            gaps: pl.LazyFrame | None = None, history: pl.LazyFrame | None = None
+            ) -> pl.DataFrame:
+    return build_alerts(
+        decisions=frame(decisions, DECISIONS),
+        conflicts=conflicts if conflicts is not None else frame([], CONFLICTS),
+        reps=REPS,
+        gaps=gaps if gaps is not None else pl.LazyFrame(schema={
+            "account_id": pl.String, "owner_id": pl.String, "reason": pl.String,
+            "gap_since": pl.Datetime("us")}),
+        workload_history=history if history is not None else pl.LazyFrame(schema={
+            "rep_id": pl.String, "as_of_date": pl.Date, "workload_index": pl.Float64}),
+        config=CONFIG, run_id="r1", as_of=AS_OF,
+    )
+
+
+def test_pipeline_handoff_goes_to_the_leavers_manager() -> None:
+    out = _alerts([decision(record_id="A4", previous_owner_id="R3", owner_id="R3",
+                            rule="manager_review")])
+    row = out.row(0, named=True)
+    assert (row["type"], row["severity"], row["recipient_id"], row["rep_id"]) == (
+        "pipeline_handoff", "high", "M2", "R3")
+    assert "Cy" in row["message"]
+
+
+def test_unowned_alert_only_past_the_limit_and_still_unowned() -> None:
+    gaps = pl.LazyFrame({
+        "account_id": ["A8", "A9", "A7", "A6"],
+        "owner_id": [None, None, "R5", "R4"],
+        "reason": ["unowned", "unowned", "on_leave", "unknown_owner"],
+        "gap_since": [AS_OF - timedelta(hours=30), AS_OF - timedelta(hours=2),
+                      AS_OF - timedelta(days=9), AS_OF - timedelta(hours=25)],
+    })
+    # A6 was routed to a rep this run: no alert. A9 is too recent; A7 is only on leave.
+    out = _alerts([decision(record_id="A6", previous_owner_id="R4", owner_id="R1")], gaps=gaps)
+    assert out.filter(pl.col("type") == "unowned_account")["record_id"].to_list() == ["A8"]
+
+
+def test_overload_needs_every_one_of_the_last_n_days() -> None:
+    days = [AS_OF.date() - timedelta(days=i) for i in range(21)]
+    history = pl.LazyFrame({
+        "rep_id": ["R1"] * 21 + ["R2"] * 21,
+        "as_of_date": days + days,
+        "workload_index": [120.0] * 21 + [120.0] * 20 + [90.0],
+    })
+    out = _alerts([], history=history)
+    over = out.filter(pl.col("type") == "rep_overloaded")
+    assert over["rep_id"].to_list() == ["R1"]
+    assert over["recipient_id"].to_list() == ["M1"]
+    assert date(2026, 11, 23).isoformat() in over["alert_key"][0]
+
+
+def test_rule_gap_and_alert_keys_are_stable() -> None:
+    d = [decision(record_id="L1", record_type="lead", owner_id=None, queue="fallback-queue",
+                  rule="fallback_queue")]
+    first, second = _alerts(d), _alerts([{**d[0], "run_id": "r2"}])
+    assert first["type"].to_list() == ["rule_gap"]
+    assert first["alert_key"].to_list() == second["alert_key"].to_list()
+
+
+def test_summary_headline_reads_like_a_routing_log() -> None:
+    rows = [decision(record_id=f"A{i}", latency_seconds=180.0) for i in range(3)] + [
+        decision(record_id="L1", record_type="lead", rule="open_opportunity", conflict=True,
+                 latency_seconds=240.0)]
+    conflicts = pl.DataFrame([{
+        "run_id": "r1", "record_type": "lead", "record_id": "L1",
+        "conflict_type": "multi_territory", "candidates": [], "resolution": "open_opportunity",
+        "owner_id": "R1", "queue": None, "rationale": "Opp owner wins",
+    }], schema=CONFLICTS)
+    s = summarize(run_id="r1", mode="hourly", decisions=frame(rows, DECISIONS),
+                  conflicts=conflicts, alerts=pl.DataFrame(schema={"type": pl.String}))
+    text = s.headline()
+    assert text.startswith("3 accounts and 1 leads routed. Avg routing time 3.2 min.")
+    assert "3 via territory" in text and "1 to open-opportunity owners" in text
+    assert "1 conflict flagged: lead L1 (multi_territory): Opp owner wins" in text
+    assert "| territory | 3 |" in s.to_markdown()
+
+
+def test_plan_diff_counts_moves_per_rep() -> None:
+    rows = [
+        decision(record_id="A4", previous_owner_id="R3", owner_id="R1"),
+        decision(record_id="A5", previous_owner_id="R3", owner_id="R3", rule="manager_review"),
+        decision(record_id="A8", previous_owner_id=None, owner_id="R2"),
+    ]
+    diff = plan_diff(frame(rows, DECISIONS), frame([], CONFLICTS), ACCOUNTS, REPS)
+    per_rep = {r["rep_id"]: (r["before"], r["after"]) for r in diff.per_rep.iter_rows(named=True)}
+    assert per_rep == {"R1": (2, 3), "R2": (2, 3), "R3": (2, 1)}
+    assert diff.flagged.height == 1 and diff.moved.height == 2 and diff.unchanged == 7
