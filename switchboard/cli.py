@@ -251,6 +251,80 @@ def run_departure(
     _print_summary(summary)
 
 
+@run_app.command("arrivals")
+def run_arrivals(
+    snapshot: Snapshot,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    outbox: Outbox = Path("outbox"),
+    config: ConfigOpt = None,
+    as_of: AsOf = None,
+    wait: Wait = 30,
+) -> None:
+    """Route only records created since the last published run."""
+    from flows.arrivals import arrivals
+
+    summary = _run_flow(lambda: arrivals(
+        snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
+        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+    ))
+    _print_summary(summary)
+
+
+@run_app.command("territory-change")
+def run_territory_change(
+    snapshot: Snapshot,
+    territories: Annotated[Path, typer.Option(help="The new territories.csv / .parquet.")],
+    members: Annotated[Path | None, typer.Option(help="New territory_members file, if any.")]
+    = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, publish nothing.")]
+    = False,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    outbox: Outbox = Path("outbox"),
+    config: ConfigOpt = None,
+    as_of: AsOf = None,
+    wait: Wait = 0,
+) -> None:
+    """Apply a new territory plan to the affected accounts now."""
+    from flows.territory_change import territory_change
+    from switchboard.pipeline import Routed
+
+    for path in (territories, members):
+        if path is not None and not path.is_file():
+            _fail(f"{path} is not a file", EXIT_INPUT)
+    result = _run_flow(lambda: territory_change(
+        snapshot=str(snapshot), territories=str(territories),
+        members=str(members) if members else None, dry_run=dry_run,
+        warehouse=str(warehouse), outbox=str(outbox),
+        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+    ))
+    if isinstance(result, Routed):
+        _print_diff(result)
+    else:
+        _print_summary(result)
+
+
+def _print_diff(routed: object) -> None:
+    from switchboard.pipeline import Routed
+
+    assert isinstance(routed, Routed) and routed.diff is not None
+    diff = routed.diff
+    table = Table(title="Per-rep book, before → after", title_justify="left")
+    for col in ("rep", "before", "after", "change"):
+        table.add_column(col, justify="left" if col == "rep" else "right")
+    for row in diff.per_rep.head(40).iter_rows(named=True):
+        table.add_row(f"{row['rep_name']} ({row['rep_id']})", str(row["before"]),
+                      str(row["after"]), f"{row['change']:+d}")
+    console.print(table)
+    moved = Table(title="Records that would move (first 20)", title_justify="left")
+    for col in ("record", "from", "to", "rule"):
+        moved.add_column(col)
+    for row in diff.moved.head(20).iter_rows(named=True):
+        moved.add_row(f"{row['record_type']} {row['record_id']}", row["from_owner_id"] or "—",
+                      row["to_owner_id"] or row["queue"] or "—", row["rule"])
+    console.print(moved)
+    console.print(f"[bold]Dry run, nothing published.[/] {diff.headline()}", highlight=False)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where to write the demo org.")] = Path("demo_org"),
@@ -275,6 +349,29 @@ def demo(
     run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
                as_of=when.isoformat(), wait=0)
     _print_stories(warehouse)
+
+
+@app.command()
+def serve(
+    snapshot: Snapshot = Path("snapshot"),
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    outbox: Outbox = Path("outbox"),
+) -> None:
+    """Serve the scheduled deployments (hourly-routing, arrivals, …) until Ctrl-C.
+
+    Starts a local Prefect server when PREFECT_API_URL is not set."""
+    from switchboard.serve import serve as serve_deployments
+
+    def ready(url: str, names: list[str]) -> None:
+        console.print(f"[green]✓[/] Prefect API {url}; serving {', '.join(names)}. "
+                      "Ctrl-C stops.", highlight=False)
+
+    overrides = {"snapshot": str(snapshot.resolve()), "warehouse": str(warehouse.resolve()),
+                 "outbox": str(outbox.resolve())}
+    try:
+        serve_deployments(overrides, on_ready=ready)
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 def _print_stories(warehouse: Path) -> None:

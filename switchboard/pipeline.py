@@ -202,9 +202,11 @@ def route(ctx: RunContext) -> Routed:
         inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, mode=ctx.engine_mode,
         leaver_rep_ids=ctx.leaver_rep_ids,
     )
-    decisions = result.decisions
+    decisions, conflicts = result.decisions, result.conflicts
+    if ctx.mode == "arrivals":
+        decisions, conflicts = _only_arrivals(ctx, decisions, conflicts, frames)
     alerts = build_alerts(
-        decisions=decisions, conflicts=result.conflicts, reps=reps_df.lazy(), gaps=gaps,
+        decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
     )
     guard = measure(
@@ -212,10 +214,37 @@ def route(ctx: RunContext) -> Routed:
         exempt_rep_ids=ctx.leaver_rep_ids,
     )
     diff = (
-        plan_diff(decisions, result.conflicts, frames["accounts"], reps_df.lazy())
+        plan_diff(decisions, conflicts, frames["accounts"], reps_df.lazy())
         if ctx.dry_run else None
     )
-    return Routed(decisions, result.conflicts, result.rep_state, alerts, guard, diff)
+    return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff)
+
+
+def watermark(ctx: RunContext) -> datetime | None:
+    """The as-of of the last published routing run: arrivals route what came after it."""
+    with connection(ctx) as con:
+        row = con.execute(
+            "select max(as_of) from routing.runs where status = 'published' "
+            "and mode in ('hourly', 'arrivals')"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _only_arrivals(ctx: RunContext, decisions: pl.DataFrame, conflicts: pl.DataFrame,
+                   frames: dict[str, pl.LazyFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the decisions about records created after the watermark."""
+    since = watermark(ctx)
+    if since is None:
+        return decisions, conflicts
+    new = pl.concat([
+        frames["accounts"].filter(pl.col("created_at") > since).select(
+            record_type=pl.lit("account"), record_id="account_id"),
+        frames["leads"].filter(pl.col("created_at") > since).select(
+            record_type=pl.lit("lead"), record_id="lead_id"),
+    ]).collect()
+    keys = ["record_type", "record_id"]
+    return (decisions.join(new, on=keys, how="semi", maintain_order="left"),
+            conflicts.join(new, on=keys, how="semi", maintain_order="left"))
 
 
 def check_output(ctx: RunContext, routed: Routed) -> None:

@@ -1,0 +1,120 @@
+"""`switchboard serve`: the deployments of prefect.yaml, served from this machine.
+
+Schedules need a real Prefect API. When PREFECT_API_URL is not set, a local server is
+started for the lifetime of the command and stopped with it (Ctrl-C stops both).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+
+
+def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
+    """The deployments of prefect.yaml (anchors resolved by the YAML loader)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return list(data.get("deployments", []))
+
+
+def _flow_for(entrypoint: str) -> Any:
+    file, _, name = entrypoint.partition(":")
+    module = importlib.import_module(file.removesuffix(".py").replace("/", "."))
+    return getattr(module, name)
+
+
+def build_deployments(specs: list[dict[str, Any]], overrides: dict[str, Any]) -> list[Any]:
+    """RunnerDeployments for `prefect.serve`, one per prefect.yaml entry."""
+    deployments = []
+    for spec in specs:
+        flow = _flow_for(spec["entrypoint"])
+        params = {k: v for k, v in (spec.get("parameters") or {}).items() if v is not None}
+        params.update({k: v for k, v in overrides.items() if k in params})
+        kwargs: dict[str, Any] = {
+            "name": spec["name"],
+            "parameters": params,
+            "description": spec.get("description"),
+            "tags": spec.get("tags") or [],
+        }
+        for schedule in spec.get("schedules") or []:
+            if "cron" in schedule:
+                kwargs["cron"] = schedule["cron"]
+            elif "interval" in schedule:
+                kwargs["interval"] = timedelta(seconds=float(schedule["interval"]))
+        deployments.append(flow.to_deployment(**kwargs))
+    return deployments
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def local_server(timeout_seconds: float = 60) -> Iterator[str]:
+    """Start `prefect server start` on 127.0.0.1 and yield its API URL."""
+    port = _free_port()
+    prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true")}
+    process = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            if process.poll() is not None:
+                error = process.stderr.read().decode()[-500:] if process.stderr else ""
+                raise RuntimeError(f"prefect server exited early: {error.strip()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not become healthy on {url}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def serve(overrides: dict[str, Any], on_ready: Any = None) -> None:
+    """Serve every deployment until interrupted."""
+    from prefect import serve as prefect_serve
+
+    specs = load_deployment_specs()
+    if os.environ.get("PREFECT_API_URL"):
+        if on_ready:
+            on_ready(os.environ["PREFECT_API_URL"], [s["name"] for s in specs])
+        prefect_serve(*build_deployments(specs, overrides))
+        return
+    with local_server() as url:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            if on_ready:
+                on_ready(url, [s["name"] for s in specs])
+            prefect_serve(*build_deployments(specs, overrides))
