@@ -344,7 +344,10 @@ def demo(
     for stale in (warehouse, Path(f"{warehouse}.wal")):
         stale.unlink(missing_ok=True)
     with console.status("generating the demo org…"):
-        org = generate_org(out, accounts=accounts, seed=seed, as_of=when)
+        # Enough reps that neighbouring teams need not share members, so the
+        # multi-territory story has two territories with different picks.
+        org = generate_org(out, accounts=accounts, seed=seed, as_of=when,
+                           reps=max(60, accounts // 1000))
     console.print(f"[green]✓[/] demo org in {out}: {org}", highlight=False, soft_wrap=True)
     run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
                as_of=when.isoformat(), wait=0)

@@ -177,7 +177,7 @@ def route(ctx: RunContext) -> Routed:
     with connection(ctx) as con:
         frames = {name: warehouse.read_table(con, table) for name, table in ENGINE_TABLES.items()}
         reps_df = frames["reps"].collect()
-        territory_count = con.execute("select count(*) from raw.territories").fetchone()
+        territory_count = con.execute("select count(*) from raw.territories").fetchall()[0]
         history = warehouse.read_table(con, "marts.fct_rep_workload").collect().lazy()
         rep_state = warehouse.read_table(con, "routing.rep_state")
         gaps = warehouse.read_table(con, "marts.fct_ownership_gaps").collect().lazy()
@@ -223,11 +223,11 @@ def route(ctx: RunContext) -> Routed:
 def watermark(ctx: RunContext) -> datetime | None:
     """The as-of of the last published routing run: arrivals route what came after it."""
     with connection(ctx) as con:
-        row = con.execute(
+        rows = con.execute(
             "select max(as_of) from routing.runs where status = 'published' "
             "and mode in ('hourly', 'arrivals')"
-        ).fetchone()
-    return row[0] if row else None
+        ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _only_arrivals(ctx: RunContext, decisions: pl.DataFrame, conflicts: pl.DataFrame,
@@ -252,7 +252,8 @@ def check_output(ctx: RunContext, routed: Routed) -> None:
     from switchboard import quality
 
     with connection(ctx) as con:
-        quality.check_engine_output(con, routed.decisions, routed.rep_state, ctx.config,
+        quality.check_engine_output(con, routed.decisions, ctx.config,
+                                    as_of_date=ctx.as_of.date(),
                                     leaver_rep_ids=ctx.leaver_rep_ids)
 
 

@@ -105,12 +105,12 @@ class RunRecord:
 
 def find_run(con: duckdb.DuckDBPyConnection, fp: str) -> RunRecord | None:
     """The most recent run of this fingerprint that got past its decisions, if any."""
-    row = con.execute(
+    rows = con.execute(
         "select run_id, status, message from routing.runs where fingerprint = ? "
         "and status in ('decided', 'published') order by started_at desc limit 1",
         [fp],
-    ).fetchone()
-    return RunRecord(*row) if row else None
+    ).fetchall()
+    return RunRecord(*rows[0]) if rows else None
 
 
 def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str,

@@ -47,14 +47,18 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         ))
     to_rep = decisions.filter(pl.col("rule") != "manager_review").group_by("owner_id").len()
     counts = dict(to_rep.iter_rows())
+    by_territory = dict(
+        decisions.filter(pl.col("rule") == "territory").group_by("owner_id").len().iter_rows()
+    )
     rows.append((
         "Lee Leave (REP-LEAVE) is on leave",
         f"{counts.get('REP-LEAVE', 0)} new records went to REP-LEAVE; the book stays with her.",
     ))
     rows.append((
         "Olivia Over (REP-OVER) is above capacity; Liam Light (REP-LIGHT) has room",
-        f"REP-OVER received {counts.get('REP-OVER', 0)}, REP-LIGHT received "
-        f"{counts.get('REP-LIGHT', 0)} new records.",
+        f"By territory, REP-OVER received {by_territory.get('REP-OVER', 0)} and REP-LIGHT "
+        f"{by_territory.get('REP-LIGHT', 0)} new records (leads of accounts REP-OVER already "
+        f"owns still follow the account: {counts.get('REP-OVER', 0)}).",
     ))
     leaver = decisions.filter(pl.col("previous_owner_id") == "REP-LEAVER")
     if leaver.height:

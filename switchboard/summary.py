@@ -19,6 +19,9 @@ RULE_LABELS = {
 }
 
 
+NEW_RECORD_SECONDS = 24 * 3600
+
+
 @dataclass(frozen=True)
 class RunSummary:
     run_id: str
@@ -44,7 +47,9 @@ class RunSummary:
             return "Nothing needed an owner: every account and lead has a valid owner."
         parts = [f"{self.accounts} accounts and {self.leads} leads routed."]
         if self.mean_latency_minutes is not None:
-            parts.append(f"Avg routing time {_minutes(self.mean_latency_minutes)}.")
+            parts.append(
+                f"Avg routing time {_minutes(self.mean_latency_minutes)} for new records."
+            )
         how = ", ".join(
             f"{n} {RULE_LABELS.get(rule, rule)}"
             for rule, n in sorted(self.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -66,7 +71,7 @@ class RunSummary:
             lines.append("")
         if self.median_latency_minutes is not None:
             lines.append(
-                f"Time from record creation to owner: median "
+                f"Time from creation to owner, records of the last 24 h: median "
                 f"{_minutes(self.median_latency_minutes)}, p90 "
                 f"{_minutes(self.p90_latency_minutes or 0)}."
             )
@@ -98,11 +103,16 @@ def summarize(
     examples: int = 5,
 ) -> RunSummary:
     by_rule = dict(decisions.group_by("rule").len().iter_rows()) if decisions.height else {}
-    latency = decisions.select(
+    # Time to owner is about new records: a redistributed book or an account that sat
+    # unowned for years would drown the figure.
+    new_records = decisions.filter(
+        pl.col("previous_owner_id").is_null() & (pl.col("latency_seconds") <= NEW_RECORD_SECONDS)
+    )
+    latency = new_records.select(
         median=pl.col("latency_seconds").median() / 60,
         mean=pl.col("latency_seconds").mean() / 60,
         p90=pl.col("latency_seconds").quantile(0.9) / 60,
-    ).row(0, named=True) if decisions.height else {"median": None, "mean": None, "p90": None}
+    ).row(0, named=True) if new_records.height else {"median": None, "mean": None, "p90": None}
     counts = decisions.group_by("record_type").len()
     per_type = dict(counts.iter_rows()) if counts.height else {}
     conflict_lines = (

@@ -41,11 +41,12 @@ def _quote(name: str) -> str:
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     schema, _, table = name.rpartition(".")
-    row = con.execute(
+    # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open on the connection.
+    rows = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema or "main", table],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def read_table(

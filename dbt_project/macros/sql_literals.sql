@@ -1,0 +1,17 @@
+{#- A Jinja list of strings as a DuckDB varchar[] literal. -#}
+{% macro varchar_list(values) -%}
+    {%- set quoted = [] -%}
+    {%- for value in values -%}
+        {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    cast([{{ quoted | join(', ') }}] as varchar[])
+{%- endmacro %}
+
+{#- A numeric var as a double literal, failing loudly when it is not a number. -#}
+{% macro numeric_var(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is not number -%}
+        {{ exceptions.raise_compiler_error("var('" ~ name ~ "') must be a number; got " ~ value) }}
+    {%- endif -%}
+    cast({{ value }} as double)
+{%- endmacro %}

@@ -1,0 +1,87 @@
+-- Each account's place in its corporate hierarchy: parent, ultimate parent and depth, found by
+-- walking parent links with a recursive CTE. A walk stops when it would revisit an account
+-- (has_cycle), when the parent is not a known account (has_missing_parent) or after
+-- var('max_hierarchy_depth') links (is_depth_capped); cyclic and capped hierarchies have no
+-- ultimate parent. An account without a parent is its own ultimate parent (depth 0).
+with recursive
+
+accounts as (
+    select
+        account_id,
+        parent_account_id
+    from {{ ref('stg_crm__accounts') }}
+),
+
+hierarchy as (
+    select
+        account_id,
+        account_id as ancestor_id,
+        0 as depth,
+        [account_id] as path,
+        false as is_cycle
+    from accounts
+
+    union all
+
+    select
+        hierarchy.account_id,
+        parents.account_id as ancestor_id,
+        hierarchy.depth + 1 as depth,
+        list_append(hierarchy.path, parents.account_id) as path,
+        list_contains(hierarchy.path, parents.account_id) as is_cycle
+    from hierarchy
+    inner join accounts as ancestors
+        on hierarchy.ancestor_id = ancestors.account_id
+    inner join accounts as parents
+        on ancestors.parent_account_id = parents.account_id
+    where
+        not hierarchy.is_cycle
+        and hierarchy.depth < {{ var('max_hierarchy_depth') }}
+),
+
+deepest as (
+    select
+        account_id,
+        ancestor_id,
+        depth,
+        path,
+        is_cycle
+    from hierarchy
+    qualify row_number() over (partition by account_id order by depth desc) = 1
+),
+
+top_of_walk as (
+    select
+        deepest.*,
+        top_account.parent_account_id as top_parent_account_id,
+        parent_account.account_id is not null as top_parent_exists
+    from deepest
+    inner join accounts as top_account
+        on deepest.ancestor_id = top_account.account_id
+    left join accounts as parent_account
+        on top_account.parent_account_id = parent_account.account_id
+)
+
+select
+    accounts.account_id,
+    accounts.parent_account_id,
+    case
+        when not top_of_walk.is_cycle and not top_of_walk.top_parent_exists
+            then top_of_walk.ancestor_id
+    end as ultimate_parent_account_id,
+    case
+        when top_of_walk.is_cycle then top_of_walk.depth - 1 else top_of_walk.depth
+    end as hierarchy_depth,
+    top_of_walk.is_cycle as has_cycle,
+    (
+        not top_of_walk.is_cycle and top_of_walk.top_parent_account_id is not null
+        and not top_of_walk.top_parent_exists
+    ) as has_missing_parent,
+    (not top_of_walk.is_cycle and top_of_walk.top_parent_exists) as is_depth_capped,
+    case
+        when top_of_walk.is_cycle then list_slice(top_of_walk.path, 1, len(top_of_walk.path) - 1)
+        else top_of_walk.path
+    end as hierarchy_path
+from accounts
+inner join top_of_walk
+    on accounts.account_id = top_of_walk.account_id

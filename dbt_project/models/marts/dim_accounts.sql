@@ -1,0 +1,90 @@
+-- One row per CRM account: normalised attributes, hierarchy, open pipeline, the owner's
+-- availability and the account's segment (that of its best-matching territory: lowest
+-- priority number, then most specific, then territory_id; null when no territory matches).
+with
+
+accounts as (
+    select * from {{ ref('stg_crm__accounts') }}
+),
+
+hierarchy as (
+    select * from {{ ref('int_accounts_rolled_up_to_parents') }}
+),
+
+pipeline as (
+    select
+        account_id,
+        count(*) as open_opportunity_count,
+        sum(amount) as open_pipeline_amount
+    from {{ ref('stg_crm__opportunities') }}
+    where is_open
+    group by account_id
+),
+
+territory_matches as (
+    select
+        matches.account_id,
+        territories.segment,
+        count(*) over (partition by matches.account_id) as territory_match_count
+    from {{ ref('int_accounts_matched_to_territories') }} as matches
+    inner join {{ ref('stg_plan__territories') }} as territories
+        on matches.territory_id = territories.territory_id
+    qualify
+        row_number() over (
+            partition by matches.account_id
+            order by
+                territories.priority asc,
+                territories.specificity desc,
+                territories.territory_id asc
+        ) = 1
+),
+
+reps as (
+    select
+        rep_id,
+        availability,
+        is_valid_owner
+    from {{ ref('int_reps_joined_to_hr') }}
+)
+
+select
+    accounts.account_id,
+    accounts.account_name,
+    accounts.company_name_key,
+    accounts.domain,
+    accounts.owner_id,
+    accounts.parent_account_id,
+    hierarchy.ultimate_parent_account_id,
+    hierarchy.hierarchy_depth,
+    hierarchy.has_cycle as has_hierarchy_cycle,
+    accounts.tier,
+    territory_matches.segment,
+    accounts.employees,
+    accounts.annual_revenue,
+    accounts.country,
+    accounts.country_code,
+    accounts.state,
+    accounts.state_code,
+    accounts.postal_code,
+    accounts.industry,
+    accounts.industry_key,
+    accounts.created_at,
+    pipeline.account_id is not null as has_open_pipeline,
+    coalesce(pipeline.open_opportunity_count, 0) as open_opportunity_count,
+    coalesce(pipeline.open_pipeline_amount, 0) as open_pipeline_amount,
+    coalesce(territory_matches.territory_match_count, 0) as territory_match_count,
+    case
+        when accounts.owner_id is null then 'unowned'
+        when reps.rep_id is null then 'unknown_owner'
+        else reps.availability
+    end as owner_availability,
+    coalesce(reps.is_valid_owner, false) as has_valid_owner
+from accounts
+left join hierarchy
+    on accounts.account_id = hierarchy.account_id
+left join pipeline
+    on accounts.account_id = pipeline.account_id
+left join territory_matches
+    on accounts.account_id = territory_matches.account_id
+left join reps
+    on accounts.owner_id = reps.rep_id

@@ -1,0 +1,26 @@
+-- One row per CRM user with HR status and availability on the as-of date; see
+-- int_reps_joined_to_hr for the availability rules.
+select
+    rep_id,
+    rep_name,
+    email,
+    role,
+    role_key,
+    crm_role,
+    hr_role,
+    team,
+    segment,
+    manager_id,
+    capacity,
+    skills,
+    crm_is_active,
+    is_in_hr,
+    hr_status,
+    status_start,
+    status_end,
+    carries_accounts,
+    availability,
+    is_valid_owner,
+    is_available,
+    as_of_date
+from {{ ref('int_reps_joined_to_hr') }}

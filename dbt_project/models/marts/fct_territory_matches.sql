@@ -1,0 +1,47 @@
+-- Every territory each account and lead matches. Grain: (record_type, record_id,
+-- territory_id, match_source); match_source is 'record' for a record's own attributes and
+-- 'account' for a lead matched through its account. Several rows per record are a
+-- multi-territory conflict, resolved by the engine.
+with
+
+account_matches as (
+    select
+        'account' as record_type,
+        account_id as record_id,
+        territory_id,
+        'record' as match_source
+    from {{ ref('int_accounts_matched_to_territories') }}
+),
+
+lead_matches as (
+    select
+        'lead' as record_type,
+        lead_id as record_id,
+        territory_id,
+        match_source
+    from {{ ref('int_leads_matched_to_territories') }}
+),
+
+matches as (
+    select * from account_matches
+    union all
+    select * from lead_matches
+),
+
+territories as (
+    select * from {{ ref('stg_plan__territories') }}
+)
+
+select
+    matches.record_type,
+    matches.record_id,
+    matches.territory_id,
+    territories.territory_name,
+    matches.match_source,
+    territories.priority,
+    territories.specificity,
+    territories.segment,
+    territories.overflow_queue
+from matches
+inner join territories
+    on matches.territory_id = territories.territory_id

@@ -1,0 +1,469 @@
+"""Run the dbt project in-process, and generate its raw-source definitions from the contracts.
+
+`build()` runs `dbt build` (seeds, models, snapshots, data tests and unit tests) against a
+warehouse file with the run's as-of timestamp and routing.yml's settings as dbt vars, and
+raises `DbtBuildFailed` naming every failing node. It can be called repeatedly in one
+process and leaves the DuckDB file closed when it returns; callers close their own
+connection first (DuckDB allows one writer per file).
+
+`sources_yaml()` renders dbt_project/models/staging/_sources.yml from data_contracts/, the
+reference tables and the routing tables; `python -m switchboard.dbt sources` rewrites the
+committed file and `python -m switchboard.dbt sources --check` fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from polars.datatypes import DataTypeClass
+
+import switchboard  # noqa: F401 - sets DBT_SEND_ANONYMOUS_USAGE_STATS before dbt is imported
+from switchboard import reference
+from switchboard.config import RoutingConfig
+from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
+from switchboard.engine.schema import DECISIONS, REP_STATE
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+SOURCES_PATH = PROJECT_DIR / "models" / "staging" / "_sources.yml"
+WAREHOUSE_ENV = "SWITCHBOARD_WAREHOUSE"
+
+# The source system each contract entity comes from; names the stg_<source>__<entity> models.
+SOURCE_SYSTEMS: dict[str, str] = {
+    "accounts": "crm",
+    "leads": "crm",
+    "opportunities": "crm",
+    "reps": "crm",
+    "named_accounts": "crm",
+    "activities": "crm",
+    "hr": "hr",
+    "territories": "plan",
+    "territory_members": "plan",
+}
+SOURCE_DESCRIPTIONS: dict[str, str] = {
+    "crm": "CRM export (accounts, leads, opportunities, users, named list, activities), "
+    "loaded into raw by switchboard.ingest.",
+    "hr": "HR system export, loaded into raw by switchboard.ingest.",
+    "plan": "Territory plan (territories and their members), loaded into raw by "
+    "switchboard.ingest.",
+}
+ROW_NUMBER_COLUMN = "_row_number"
+
+_FAILED_STATUSES = ("error", "fail", "runtime error")
+_INVOKE_LOCK = threading.Lock()
+
+
+class DbtBuildFailed(RuntimeError):
+    """A dbt invocation failed; `failures` holds the failing nodes (empty for setup errors)."""
+
+    def __init__(self, message: str, failures: Sequence[NodeResult] = ()) -> None:
+        super().__init__(message)
+        self.failures = tuple(failures)
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """The outcome of one dbt node (model, seed, snapshot, data test or unit test)."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str | None
+    failures: int | None
+    execution_time: float
+
+    @property
+    def failed(self) -> bool:
+        return self.status in _FAILED_STATUSES
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What a successful invocation did: every node's status, and where dbt wrote artefacts."""
+
+    command: str
+    nodes: tuple[NodeResult, ...]
+    target_dir: Path
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> tuple[NodeResult, ...]:
+        return tuple(n for n in self.nodes if n.status == "warn")
+
+    def status_of(self, name: str) -> str:
+        """Status of the node with this name (e.g. "dim_reps"); KeyError if it did not run."""
+        for node in self.nodes:
+            if name in (node.name, node.unique_id):
+                return node.status
+        raise KeyError(f"no node named {name!r} in this dbt {self.command}")
+
+    def count(self, resource_type: str) -> int:
+        return sum(1 for n in self.nodes if n.resource_type == resource_type)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _duckdb_type(dtype: pl.DataType | DataTypeClass) -> str:
+    if isinstance(dtype, DataTypeClass):  # a bare class such as pl.String
+        dtype = dtype()
+    if isinstance(dtype, pl.List):
+        return f"{_duckdb_type(dtype.inner)}[]"
+    mapping: dict[type[pl.DataType], str] = {
+        pl.String: "varchar",
+        pl.Boolean: "boolean",
+        pl.Int64: "bigint",
+        pl.Int32: "integer",
+        pl.Float64: "double",
+        pl.Datetime: "timestamp",
+        pl.Date: "date",
+    }
+    for polars_type, duckdb_type in mapping.items():
+        if isinstance(dtype, polars_type):
+            return duckdb_type
+    raise TypeError(f"no DuckDB type for {dtype}")
+
+
+def _contract_table(contract: Contract) -> dict[str, Any]:
+    columns: list[dict[str, Any]] = []
+    for column in contract.columns:
+        entry: dict[str, Any] = {"name": column.name, "data_type": column.duckdb_type}
+        description = column.description.strip()
+        if description:
+            entry["description"] = description
+        columns.append(entry)
+    columns.append(
+        {
+            "name": ROW_NUMBER_COLUMN,
+            "data_type": "bigint",
+            "description": "1-based data row in the snapshot file (quarantine reports cite it).",
+        }
+    )
+    return {
+        "name": contract.entity,
+        "description": (contract.description.strip() or contract.entity)
+        + f" Contract: data_contracts/{contract.entity}.yml.",
+        "meta": {"contract_required": contract.required},
+        "columns": columns,
+    }
+
+
+def _schema_table(name: str, description: str, schema: dict[str, pl.DataType]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "columns": [
+            {"name": column, "data_type": _duckdb_type(dtype)} for column, dtype in schema.items()
+        ],
+    }
+
+
+def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
+    """The dbt sources: raw (one source per system, tables and columns from the contracts),
+    reference (switchboard.reference) and routing (switchboard.engine.schema)."""
+    contracts = load_contracts(contracts_dir)
+    unknown = sorted(set(contracts) - set(SOURCE_SYSTEMS))
+    if unknown:
+        raise ValueError(
+            f"contracts without a source system: {', '.join(unknown)}; "
+            "add them to switchboard.dbt.SOURCE_SYSTEMS"
+        )
+    sources: list[dict[str, Any]] = []
+    for system, description in SOURCE_DESCRIPTIONS.items():
+        tables = [
+            _contract_table(contract)
+            for entity, contract in contracts.items()
+            if SOURCE_SYSTEMS[entity] == system
+        ]
+        if tables:
+            sources.append(
+                {"name": system, "description": description, "schema": "raw", "tables": tables}
+            )
+    sources.append(
+        {
+            "name": "reference",
+            "description": "Lookup tables written by switchboard.reference from pycountry and "
+            "tldextract's bundled Public Suffix List (offline).",
+            "schema": "reference",
+            "tables": [
+                _schema_table(
+                    "countries",
+                    "One row per accepted spelling of a country (lookup_key, lower-case) "
+                    "-> ISO alpha-2 country_code.",
+                    reference.COUNTRY_COLUMNS,
+                ),
+                _schema_table(
+                    "subdivisions",
+                    "Per country, one row per accepted spelling of a subdivision (name, "
+                    "short or full code) -> short code (state_code).",
+                    reference.SUBDIVISION_COLUMNS,
+                ),
+                _schema_table(
+                    "public_suffixes",
+                    "Public Suffix List rules: kind normal, wildcard (stored as '*.x') or "
+                    "exception (stored without '!'); is_private for the private section.",
+                    reference.PUBLIC_SUFFIX_COLUMNS,
+                ),
+            ],
+        }
+    )
+    sources.append(
+        {
+            "name": "routing",
+            "description": "Routing state written by switchboard's publish step; created "
+            "empty by switchboard.warehouse.ensure_routing_tables.",
+            "schema": "routing",
+            "tables": [
+                _schema_table("decisions", "One row per routing decision (every run).", DECISIONS),
+                _schema_table(
+                    "rep_state",
+                    "Per rep overflow hysteresis and round-robin position.",
+                    REP_STATE,
+                ),
+            ],
+        }
+    )
+    return {"version": 2, "sources": sources}
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents block sequences under their key, as dbt's own examples do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def sources_yaml(contracts_dir: Path = CONTRACTS_DIR) -> str:
+    """The text of dbt_project/models/staging/_sources.yml."""
+    header = (
+        "# Generated by switchboard.dbt.sources_yaml() from data_contracts/, "
+        "switchboard/reference.py\n"
+        "# and switchboard/engine/schema.py. Do not edit: run "
+        "`python -m switchboard.dbt sources`.\n"
+    )
+    body = yaml.dump(
+        sources_dict(contracts_dir),
+        Dumper=_IndentedDumper,
+        sort_keys=False,
+        width=100,
+        allow_unicode=True,
+    )
+    return header + body
+
+
+def write_sources(path: Path = SOURCES_PATH) -> bool:
+    """Rewrite the committed sources file; returns whether it changed."""
+    text = sources_yaml()
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+# --------------------------------------------------------------------------- running dbt
+
+
+def as_of_var(as_of: datetime) -> str:
+    """The as-of timestamp as dbt sees it: ISO 8601 in UTC without offset."""
+    if as_of.tzinfo is not None:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    return as_of.isoformat(sep="T")
+
+
+def dbt_vars(as_of: datetime, config: RoutingConfig) -> dict[str, Any]:
+    return {"as_of": as_of_var(as_of), **config.dbt_vars()}
+
+
+@contextmanager
+def _warehouse_env(warehouse: Path) -> Iterator[None]:
+    previous = os.environ.get(WAREHOUSE_ENV)
+    os.environ[WAREHOUSE_ENV] = str(Path(warehouse).resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = previous
+
+
+def _release_warehouse() -> None:
+    """Close dbt-duckdb's process-wide DuckDB handle so the file is free for other callers."""
+    # dbt is imported lazily: importing it costs seconds that sources_yaml() need not pay.
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # noqa: PLC0415
+
+    try:
+        environment = DuckDBConnectionManager.env()
+    except Exception:  # no environment was created: nothing is open
+        return
+    environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _node_results(run_result: Any) -> tuple[NodeResult, ...]:
+    nodes: list[NodeResult] = []
+    for result in getattr(run_result, "results", None) or ():
+        node = result.node
+        status = getattr(result.status, "value", result.status)
+        nodes.append(
+            NodeResult(
+                unique_id=node.unique_id,
+                name=node.name,
+                resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+                status=str(status),
+                message=result.message,
+                failures=result.failures,
+                execution_time=float(result.execution_time or 0.0),
+            )
+        )
+    return tuple(nodes)
+
+
+def _failure_message(command: str, nodes: Sequence[NodeResult]) -> str:
+    failed = [n for n in nodes if n.failed]
+    skipped = sum(1 for n in nodes if n.status == "skipped")
+    names = ", ".join(n.name for n in failed) or "no node reported a failure"
+    first = f"dbt {command} failed: {len(failed)} of {len(nodes)} nodes failed ({names})"
+    if skipped:
+        first += f"; {skipped} skipped"
+    details = [
+        f"  {n.resource_type} {n.unique_id} [{n.status}]: {(n.message or '').strip()}"
+        for n in failed
+    ]
+    return "\n".join([first, *details])
+
+
+def _invoke(
+    command: Sequence[str],
+    warehouse: Path,
+    extra_args: Sequence[str],
+    target_dir: Path | None,
+    log_dir: Path | None,
+) -> DbtResult:
+    from dbt.cli.main import dbtRunner  # noqa: PLC0415
+
+    target = Path(target_dir) if target_dir else PROJECT_DIR / "target"
+    logs = Path(log_dir) if log_dir else PROJECT_DIR / "logs"
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(logs),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+        *extra_args,
+    ]
+    name = " ".join(command)
+    with _INVOKE_LOCK, _warehouse_env(warehouse):
+        try:
+            outcome = dbtRunner().invoke(args)
+        finally:
+            _release_warehouse()
+    if outcome.exception is not None:  # dbt could not start: project, profile or parse error
+        text = str(outcome.exception).strip() or repr(outcome.exception)
+        raise DbtBuildFailed(f"dbt {name} failed: {text}")
+    nodes = _node_results(outcome.result)
+    if not outcome.success or any(n.failed for n in nodes):
+        raise DbtBuildFailed(_failure_message(name, nodes), [n for n in nodes if n.failed])
+    return DbtResult(command=name, nodes=nodes, target_dir=target)
+
+
+def build(
+    warehouse: Path,
+    as_of: datetime,
+    config: RoutingConfig,
+    select: str | None = None,
+    *,
+    exclude: str | None = None,
+    full_refresh: bool = False,
+    target_dir: Path | None = None,
+    log_dir: Path | None = None,
+) -> DbtResult:
+    """`dbt build` against `warehouse` as of `as_of` (naive means UTC) with `config`'s settings.
+
+    `select` / `exclude` take dbt selection syntax ("marts", "+fct_rep_workload").
+    `full_refresh` rebuilds incremental models, dropping fct_rep_workload's history.
+    Raises DbtBuildFailed (first line: what failed) when any node errors or fails.
+    """
+    variables = dbt_vars(as_of, config)
+    extra = ["--vars", json.dumps(variables)]
+    if select:
+        extra += ["--select", *select.split()]
+    if exclude:
+        extra += ["--exclude", *exclude.split()]
+    if full_refresh:
+        extra.append("--full-refresh")
+    result = _invoke(["build"], Path(warehouse), extra, target_dir, log_dir)
+    return DbtResult(
+        command=result.command,
+        nodes=result.nodes,
+        target_dir=result.target_dir,
+        variables=variables,
+    )
+
+
+def docs_generate(
+    warehouse: Path,
+    as_of: datetime,
+    config: RoutingConfig,
+    *,
+    target_dir: Path | None = None,
+    log_dir: Path | None = None,
+) -> Path:
+    """`dbt docs generate` (manifest + catalog of the built warehouse); returns the target
+    folder holding index.html, manifest.json and catalog.json."""
+    extra = ["--vars", json.dumps(dbt_vars(as_of, config))]
+    result = _invoke(["docs", "generate"], Path(warehouse), extra, target_dir, log_dir)
+    return result.target_dir
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m switchboard.dbt")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sources = commands.add_parser("sources", help=f"regenerate {SOURCES_PATH.name}")
+    sources.add_argument(
+        "--check", action="store_true", help="exit 1 if the committed file is stale"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "sources":
+        if args.check:
+            current = SOURCES_PATH.read_text(encoding="utf-8") if SOURCES_PATH.exists() else ""
+            if current != sources_yaml():
+                print(
+                    f"{SOURCES_PATH} is out of date with data_contracts/; "
+                    "run `python -m switchboard.dbt sources`",
+                    file=sys.stderr,
+                )
+                return 1
+            return 0
+        changed = write_sources()
+        print(f"{SOURCES_PATH}: {'updated' if changed else 'unchanged'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

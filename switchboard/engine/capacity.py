@@ -1,0 +1,420 @@
+"""Capacity-aware placement: who in a territory takes each record, without a loop over records.
+
+The rule (DESIGN.md, territory): among the territory's eligible members, the next record
+goes to the member with the lowest workload index, weighted by member weight, ties by the
+persisted round-robin position, then rep_id; every placement counts before the next
+record is placed.
+
+Definitions used throughout the engine:
+
+* A member's *delta* is what one record adds to its workload index:
+  ``100 * (w_active_accounts + w_inbound_last_7d) / capacity`` for an account and
+  ``100 * w_inbound_last_7d / capacity`` for a lead (a lead adds inbound, not a book).
+* A member is *eligible* when the rep is available (active, HR active, carrying role, not
+  the leaver), its weight is positive and it is not held back by hysteresis: a rep that
+  was overflowing after the previous run stays out while its workload index (the mart's,
+  at the start of the run) is at or above ``release``; any rep at or above
+  ``high_water`` is out. The index a territory sees includes what rules evaluated before
+  it (open opportunity, named account, account owner) gave the rep in this run.
+* Member r with index I, delta d and weight w offers *slots* k = 1, 2, ... while
+  ``I + (k - 1) * d < high_water`` (it may take a record while it is below high water).
+  Slot k is ordered by ``I + k * d / w``: the index the rep would reach by taking it,
+  with the record's increment divided by the weight. Capacity is already inside the
+  index, so the weight only sets the *share of new records* (data_contracts:
+  territory_members.weight): of two equally loaded members a weight-2 member takes two
+  records for each one of a weight-1 teammate, while a lighter member still comes first.
+  Using the index *after* the record means a small-capacity rep (big jumps) is not handed
+  a record that pushes it far past a teammate. Ties: rr_position, rep_id.
+* The records of a territory, in (created_at, record_id) order, are zipped with its
+  smallest slots; the rest go to the overflow queue. Because a rep's slot keys increase
+  with k, taking the N smallest slots is exactly the one-at-a-time greedy.
+
+Accounts and leads have different deltas, so one territory is placed in two passes:
+its accounts first, then its leads (the greedy applied to that sequence).
+
+Reps in several territories. Two territories placed from the same starting index would
+hand out the same headroom twice. Territories are therefore processed conceptually one
+after another in (priority, territory_id) order, a higher-priority territory drawing
+first on a shared rep. That sequence is executed in *layers*: a territory's layer is one
+more than the highest layer of an earlier territory it shares an eligible rep with, so
+the territories of one layer share nobody and are placed together in one vectorised
+pass; the consumed load is carried to the next layer. Orgs without shared reps run in a
+single layer; a rep shared by every territory makes as many layers as territories (each
+small), which is the price of never over-committing a rep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from switchboard.config import RoutingConfig
+from switchboard.engine.inputs import EngineInputs
+
+LEAVER_AVAILABILITY = ("terminated", "deactivated", "role_change")
+
+# How an unavailable member is described in a rationale ("Lee Leave skipped (on leave)").
+AVAILABILITY_WORDING = {
+    "on_leave": "on leave",
+    "terminated": "left",
+    "deactivated": "deactivated",
+    "role_change": "changed role",
+    "not_in_hr": "not in HR",
+}
+
+PLACED_SCHEMA: dict[str, pl.DataType] = {
+    "seq": pl.UInt32(),
+    "alloc_owner_id": pl.String(),
+    "alloc_index": pl.Float64(),
+}
+
+
+def rep_table(
+    inputs: EngineInputs, config: RoutingConfig, leaver_rep_ids: Sequence[str]
+) -> pl.DataFrame:
+    """One row per rep: availability (leavers forced out), start index, deltas, state.
+
+    A rep named as a leaver is treated as terminated whatever HR says, so a departure run
+    can act before the HR export catches up. A rep without a workload row starts at index
+    0 with the configured default capacity; a rep without state was not overflowing and
+    has round-robin position 0.
+    """
+    w = config.workload
+    leaver = pl.col("rep_id").is_in(list(leaver_rep_ids))
+    workload = inputs.workload.sort("rep_id", "workload_index", nulls_last=True).unique(
+        "rep_id", keep="first", maintain_order=True
+    )
+    state = inputs.rep_state.sort("rep_id", "rr_position", nulls_last=True).unique(
+        "rep_id", keep="first", maintain_order=True
+    )
+    return (
+        inputs.reps.sort("rep_id")
+        .unique("rep_id", keep="first", maintain_order=True)
+        .join(workload, on="rep_id", how="left")
+        .join(state, on="rep_id", how="left")
+        .with_columns(
+            availability=pl.when(leaver)
+            .then(pl.lit("terminated"))
+            .otherwise(pl.col("availability")),
+            is_available=pl.col("is_available").fill_null(False) & ~leaver,
+            is_valid_owner=pl.col("is_valid_owner").fill_null(False) & ~leaver,
+            start_index=pl.col("workload_index").fill_null(0.0),
+            capacity=pl.when(pl.col("capacity") > 0)
+            .then(pl.col("capacity"))
+            .otherwise(pl.lit(float(w.default_capacity))),
+            was_overflowing=pl.col("is_overflowing").fill_null(False),
+            rr_position=pl.col("rr_position").fill_null(0),
+        )
+        .with_columns(
+            delta_account=100.0
+            * (w.weights.active_accounts + w.weights.inbound_last_7d)
+            / pl.col("capacity"),
+            delta_lead=100.0 * w.weights.inbound_last_7d / pl.col("capacity"),
+        )
+        .select(
+            "rep_id",
+            "rep_name",
+            "availability",
+            "is_available",
+            "is_valid_owner",
+            "start_index",
+            "capacity",
+            "was_overflowing",
+            "rr_position",
+            "delta_account",
+            "delta_lead",
+        )
+        .collect(engine="in-memory")
+    )
+
+
+def delta_for(record_type: pl.Expr) -> pl.Expr:
+    """The delta column matching a record type (reps' columns must be joined in)."""
+    return (
+        pl.when(record_type == "lead").then(pl.col("delta_lead")).otherwise(pl.col("delta_account"))
+    )
+
+
+def load_by_rep(assignments: pl.LazyFrame, reps: pl.DataFrame) -> pl.LazyFrame:
+    """Index points (``load``) and records (``received``) each rep gains from assignments.
+
+    Counted per record type and multiplied by the delta, so the result does not depend
+    on the order in which floating-point deltas would otherwise be summed.
+    """
+    is_lead = pl.col("record_type") == "lead"
+    return (
+        assignments.group_by("rep_id")
+        .agg(accounts=(~is_lead).sum(), leads=is_lead.sum())
+        .join(reps.lazy().select("rep_id", "delta_account", "delta_lead"), on="rep_id")
+        .select(
+            "rep_id",
+            load=pl.col("accounts") * pl.col("delta_account")
+            + pl.col("leads") * pl.col("delta_lead"),
+            received=pl.col("accounts") + pl.col("leads"),
+        )
+    )
+
+
+def member_state(
+    members: pl.LazyFrame,
+    reps: pl.DataFrame,
+    pre_load: pl.LazyFrame,
+    config: RoutingConfig,
+) -> pl.DataFrame:
+    """Territory members at the start of placement: index, weight, eligibility, why skipped.
+
+    ``pre_load`` is what rules evaluated before the territory rule (open opportunity,
+    named account, account owner) already gave each rep in this run: it counts before
+    the territory hands out anything.
+    """
+    hw, release = config.workload.high_water, config.workload.release
+    index = pl.col("index")
+    reason = (
+        pl.when(pl.col("availability").is_null())
+        .then(pl.lit("not a known rep"))
+        .when(~pl.col("is_available"))
+        .then(
+            pl.col("availability")
+            .replace(AVAILABILITY_WORDING)
+            .fill_null("unavailable")
+            .replace({"available": "unavailable"})
+        )
+        .when(pl.col("weight") <= 0)
+        .then(pl.lit("weight 0"))
+        .when(pl.col("was_overflowing") & (pl.col("start_index") >= release))
+        .then(
+            pl.format(
+                "overflowing, index {} not yet below {}",
+                pl.col("start_index").round(0).cast(pl.Int64),
+                pl.lit(release).round(0).cast(pl.Int64),
+            )
+        )
+        .when(index >= hw)
+        .then(pl.format("at capacity, index {}", index.round(0).cast(pl.Int64)))
+    )
+    return (
+        members.with_columns(weight=pl.col("weight").fill_null(1.0))
+        .sort("territory_id", "rep_id", "weight")
+        .unique(["territory_id", "rep_id"], keep="first", maintain_order=True)
+        .join(reps.lazy(), on="rep_id", how="left")
+        .join(pre_load.select("rep_id", "load"), on="rep_id", how="left")
+        .with_columns(
+            start_index=pl.col("start_index").fill_null(0.0),
+            index=pl.col("start_index").fill_null(0.0) + pl.col("load").fill_null(0.0),
+            is_available=pl.col("is_available").fill_null(False),
+            was_overflowing=pl.col("was_overflowing").fill_null(False),
+            rr_position=pl.col("rr_position").fill_null(0),
+            rep_name=pl.coalesce("rep_name", "rep_id"),
+        )
+        .with_columns(skip_reason=reason)
+        .with_columns(eligible=pl.col("skip_reason").is_null())
+        .select(
+            "territory_id",
+            "rep_id",
+            "rep_name",
+            "weight",
+            "index",
+            "rr_position",
+            "delta_account",
+            "delta_lead",
+            "eligible",
+            "skip_reason",
+        )
+        .collect(engine="in-memory")
+    )
+
+
+def start_picks(members: pl.DataFrame) -> pl.DataFrame:
+    """Who each territory would hand its first account / first lead to at the start of run.
+
+    Used to describe competing territories in conflicts and candidates; the actual
+    placement is `place`.
+    """
+    types = pl.DataFrame({"record_type": ["account", "lead"]})
+    return (
+        members.lazy()
+        .filter(pl.col("eligible"))
+        .join(types.lazy(), how="cross")
+        .with_columns(key=pl.col("index") + delta_for(pl.col("record_type")) / pl.col("weight"))
+        .sort("territory_id", "record_type", "key", "rr_position", "rep_id")
+        .group_by("territory_id", "record_type", maintain_order=True)
+        .agg(pick_owner_id=pl.col("rep_id").first())
+        .collect(engine="in-memory")
+    )
+
+
+def skipped_members(members: pl.DataFrame) -> pl.DataFrame:
+    """Per territory, the members skipped at the start and why, as rationale text."""
+    return (
+        members.lazy()
+        .filter(~pl.col("eligible"))
+        .sort("territory_id", "rep_name", "rep_id")
+        .group_by("territory_id", maintain_order=True)
+        .agg(
+            skipped_text=pl.format("{} ({})", "rep_name", "skip_reason").head(3).str.join(", "),
+            skipped_count=pl.len(),
+        )
+        .with_columns(
+            skipped_text=pl.when(pl.col("skipped_count") > 3)
+            .then(pl.format("{} and {} more", "skipped_text", pl.col("skipped_count") - 3))
+            .otherwise(pl.col("skipped_text"))
+        )
+        .select("territory_id", "skipped_text")
+        .collect(engine="in-memory")
+    )
+
+
+def territory_layers(
+    pending_territories: pl.DataFrame, members: pl.DataFrame, order: pl.DataFrame
+) -> pl.DataFrame:
+    """Layer of each territory with pending records (see the module docstring).
+
+    ``order`` maps territory_id to its processing rank. Iterates to a fixed point; the
+    number of iterations is the depth of the shared-rep chain, not the number of records.
+    """
+    ranked = pending_territories.join(order, on="territory_id", how="inner")
+    shared = (
+        members.filter(pl.col("eligible"))
+        .select("territory_id", "rep_id")
+        .join(ranked, on="territory_id", how="inner")
+    )
+    edges = (
+        shared.join(shared, on="rep_id", suffix="_late")
+        .filter(pl.col("territory_rank") < pl.col("territory_rank_late"))
+        .select(early="territory_id", late="territory_id_late")
+        .unique()
+    )
+    layers = ranked.select("territory_id", layer=pl.lit(0, pl.Int64))
+    if edges.is_empty():
+        return layers
+    for _ in range(layers.height):
+        raised = (
+            edges.join(layers, left_on="early", right_on="territory_id")
+            .group_by("late")
+            .agg(floor=pl.col("layer").max() + 1)
+        )
+        updated = (
+            layers.join(raised, left_on="territory_id", right_on="late", how="left")
+            .with_columns(layer=pl.max_horizontal("layer", pl.col("floor").fill_null(0)))
+            .select("territory_id", "layer")
+        )
+        if updated.equals(layers):
+            break
+        layers = updated
+    return layers
+
+
+def _slots(
+    batch: pl.DataFrame, members: pl.LazyFrame, record_type: str, high_water: float
+) -> pl.LazyFrame:
+    """The slots a batch can use: per territory at most as many as it has records.
+
+    Besides the high-water limit, a rep offers only slots that can be among the N
+    smallest: if some rep alone offers N slots with keys up to U, no slot above U is
+    needed. This keeps the exploded table near N rows even when capacity is ample.
+    """
+    delta = pl.col("delta_lead" if record_type == "lead" else "delta_account")
+    index, weight, n = pl.col("index"), pl.col("weight"), pl.col("n")
+    counts = batch.lazy().group_by("territory_id").agg(n=pl.len().cast(pl.Int64))
+    by_capacity = (
+        pl.when(index >= high_water)
+        .then(pl.lit(0, pl.Int64))
+        .when(delta > 0)
+        .then(
+            pl.min_horizontal(
+                n.cast(pl.Float64), ((high_water - index) / delta).ceil() + 1
+            ).cast(pl.Int64)
+        )
+        .otherwise(n)
+    )
+    # Only a rep that really has N slots below high water bounds the others.
+    bound = (
+        pl.when(index + (n - 1) * delta < high_water)
+        .then(index + n * delta / weight)
+        .min()
+        .over("territory_id")
+    )
+    needed = (
+        pl.when(pl.col("bound").is_null())
+        .then(pl.col("offered"))
+        .when(delta > 0)
+        .then(
+            pl.min_horizontal(
+                pl.col("offered").cast(pl.Float64),
+                ((pl.col("bound") - index) * weight / delta).floor() + 1,
+            ).cast(pl.Int64)
+        )
+        .when(index <= pl.col("bound"))
+        .then(pl.col("offered"))
+        .otherwise(pl.lit(0, pl.Int64))
+    )
+    return (
+        members.join(counts, on="territory_id", how="inner")
+        .with_columns(delta=delta)
+        .with_columns(offered=by_capacity)
+        .with_columns(bound=bound)
+        .with_columns(slots=pl.max_horizontal(needed, pl.lit(0, pl.Int64)))
+        .filter(pl.col("slots") > 0)
+        .with_columns(k=pl.int_ranges(1, pl.col("slots") + 1))
+        .explode("k")
+        .filter(index + (pl.col("k") - 1) * pl.col("delta") < high_water)
+        .with_columns(key=index + pl.col("k") * pl.col("delta") / weight)
+        .sort("territory_id", "key", "rr_position", "rep_id", "k")
+        .with_columns(rank=pl.int_range(pl.len(), dtype=pl.UInt32).over("territory_id"))
+        .select(
+            "territory_id",
+            "rank",
+            "rep_id",
+            "k",
+            "delta",
+            alloc_index=index + (pl.col("k") - 1) * pl.col("delta"),
+        )
+    )
+
+
+def place(
+    pending: pl.DataFrame,
+    members: pl.DataFrame,
+    order: pl.DataFrame,
+    config: RoutingConfig,
+) -> pl.DataFrame:
+    """Place pending records (seq, record_type, territory_id) on territory members.
+
+    Returns ``seq``, the owner and the owner's index just before the placement; records
+    not returned overflow. Loops over layers x record types only, never over records.
+    """
+    if pending.is_empty():
+        return pl.DataFrame(schema=PLACED_SCHEMA)
+    hw = config.workload.high_water
+    eligible = members.filter(pl.col("eligible"))
+    layers = territory_layers(pending.select("territory_id").unique(), eligible, order)
+    work = pending.join(layers, on="territory_id", how="inner").with_columns(
+        lead_pass=pl.col("record_type") == "lead"
+    )
+    consumed = pl.DataFrame(schema={"rep_id": pl.String(), "used": pl.Float64()})
+    placed: list[pl.DataFrame] = []
+    batches = work.partition_by("layer", "lead_pass", as_dict=True, maintain_order=False)
+    for key in sorted(batches):
+        batch = batches[key]
+        record_type = "lead" if key[1] else "account"
+        current = (
+            eligible.lazy()
+            .join(batch.lazy().select("territory_id").unique(), on="territory_id", how="semi")
+            .join(consumed.lazy(), on="rep_id", how="left")
+            .with_columns(index=pl.col("index") + pl.col("used").fill_null(0.0))
+            .drop("used")
+        )
+        slots = _slots(batch, current, record_type, hw)
+        result = (
+            batch.lazy()
+            .with_columns(
+                rank=(pl.col("seq").rank("ordinal").over("territory_id") - 1).cast(pl.UInt32)
+            )
+            .join(slots, on=["territory_id", "rank"], how="inner")
+            .collect(engine="in-memory")
+        )
+        placed.append(result.select("seq", alloc_owner_id="rep_id", alloc_index="alloc_index"))
+        used_now = result.group_by("rep_id").agg(used=pl.col("k").max() * pl.col("delta").first())
+        consumed = pl.concat([consumed, used_now]).group_by("rep_id").agg(pl.col("used").sum())
+    return pl.concat(placed)

@@ -1,0 +1,211 @@
+"""Who needs an owner this run, and why (the *owner problem* of each record).
+
+DESIGN.md: a record needs an owner when it is unowned or its owner is not valid; a record
+with a valid owner is left alone. Which problems a run repairs depends on the mode:
+
+* ``hourly``: the problems listed in ``routing.yml`` ``hourly_repairs``. ``not_in_hr``
+  (a CRM user missing from the HR export) counts as ``unknown_owner`` for that list.
+* ``territory_change``: the same, plus ``outside_territory`` accounts: a valid owner who is
+  a member of none of the territories the account now matches (on its own attributes),
+  unless the owner is pinned there by the named list (account, parent or ultimate
+  parent) or holds an open opportunity on the account. An account matching no territory
+  is not moved: there is nowhere better to send it.
+* ``departure``: only the records owned by the named leavers, whatever else is wrong.
+
+On leave is not a problem: the rep keeps the book and only stops receiving new records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import polars as pl
+
+from switchboard.config import RoutingConfig
+from switchboard.engine.inputs import EngineInputs
+
+Mode = Literal["hourly", "departure", "territory_change"]
+
+INVALID_AVAILABILITY = ("terminated", "deactivated", "role_change", "not_in_hr")
+LEAVER_PROBLEMS = ("terminated", "deactivated", "role_change")
+
+RECORDS_SCHEMA: dict[str, pl.DataType] = {
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "created_at": pl.Datetime("us"),
+    "previous_owner_id": pl.String(),
+    "problem": pl.String(),
+    "account_key": pl.String(),
+    "account_name": pl.String(),
+    "account_owner_id": pl.String(),
+    "parent_account_id": pl.String(),
+    "ultimate_parent_account_id": pl.String(),
+    "tier": pl.Int64(),
+    "match_method": pl.String(),
+}
+
+
+def _owner_problem(owner: str) -> pl.Expr:
+    """The problem with an owner column after joining the rep flags (``_known`` etc.)."""
+    return (
+        pl.when(pl.col(owner).is_null())
+        .then(pl.lit("unowned"))
+        .when(pl.col("_known").is_null())
+        .then(pl.lit("unknown_owner"))
+        .when(pl.col("_availability").is_in(INVALID_AVAILABILITY))
+        .then(pl.col("_availability"))
+        # A rep marked invalid without one of the reasons above is still invalid.
+        .when(~pl.col("_is_valid_owner"))
+        .then(pl.lit("unknown_owner"))
+    )
+
+
+def _rep_flags(reps: pl.DataFrame) -> pl.LazyFrame:
+    return reps.lazy().select(
+        "rep_id",
+        _known=pl.lit(True),
+        _availability="availability",
+        _is_valid_owner="is_valid_owner",
+    )
+
+
+def _named_owners(inputs: EngineInputs) -> pl.LazyFrame:
+    """One designated owner per named account (the smallest id if the list repeats one)."""
+    return (
+        inputs.named_accounts.filter(pl.col("owner_id").is_not_null())
+        .group_by("account_id")
+        .agg(pl.col("owner_id").min())
+    )
+
+
+def _outside_territory(accounts: pl.LazyFrame, inputs: EngineInputs) -> pl.LazyFrame:
+    """Flag accounts whose valid owner belongs to none of the account's matched territories."""
+    owned = accounts.filter(pl.col("problem").is_null()).select("account_id", "owner_id")
+    matches = (
+        inputs.territory_matches.filter(
+            (pl.col("record_type") == "account") & (pl.col("match_source") == "record")
+        )
+        .select(account_id="record_id", territory_id="territory_id")
+        .join(owned, on="account_id", how="inner")
+    )
+    matched = matches.select("account_id").unique()
+    inside = (
+        matches.join(
+            inputs.territory_members.select("territory_id", owner_id="rep_id"),
+            on=["territory_id", "owner_id"],
+            how="semi",
+        )
+        .select("account_id")
+        .unique()
+    )
+    named = _named_owners(inputs)
+    pinned_named = pl.concat(
+        [
+            owned.join(accounts.select("account_id", key=column), on="account_id")
+            .join(named.rename({"account_id": "key", "owner_id": "named_owner_id"}), on="key")
+            .filter(pl.col("named_owner_id") == pl.col("owner_id"))
+            .select("account_id")
+            for column in ("account_id", "parent_account_id", "ultimate_parent_account_id")
+        ]
+    )
+    pinned_opportunity = owned.join(
+        inputs.opportunities.select("account_id", "owner_id"),
+        on=["account_id", "owner_id"],
+        how="semi",
+    ).select("account_id")
+    pinned = pl.concat([pinned_named, pinned_opportunity]).unique()
+    outside = (
+        matched.join(inside, on="account_id", how="anti")
+        .join(pinned, on="account_id", how="anti")
+        .with_columns(_outside=pl.lit(True))
+    )
+    return accounts.join(outside, on="account_id", how="left").with_columns(
+        problem=pl.when(pl.col("_outside"))
+        .then(pl.lit("outside_territory"))
+        .otherwise(pl.col("problem"))
+    )
+
+
+def _selected(mode: Mode, config: RoutingConfig, leaver_rep_ids: Sequence[str]) -> pl.Expr:
+    """Which records this mode decides, given their owner problem."""
+    if mode == "departure":
+        return pl.col("previous_owner_id").is_in(list(leaver_rep_ids))
+    repairs = list(config.hourly_repairs)
+    if mode == "territory_change":
+        repairs.append("outside_territory")
+    as_listed = pl.col("problem").replace({"not_in_hr": "unknown_owner"})
+    return as_listed.is_in(repairs)
+
+
+def records_needing_owner(
+    inputs: EngineInputs,
+    reps: pl.DataFrame,
+    config: RoutingConfig,
+    mode: Mode,
+    leaver_rep_ids: Sequence[str],
+) -> pl.DataFrame:
+    """Accounts and leads this run decides, one row each, in arrival order (``seq``).
+
+    Leads carry their matched account as ``account_key`` (with its parents, owner and
+    name), so the account-level rules read the same columns for both record types.
+    ``seq`` orders records by (created_at, record_type, record_id): the order in which a
+    territory hands out its capacity, and the order of the decisions table. A record
+    without created_at counts as the oldest.
+    """
+    flags = _rep_flags(reps)
+    accounts = (
+        inputs.accounts.join(flags, left_on="owner_id", right_on="rep_id", how="left")
+        .with_columns(problem=_owner_problem("owner_id"))
+        .drop("_known", "_availability", "_is_valid_owner")
+    )
+    if mode == "territory_change":
+        accounts = accounts.pipe(_outside_territory, inputs)
+    account_records = accounts.select(
+        record_type=pl.lit("account"),
+        record_id="account_id",
+        created_at="created_at",
+        previous_owner_id="owner_id",
+        problem="problem",
+        account_key="account_id",
+        account_name="account_name",
+        account_owner_id="owner_id",
+        parent_account_id="parent_account_id",
+        ultimate_parent_account_id="ultimate_parent_account_id",
+        tier="tier",
+        match_method=pl.lit(None, pl.String()),
+    )
+    matched = inputs.accounts.select(
+        matched_account_id="account_id",
+        account_name="account_name",
+        account_owner_id="owner_id",
+        parent_account_id="parent_account_id",
+        ultimate_parent_account_id="ultimate_parent_account_id",
+    )
+    lead_records = (
+        inputs.leads.join(flags, left_on="owner_id", right_on="rep_id", how="left")
+        .with_columns(problem=_owner_problem("owner_id"))
+        .join(matched, on="matched_account_id", how="left")
+        .select(
+            record_type=pl.lit("lead"),
+            record_id="lead_id",
+            created_at="created_at",
+            previous_owner_id="owner_id",
+            problem="problem",
+            account_key="matched_account_id",
+            account_name="account_name",
+            account_owner_id="account_owner_id",
+            parent_account_id="parent_account_id",
+            ultimate_parent_account_id="ultimate_parent_account_id",
+            tier=pl.lit(None, pl.Int64()),
+            match_method="match_method",
+        )
+    )
+    selected = _selected(mode, config, leaver_rep_ids)
+    return (
+        pl.concat([account_records, lead_records])
+        .filter(selected.fill_null(False))
+        .sort("created_at", "record_type", "record_id")
+        .with_row_index("seq")
+        .collect(engine="in-memory")
+    )

@@ -1,0 +1,324 @@
+"""`route`: marts in, decisions + conflicts + rep state out. Pure Polars, no I/O.
+
+The steps, each a vectorised pass over all records being decided:
+
+1. who needs an owner (eligibility.py) and the rep table with start workloads;
+2. what each non-territory rule offers every record (hierarchy.py: open opportunity,
+   named account/parent, account owner) and which records the redistribution rules take;
+3. the load those earlier rules already give reps, then the members' starting state,
+   each territory's start-of-run pick and every record's winning territory
+   (territory.py);
+4. capacity-aware placement of the records that reach the territory rule
+   (capacity.py, loops over shared-rep layers only);
+5. the first rule with a candidate wins (routing.yml order), conflicts are derived,
+   rationale and candidates are written, rep state is advanced.
+
+Records are numbered once (``seq``: arrival order) and every later step keys on that
+integer. Each ``collect`` names its Polars engine: the in-memory engine is the faster one
+for these sort- and group-by-heavy shapes; the streaming engine wins the two steps that
+mostly project and aggregate (winners, the final decisions projection). Measured with
+bench/engine_bench.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import get_args
+
+import polars as pl
+
+from switchboard.config import RoutingConfig
+from switchboard.engine import capacity, conflicts, eligibility, hierarchy, rationale, territory
+from switchboard.engine.eligibility import Mode
+from switchboard.engine.inputs import EngineInputs
+from switchboard.engine.schema import DECISIONS, REP_STATE
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """The engine's output, each frame exactly in its schema.py layout."""
+
+    decisions: pl.DataFrame
+    conflicts: pl.DataFrame
+    rep_state: pl.DataFrame
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """Warehouse timestamps are naive UTC; an aware as-of is converted to match."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _rep_state(
+    reps: pl.DataFrame, decisions: pl.DataFrame, config: RoutingConfig, as_of: datetime
+) -> pl.DataFrame:
+    """State carried to the next run: hysteresis flag and round-robin position.
+
+    The final index is the start index plus what this run gave the rep. A rep is
+    overflowing when its final index is at or above high water; one that was overflowing
+    stays so while its start-of-run index is at or above release (it received nothing
+    from a territory in this run, so that is also its state at the end).
+
+    ``rr_position`` is each rep's place in the round-robin queue (1 = first served on a
+    tie): reps that received records this run move behind those that did not, keeping
+    their relative order, so a tie goes to a different rep next run.
+    """
+    hw, release = config.workload.high_water, config.workload.release
+    gained = capacity.load_by_rep(
+        decisions.lazy()
+        .filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
+        .select("record_type", rep_id="owner_id"),
+        reps,
+    )
+    final = pl.col("start_index") + pl.col("load").fill_null(0.0)
+    return (
+        reps.lazy()
+        .join(gained, on="rep_id", how="left")
+        .with_columns(
+            is_overflowing=(final >= hw)
+            | (pl.col("was_overflowing") & (pl.col("start_index") >= release)),
+            received=pl.col("received").fill_null(0) > 0,
+        )
+        .sort("received", "rr_position", "rep_id")
+        .with_row_index("new_rr_position", offset=1)
+        .sort("rep_id")
+        .select(
+            "rep_id",
+            "is_overflowing",
+            rr_position=pl.col("new_rr_position").cast(pl.Int64),
+            updated_at=pl.lit(as_of),
+        )
+        .cast(REP_STATE)  # type: ignore[arg-type]
+        .collect(engine="in-memory")
+    )
+
+
+def route(
+    inputs: EngineInputs,
+    config: RoutingConfig,
+    *,
+    run_id: str,
+    as_of: datetime,
+    mode: Mode = "hourly",
+    leaver_rep_ids: Sequence[str] = (),
+) -> EngineResult:
+    """Decide every record that needs an owner; see DESIGN.md "The rule hierarchy".
+
+    ``mode``: ``hourly`` repairs ``routing.yml`` ``hourly_repairs``; ``departure``
+    decides only the books of ``leaver_rep_ids`` (treated as terminated whatever HR
+    says); ``territory_change`` also repairs accounts left outside their owner's
+    territories. Output row order is deterministic: decisions by (created_at,
+    record_type, record_id), conflicts likewise then by type, rep state by rep_id.
+    """
+    if mode not in get_args(Mode):
+        raise ValueError(f"unknown mode {mode!r}; expected one of {get_args(Mode)}")
+    if mode == "departure" and not leaver_rep_ids:
+        raise ValueError("departure mode needs leaver_rep_ids")
+    leavers = sorted(set(leaver_rep_ids))
+    decided_at = _naive_utc(as_of)
+    data = inputs.normalised()
+
+    reps = capacity.rep_table(data, config, leavers)
+    names = reps.lazy().select("rep_id", "rep_name")
+    records = eligibility.records_needing_owner(data, reps, config, mode, leavers)
+    territories = territory.territory_table(data.territory_matches, config)
+
+    facts = _rule_facts(data, records, reps, config)
+    pre_load = capacity.load_by_rep(
+        facts.lazy()
+        .filter(pl.col("earlier_owner_id").is_not_null())
+        .select("record_type", rep_id="earlier_owner_id"),
+        reps,
+    )
+    members = capacity.member_state(data.territory_members, reps, pre_load, config)
+    picks = capacity.start_picks(members)
+    matched = territory.record_matches(
+        data.territory_matches,
+        records,
+        territory.opportunity_territories(data.opportunities, data.territory_members),
+        territories,
+        picks,
+    )
+    winners = territory.winners(matched, territories)
+    pending = (
+        facts.lazy()
+        .select("seq", "record_type", "redistributed", "earlier_owner_id")
+        .join(winners.lazy().select("seq", "win_territory_id"), on="seq", how="left")
+        .filter(hierarchy.reaches_territory(config))
+        .select("seq", "record_type", territory_id="win_territory_id")
+        .collect(engine="in-memory")
+    )
+    placed = capacity.place(
+        pending, members, territories.select("territory_id", "territory_rank"), config
+    )
+    named_accounts = _named_account_names(data.accounts, data.named_accounts)
+    decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
+                      named_accounts=named_accounts.lazy(), config=config)
+
+    descriptions = conflicts.territory_descriptions(matched, decided.lazy(), names, territories)
+    conflict_rows = conflicts.build_conflicts(decided.lazy(), descriptions, names, run_id)
+    explained = rationale.rationale_by_seq(
+        decided,
+        config,
+        names=names,
+        match_text=descriptions.lazy().select("seq", "match_text"),
+        skipped=capacity.skipped_members(members).lazy().rename(
+            {"territory_id": "win_territory_id"}
+        ),
+        named_accounts=named_accounts.lazy(),
+    )
+    decisions = _decisions(decided, explained, conflict_rows, config, run_id=run_id,
+                           decided_at=decided_at)
+    return EngineResult(
+        decisions=decisions,
+        conflicts=conflict_rows.drop("seq"),
+        rep_state=_rep_state(reps, decisions, config, decided_at),
+    )
+
+
+def _named_account_names(accounts: pl.LazyFrame, named: pl.LazyFrame) -> pl.DataFrame:
+    """Names of the accounts on the named list (rationale: "Parent account Acme ...")."""
+    return (
+        accounts.join(named.select("account_id"), on="account_id", how="semi")
+        .select("account_id", "account_name")
+        .unique("account_id")
+        .collect(engine="in-memory")
+    )
+
+
+def _rule_facts(
+    data: EngineInputs, records: pl.DataFrame, reps: pl.DataFrame, config: RoutingConfig
+) -> pl.DataFrame:
+    """Records with what every rule but the territory offers them (in ``seq`` order).
+
+    ``earlier_owner_id`` is the owner a rule evaluated *before* the territory rule gives
+    the record: those rules need no capacity, and what they give counts towards the load
+    the territory then sees.
+    """
+    owner_flags, owner_candidate = hierarchy.account_owner_candidate(reps)
+    redistributed = hierarchy.redistributed(config)
+    earlier = [
+        hierarchy.rule_outcome(r, config).owner_id
+        for r in hierarchy.rules_before_territory(config)
+    ]
+    return (
+        records.lazy()
+        .join(
+            hierarchy.opportunity_facts(data.opportunities, reps, records.lazy()),
+            on="account_key",
+            how="left",
+            maintain_order="left",
+        )
+        .pipe(hierarchy.named_facts, data.named_accounts, reps)
+        .join(owner_flags, on="account_owner_id", how="left", maintain_order="left")
+        .with_columns(account_owner_candidate=owner_candidate)
+        .with_columns(
+            redistributed=redistributed,
+            earlier_owner_id=pl.when(~redistributed).then(pl.coalesce(earlier))
+            if earlier
+            else pl.lit(None, pl.String()),
+        )
+        .drop("_account_owner_available")
+        .collect(engine="in-memory")
+    )
+
+
+def _decide(
+    facts: pl.DataFrame,
+    *,
+    winners: pl.DataFrame,
+    placed: pl.DataFrame,
+    picks: pl.DataFrame,
+    names: pl.LazyFrame,
+    named_accounts: pl.LazyFrame,
+    config: RoutingConfig,
+) -> pl.DataFrame:
+    """The first rule with a candidate wins (routing.yml order); rows stay in seq order.
+
+    ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
+    record reached the territory rule, else who the winning territory would pick first.
+    """
+    outcomes = hierarchy.redistribution_outcomes(config) + [
+        hierarchy.rule_outcome(r, config) for r in hierarchy.effective_rules(config)
+    ]
+    decided = (
+        facts.lazy()
+        .join(winners.lazy(), on="seq", how="left", maintain_order="left")
+        .join(placed.lazy(), on="seq", how="left", maintain_order="left")
+        .join(
+            picks.lazy().rename(
+                {"territory_id": "win_territory_id", "pick_owner_id": "start_pick_owner_id"}
+            ),
+            on=["win_territory_id", "record_type"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            contested=pl.col("contested").fill_null(False),
+            **hierarchy.first_hit(outcomes),
+        )
+        .with_columns(
+            pick_owner_id=pl.when(hierarchy.reaches_territory(config))
+            .then(pl.col("alloc_owner_id"))
+            .otherwise(pl.col("start_pick_owner_id"))
+        )
+        .pipe(conflicts.with_names, names, {"owner_id": "owner_name"})
+        .join(
+            named_accounts.rename(
+                {"account_id": "named_parent_account_id",
+                 "account_name": "named_parent_account_name"}
+            ),
+            on="named_parent_account_id",
+            how="left",
+            maintain_order="left",
+        )
+        .collect(engine="in-memory")
+    )
+    if not decided["seq"].is_sorted():  # joins above keep the left order; cheap guard
+        decided = decided.sort("seq")
+    return decided
+
+
+def _decisions(
+    decided: pl.DataFrame,
+    explained: pl.DataFrame,
+    conflict_rows: pl.DataFrame,
+    config: RoutingConfig,
+    *,
+    run_id: str,
+    decided_at: datetime,
+) -> pl.DataFrame:
+    """The decisions table (schema.DECISIONS) in seq order.
+
+    ``decided`` and ``explained`` (the rationale) both hold every record once in seq
+    order, so the rationale is attached by position rather than by a join.
+    """
+    if not explained["seq"].equals(decided["seq"]):
+        raise RuntimeError("rationale rows do not line up with the decisions")
+    contested = conflict_rows["seq"].unique()
+    return (
+        decided.lazy()
+        .with_columns(rationale=explained["rationale"])
+        .select(
+            run_id=pl.lit(run_id),
+            decided_at=pl.lit(decided_at),
+            record_type="record_type",
+            record_id="record_id",
+            previous_owner_id="previous_owner_id",
+            owner_id="owner_id",
+            queue="queue",
+            rule="rule",
+            territory_id="territory_id",
+            conflict=pl.col("seq").is_in(contested),
+            candidates=rationale.candidate_list(config),
+            rationale="rationale",
+            rules_version=pl.lit(config.rules_version),
+            latency_seconds=(pl.lit(decided_at) - pl.col("created_at")).dt.total_microseconds()
+            / 1_000_000,
+        )
+        .cast(DECISIONS)  # type: ignore[arg-type]
+        .collect(engine="streaming")
+    )

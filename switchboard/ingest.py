@@ -1,0 +1,690 @@
+"""Snapshot folder → `raw.<entity>` tables, with every contract-breaking row quarantined.
+
+A snapshot is a folder holding `<entity>.csv` or `<entity>.parquet` per contract. Ingest
+reads each file as text, maps its headers to contract columns through the contract's
+aliases, normalises and casts the values, and evaluates the contract's expectations (the
+same :func:`switchboard.quality.raw_specs` the GX suites are built from) as one vectorised
+Polars pipeline. Rows that break an expectation go to `raw.quarantine`, one row per
+(row, column, expectation), and the run goes on with the rest; `input_rows = loaded_rows
++ quarantined_rows` holds for every entity.
+
+Structural problems are different: a missing required file or column, an unreadable file
+or two headers claiming one column stop the run with :class:`SnapshotError`, raised before
+anything is written. Lines whose every field is empty are not data rows (they still count
+for row numbering, so `_row_number` matches the record position in the file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from switchboard import quality as q
+from switchboard.contracts import Column, Contract, load_contracts
+from switchboard.warehouse import table_exists, write_table
+
+ROW_NUMBER = "_row_number"
+MAX_VALUE_CHARS = 200
+REASON_VALUE_CHARS = 60
+
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "entity": pl.String(),
+    "row_number": pl.Int64(),
+    "column_name": pl.String(),
+    "expectation": pl.String(),
+    "value": pl.String(),
+    "reason": pl.String(),
+}
+INGEST_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "entity": pl.String(),
+    "source_file": pl.String(),
+    "input_rows": pl.Int64(),
+    "loaded_rows": pl.Int64(),
+    "quarantined_rows": pl.Int64(),
+    "ingested_at": pl.Datetime("us"),
+}
+
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+INTEGER_RE = r"^[+-]?\d+(\.0*)?$"  # "1200.0" is what spreadsheets and float columns emit
+NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+# A date, or a date and time with optional seconds, fraction and UTC offset (upper-cased).
+TIMESTAMP_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)? *(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+TIMESTAMP_OFFSET_RE = r"(Z|[+-]\d{2}(?::?\d{2})?)$"
+TYPE_NOUNS = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean (true/false/1/0/yes/no)",
+    "timestamp": "an ISO 8601 timestamp",
+    "date": "an ISO 8601 date (YYYY-MM-DD)",
+}
+_DUPLICATE_HEADER = re.compile(r"^(?P<base>.*)_duplicated_\d+$")  # how Polars renames repeats
+
+
+class SnapshotError(ValueError):
+    """The snapshot cannot be ingested at all (missing file or column, unreadable file)."""
+
+
+@dataclass(frozen=True)
+class EntityReport:
+    """What ingest did with one entity's file."""
+
+    entity: str
+    source_file: str | None
+    input_rows: int
+    loaded_rows: int
+    quarantined_rows: int
+    ignored_columns: tuple[str, ...] = ()
+    quarantine: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA), repr=False
+    )
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Per-entity counts and the quarantined rows of one ingest run."""
+
+    run_id: str
+    snapshot: Path
+    entities: dict[str, EntityReport]
+
+    def __getitem__(self, entity: str) -> EntityReport:
+        return self.entities[entity]
+
+    @property
+    def quarantine(self) -> pl.DataFrame:
+        """Every quarantined (row, column, expectation), entity by entity."""
+        frames = [r.quarantine for r in self.entities.values()]
+        return pl.concat(frames) if frames else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+    @property
+    def quarantined_rows(self) -> int:
+        return sum(r.quarantined_rows for r in self.entities.values())
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """Counts per entity, ready for logs and summaries."""
+        return {
+            entity: {
+                "source_file": r.source_file,
+                "input_rows": r.input_rows,
+                "loaded_rows": r.loaded_rows,
+                "quarantined_rows": r.quarantined_rows,
+                "ignored_columns": list(r.ignored_columns),
+            }
+            for entity, r in self.entities.items()
+        }
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def ingest_snapshot(
+    snapshot: Path,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    contracts: Mapping[str, Contract] | None = None,
+) -> IngestReport:
+    """Load a snapshot folder into `raw.*`; quarantine the rows that break their contract.
+
+    Every file is read and checked before the first write, so a SnapshotError leaves the
+    warehouse untouched; the writes then happen in one transaction. Re-ingesting with the
+    same run_id replaces that run's quarantine and log rows instead of duplicating them.
+    """
+    report, loaded = _prepare(Path(snapshot), run_id, contracts)
+    _write(con, report, loaded)
+    return report
+
+
+def check_snapshot(
+    snapshot: Path, contracts: Mapping[str, Contract] | None = None, run_id: str = "check"
+) -> IngestReport:
+    """What ingest would load and quarantine, without touching any warehouse."""
+    report, _ = _prepare(Path(snapshot), run_id, contracts)
+    return report
+
+
+def ingest_order(contracts: Mapping[str, Contract]) -> list[str]:
+    """Entities ordered so each comes after the entities its quarantining references need.
+
+    Ties keep the contracts' own order. References with on_missing: warn do not order
+    anything: ingest does not check them.
+    """
+    needs: dict[str, set[str]] = {}
+    for entity, contract in contracts.items():
+        needs[entity] = set()
+        for column in contract.columns:
+            ref = column.references
+            if ref is None or ref.on_missing != "quarantine" or ref.entity == entity:
+                continue
+            if ref.entity not in contracts:
+                raise ValueError(
+                    f"contract {entity}: {column.name} references {ref.entity}, "
+                    "which has no contract"
+                )
+            needs[entity].add(ref.entity)
+    order: list[str] = []
+    while len(order) < len(needs):
+        ready = [e for e in needs if e not in order and needs[e] <= set(order)]
+        if not ready:
+            cycle = sorted(set(needs) - set(order))
+            raise ValueError(f"contracts reference each other in a cycle: {', '.join(cycle)}")
+        order.append(ready[0])
+    return order
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One entity's file as read: contract columns as text plus `_row_number`."""
+
+    path: Path | None
+    frame: pl.DataFrame
+    ignored: tuple[str, ...]
+
+
+def _prepare(
+    snapshot: Path, run_id: str, contracts: Mapping[str, Contract] | None
+) -> tuple[IngestReport, dict[str, pl.DataFrame]]:
+    contracts = load_contracts() if contracts is None else contracts
+    order = ingest_order(contracts)
+    if not snapshot.is_dir():
+        raise SnapshotError(f"snapshot {snapshot}: folder does not exist")
+    sources = {entity: _read_entity(snapshot, contracts[entity]) for entity in contracts}
+
+    loaded: dict[str, pl.DataFrame] = {}
+    reports: dict[str, EntityReport] = {}
+    for entity in order:
+        contract, source = contracts[entity], sources[entity]
+        good, quarantine = validate_entity(source.frame, contract, loaded)
+        quarantine = quarantine.select(
+            pl.lit(run_id).alias("run_id"), pl.lit(entity).alias("entity"), pl.all()
+        ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+        loaded[entity] = good
+        reports[entity] = EntityReport(
+            entity=entity,
+            source_file=str(source.path) if source.path else None,
+            input_rows=source.frame.height,
+            loaded_rows=good.height,
+            quarantined_rows=source.frame.height - good.height,
+            ignored_columns=source.ignored,
+            quarantine=quarantine,
+        )
+    ordered = {entity: reports[entity] for entity in contracts}
+    return IngestReport(run_id=run_id, snapshot=snapshot, entities=ordered), loaded
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection, report: IngestReport, loaded: Mapping[str, pl.DataFrame]
+) -> None:
+    """Replace raw.<entity>, append quarantine and log rows, all or nothing."""
+    ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    log = pl.DataFrame(
+        [
+            {
+                "run_id": report.run_id,
+                "entity": r.entity,
+                "source_file": r.source_file,
+                "input_rows": r.input_rows,
+                "loaded_rows": r.loaded_rows,
+                "quarantined_rows": r.quarantined_rows,
+                "ingested_at": ingested_at,
+            }
+            for r in report.entities.values()
+        ],
+        schema=INGEST_LOG_SCHEMA,
+    )
+    con.execute("create schema if not exists raw")
+    con.begin()
+    try:
+        for entity, frame in loaded.items():
+            write_table(con, f"raw.{entity}", frame)
+        for table, frame in (("raw.quarantine", report.quarantine), ("raw.ingest_log", log)):
+            if table_exists(con, table):
+                con.execute(f"delete from {table} where run_id = ?", [report.run_id])
+            write_table(con, table, frame, mode="append")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_entity(snapshot: Path, contract: Contract) -> _Source:
+    """Find, read and map one entity's file; an absent optional file is an empty frame."""
+    entity = contract.entity
+    csv, parquet = snapshot / f"{entity}.csv", snapshot / f"{entity}.parquet"
+    if csv.is_file() and parquet.is_file():
+        raise SnapshotError(
+            f"snapshot {snapshot}: both {csv.name} and {parquet.name} exist; keep one"
+        )
+    path = csv if csv.is_file() else parquet if parquet.is_file() else None
+    if path is None:
+        if contract.required:
+            raise SnapshotError(
+                f"snapshot {snapshot}: required file {csv.name} (or .parquet) is missing"
+            )
+        empty = pl.DataFrame(schema={c: pl.String() for c in contract.column_names})
+        return _Source(None, empty.with_columns(pl.lit(0, pl.Int64).alias(ROW_NUMBER)), ())
+    raw = _read_csv(snapshot, path) if path is csv else _read_parquet(snapshot, path)
+    return _map_columns(snapshot, path, raw, contract)
+
+
+def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
+    """Every column as text. UTF-8 (BOM or not) first, then Windows-1252 for legacy exports."""
+
+    def read(source: Path | bytes) -> pl.DataFrame:
+        return pl.read_csv(source, infer_schema=False, glob=False, raise_if_empty=True)
+
+    try:
+        try:
+            return read(path)
+        except pl.exceptions.ComputeError as exc:
+            if "utf-8" not in str(exc).lower():
+                raise
+            text = path.read_bytes().decode("cp1252", errors="replace")
+            return read(text.encode("utf-8"))
+    except pl.exceptions.NoDataError:
+        raise SnapshotError(
+            f"snapshot {snapshot}: {path.name} is empty (expected a header row)"
+        ) from None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SnapshotError(
+            f"snapshot {snapshot}: cannot read {path.name}: {_first_line(exc)}"
+        ) from None
+
+
+def _read_parquet(snapshot: Path, path: Path) -> pl.DataFrame:
+    """Parquet as read; columns become text only after mapping (see _as_text)."""
+    try:
+        return pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SnapshotError(
+            f"snapshot {snapshot}: cannot read {path.name}: {_first_line(exc)}"
+        ) from None
+
+
+def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contract) -> _Source:
+    """Rename source headers to contract columns; fail on missing or doubled columns."""
+    aliases = contract.alias_map()
+    headers = set(raw.columns)
+    picked: dict[str, str] = {}  # contract column -> source header
+    ignored: list[str] = []
+    for header in raw.columns:
+        repeat = _DUPLICATE_HEADER.match(header)
+        original = repeat["base"] if repeat and repeat["base"] in headers else header
+        target = aliases.get(original.strip().strip("\ufeff").strip().lower())
+        if target is None:
+            ignored.append(header)
+        elif target in picked:
+            raise SnapshotError(
+                f"snapshot {snapshot}: {path.name} has two columns for {target}: "
+                f"{picked[target]!r} and {original!r}"
+            )
+        else:
+            picked[target] = header
+    missing = [c for c in contract.columns if c.required and c.name not in picked]
+    if missing:
+        raise SnapshotError(
+            f"snapshot {snapshot}: {path.name} has no column "
+            + "; no column ".join(_with_aliases(c) for c in missing)
+        )
+    numbered = raw.with_row_index(ROW_NUMBER, offset=1).filter(
+        ~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()) if raw.width else pl.lit(True)
+    )
+    text = _as_text(snapshot, path, numbered, picked)
+    return _Source(path, text, tuple(ignored))
+
+
+def _as_text(
+    snapshot: Path, path: Path, frame: pl.DataFrame, picked: Mapping[str, str]
+) -> pl.DataFrame:
+    """Picked columns as strings under contract names, so CSV and Parquet check alike.
+
+    Parquet lists are joined with ';' (as a CSV would carry them); float NaN becomes
+    'NaN', which numeric columns read as missing; timestamps keep their offset in the
+    text for the timestamp parser to convert to UTC.
+    """
+    exprs: list[pl.Expr] = [pl.col(ROW_NUMBER).cast(pl.Int64)]
+    for target, header in picked.items():
+        dtype = frame.schema[header]
+        column = pl.col(header)
+        if isinstance(dtype, pl.List | pl.Array):
+            column = column.list.eval(pl.element().cast(pl.String)).list.join(";")
+        elif dtype != pl.String:
+            column = column.cast(pl.String)
+        exprs.append(column.alias(target))
+    try:
+        return frame.select(exprs)
+    except pl.exceptions.PolarsError as exc:
+        raise SnapshotError(
+            f"snapshot {snapshot}: {path.name} has a column that cannot be read as text: "
+            f"{_first_line(exc)}"
+        ) from None
+
+
+def _with_aliases(column: Column) -> str:
+    if not column.aliases:
+        return column.name
+    return f"{column.name} (or an alias: {', '.join(column.aliases)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _n(name: str) -> str:
+    return f"__norm__{name}"
+
+
+def _t(name: str) -> str:
+    return f"__typed__{name}"
+
+
+def normalise(name: str, column_type: str = "string") -> pl.Expr:
+    """Whitespace stripped; empty text is null.
+
+    In numeric columns 'NaN' is null too: it is how numpy, pandas and Polars write a
+    missing float to CSV, and never a value anyone meant.
+    """
+    stripped = pl.col(name).str.strip_chars()
+    present = stripped != ""
+    if column_type in ("integer", "number"):
+        present &= stripped.str.to_lowercase() != "nan"
+    return pl.when(present).then(stripped)
+
+
+def _parse_integer(text: pl.Expr) -> pl.Expr:
+    digits = text.str.replace(r"\.0*$", "")
+    return pl.when(text.str.contains(INTEGER_RE)).then(digits).cast(pl.Int64, strict=False)
+
+
+def _parse_number(text: pl.Expr) -> pl.Expr:
+    value = pl.when(text.str.contains(NUMBER_RE)).then(text).cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)
+
+
+def _parse_boolean(text: pl.Expr) -> pl.Expr:
+    return text.str.to_lowercase().replace_strict(BOOLEANS, default=None, return_dtype=pl.Boolean)
+
+
+def _parse_date(text: pl.Expr) -> pl.Expr:
+    return pl.when(text.str.contains(DATE_RE)).then(text).str.to_date("%Y-%m-%d", strict=False)
+
+
+def _parse_list(text: pl.Expr) -> pl.Expr:
+    """';'-separated items, trimmed, empties dropped; no items at all is null."""
+    item = pl.element().str.strip_chars()
+    items = text.str.split(";").list.eval(item.filter(item != ""))
+    return pl.when(items.list.len() > 0).then(items)
+
+
+def parse(text: pl.Expr, column_type: str) -> pl.Expr:
+    """Normalised text → the contract type; null where the text does not parse."""
+    parsers: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+        "string": lambda t: t,
+        "integer": _parse_integer,
+        "number": _parse_number,
+        "boolean": _parse_boolean,
+        "date": _parse_date,
+        "timestamp": parse_timestamp,
+        "list": _parse_list,
+    }
+    if column_type not in parsers:
+        raise ValueError(f"unknown column type {column_type!r}")
+    return parsers[column_type](text)
+
+
+def parse_timestamp(text: pl.Expr) -> pl.Expr:
+    """ISO 8601 date or date-time ('T' or space, optional fraction and offset) → naive UTC.
+
+    No offset means UTC already; 'Z', '+02:00', '+0200' and '+02' are converted, and
+    fractions beyond microseconds are truncated. Once the shape is checked, the pieces
+    are reassembled into one canonical form and parsed with a single format: trying
+    several formats in turn costs a failed parse per format per row.
+    """
+    upper = text.str.to_uppercase()
+    has_time = upper.str.len_bytes() >= 16
+    has_seconds = upper.str.slice(16, 1) == ":"
+    canonical = pl.concat_str(
+        [
+            upper.str.slice(0, 10),
+            pl.lit("T"),
+            pl.when(has_time).then(upper.str.slice(11, 5)).otherwise(pl.lit("00:00")),
+            pl.when(has_seconds).then(upper.str.slice(16, 3)).otherwise(pl.lit(":00")),
+            upper.str.extract(r"^.{19}(\.\d+)").fill_null(""),
+            upper.str.slice(16).str.extract(TIMESTAMP_OFFSET_RE).fill_null("Z"),
+        ]
+    )
+    value = canonical.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", strict=False, cache=False
+    ).dt.replace_time_zone(None)
+    return pl.when(upper.str.contains(TIMESTAMP_RE)).then(value)
+
+
+PASSED = "__passed__"  # rows that passed every earlier phase, rebound before each phase
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One expectation as Polars expressions over the prepared frame.
+
+    Phase 0 judges each row on its own; phase 1 (references) looks at other tables;
+    phase 2 (uniqueness) must know which rows survive the others, so that the first good
+    occurrence of a key stays and only the later ones are quarantined. Expressions of
+    later phases may use ``pl.col(PASSED)``.
+    """
+
+    column: str
+    expectation: str
+    failed: pl.Expr
+    value: pl.Expr
+    reason: pl.Expr
+    phase: int = 0
+    # Columns computed in the check's phase, before ``failed``, over *all* rows. A reason
+    # is evaluated on the failing rows only, so anything it needs from other rows (such
+    # as the row a duplicate repeats) must be materialised here.
+    helpers: tuple[pl.Expr, ...] = ()
+
+
+def validate_entity(
+    source: pl.DataFrame, contract: Contract, parents: Mapping[str, pl.DataFrame]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split one entity's text rows into typed good rows and quarantine entries.
+
+    ``source`` holds the contract columns as text (missing optional columns may be absent)
+    plus `_row_number`; ``parents`` the already loaded entities that references point at.
+    Returns (rows in contract order and types plus `_row_number`, quarantine entries with
+    row_number, column_name, expectation, value, reason — sorted by row).
+    """
+    missing = [c for c in contract.column_names if c not in source.columns]
+    frame = source.lazy().with_columns(pl.lit(None, pl.String).alias(c) for c in missing)
+    frame = frame.with_columns(
+        normalise(c.name, c.type).alias(_n(c.name)) for c in contract.columns
+    )
+    frame = frame.with_columns(
+        parse(pl.col(_n(c.name)), c.type).cast(c.polars_type).alias(_t(c.name))
+        for c in contract.columns
+    )
+
+    checks = _checks(contract, parents)
+    flags = [f"__failed_{i}__" for i in range(len(checks))]
+    for phase in (0, 1, 2):
+        earlier = [f for f, c in zip(flags, checks, strict=True) if c.phase < phase]
+        current = [(f, c) for f, c in zip(flags, checks, strict=True) if c.phase == phase]
+        if not current:
+            continue
+        passed = ~pl.any_horizontal(earlier) if earlier else pl.lit(True)
+        helpers = [helper for _, check in current for helper in check.helpers]
+        frame = frame.with_columns(passed.alias(PASSED))
+        if helpers:
+            frame = frame.with_columns(helpers)
+        frame = frame.with_columns(
+            check.failed.fill_null(False).alias(flag) for flag, check in current
+        )
+    checked = frame.collect()
+
+    failed_any = pl.any_horizontal(flags) if flags else pl.lit(False)
+    good = checked.filter(~failed_any).select(
+        *[pl.col(_t(c.name)).alias(c.name) for c in contract.columns], pl.col(ROW_NUMBER)
+    )
+    entries = [
+        checked.lazy()
+        .filter(pl.col(flag))
+        .select(
+            pl.col(ROW_NUMBER).alias("row_number"),
+            pl.lit(check.column).alias("column_name"),
+            pl.lit(check.expectation).alias("expectation"),
+            check.value.str.slice(0, MAX_VALUE_CHARS).alias("value"),
+            check.reason.alias("reason"),
+        )
+        for flag, check in zip(flags, checks, strict=True)
+    ]
+    schema = {k: v for k, v in QUARANTINE_SCHEMA.items() if k not in ("run_id", "entity")}
+    if not entries:
+        return good, pl.DataFrame(schema=schema)
+    quarantine = pl.concat(entries).sort("row_number", maintain_order=True).collect()
+    return good, quarantine.cast(schema)  # type: ignore[arg-type]
+
+
+def _quoted(text: pl.Expr) -> pl.Expr:
+    """'value' for a reason sentence, shortened so reasons stay one readable line."""
+    short = (
+        pl.when(text.str.len_chars() > REASON_VALUE_CHARS)
+        .then(pl.concat_str([text.str.slice(0, REASON_VALUE_CHARS - 3), pl.lit("...")]))
+        .otherwise(text)
+    )
+    return pl.concat_str([pl.lit("'"), short, pl.lit("'")])
+
+
+def _sentence(*parts: str | pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Check]:
+    """The contract's raw expectations (the same specs the GX suite holds) as Polars.
+
+    An expectation type ingest cannot evaluate is an error, so the quarantine and the GX
+    suite cannot silently drift apart.
+    """
+    per_column: dict[str, Callable[[q.ExpectationSpec, Column], _Check | None]] = {
+        q.OF_TYPE: lambda _, column: _type_check(column),
+        q.NOT_NULL: lambda _, column: _not_null_check(column),
+        q.IN_SET: _in_set_check,
+        q.MATCH_REGEX: _regex_check,
+        q.BETWEEN: _between_check,
+        q.UNIQUE: lambda _, column: _unique_check([column.name], q.UNIQUE),
+        q.IN_REFERENCED_SET: lambda spec, column: _reference_check(spec, column, contract, parents),
+    }
+    checks: list[_Check] = []
+    for spec in q.raw_specs(contract, include_references=True):
+        if spec.type == q.TABLE_COLUMNS:
+            continue  # guaranteed by _map_columns: missing required columns stop the run
+        if spec.type == q.COMPOUND_UNIQUE:
+            checks.append(_unique_check(list(spec.kwargs["column_list"]), q.COMPOUND_UNIQUE))
+            continue
+        if spec.type not in per_column:
+            raise ValueError(f"ingest cannot evaluate expectation {spec.type} ({spec.target})")
+        check = per_column[spec.type](spec, contract.column(spec.target))
+        if check is not None:
+            checks.append(check)
+    return checks
+
+
+def _about(column: Column, text: str) -> pl.Expr:
+    """ "<column> '<value>' <text>", the shape of most reasons."""
+    return _sentence(f"{column.name} ", _quoted(pl.col(_n(column.name))), f" {text}")
+
+
+def _type_check(column: Column) -> _Check | None:
+    if column.type in ("string", "list"):
+        return None  # any text is a string, and any text splits into a list
+    name = column.name
+    failed = pl.col(_n(name)).is_not_null() & pl.col(_t(name)).is_null()
+    reason = _about(column, f"is not {TYPE_NOUNS[column.type]}")
+    return _Check(name, q.OF_TYPE, failed, pl.col(name), reason)
+
+
+def _not_null_check(column: Column) -> _Check:
+    name = column.name
+    reason = pl.lit(f"{name} is required but empty")
+    return _Check(name, q.NOT_NULL, pl.col(_n(name)).is_null(), pl.col(name), reason)
+
+
+def _in_set_check(spec: q.ExpectationSpec, column: Column) -> _Check:
+    allowed = list(spec.kwargs["value_set"])
+    values = pl.Series(allowed, dtype=column.polars_type, strict=False)
+    failed = ~pl.col(_t(column.name)).is_in(values.implode())
+    reason = _about(column, "is not one of " + ", ".join(str(v) for v in allowed))
+    return _Check(column.name, q.IN_SET, failed, pl.col(column.name), reason)
+
+
+def _regex_check(spec: q.ExpectationSpec, column: Column) -> _Check:
+    pattern = str(spec.kwargs["regex"])
+    failed = ~pl.col(_n(column.name)).str.contains(pattern)
+    reason = _about(column, f"does not match {pattern}")
+    return _Check(column.name, q.MATCH_REGEX, failed, pl.col(column.name), reason)
+
+
+def _between_check(spec: q.ExpectationSpec, column: Column) -> _Check:
+    typed = pl.col(_t(column.name))
+    low, high = spec.kwargs.get("min_value"), spec.kwargs.get("max_value")
+    below = typed < low if low is not None else pl.lit(False)
+    above = typed > high if high is not None else pl.lit(False)
+    too_low = _about(column, f"is below the minimum {_number(low)}") if low is not None else None
+    too_high = _about(column, f"is above the maximum {_number(high)}") if high is not None else None
+    reason = pl.when(below).then(too_low).otherwise(too_high)
+    return _Check(column.name, q.BETWEEN, below | above, pl.col(column.name), reason)
+
+
+def _reference_check(
+    spec: q.ExpectationSpec,
+    column: Column,
+    contract: Contract,
+    parents: Mapping[str, pl.DataFrame],
+) -> _Check:
+    """The value must exist among the *loaded* rows of the referenced entity."""
+    entity, ref_column = str(spec.kwargs["entity"]), str(spec.kwargs["ref_column"])
+    typed = pl.col(_t(column.name))
+    if entity == contract.entity:  # a self-reference: any row that passed phase 0
+        known = pl.col(_t(ref_column)).filter(pl.col(PASSED)).implode()
+    else:
+        keys = parents[entity].get_column(ref_column).drop_nulls().unique()
+        known = pl.lit(keys.cast(column.polars_type, strict=False).implode())
+    failed = typed.is_not_null() & ~typed.is_in(known)
+    reason = _about(column, f"is not among the loaded {entity}")
+    return _Check(column.name, q.IN_REFERENCED_SET, failed, pl.col(column.name), reason, 1)
+
+
+def _unique_check(columns: list[str], expectation: str) -> _Check:
+    """Every repeat of a key after its first good occurrence fails; the first stays."""
+    keys = [pl.col(_t(c)) for c in columns]
+    label = ", ".join(columns)
+    first = f"__first__{'__'.join(columns)}"
+    first_good_row = pl.col(ROW_NUMBER).filter(pl.col(PASSED)).min().over(keys).alias(first)
+    present = pl.all_horizontal(k.is_not_null() for k in keys)
+    failed = pl.col(PASSED) & present & (pl.col(ROW_NUMBER) != pl.col(first))
+    shown = pl.concat_str([pl.col(_n(c)) for c in columns], separator=", ")
+    value = pl.concat_str([pl.col(c) for c in columns], separator=", ")
+    reason = _sentence(f"{label} ", _quoted(shown), " repeats row ", pl.col(first).cast(pl.String))
+    return _Check(label, expectation, failed, value, reason, 2, (first_good_row,))
