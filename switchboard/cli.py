@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -116,13 +117,24 @@ def _print_summary(summary: object) -> None:
         console.print(f"[dim]{summary.message}[/]", highlight=False)
 
 
+# Prefect logs a failed task's traceback at ERROR; the CLI reports the failure itself in
+# one line, so those loggers are quietened while a flow runs from the command line.
+_QUIET_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "prefect.engine")
+
+
 def _run_flow(call: Callable[[], object]) -> object:
     unsubscribe = _progress_printer()
     started = time.perf_counter()
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
         result = _guarded(call)
     finally:
         unsubscribe()
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
     console.print(f"[dim]finished in {time.perf_counter() - started:.1f} s[/]")
     return result
 
@@ -196,9 +208,12 @@ def check(
         quarantine = report.quarantine
         if quarantine.height:
             q = Table(title="Would be quarantined", title_justify="left")
-            for col in ("entity", "row_number", "column_name", "expectation", "value", "reason"):
-                q.add_column(col)
-            for row in quarantine.head(50).select(pl.all().cast(pl.String)).iter_rows():
+            shown = ("entity", "row_number", "column_name", "reason")
+            for col in shown:
+                q.add_column(col.replace("_", " "), overflow="fold")
+            for row in quarantine.head(50).select(
+                pl.col(c).cast(pl.String) for c in shown
+            ).iter_rows():
                 q.add_row(*[v or "" for v in row])
             console.print(q)
             if quarantine.height > 50:

@@ -23,6 +23,7 @@ from switchboard import __version__, publish, warehouse
 from switchboard.alerts import build_alerts, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
+from switchboard.engine.schema import CONFLICTS, DECISIONS
 from switchboard.guards import GuardReport, GuardTripped, check, check_inputs, measure
 from switchboard.summary import RunSummary, summarize
 
@@ -307,8 +308,9 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
     with connection(ctx) as con:
         publish.record_stopped(con, run_id=ctx.run_id, alerts=alerts, message=error.message)
         summary = summarize(
-            run_id=ctx.run_id, mode=ctx.mode, decisions=pl.DataFrame(),
-            conflicts=pl.DataFrame(), alerts=alerts, status="stopped", message=error.message,
+            run_id=ctx.run_id, mode=ctx.mode, decisions=_no_decisions(),
+            conflicts=pl.DataFrame(schema=CONFLICTS), alerts=alerts, status="stopped",
+            message=error.message,
         )
         webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
         publish.queue_messages(con, run_id=ctx.run_id, decisions=_no_decisions(),
@@ -321,8 +323,6 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
 
 
 def _no_decisions() -> pl.DataFrame:
-    from switchboard.engine.schema import DECISIONS
-
     return pl.DataFrame(schema=DECISIONS)
 
 

@@ -847,8 +847,10 @@ def test_a_generated_org_builds(tmp_path: Path) -> None:
 def documented_columns() -> dict[str, list[str]]:
     """Model (and snapshot) name -> documented column names, from the folders' yml files."""
     documented: dict[str, list[str]] = {}
-    for path in dbt.PROJECT_DIR.glob("*/**/_*.yml"):
-        if path.name == "_sources.yml":
+    folders = ("models", "snapshots", "seeds", "macros")
+    paths = [p for f in folders for p in (dbt.PROJECT_DIR / f).glob("**/_*.yml")]
+    for path in paths:
+        if path.name == "_sources.yml" or not path.is_file():
             continue
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         for kind in ("models", "snapshots"):

@@ -1,0 +1,52 @@
+"""The command line: exit codes and one clear line on stderr when a run is stopped."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from switchboard.cli import EXIT_GUARD, EXIT_INPUT, app
+from tests.e2e.conftest import AS_OF
+
+pytestmark = pytest.mark.e2e
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+runner = CliRunner()
+
+
+def test_check_lists_what_would_be_quarantined(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", "--snapshot", str(FIXTURES / "broken_snapshot"),
+                                 "--warehouse", str(tmp_path / "c.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert "Would be quarantined" in result.output
+    assert "'lots'" in result.output and "repeats row 1" in result.output
+    assert "row number" in result.output
+
+
+def test_missing_required_file_stops_with_one_line(org: Path, tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    (snap / "reps.csv").unlink()
+    result = runner.invoke(app, ["run", "hourly", "--snapshot", str(snap),
+                                 "--warehouse", str(tmp_path / "w.duckdb"),
+                                 "--outbox", str(tmp_path / "outbox")])
+    assert result.exit_code == EXIT_INPUT
+    assert "reps.csv" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_empty_territories_trip_a_guard(org: Path, tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    pl.read_csv(snap / "territories.csv", infer_schema=False).head(0).write_csv(
+        snap / "territories.csv")
+    result = runner.invoke(app, ["run", "hourly", "--snapshot", str(snap),
+                                 "--warehouse", str(tmp_path / "w.duckdb"),
+                                 "--outbox", str(tmp_path / "outbox"),
+                                 "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == EXIT_GUARD, result.output
+    assert "guard empty_territories" in result.stderr

@@ -1,0 +1,169 @@
+"""Each flow end to end through Prefect on a generated org: decisions, alerts, outbox,
+idempotency, crash recovery, guards and dry runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.departure_redistribution import departure_redistribution
+from flows.hourly_routing import hourly_routing
+from flows.territory_change import territory_change
+from switchboard import pipeline
+from switchboard.guards import GuardTripped
+from switchboard.pipeline import Routed
+from switchboard.summary import RunSummary
+from tests.e2e.conftest import AS_OF
+
+pytestmark = pytest.mark.e2e
+
+
+def q(warehouse: Path, sql: str) -> pl.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
+def run_hourly(org: Path, tmp: Path, **kw: object) -> RunSummary:
+    return hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
+                          outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat(), **kw)
+
+
+def test_hourly_routes_the_stories_and_publishes_once(org: Path, tmp_path: Path) -> None:
+    summary = run_hourly(org, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    assert summary.status == "published" and summary.records > 0
+    d = q(wh, "select * from routing.decisions")
+    # Every record decided once; nothing unassigned.
+    assert d.select(pl.struct("record_type", "record_id").is_unique().all()).item()
+    assert d.filter(pl.col("owner_id").is_null() & pl.col("queue").is_null()).is_empty()
+
+    acme = d.filter(pl.col("record_id") == "LEAD-ACME-CA").row(0, named=True)
+    assert (acme["owner_id"], acme["rule"], acme["conflict"]) == (
+        "REP-DANA", "open_opportunity", True)
+    acme_conflicts = q(wh, "select conflict_type, candidates from routing.conflicts "
+                           "where record_id = 'LEAD-ACME-CA'")
+    assert "multi_territory" in acme_conflicts["conflict_type"].to_list()
+    globex = d.filter(pl.col("record_id") == "ACC-GLOBEX-EU").row(0, named=True)
+    assert (globex["owner_id"], globex["rule"]) == ("REP-NAMED", "named_parent")
+    assert d.filter(pl.col("owner_id") == "REP-LEAVE").is_empty()
+    territory = d.filter(pl.col("rule") == "territory")
+    assert territory.filter(pl.col("owner_id") == "REP-OVER").is_empty()
+    assert territory.filter(pl.col("owner_id") == "REP-LIGHT").height > 0
+    leaver = d.filter(pl.col("previous_owner_id") == "REP-LEAVER")
+    assert set(leaver["rule"]) >= {"manager_review", "territory_pool"}
+    assert leaver.filter(pl.col("rule") == "manager_review")["owner_id"].unique().to_list() == [
+        "REP-LEAVER"]
+    assert leaver.filter(pl.col("rule") != "manager_review")["owner_id"].drop_nulls().is_in(
+        ["REP-LEAVER"]).sum() == 0
+
+    folder = tmp_path / "outbox" / summary.run_id
+    rows = list(csv.DictReader((folder / "reassignments.csv").open()))
+    moved = d.filter(pl.col("rule") != "manager_review")
+    assert len(rows) == moved.height
+    alerts = [json.loads(x) for x in (folder / "alerts.jsonl").read_text().splitlines()]
+    handoffs = [a for a in alerts if a["type"] == "pipeline_handoff"]
+    assert len(handoffs) == leaver.filter(pl.col("rule") == "manager_review").height
+    assert {a["recipient_id"] for a in handoffs} == {"REP-MGR-EAST"}
+    assert "routed" in (folder / "summary.md").read_text()
+
+    # Same snapshot again: nothing new is decided or published.
+    again = run_hourly(org, tmp_path)
+    assert again.run_id == summary.run_id
+    assert "nothing new" in again.message
+    assert q(wh, "select count(*) n from routing.decisions")["n"][0] == d.height
+    assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == [summary.run_id]
+
+
+def test_a_run_that_died_before_publishing_is_resumed_once(
+    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pipeline.publish_run
+
+    def crash(ctx: pipeline.RunContext) -> RunSummary:
+        raise SystemError("killed mid-publish")
+
+    monkeypatch.setattr(pipeline, "publish_run", crash)
+    with pytest.raises(SystemError):
+        run_hourly(org, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    assert q(wh, "select status from routing.runs")["status"].to_list() == ["decided"]
+    decided = q(wh, "select count(*) n from routing.decisions")["n"][0]
+    assert not (tmp_path / "outbox").exists()
+
+    monkeypatch.setattr(pipeline, "publish_run", real)
+    summary = run_hourly(org, tmp_path)
+    assert q(wh, "select status from routing.runs")["status"].to_list() == ["published"]
+    assert q(wh, "select count(*) n from routing.decisions")["n"][0] == decided
+    rows = list(csv.DictReader(
+        (tmp_path / "outbox" / summary.run_id / "reassignments.csv").open()))
+    assert len(rows) == len({(r["record_type"], r["record_id"]) for r in rows}) > 0
+
+
+def test_departure_redistributes_a_named_reps_book(org: Path, tmp_path: Path) -> None:
+    accounts = pl.read_csv(org / "accounts.csv", infer_schema=False)
+    leaver = "REP-DANA"  # active in HR: the command acts before HR shows the departure
+    book = accounts.filter(pl.col("owner_id") == leaver).height
+    summary = departure_redistribution(
+        snapshot=str(org), rep=leaver, effective=AS_OF.isoformat(),
+        warehouse=str(tmp_path / "w.duckdb"), outbox=str(tmp_path / "outbox"))
+    d = q(tmp_path / "w.duckdb", "select * from routing.decisions")
+    mine = d.filter((pl.col("record_type") == "account"))
+    assert mine.height == book and (mine["previous_owner_id"] == leaver).all()
+    # ACC-ACME has the $180K open opportunity: kept for manager review, not moved.
+    acme = mine.filter(pl.col("record_id") == "ACC-ACME").row(0, named=True)
+    assert (acme["rule"], acme["owner_id"]) == ("manager_review", leaver)
+    moved = mine.filter(pl.col("rule") != "manager_review")
+    assert moved["owner_id"].drop_nulls().is_in([leaver]).sum() == 0
+    assert summary.by_rule.get("manager_review", 0) >= 1
+
+
+def test_truncated_hr_export_trips_the_guard(org: Path, tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    hr = pl.read_csv(snap / "hr.csv", infer_schema=False)
+    hr.head(10).write_csv(snap / "hr.csv")
+    with pytest.raises(GuardTripped, match="max_invalid_rep_share"):
+        run_hourly(snap, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    assert q(wh, "select count(*) n from routing.decisions")["n"][0] == 0
+    assert q(wh, "select status from routing.runs")["status"].to_list() == ["stopped"]
+    (folder,) = (tmp_path / "outbox").iterdir()
+    alerts = [json.loads(x) for x in (folder / "alerts.jsonl").read_text().splitlines()]
+    assert [a["type"] for a in alerts] == ["guard_tripped"]
+    assert list(csv.DictReader((folder / "reassignments.csv").open())) == []
+
+
+def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(
+    org: Path, tmp_path: Path
+) -> None:
+    run_hourly(org, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    before = q(wh, "select count(*) n from routing.decisions")["n"][0]
+    plan = pl.read_csv(org / "territories.csv", infer_schema=False)
+    # New York moves from NA-East to NA-West Enterprise.
+    moved_plan = plan.with_columns(
+        pl.when(pl.col("territory_id") == "T-NAE-ENT")
+        .then(pl.col("states").str.replace_all(r"(^|;)NY(;|$)", "$1$2"))
+        .when(pl.col("territory_id") == "T-NAW-ENT")
+        .then(pl.col("states") + ";NY")
+        .otherwise(pl.col("states"))
+        .alias("states")
+    )
+    new = tmp_path / "territories.csv"
+    moved_plan.write_csv(new)
+    result = territory_change(snapshot=str(org), territories=str(new), dry_run=True,
+                              warehouse=str(wh), outbox=str(tmp_path / "outbox"),
+                              as_of=AS_OF.isoformat())
+    assert isinstance(result, Routed) and result.diff is not None
+    assert result.diff.moved.height > 0
+    assert result.diff.per_rep["change"].sum() == 0 or result.diff.per_rep.height > 0
+    assert q(wh, "select count(*) n from routing.decisions")["n"][0] == before
