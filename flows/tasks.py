@@ -11,7 +11,7 @@ from prefect.cache_policies import NONE
 
 from switchboard import pipeline, progress, warehouse
 from switchboard.guards import GuardTripped
-from switchboard.pipeline import RunContext, Routed
+from switchboard.pipeline import Routed, RunContext
 from switchboard.summary import RunSummary
 
 

@@ -41,13 +41,11 @@ def _finish(frame: pl.LazyFrame, run_id: str, key_parts: list[pl.Expr]) -> pl.La
 
     The key is readable text rather than a hash so it stays stable across library versions.
     """
-    key = pl.concat_str([pl.col("type"), *[p.cast(pl.String).fill_null("") for p in key_parts]],
-                        separator="|")
-    return frame.with_columns(run_id=pl.lit(run_id), alert_key=key).select([pl.col(c).cast(t) for c, t in ALERTS.items()])
-
-
-def _blank(frame: pl.LazyFrame, *names: str) -> pl.LazyFrame:
-    return frame.with_columns([pl.lit(None, dtype=pl.String).alias(n) for n in names])
+    parts = [p.cast(pl.String).fill_null("") for p in key_parts]
+    key = pl.concat_str([pl.col("type"), *parts], separator="|")
+    return frame.with_columns(run_id=pl.lit(run_id), alert_key=key).select(
+        [pl.col(c).cast(t) for c, t in ALERTS.items()]
+    )
 
 
 def pipeline_handoffs(decisions: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,

@@ -302,7 +302,7 @@ def _warehouse_env(warehouse: Path) -> Iterator[None]:
 def _release_warehouse() -> None:
     """Close dbt-duckdb's process-wide DuckDB handle so the file is free for other callers."""
     # dbt is imported lazily: importing it costs seconds that sources_yaml() need not pay.
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # noqa: PLC0415
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     try:
         environment = DuckDBConnectionManager.env()
@@ -352,7 +352,7 @@ def _invoke(
     target_dir: Path | None,
     log_dir: Path | None,
 ) -> DbtResult:
-    from dbt.cli.main import dbtRunner  # noqa: PLC0415
+    from dbt.cli.main import dbtRunner
 
     target = Path(target_dir) if target_dir else PROJECT_DIR / "target"
     logs = Path(log_dir) if log_dir else PROJECT_DIR / "logs"

@@ -2287,7 +2287,7 @@ def _write(frame: pl.DataFrame, path: Path, file_format: FileFormat) -> None:
         frame.write_parquet(path, compression="zstd", statistics=True)
 
 
-def generate_org(  # noqa: PLR0917 - the documented public signature
+def generate_org(
     out: Path,
     accounts: int,
     seed: int = 7,

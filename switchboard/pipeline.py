@@ -329,7 +329,9 @@ def _no_decisions() -> pl.DataFrame:
 def done_summary(ctx: RunContext) -> RunSummary:
     with connection(ctx) as con:
         base = _stored_summary(con, ctx, "published")
-    return replace(base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish")
+    return replace(
+        base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
+    )
 
 
 # ---------------------------------------------------------------- territory change

@@ -174,8 +174,8 @@ def raw_specs(contract: Contract, *, include_references: bool = False) -> list[E
 def build_suite(name: str, specs: Iterable[ExpectationSpec]) -> ExpectationSuite:
     """A GX suite holding exactly the given expectations (not saved to any context)."""
     # GX takes seconds to import: load it on first use (as in _batch_definition).
-    import great_expectations as gx  # noqa: PLC0415
-    from great_expectations.expectations.expectation_configuration import (  # noqa: PLC0415
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
@@ -208,9 +208,9 @@ def _batch_definition() -> BatchDefinition:
     in-memory frames: it hashes every row of every frame under 1 GB (twice per
     validation), which costs more than the checks themselves and is only batch metadata.
     """
-    import great_expectations as gx  # noqa: PLC0415
-    import great_expectations.execution_engine.pandas_execution_engine as pandas_engine  # noqa: PLC0415
-    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
+    import great_expectations as gx
+    import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     pandas_engine.HASH_THRESHOLD = 0

@@ -26,7 +26,7 @@ class Sink:
 @contextmanager
 def webhook_sink(sink: Sink) -> Iterator[Sink]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             body = self.rfile.read(length)
             step = sink.script[min(sink.attempts, len(sink.script) - 1)]

@@ -116,7 +116,7 @@ def test_departure_redistributes_a_named_reps_book(org: Path, tmp_path: Path) ->
         snapshot=str(org), rep=leaver, effective=AS_OF.isoformat(),
         warehouse=str(tmp_path / "w.duckdb"), outbox=str(tmp_path / "outbox"))
     d = q(tmp_path / "w.duckdb", "select * from routing.decisions")
-    mine = d.filter((pl.col("record_type") == "account"))
+    mine = d.filter(pl.col("record_type") == "account")
     assert mine.height == book and (mine["previous_owner_id"] == leaver).all()
     # ACC-ACME has the $180K open opportunity: kept for manager review, not moved.
     acme = mine.filter(pl.col("record_id") == "ACC-ACME").row(0, named=True)

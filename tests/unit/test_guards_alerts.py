@@ -159,7 +159,8 @@ def test_summary_headline_reads_like_a_routing_log() -> None:
     s = summarize(run_id="r1", mode="hourly", decisions=frame(rows, DECISIONS),
                   conflicts=conflicts, alerts=pl.DataFrame(schema={"type": pl.String}))
     text = s.headline()
-    assert text.startswith("3 accounts and 1 leads routed. Avg routing time 3.2 min for new records.")
+    assert text.startswith(
+        "3 accounts and 1 leads routed. Avg routing time 3.2 min for new records.")
     assert "3 via territory" in text and "1 to open-opportunity owners" in text
     assert "1 conflict flagged: lead L1 (multi_territory): Opp owner wins" in text
     assert "| territory | 3 |" in s.to_markdown()
