@@ -6,6 +6,9 @@ retries are configured only where a stage does I/O that can fail transiently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from prefect import task
 from prefect.cache_policies import NONE
 
@@ -14,8 +17,10 @@ from switchboard.guards import GuardTripped
 from switchboard.pipeline import Routed, RunContext
 from switchboard.summary import RunSummary
 
+T = TypeVar("T")
 
-def _stage(name: str, fn, *args):  # type: ignore[no-untyped-def]
+
+def _stage(name: str, fn: Callable[..., T], *args: object) -> T:
     with progress.stage(name):
         return fn(*args)
 

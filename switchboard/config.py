@@ -91,7 +91,7 @@ OwnerProblem = Literal[
 ]
 
 DEFAULT_RULES = [
-    Rule(name=n)
+    Rule.model_validate({"name": n})
     for n in (
         "open_opportunity",
         "named_account",
