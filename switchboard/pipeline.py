@@ -152,10 +152,12 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
 
 
 def transform(ctx: RunContext) -> None:
-    """dbt build: staging → intermediate → marts, with dbt tests."""
-    from switchboard import dbt
+    """dbt build: staging → intermediate → marts, with dbt tests; then GX on the marts."""
+    from switchboard import dbt, quality
 
     dbt.build(ctx.warehouse, ctx.as_of, ctx.config)
+    with connection(ctx) as con:
+        quality.check_marts(con, ctx.as_of.date())
 
 
 @dataclass

@@ -443,3 +443,52 @@ def check_engine_output(
     frame = engine_check_frame(decisions, reps, workload, config, leaver_rep_ids=leaver_rep_ids)
     if frame.height:
         check_frame(frame, engine_specs(), "engine", row_id="record_key")
+
+
+# --------------------------------------------------------------------------- marts stage
+
+MART_SPECS: dict[str, list[ExpectationSpec]] = {
+    "marts.dim_reps": [
+        ExpectationSpec("expect_column_values_to_be_unique", {"column": "rep_id"}),
+        ExpectationSpec("expect_column_values_to_be_in_set", {
+            "column": "availability",
+            "value_set": ["available", "on_leave", "terminated", "deactivated",
+                          "role_change", "not_in_hr"],
+        }),
+        ExpectationSpec("expect_column_values_to_not_be_null", {"column": "is_available"}),
+        ExpectationSpec("expect_column_values_to_be_between",
+                        {"column": "capacity", "min_value": 1}),
+    ],
+    "marts.fct_territory_matches": [
+        ExpectationSpec("expect_column_values_to_be_in_set",
+                        {"column": "record_type", "value_set": ["account", "lead"]}),
+        ExpectationSpec("expect_column_values_to_be_in_set",
+                        {"column": "match_source", "value_set": ["record", "account"]}),
+        ExpectationSpec("expect_column_values_to_not_be_null", {"column": "territory_id"}),
+    ],
+    "marts.dim_accounts": [
+        ExpectationSpec("expect_column_values_to_be_unique", {"column": "account_id"}),
+    ],
+    "marts.dim_leads": [
+        ExpectationSpec("expect_column_values_to_be_unique", {"column": "lead_id"}),
+    ],
+}
+
+
+def check_marts(con: duckdb.DuckDBPyConnection, as_of_date: Any) -> None:
+    """The marts the engine reads, checked at the boundary (dbt tests guard the SQL itself).
+
+    Only the columns the expectations name are read, to keep the check cheap at scale.
+    """
+    for table, specs in MART_SPECS.items():
+        columns = sorted({s.column for s in specs if s.column})
+        check_frame(read_table(con, table, columns), specs, table)
+    workload = con.sql(
+        "select rep_id, workload_index from marts.fct_rep_workload where as_of_date = ?",
+        params=[as_of_date],
+    ).pl()
+    check_frame(workload, [
+        ExpectationSpec("expect_column_values_to_be_unique", {"column": "rep_id"}),
+        ExpectationSpec("expect_column_values_to_be_between",
+                        {"column": "workload_index", "min_value": 0}),
+    ], "marts.fct_rep_workload")
