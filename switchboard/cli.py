@@ -408,6 +408,143 @@ def _print_stories(warehouse: Path) -> None:
     console.print(table)
 
 
+ReportKind = Annotated[str, typer.Argument(help="routing, workload or conflicts.")]
+
+
+@app.command()
+def report(
+    kind: ReportKind,
+    since: Annotated[str | None, typer.Option(
+        help="ISO date/time the window starts (default: 7 days before the latest run).")]
+    = None,
+    html_file: Annotated[Path | None, typer.Option(
+        "--html", help="Also write all three reports as one self-contained HTML page.")]
+    = None,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    config: ConfigOpt = None,
+) -> None:
+    """Print the routing log, workload balance or conflict report."""
+    from switchboard import report as rp
+    from switchboard.config import load_config
+    from switchboard.pipeline import parse_as_of
+
+    if kind not in ("routing", "workload", "conflicts"):
+        _fail("report must be one of: routing, workload, conflicts", EXIT_INPUT)
+
+    def body() -> None:
+        data = rp.load(warehouse, parse_as_of(since) if since else None)
+        routing, workload, conflicts = rp.build_all(data, load_config(config))
+        console.print(f"[dim]window: since {data.since:%Y-%m-%d %H:%M}[/]", highlight=False)
+        if kind == "routing":
+            _print_routing_report(routing)
+        elif kind == "workload":
+            _print_workload_report(workload)
+        else:
+            _print_conflicts_report(conflicts)
+        if html_file is not None:
+            html_file.parent.mkdir(parents=True, exist_ok=True)
+            html_file.write_text(rp.render_html(routing, workload, conflicts, data.since,
+                                                data.latest), encoding="utf-8")
+            console.print(f"[green]✓[/] wrote {html_file}", highlight=False)
+
+    _guarded(body)
+
+
+def _frame_table(frame: object, title: str, limit: int = 60) -> Table:
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        numeric = frame.schema[col].is_numeric()
+        table.add_column(col.replace("_", " "), justify="right" if numeric else "left",
+                         overflow="fold")
+    shown = frame.head(limit).with_columns(pl.col(pl.Float32, pl.Float64).round(2))
+    for row in shown.cast(pl.String).fill_null("—").iter_rows():
+        table.add_row(*row)
+    return table
+
+
+def _print_routing_report(routing: object) -> None:
+    from switchboard.report import RoutingReport
+
+    assert isinstance(routing, RoutingReport)
+    console.print(_frame_table(routing.by_rule, "Records routed by rule"))
+    if routing.conflict_lines:
+        console.print("[bold]Conflicts[/] (first 20)")
+        for line in routing.conflict_lines:
+            console.print(f"  • {line}", highlight=False, soft_wrap=True)
+    console.print(routing.headline(), highlight=False, soft_wrap=True)
+
+
+def _print_workload_report(workload: object) -> None:
+    from switchboard.report import WorkloadReport
+
+    assert isinstance(workload, WorkloadReport)
+    console.print(_frame_table(workload.per_rep, "Workload index per rep", limit=200))
+    console.print(_frame_table(workload.teams, "Teams: average index and fairness of new "
+                                               "assignments"))
+    console.print(workload.headline(), highlight=False, soft_wrap=True)
+
+
+def _print_conflicts_report(conflicts: object) -> None:
+    from switchboard.report import ConflictsReport
+
+    assert isinstance(conflicts, ConflictsReport)
+    console.print(_frame_table(conflicts.by_type, "Conflicts by type"))
+    console.print(_frame_table(conflicts.by_resolution, "Conflicts by resolution"))
+    console.print(_frame_table(conflicts.per_day, "Conflicts per day"))
+    console.print(_frame_table(conflicts.recommendations.select("type", "evidence",
+                                                                "recommendation"),
+                               "Suggested rule changes"))
+    console.print(conflicts.headline(), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def whatif(
+    snapshot: Snapshot,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="The new routing.yml to try (default: the shipped one).")] = None,
+    territories: Annotated[Path | None, typer.Option(
+        help="The new territories.csv / .parquet to try.")] = None,
+    members: Annotated[Path | None, typer.Option(
+        help="New territory_members file, if any.")] = None,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    as_of: AsOf = None,
+) -> None:
+    """Replay the current book under a new routing.yml and/or territory plan; publish nothing."""
+    import polars as pl
+
+    from switchboard.whatif import WhatIfDiff
+    from switchboard.whatif import whatif as run_whatif
+
+    for path in (config, territories, members):
+        if path is not None and not path.is_file():
+            _fail(f"{path} is not a file", EXIT_INPUT)
+    result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
+                                          territories=territories, as_of=as_of,
+                                          members=members))
+    assert isinstance(result, WhatIfDiff)
+    per_rep = result.per_rep.select(
+        rep=pl.format("{} ({})", "rep_name", "rep_id"), before="before", after="after",
+        change="change")
+    console.print(_frame_table(per_rep, "Per-rep book, before → after", limit=40))
+    moved = result.moved.select(
+        record=pl.format("{} {}", "record_type", "record_id"),
+        from_owner="from_owner_id", to=pl.coalesce("to_owner_id", "queue"), rule="rule")
+    console.print(_frame_table(moved, "Records that would move (first 20)", limit=20))
+    if result.conflicts.height:
+        console.print(_frame_table(
+            result.conflicts.select("record_type", "record_id", "conflict_type", "resolution"),
+            "Conflicts under the new plan (first 20)", limit=20))
+    console.print(_frame_table(result.overflow, "Overflow under the new plan"))
+    if result.newly_overflowing:
+        console.print("Reps that would newly stop taking records (over high water): "
+                      + ", ".join(result.newly_overflowing), highlight=False, soft_wrap=True)
+    console.print(f"[bold]What-if, nothing published.[/] {result.headline()}",
+                  highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     try:
         app()

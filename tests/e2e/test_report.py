@@ -1,0 +1,157 @@
+"""Reports on a routed org: the CLI tables, the HTML page in headless Chromium, and a
+what-if that leaves the real warehouse untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from flows.hourly_routing import hourly_routing
+from switchboard import report
+from switchboard.cli import app
+from switchboard.config import load_config
+from switchboard.whatif import whatif
+from tests.e2e.conftest import AS_OF
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0",
+    "--virtual-time-budget=15000",
+]
+# Collects uncaught errors and console.error calls into the page itself, so --dump-dom
+# shows them without a DevTools connection.
+ERROR_COLLECTOR = """<script>
+window.__errors = [];
+function __report(msg) {
+  window.__errors.push(String(msg));
+  var el = document.getElementById('js-errors');
+  if (el) { el.textContent = window.__errors.join('\\n'); }
+}
+window.addEventListener('error', function (e) { __report('Uncaught ' + e.message); });
+window.addEventListener('unhandledrejection', function (e) { __report('Rejected ' + e.reason); });
+var __consoleError = console.error;
+console.error = function () { __report(Array.from(arguments).join(' '));
+  __consoleError.apply(console, arguments); };
+document.addEventListener('DOMContentLoaded', function () {
+  var el = document.createElement('pre'); el.id = 'js-errors';
+  el.textContent = window.__errors.join('\\n'); document.body.appendChild(el);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def routed(org: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    summary = hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
+                             outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat())
+    assert summary.status == "published"
+    return tmp / "w.duckdb"
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("chromium is not installed (Debian package `chromium`) and installing it "
+                    "needs root")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update"], check=False, capture_output=True, env=env)
+    done = subprocess.run(["apt-get", "install", "-y", "chromium"], check=False,
+                          capture_output=True, env=env)
+    found = shutil.which("chromium")
+    if done.returncode != 0 or not found:
+        pytest.skip(f"could not install chromium via apt-get: {done.stderr[-300:]!r}")
+    return found
+
+
+def browse(binary: str, page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+
+
+def test_html_report_renders_its_charts_offline_without_errors(
+    routed: Path, tmp_path: Path
+) -> None:
+    data = report.load(routed)
+    routing, workload, conflicts = report.build_all(data, load_config())
+    assert routing.records > 0 and workload.per_rep.height > 0
+    assert conflicts.recommendations.height > 0
+    page = report.render_html(routing, workload, conflicts, data.since, data.latest)
+    assert "<script src=" not in page
+    html_file = tmp_path / "report.html"
+    html_file.write_text(page.replace("<head>", "<head>" + ERROR_COLLECTOR, 1),
+                         encoding="utf-8")
+
+    binary = chromium()
+    dom = browse(binary, html_file, tmp_path / "profile-dom", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('class="main-svg"') >= 4, "plotly charts did not render"
+    assert '<pre id="js-errors"></pre>' in dom.stdout, dom.stdout.split('id="js-errors"')[-1][:500]
+    assert "Uncaught" not in dom.stderr
+    assert "records routed" in dom.stdout
+
+    shot = tmp_path / "report.png"
+    run = browse(binary, html_file, tmp_path / "profile-shot", f"--screenshot={shot}",
+                 "--window-size=1280,2400", "--hide-scrollbars")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 30_000  # a blank page of this size compresses to a few KB
+    assert "Uncaught" not in run.stderr
+
+
+def test_report_commands_print_tables_and_write_the_page(routed: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "out" / "r.html"
+    for kind, expected in (("routing", "Records routed by rule"),
+                           ("workload", "Workload index per rep"),
+                           ("conflicts", "Suggested rule changes")):
+        result = runner.invoke(app, ["report", kind, "--warehouse", str(routed),
+                                     "--since", "2026-11-01", "--html", str(out)])
+        assert result.exit_code == 0, result.output
+        assert expected in result.output
+        assert "window: since 2026-11-01" in result.output
+    assert out.read_text(encoding="utf-8").count("Plotly.newPlot") >= 4
+    bad = runner.invoke(app, ["report", "nonsense", "--warehouse", str(routed)])
+    assert bad.exit_code != 0
+
+
+def test_whatif_with_a_lower_high_water_sends_more_to_overflow_and_publishes_nothing(
+    org: Path, routed: Path, tmp_path: Path
+) -> None:
+    digest = hashlib.sha256(routed.read_bytes()).hexdigest()
+    con = duckdb.connect(str(routed), read_only=True)
+    try:
+        overflow_now = con.sql("select count(*) from routing.decisions "
+                               "where rule = 'overflow_queue'").fetchall()[0][0]
+        runs = con.sql("select count(*) from routing.runs").fetchall()[0][0]
+    finally:
+        con.close()
+    tight = tmp_path / "tight.yml"
+    tight.write_text("workload:\n  high_water: 40\n  release: 35\n", encoding="utf-8")
+
+    diff = whatif(org, routed, config_path=tight)
+
+    assert diff.overflow_records > overflow_now
+    assert diff.newly_overflowing, "a high-water mark of 40 should stop reps taking records"
+    assert diff.moved.height > 0 and diff.per_rep.height > 0
+    assert "would go to overflow queues" in diff.headline()
+    # Nothing published: the real warehouse is byte-for-byte what it was.
+    assert hashlib.sha256(routed.read_bytes()).hexdigest() == digest
+    con = duckdb.connect(str(routed), read_only=True)
+    try:
+        assert con.sql("select count(*) from routing.runs").fetchall()[0][0] == runs
+    finally:
+        con.close()

@@ -1,0 +1,267 @@
+"""Reports and what-if helpers on tiny hand-built frames whose right answers are known."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from switchboard import report
+from switchboard.config import RoutingConfig
+from switchboard.diff import plan_diff
+from switchboard.engine.schema import CONFLICTS, DECISIONS
+from switchboard.whatif import WhatIfDiff, newly_overflowing, overflow_summary
+
+SINCE = datetime(2026, 11, 16)
+
+
+def decisions(rows: list[dict[str, object]]) -> pl.DataFrame:
+    base = {"run_id": "r1", "decided_at": datetime(2026, 11, 20), "previous_owner_id": None,
+            "owner_id": None, "queue": None, "territory_id": None, "conflict": False,
+            "candidates": [], "rationale": "", "rules_version": "v", "latency_seconds": 60.0}
+    return pl.DataFrame([{**base, **r} for r in rows], schema=DECISIONS)
+
+
+def conflicts(rows: list[dict[str, object]]) -> pl.DataFrame:
+    base = {"run_id": "r1", "record_type": "account", "candidates": [], "resolution": "territory",
+            "owner_id": "R1", "queue": None, "rationale": "why"}
+    return pl.DataFrame([{**base, **r} for r in rows], schema=CONFLICTS)
+
+
+def cand(*territories: str) -> list[dict[str, str | None]]:
+    return [{"rule": "territory", "territory_id": t, "owner_id": f"O-{t}", "queue": None}
+            for t in territories]
+
+
+ACCOUNTS = pl.DataFrame({
+    "account_id": ["P1", "P2", "S1", "S2", "S3", "S4", "F1", "F2", "F3"],
+    "account_name": ["Parent One", "Parent Two", "s1", "s2", "s3", "s4", "f1", "f2", "f3"],
+    "parent_account_id": [None, None, "P1", "P1", "M1", "P2", None, None, None],
+    "ultimate_parent_account_id": [None, None, "P1", "P1", "P1", "P2", None, None, None],
+    "country_code": ["US", "US", "US", "US", "US", "US", "DE", "DE", "BR"],
+    "segment": ["ENT", "ENT", "ENT", "ENT", "ENT", "ENT", "SMB", "SMB", "MM"],
+})
+LEADS = pl.DataFrame({"lead_id": ["L1", "L2"], "matched_account_id": ["S1", None],
+                      "country_code": ["US", "DE"]})
+NAMED = pl.DataFrame({"account_id": ["P1", "P2"]})
+
+
+# ---------------------------------------------------------------- fairness
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ([5, 5, 5, 5], 0.0),          # perfectly even
+    ([0, 0, 0, 12], 0.75),        # one rep takes all: (n-1)/n
+    ([1, 2, 3, 4], 0.25),         # textbook value
+    ([0, 0, 0], 0.0),             # nothing assigned: defined as even
+    ([7], 0.0),
+])
+def test_gini_matches_known_values(values: list[int], expected: float) -> None:
+    frame = pl.DataFrame({"team": ["A"] * len(values), "x": values})
+    got = frame.group_by("team").agg(g=report.gini("x"))["g"][0]
+    assert got == pytest.approx(expected)
+
+
+def test_gini_is_order_independent_and_per_group() -> None:
+    frame = pl.DataFrame({"team": ["A", "B", "A", "B", "A", "B", "A", "B"],
+                          "x": [4, 5, 1, 5, 3, 5, 2, 5]})
+    got = dict(frame.group_by("team").agg(g=report.gini("x")).iter_rows())
+    assert got["A"] == pytest.approx(0.25)
+    assert got["B"] == pytest.approx(0.0)
+
+
+def test_fairness_reports_spread_and_gini_per_team() -> None:
+    assignments = pl.DataFrame({
+        "team": ["East", "East", "East", "West", "West"],
+        "rep_id": ["A", "B", "C", "D", "E"],
+        "new_assignments": [0, 0, 9, 3, 3],
+    })
+    rows = {r["team"]: r for r in report.fairness(assignments).iter_rows(named=True)}
+    assert rows["East"]["spread"] == 9 and rows["East"]["reps"] == 3
+    assert rows["East"]["gini"] == pytest.approx(2 / 3)
+    assert rows["West"]["spread"] == 0 and rows["West"]["gini"] == pytest.approx(0.0)
+
+
+def test_workload_report_counts_reps_with_no_new_records_and_flags_high_water() -> None:
+    reps = pl.DataFrame({"rep_id": ["A", "B", "C", "X"], "rep_name": ["a", "b", "c", "x"],
+                         "team": ["East", "East", "East", "East"],
+                         "carries_accounts": [True, True, True, False]})
+    workload = pl.DataFrame({"rep_id": ["A", "B", "C", "X"],
+                             "workload_index": [120.0, 96.0, 40.0, 10.0],
+                             "days_over_high_water": [22, 0, 0, 0]})
+    d = decisions([
+        {"record_type": "lead", "record_id": f"L{i}", "owner_id": "C", "rule": "territory"}
+        for i in range(4)
+    ] + [{"record_type": "lead", "record_id": "L9", "owner_id": "B", "rule": "overflow_queue"},
+         {"record_type": "account", "record_id": "K", "owner_id": "A",
+          "rule": "manager_review"}])
+    w = report.workload_report(workload, reps, d, RoutingConfig())
+    per_rep = {r["rep_id"]: r for r in w.per_rep.iter_rows(named=True)}
+    assert set(per_rep) == {"A", "B", "C"}  # non-carrying rep left out
+    assert per_rep["A"]["status"] == "over high water" and per_rep["A"][
+        "days_over_high_water"] == 22
+    assert per_rep["B"]["status"] == "above release" and per_rep["B"]["overflow_records"] == 1
+    assert per_rep["A"]["new_assignments"] == 0  # manager review keeps, does not assign
+    assert per_rep["C"]["territory_records"] == 4
+    team = w.teams.row(0, named=True)
+    assert team["reps"] == 3 and team["new_assignments"] == 5 and team["spread"] == 4
+    assert team["avg_index"] == pytest.approx((120 + 96 + 40) / 3)
+    # new assignments 0, 1, 4 → G = 2·(1·0+2·1+3·4)/(3·5) - 4/3
+    assert team["gini"] == pytest.approx(2 * 14 / 15 - 4 / 3)
+    assert "1 of 3 reps" in w.headline()
+
+
+# ---------------------------------------------------------------- routing
+
+
+def test_routing_report_latency_counts_only_new_records() -> None:
+    d = decisions([
+        {"record_type": "lead", "record_id": "L1", "owner_id": "A", "rule": "territory",
+         "latency_seconds": 60.0},
+        {"record_type": "lead", "record_id": "L2", "owner_id": "A", "rule": "territory",
+         "latency_seconds": 180.0},
+        {"record_type": "lead", "record_id": "L3", "owner_id": "A", "rule": "territory",
+         "latency_seconds": 300.0},
+        # a backlog record (older than 24 h) and a reassignment do not count as new
+        {"record_type": "account", "record_id": "A1", "queue": "overflow:T", "rule":
+         "overflow_queue", "latency_seconds": 90_000.0},
+        {"record_type": "account", "record_id": "A2", "previous_owner_id": "Z", "owner_id": "A",
+         "rule": "territory", "latency_seconds": 10.0},
+        {"record_type": "account", "record_id": "A3", "queue": "fallback-queue",
+         "rule": "fallback_queue", "latency_seconds": 240.0},
+    ])
+    r = report.routing_report(d, conflicts([{"record_id": "A2",
+                                             "conflict_type": "multi_territory"}]))
+    assert r.records == 6 and (r.accounts, r.leads) == (3, 3)
+    assert r.median_minutes == pytest.approx(3.5)  # 60, 180, 240, 300 s
+    assert r.p90_minutes == pytest.approx((240 + 0.7 * 60) / 60)
+    assert (r.overflow, r.fallback) == (1, 1)
+    assert dict(r.by_rule.select("rule", "records").iter_rows())["territory"] == 4
+    assert r.conflict_lines == ["account A2 (multi_territory): why"]
+
+
+# ---------------------------------------------------------------- rule gaps
+
+
+def test_named_subsidiary_conflicts_recommend_a_rule_for_their_named_parent() -> None:
+    c = conflicts([
+        {"record_type": "account", "record_id": "S1", "conflict_type": "named_subsidiary"},
+        {"record_type": "account", "record_id": "S2", "conflict_type": "named_subsidiary"},
+        # direct parent M1 is not named; its ultimate parent P1 is
+        {"record_type": "account", "record_id": "S3", "conflict_type": "named_subsidiary"},
+    ])
+    recs = report.rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
+    assert recs.height == 1
+    row = recs.row(0, named=True)
+    assert (row["type"], row["evidence"], row["subject"]) == ("named_subsidiary", 3, "P1")
+    assert row["recommendation"].startswith("3 named-subsidiary conflicts since 2026-11-16")
+    assert "parents P1 (Parent One)" in row["recommendation"]
+    assert "P2" not in row["recommendation"]
+
+
+def test_named_subsidiary_parents_are_listed_by_evidence_and_leads_use_their_account() -> None:
+    c = conflicts([
+        {"record_type": "account", "record_id": "S4", "conflict_type": "named_subsidiary"},
+        {"record_type": "lead", "record_id": "L1", "conflict_type": "named_subsidiary"},
+        {"record_type": "account", "record_id": "S2", "conflict_type": "named_subsidiary"},
+    ])
+    row = report.rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE).row(0, named=True)
+    assert row["evidence"] == 3 and row["subject"] == "P1, P2"
+
+
+def test_fallback_decisions_recommend_a_territory_per_country_and_segment() -> None:
+    d = decisions([
+        {"record_type": "account", "record_id": "F1", "queue": "fallback-queue",
+         "rule": "fallback_queue"},
+        {"record_type": "account", "record_id": "F2", "queue": "fallback-queue",
+         "rule": "fallback_queue"},
+        {"record_type": "account", "record_id": "F3", "queue": "fallback-queue",
+         "rule": "fallback_queue"},
+        {"record_type": "lead", "record_id": "L2", "queue": "fallback-queue",
+         "rule": "fallback_queue"},
+        {"record_type": "account", "record_id": "S1", "owner_id": "A", "rule": "territory"},
+    ])
+    recs = report.rule_gaps(conflicts([]), d, ACCOUNTS, LEADS, NAMED, SINCE)
+    got = {r["subject"]: r["evidence"] for r in recs.iter_rows(named=True)}
+    assert got == {"DE / SMB": 2, "BR / MM": 1, "DE / any segment": 1}
+    assert set(recs["type"]) == {"fallback_queue"}
+    assert recs.row(0, named=True)["recommendation"].startswith(
+        "2 records fell to the fallback queue since 2026-11-16 from DE (SMB)")
+
+
+def test_multi_territory_conflicts_group_by_territory_pair() -> None:
+    c = conflicts([
+        {"record_id": "A1", "conflict_type": "multi_territory", "candidates": cand("T2", "T1")},
+        {"record_id": "A2", "conflict_type": "multi_territory", "candidates": cand("T1", "T2")},
+        {"record_id": "A3", "conflict_type": "multi_territory", "candidates": cand("T3", "T1")},
+        {"record_id": "A4", "conflict_type": "pipeline_owner_mismatch",
+         "candidates": cand("T1", "T2")},
+    ])
+    recs = report.rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
+    assert [(r["subject"], r["evidence"]) for r in recs.iter_rows(named=True)] == [
+        ("T1 and T2", 2), ("T1 and T3", 1)]
+    assert "distinct priorities" in recs["recommendation"][0]
+
+
+def test_no_evidence_no_recommendations() -> None:
+    recs = report.rule_gaps(conflicts([]), decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
+    assert recs.is_empty() and recs.columns == ["type", "evidence", "subject", "recommendation"]
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def test_render_html_is_one_offline_page_with_plotly_inlined_once() -> None:
+    d = decisions([{"record_type": "lead", "record_id": "L1", "owner_id": "A",
+                    "rule": "territory"}])
+    c = conflicts([{"record_id": "S1", "conflict_type": "named_subsidiary"}]).with_columns(
+        day=pl.lit(datetime(2026, 11, 20).date()))
+    data = report.ReportData(
+        since=SINCE, latest=datetime(2026, 11, 23, 9), decisions=d, conflicts=c,
+        workload=pl.DataFrame({"rep_id": ["A"], "workload_index": [50.0]}),
+        reps=pl.DataFrame({"rep_id": ["A"], "rep_name": ["Ann <b>"], "team": ["East"]}),
+        accounts=ACCOUNTS, leads=LEADS, named_accounts=NAMED)
+    page = report.render_html(*report.build_all(data, RoutingConfig()), since=SINCE,
+                              latest=data.latest)
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("Plotly.newPlot") >= 4
+    assert page.count("plotly.js v") == 1 or page.count("* plotly.js") == 1
+    assert "<script src=" not in page and "cdn.plot.ly/plotly" not in page
+    assert "Ann &lt;b&gt;" in page and "Ann <b>" not in page
+    assert "1 records routed" in page  # headline at the top
+    assert "subsidiary-of-named-account rule for parents P1" in page
+
+
+# ---------------------------------------------------------------- what-if
+
+
+def test_whatif_diff_moves_overflow_and_newly_overflowing_reps() -> None:
+    accounts = pl.DataFrame({"account_id": ["A1", "A2", "A3"],
+                             "owner_id": ["R1", "R1", "R2"]}).lazy()
+    reps = pl.DataFrame({"rep_id": ["R1", "R2", "R3"],
+                         "rep_name": ["One", "Two", "Three"]}).lazy()
+    d = decisions([
+        {"record_type": "account", "record_id": "A1", "previous_owner_id": "R1",
+         "owner_id": "R3", "rule": "territory"},
+        {"record_type": "account", "record_id": "A2", "previous_owner_id": "R1",
+         "queue": "overflow:T1", "rule": "overflow_queue"},
+        {"record_type": "lead", "record_id": "L1", "queue": "overflow:T1",
+         "rule": "overflow_queue"},
+        {"record_type": "lead", "record_id": "L2", "owner_id": "BACKUP",
+         "rule": "overflow_queue"},
+    ])
+    base = plan_diff(d, conflicts([]), accounts, reps)
+    before = pl.DataFrame({"rep_id": ["R1", "R2"], "is_overflowing": [True, False]})
+    after = pl.DataFrame({"rep_id": ["R1", "R2", "R3"], "is_overflowing": [True, True, None]})
+    diff = WhatIfDiff(moved=base.moved, flagged=base.flagged, per_rep=base.per_rep,
+                      conflicts=base.conflicts, unchanged=base.unchanged,
+                      overflow=overflow_summary(d),
+                      newly_overflowing=newly_overflowing(before, after))
+    assert dict(diff.overflow.iter_rows()) == {"overflow:T1": 2, "BACKUP": 1}
+    assert diff.overflow_records == 3
+    assert diff.newly_overflowing == ["R2"]
+    assert dict(diff.per_rep.select("rep_id", "change").iter_rows()) == {"R1": -2, "R3": 1}
+    assert diff.unchanged == 1
+    assert diff.headline().startswith("4 records would move")
+    assert "3 records would go to overflow queues; 1 reps would newly stop" in diff.headline()
