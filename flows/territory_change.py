@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from prefect import flow
@@ -32,9 +33,15 @@ def territory_change(
     if members:
         replacements["territory_members"] = Path(members)
     overlay = pipeline.overlay_snapshot(Path(snapshot), replacements)
-    ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
-                                config=load_config(config), as_of=as_of,
-                                mode="territory_change")
-    if dry_run:
-        ctx = pipeline.scratch(ctx)
-    return run_pipeline(ctx, lock_wait_seconds)
+    temporary = [overlay]
+    try:
+        ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
+                                    config=load_config(config), as_of=as_of,
+                                    mode="territory_change")
+        if dry_run:
+            ctx = pipeline.scratch(ctx)
+            temporary.append(ctx.warehouse.parent)
+        return run_pipeline(ctx, lock_wait_seconds)
+    finally:
+        for folder in temporary:
+            shutil.rmtree(folder, ignore_errors=True)
