@@ -289,12 +289,17 @@ def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
         return pl.read_csv(source, infer_schema=False, glob=False, raise_if_empty=True)
 
     try:
+        data = path.read_bytes()
+        # Polars ends records at '\n' only: a file with bare '\r' line ends (old Mac and
+        # Excel "CSV (Macintosh)" exports) would read as one header line and lose its rows.
+        source: Path | bytes = _unix_line_ends(data) if _LONE_CR.search(data) else path
         try:
-            return read(path)
+            return read(source)
         except pl.exceptions.ComputeError as exc:
             if "utf-8" not in str(exc).lower():
                 raise
-            text = path.read_bytes().decode("cp1252", errors="replace")
+            raw = source if isinstance(source, bytes) else data
+            text = raw.removeprefix(_UTF8_BOM).decode("cp1252", errors="replace")
             return read(text.encode("utf-8"))
     except pl.exceptions.NoDataError:
         raise SnapshotError(
@@ -304,6 +309,16 @@ def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
         raise SnapshotError(
             f"snapshot {snapshot}: cannot read {path.name}: {_first_line(exc)}"
         ) from None
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_CSV_LINE_END = re.compile(rb'("(?:[^"]|"")*")|\r\n?')  # a quoted field, or a line end
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _unix_line_ends(data: bytes) -> bytes:
+    """'\r\n' and bare '\r' line ends outside quoted fields become '\n'."""
+    return _CSV_LINE_END.sub(lambda m: m.group(1) or b"\n", data)
 
 
 def _read_parquet(snapshot: Path, path: Path) -> pl.DataFrame:
@@ -361,6 +376,8 @@ def _as_text(
     for target, header in picked.items():
         dtype = frame.schema[header]
         column = pl.col(header)
+        if isinstance(dtype, pl.Array):
+            column = column.arr.to_list()  # list.eval does not take fixed-size arrays
         if isinstance(dtype, pl.List | pl.Array):
             column = column.list.eval(pl.element().cast(pl.String)).list.join(";")
         elif dtype != pl.String:

@@ -1,0 +1,198 @@
+"""Faults injected into a real hourly run: a kill at each stage boundary, then a normal
+run, must end in exactly one published run with every record decided once and nothing
+published twice; a webhook sink that never answers must not stop the run nor lose a
+message."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import yaml
+
+from flows import tasks
+from flows.hourly_routing import hourly_routing
+from switchboard import pipeline, publish
+from switchboard.config import DEFAULT_CONFIG_PATH
+from switchboard.summary import RunSummary
+from tests.e2e.conftest import AS_OF
+from tests.webhook_server import Sink, webhook_sink
+
+pytestmark = pytest.mark.e2e
+
+Record = tuple[str, str]
+
+
+def q(warehouse: Path, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.close()
+
+
+def run_hourly(snapshot: Path, tmp: Path, config: str | None = None) -> RunSummary:
+    return hourly_routing(snapshot=str(snapshot), warehouse=str(tmp / "w.duckdb"),
+                          outbox=str(tmp / "outbox"), config=config, as_of=AS_OF.isoformat())
+
+
+def outbox_moves(outbox: Path) -> list[Record]:
+    """Every reassignment row in every run folder of the outbox."""
+    rows: list[Record] = []
+    for path in sorted(outbox.glob("*/reassignments.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows += [(r["record_type"], r["record_id"]) for r in csv.DictReader(handle)]
+    return rows
+
+
+def decided(warehouse: Path, run_id: str) -> list[Record]:
+    frame = q(warehouse, "select record_type, record_id from routing.decisions where run_id = ?",
+              [run_id])
+    return list(frame.iter_rows())
+
+
+@pytest.fixture(scope="module")
+def clean_run(org: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[set[Record],
+                                                                               set[Record]]:
+    """What an undisturbed run decides and reassigns: the records that need an owner."""
+    tmp = tmp_path_factory.mktemp("clean")
+    summary = run_hourly(org, tmp)
+    records = decided(tmp / "w.duckdb", summary.run_id)
+    assert len(records) == len(set(records)) > 0
+    return set(records), set(outbox_moves(tmp / "outbox"))
+
+
+def fail(message: str) -> Callable[..., object]:
+    def crash(*args: object, **kwargs: object) -> object:
+        raise SystemError(message)
+
+    return crash
+
+
+def after_publishing(step: Callable[..., object], message: str) -> Callable[..., object]:
+    """The real step, then a crash: the process dies after the step's effects landed."""
+    def crash(*args: object, **kwargs: object) -> object:
+        step(*args, **kwargs)
+        raise SystemError(message)
+
+    return crash
+
+
+# (where the run dies, module, attribute, the replacement, the status it leaves behind)
+KILLS = {
+    "after_ingest": (pipeline, "transform", lambda: fail("killed after ingest"), "started"),
+    "after_dbt": (pipeline, "route", lambda: fail("killed after dbt build"), "started"),
+    "after_record": (pipeline, "publish_run", lambda: fail("killed after record"), "decided"),
+    "publish_after_queueing": (
+        publish, "write_outbox", lambda: fail("killed after queueing messages"), "decided"),
+    "publish_after_outbox": (
+        publish, "write_outbox",
+        lambda: after_publishing(publish.write_outbox, "killed after the outbox files"),
+        "decided"),
+}
+
+
+@pytest.mark.parametrize("where", list(KILLS))
+def test_a_run_killed_at_a_stage_boundary_recovers_exactly_once(
+    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    clean_run: tuple[set[Record], set[Record]], where: str,
+) -> None:
+    module, name, make_fault, left_behind = KILLS[where]
+    wh = tmp_path / "w.duckdb"
+    # A kill is not a transient error: no Prefect retry of the publish task in between.
+    monkeypatch.setattr(tasks.publish, "retries", 0)
+    with monkeypatch.context() as faulty:
+        faulty.setattr(module, name, make_fault())
+        with pytest.raises(SystemError, match="killed"):
+            run_hourly(org, tmp_path)
+    runs = q(wh, "select status from routing.runs")
+    assert runs["status"].to_list() == [left_behind]
+
+    summary = run_hourly(org, tmp_path)
+    assert summary.status == "published"
+    fp = q(wh, "select fingerprint from routing.runs where run_id = ?", [summary.run_id]).item()
+    ledger = q(wh, "select run_id, status from routing.runs where fingerprint = ?", [fp])
+    assert ledger.rows() == [(summary.run_id, "published")]
+
+    # Every record that needs an owner: exactly one decision, in the final run.
+    expected_records, expected_moves = clean_run
+    final = decided(wh, summary.run_id)
+    assert Counter(final) == Counter(expected_records)
+    assert q(wh, "select count(*) n from routing.decisions").item() == len(final)
+
+    # Nothing published twice, nothing lost, wherever the files landed.
+    moves = outbox_moves(tmp_path / "outbox")
+    assert Counter(moves) == Counter(expected_moves)
+    dupes = q(wh, "select message_key from routing.outbox_messages "
+                  "group by message_key having count(*) > 1")
+    assert dupes.is_empty()
+    pending = q(wh, "select count(*) n from routing.outbox_messages where status = 'pending'")
+    assert pending.item() == 0
+
+    # And a third run on the same snapshot publishes nothing new.
+    again = run_hourly(org, tmp_path)
+    assert again.run_id == summary.run_id and "nothing new" in again.message
+    assert Counter(outbox_moves(tmp_path / "outbox")) == Counter(expected_moves)
+
+
+def fast_webhook_config(tmp_path: Path) -> Path:
+    """The shipped rules with a webhook that gives up quickly."""
+    data = yaml.safe_load(Path(DEFAULT_CONFIG_PATH).read_text(encoding="utf-8"))
+    data["sinks"]["webhook"].update(timeout_seconds=0.3, max_attempts=2, backoff_seconds=0.01)
+    path = tmp_path / "routing.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def with_one_new_account(org: Path, folder: Path) -> Path:
+    shutil.copytree(org, folder)
+    accounts = pl.read_csv(folder / "accounts.csv", infer_schema=False)
+    new = {c: None for c in accounts.columns} | {
+        "account_id": "ACC-RELIABILITY-NEW",
+        "name": "Reliability Newco",
+        "created_at": (AS_OF - timedelta(hours=1)).isoformat(),
+    }
+    pl.concat([accounts, pl.DataFrame([new], schema=accounts.schema)]).write_csv(
+        folder / "accounts.csv")
+    return folder
+
+
+def test_a_silent_webhook_leaves_messages_pending_for_the_next_run(
+    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wh = tmp_path / "w.duckdb"
+    config = str(fast_webhook_config(tmp_path))
+    with webhook_sink(Sink(script=["hang"], hang_seconds=2.0)) as silent:
+        monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", silent.url)
+        first = run_hourly(org, tmp_path, config=config)
+    assert first.status == "published"
+    assert silent.received == [] and silent.attempts >= 1
+    hooks = q(wh, "select message_key, status, attempts, last_error "
+                  "from routing.outbox_messages where sink = 'webhook'")
+    assert hooks.height > 0 and set(hooks["status"]) == {"pending"}
+    tried = hooks.filter(pl.col("attempts") > 0)
+    assert tried.height >= 1 and tried["last_error"].is_not_null().all()
+    earlier = set(hooks["message_key"])
+    # The files were not held hostage by the webhook.
+    assert (tmp_path / "outbox" / first.run_id / "reassignments.csv").is_file()
+
+    snapshot = with_one_new_account(org, tmp_path / "snap")
+    with webhook_sink(Sink(script=[200])) as healthy:
+        monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", healthy.url)
+        second = run_hourly(snapshot, tmp_path, config=config)
+    assert second.status == "published" and second.run_id != first.run_id
+    keys = [str(m["key"]) for m in healthy.received]
+    assert len(keys) == len(set(keys)), "a message was delivered twice"
+    assert earlier <= set(keys), "an earlier pending message was never delivered"
+    state = q(wh, "select status, count(*) n from routing.outbox_messages "
+                  "where sink = 'webhook' group by status")
+    assert state.rows() == [("sent", len(keys))]
+    new = q(wh, "select run_id from routing.decisions where record_id = 'ACC-RELIABILITY-NEW'")
+    assert new["run_id"].to_list() == [second.run_id]
