@@ -82,8 +82,9 @@ def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | 
         if todo == "done":
             return pipeline.done_summary(ctx)
         if todo == "route":
-            ingest(ctx)
-            transform(ctx)
+            if not pipeline.marts_are_current(ctx):
+                ingest(ctx)
+                transform(ctx)
             routed = route(ctx)
             check_output(ctx, routed)
             if ctx.dry_run:

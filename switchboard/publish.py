@@ -56,7 +56,9 @@ MESSAGES: dict[str, pl.DataType] = {
     "sent_at": pl.Datetime("us"),
 }
 ROUTING_ALERTS = {**ALERTS}
+BUILDS: dict[str, pl.DataType] = {"build_key": pl.String(), "built_at": pl.Datetime("us")}
 LEDGER_TABLES = {
+    "routing.builds": BUILDS,
     "routing.runs": RUNS,
     "routing.outbox_messages": MESSAGES,
     "routing.alerts": ROUTING_ALERTS,

@@ -167,3 +167,19 @@ def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(
     assert result.diff.moved.height > 0
     assert result.diff.per_rep["change"].sum() == 0 or result.diff.per_rep.height > 0
     assert q(wh, "select count(*) n from routing.decisions")["n"][0] == before
+
+
+def test_departure_after_the_hourly_run_reuses_the_days_marts(org: Path, tmp_path: Path) -> None:
+    run_hourly(org, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    summary = departure_redistribution(
+        snapshot=str(org), rep="REP-DANA", effective=AS_OF.replace(hour=15).isoformat(),
+        warehouse=str(wh), outbox=str(tmp_path / "outbox"))
+    # Same snapshot, settings and day: no second ingest or dbt build.
+    log = q(wh, f"select * from raw.ingest_log where run_id = '{summary.run_id}'")
+    assert log.is_empty()
+    d = q(wh, f"select * from routing.decisions where run_id = '{summary.run_id}'")
+    acme = d.filter(pl.col("record_id") == "ACC-ACME").row(0, named=True)
+    assert (acme["rule"], acme["owner_id"]) == ("manager_review", "REP-DANA")
+    assert d.filter(pl.col("rule") != "manager_review")["owner_id"].drop_nulls().is_in(
+        ["REP-DANA"]).sum() == 0
