@@ -173,8 +173,9 @@ def run_stages(
         ctx, todo = timed("prepare", pipeline.prepare, ctx)
         if todo != "route":
             raise RuntimeError(f"run {ctx.run_id} was already {todo}; use a fresh warehouse")
-        timed("ingest", pipeline.ingest, ctx)
-        timed("transform", pipeline.transform, ctx)
+        if not pipeline.marts_are_current(ctx):  # as run_pipeline: reuse the day's marts
+            timed("ingest", pipeline.ingest, ctx)
+            timed("transform", pipeline.transform, ctx)
         routed: Routed = timed("route", pipeline.route, ctx)
         timed("check_output", pipeline.check_output, ctx, routed)
         timed("guard", pipeline.guard, ctx, routed)
