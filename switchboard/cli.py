@@ -248,6 +248,16 @@ def ingest(
     console.print(table)
 
 
+def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
+                     outbox: Path, config: Path | None, as_of: str | None, wait: float) -> None:
+    """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
+    summary = _run_flow(lambda: flow_fn(
+        snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
+        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+    ))
+    _print_summary(summary)
+
+
 @run_app.command("hourly")
 def run_hourly(
     snapshot: Snapshot,
@@ -260,11 +270,7 @@ def run_hourly(
     """Route everything that needs an owner in this snapshot and publish it."""
     from flows.hourly_routing import hourly_routing
 
-    summary = _run_flow(lambda: hourly_routing(
-        snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
-    ))
-    _print_summary(summary)
+    _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait)
 
 
 @run_app.command("departure")
@@ -302,11 +308,7 @@ def run_arrivals(
     """Route only records created since the last published run."""
     from flows.arrivals import arrivals
 
-    summary = _run_flow(lambda: arrivals(
-        snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
-    ))
-    _print_summary(summary)
+    _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait)
 
 
 @run_app.command("territory-change")
