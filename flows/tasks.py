@@ -85,14 +85,15 @@ def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | 
             if not pipeline.marts_are_current(ctx):
                 ingest(ctx)
                 transform(ctx)
-            routed = route(ctx)
-            check_output(ctx, routed)
-            if ctx.dry_run:
-                return routed
-            try:
+            try:  # guards trip on the inputs (inside route) or on the decisions
+                routed = route(ctx)
+                check_output(ctx, routed)
+                if ctx.dry_run:
+                    return routed
                 guard(ctx, routed)
             except GuardTripped as error:
-                stop(ctx, error)
+                if not ctx.dry_run:
+                    stop(ctx, error)
                 raise
             record(ctx, routed)
         return publish(ctx)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -39,14 +41,37 @@ def test_missing_required_file_stops_with_one_line(org: Path, tmp_path: Path) ->
     assert not (tmp_path / "outbox").exists()
 
 
-def test_empty_territories_trip_a_guard(org: Path, tmp_path: Path) -> None:
+def _empty(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.head(0)
+
+
+def _all_terminated(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(status=pl.lit("terminated"), status_start=pl.lit("2026-11-01"))
+
+
+@pytest.mark.parametrize(
+    ("entity", "damage", "guard"),
+    [
+        ("territories", _empty, "empty_territories"),
+        ("reps", _empty, "empty_reps"),
+        ("hr", _all_terminated, "no_available_reps"),
+    ],
+)
+def test_broken_exports_trip_a_guard_and_publish_nothing(
+    org: Path, tmp_path: Path, entity: str,
+    damage: Callable[[pl.DataFrame], pl.DataFrame], guard: str,
+) -> None:
     snap = tmp_path / "snap"
     shutil.copytree(org, snap)
-    pl.read_csv(snap / "territories.csv", infer_schema=False).head(0).write_csv(
-        snap / "territories.csv")
+    damage(pl.read_csv(snap / f"{entity}.csv", infer_schema=False)).write_csv(
+        snap / f"{entity}.csv")
     result = runner.invoke(app, ["run", "hourly", "--snapshot", str(snap),
                                  "--warehouse", str(tmp_path / "w.duckdb"),
                                  "--outbox", str(tmp_path / "outbox"),
                                  "--as-of", AS_OF.isoformat()])
     assert result.exit_code == EXIT_GUARD, result.output
-    assert "guard empty_territories" in result.stderr
+    assert f"guard {guard}" in result.stderr
+    (folder,) = (tmp_path / "outbox").iterdir()
+    assert (folder / "reassignments.csv").read_text().count("\n") == 1  # header only
+    alerts = [json.loads(x) for x in (folder / "alerts.jsonl").read_text().splitlines()]
+    assert [a["type"] for a in alerts] == ["guard_tripped"]
