@@ -183,3 +183,28 @@ def test_departure_after_the_hourly_run_reuses_the_days_marts(org: Path, tmp_pat
     assert (acme["rule"], acme["owner_id"]) == ("manager_review", "REP-DANA")
     assert d.filter(pl.col("rule") != "manager_review")["owner_id"].drop_nulls().is_in(
         ["REP-DANA"]).sum() == 0
+
+
+def test_arrivals_route_only_records_created_since_the_last_run(
+    org: Path, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from flows.arrivals import arrivals
+
+    run_hourly(org, tmp_path)
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    accounts = pl.read_csv(snap / "accounts.csv", infer_schema=False)
+    newcomer = accounts.filter(pl.col("account_id") == "ACC-ACME").with_columns(
+        account_id=pl.lit("ACC-NEW-1"), name=pl.lit("Newco"), owner_id=pl.lit(None),
+        created_at=pl.lit((AS_OF + timedelta(minutes=1)).isoformat()),
+    )
+    pl.concat([accounts, newcomer]).write_csv(snap / "accounts.csv")
+    summary = arrivals(snapshot=str(snap), warehouse=str(tmp_path / "w.duckdb"),
+                       outbox=str(tmp_path / "outbox"),
+                       as_of=(AS_OF + timedelta(minutes=2)).isoformat())
+    d = q(tmp_path / "w.duckdb",
+          f"select * from routing.decisions where run_id = '{summary.run_id}'")
+    assert d["record_id"].to_list() == ["ACC-NEW-1"]
+    assert d["owner_id"][0] is not None and d["latency_seconds"][0] == 60.0
