@@ -143,20 +143,13 @@ def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyF
 
 def overloaded_reps(workload_history: pl.LazyFrame, reps: pl.LazyFrame, config: RoutingConfig,
                     run_id: str, as_of: datetime) -> pl.LazyFrame:
-    """Reps at or above high-water on each of the last ``overload_days`` daily snapshots."""
+    """Reps whose streak at or above high-water (fct_rep_workload.days_over_high_water,
+    counted in dbt) reaches ``overload_days`` on the as-of date."""
     days = config.alerts.overload_days
     today = as_of.date()
-    window_start = today - timedelta(days=days - 1)
-    over = (
-        workload_history.filter(pl.col("as_of_date").is_between(window_start, today))
-        .group_by("rep_id")
-        .agg(
-            days_over=(pl.col("workload_index") >= config.workload.high_water).sum(),
-            days_seen=pl.col("as_of_date").n_unique(),
-            latest_index=pl.col("workload_index").sort_by("as_of_date").last(),
-        )
-        .filter((pl.col("days_over") >= days) & (pl.col("days_seen") >= days))
-    )
+    over = workload_history.filter(
+        (pl.col("as_of_date") == today) & (pl.col("days_over_high_water") >= days)
+    ).select("rep_id", latest_index="workload_index")
     frame = over.join(reps.select("rep_id", "rep_name", "manager_id"), on="rep_id",
                       how="left").select(
         type=pl.lit("rep_overloaded"),

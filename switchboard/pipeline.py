@@ -24,7 +24,7 @@ from switchboard import __version__, publish, warehouse
 from switchboard.alerts import build_alerts, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
-from switchboard.engine.schema import CONFLICTS, DECISIONS
+from switchboard.engine.schema import CONFLICTS, DECISIONS, empty
 from switchboard.guards import GuardReport, GuardTripped, check, check_inputs, measure
 from switchboard.summary import RunSummary, summarize
 
@@ -340,7 +340,7 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
         publish.record_stopped(con, run_id=ctx.run_id, alerts=alerts, message=error.message)
         summary = summarize(
             run_id=ctx.run_id, mode=ctx.mode, decisions=_no_decisions(),
-            conflicts=pl.DataFrame(schema=CONFLICTS), alerts=alerts, status="stopped",
+            conflicts=empty(CONFLICTS), alerts=alerts, status="stopped",
             message=error.message,
         )
         webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
@@ -354,7 +354,7 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
 
 
 def _no_decisions() -> pl.DataFrame:
-    return pl.DataFrame(schema=DECISIONS)
+    return empty(DECISIONS)
 
 
 def done_summary(ctx: RunContext) -> RunSummary:

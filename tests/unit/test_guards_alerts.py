@@ -98,7 +98,8 @@ def _alerts(decisions: list[dict[str, object]], conflicts: pl.DataFrame | None =
             "account_id": pl.String, "owner_id": pl.String, "reason": pl.String,
             "gap_since": pl.Datetime("us")}),
         workload_history=history if history is not None else pl.LazyFrame(schema={
-            "rep_id": pl.String, "as_of_date": pl.Date, "workload_index": pl.Float64}),
+            "rep_id": pl.String, "as_of_date": pl.Date, "workload_index": pl.Float64,
+            "days_over_high_water": pl.Int64}),
         config=CONFIG, run_id="r1", as_of=AS_OF,
     )
 
@@ -131,6 +132,8 @@ def test_overload_needs_every_one_of_the_last_n_days() -> None:
         "rep_id": ["R1"] * 21 + ["R2"] * 21,
         "as_of_date": days + days,
         "workload_index": [120.0] * 21 + [120.0] * 20 + [90.0],
+        # the streak as fct_rep_workload counts it, newest day first
+        "days_over_high_water": [*range(21, 0, -1), *range(20, 0, -1), 0],
     })
     out = _alerts([], history=history)
     over = out.filter(pl.col("type") == "rep_overloaded")
