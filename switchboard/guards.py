@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from switchboard.config import RoutingConfig
-
-INVALID_AVAILABILITY = ("terminated", "deactivated", "role_change", "not_in_hr")
+from switchboard.engine.eligibility import INVALID_AVAILABILITY
 
 
 class GuardTripped(RuntimeError):

@@ -52,8 +52,6 @@ import polars as pl
 from switchboard.config import RoutingConfig
 from switchboard.engine.inputs import EngineInputs
 
-LEAVER_AVAILABILITY = ("terminated", "deactivated", "role_change")
-
 # How an unavailable member is described in a rationale ("Lee Leave skipped (on leave)").
 AVAILABILITY_WORDING = {
     "on_leave": "on leave",
