@@ -211,10 +211,10 @@ def check(
             shown = ("entity", "row_number", "column_name", "reason")
             for col in shown:
                 q.add_column(col.replace("_", " "), overflow="fold")
-            for row in quarantine.head(50).select(
+            for values in quarantine.head(50).select(
                 pl.col(c).cast(pl.String) for c in shown
             ).iter_rows():
-                q.add_row(*[v or "" for v in row])
+                q.add_row(*[v or "" for v in values])
             console.print(q)
             if quarantine.height > 50:
                 console.print(f"… and {quarantine.height - 50} more")

@@ -70,6 +70,11 @@ class RunContext:
     build_key: str = ""
     run_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Arrivals passes (set by prepare): route the records created after `arrivals_since`
+    # (None: every record); `incremental`: the marts of this day and these settings exist,
+    # so only the new records are ingested and transformed.
+    arrivals_since: datetime | None = None
+    incremental: bool = False
 
     @property
     def engine_mode(self) -> Literal["hourly", "departure", "territory_change"]:
@@ -137,11 +142,31 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
             return replace(ctx, run_id=earlier.run_id), "done"
         if earlier and earlier.status == "decided":
             return replace(ctx, run_id=earlier.run_id), "publish"
+        if ctx.mode == "arrivals":
+            ctx = _plan_arrivals(con, ctx)
         publish.start_run(
             con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
             as_of=ctx.as_of, rules_version=ctx.config.rules_version,
         )
     return ctx, "route"
+
+
+def _build_settings(build_key: str) -> str:
+    """The part of a build key that is not the snapshot: settings, day, version."""
+    return build_key.partition("|")[2]
+
+
+def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContext:
+    """Where an arrivals pass starts (the watermark) and whether it can increment the marts.
+
+    Incremental needs a published run to start from and marts built today under the same
+    settings and version (the workload index is per day); otherwise the pass rebuilds, as
+    the first pass of a day does, and still routes only what came after the watermark.
+    """
+    since = _watermark(con)
+    rows = con.execute("select build_key from routing.builds").fetchall()
+    same_build = bool(rows) and _build_settings(rows[0][0]) == _build_settings(ctx.build_key)
+    return replace(ctx, arrivals_since=since, incremental=since is not None and same_build)
 
 
 # Modes that may reuse marts built from the very same snapshot, settings and day: a
@@ -169,9 +194,13 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
     """Snapshot → raw.* (+ quarantine), reference tables, raw contract check."""
     from switchboard import quality, reference
     from switchboard.contracts import load_contracts
-    from switchboard.ingest import ingest_snapshot
+    from switchboard.ingest import ingest_arrivals, ingest_snapshot
 
     with connection(ctx) as con:
+        if ctx.incremental and ctx.arrivals_since is not None:
+            # The new rows pass the same contract expectations row by row; the table-level
+            # GX suite ran on the full load.
+            return ingest_arrivals(ctx.snapshot, con, ctx.run_id, ctx.arrivals_since).as_dict()
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
         reference.load_reference_tables(con)
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id)
@@ -183,6 +212,11 @@ def transform(ctx: RunContext) -> None:
     """dbt build: staging → intermediate → marts, with dbt tests; then GX on the marts."""
     from switchboard import dbt, quality
 
+    if ctx.incremental and ctx.arrivals_since is not None:
+        # Only the models describing accounts and leads, for the new records; the marts
+        # checks and dbt's data tests ran on the day's full build.
+        dbt.run_arrivals(ctx.warehouse, ctx.as_of, ctx.config, ctx.arrivals_since)
+        return
     dbt.build(ctx.warehouse, ctx.as_of, ctx.config)
     with connection(ctx) as con:
         quality.check_marts(con, ctx.as_of.date())
@@ -199,6 +233,7 @@ class Routed:
     alerts: pl.DataFrame
     guard: GuardReport
     diff: PlanDiff | None = None
+    recent_assignments: pl.DataFrame | None = None  # arrivals: given since the marts build
 
 
 def route(ctx: RunContext) -> Routed:
@@ -206,13 +241,28 @@ def route(ctx: RunContext) -> Routed:
     from switchboard.engine import EngineInputs
     from switchboard.engine import route as engine_route
 
+    since = ctx.arrivals_since if ctx.mode == "arrivals" else None
+    scoped = since is not None
     with connection(ctx) as con:
-        frames = {name: warehouse.read_table(con, table) for name, table in ENGINE_TABLES.items()}
+        if since is not None:
+            frames, scope = _arrival_frames(con, since)
+        else:
+            frames = {name: warehouse.read_table(con, table)
+                      for name, table in ENGINE_TABLES.items()}
+            scope = None
         reps_df = frames["reps"].collect()
         territory_count = con.execute("select count(*) from raw.territories").fetchall()[0]
-        history = warehouse.read_table(con, "marts.fct_rep_workload").collect().lazy()
+        # An arrivals pass raises no unowned or overload alerts (the hourly run does), so it
+        # reads only the day's workload row per rep, not the history.
+        history = warehouse.query(
+            con, "select * from marts.fct_rep_workload where ? or as_of_date = ?",
+            [not scoped, ctx.as_of.date()],
+        ).lazy()
         rep_state = warehouse.read_table(con, "routing.rep_state")
-        gaps = warehouse.read_table(con, "marts.fct_ownership_gaps").collect().lazy()
+        gaps = warehouse.query(
+            con, "select * from marts.fct_ownership_gaps where ?", [not scoped]
+        ).lazy()
+        recent = _recent_assignments(con) if scoped and ctx.incremental else None
     check_inputs(
         rep_count=reps_df.height,
         carrying_rep_count=reps_df.filter(pl.col("is_available")).height,
@@ -229,54 +279,96 @@ def route(ctx: RunContext) -> Routed:
         territory_members=frames["territory_members"],
         workload=workload,
         rep_state=rep_state,
+        **({"recent_assignments": recent.lazy()} if recent is not None else {}),
+        scope=scope,
     )
     result = engine_route(
         inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, mode=ctx.engine_mode,
         leaver_rep_ids=ctx.leaver_rep_ids,
     )
     decisions, conflicts = result.decisions, result.conflicts
-    if ctx.mode == "arrivals":
-        decisions, conflicts = _only_arrivals(ctx, decisions, conflicts, frames)
     alerts = build_alerts(
         decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
     )
+    accounts_in_scope = (
+        frames["accounts"].join(scope.filter(pl.col("record_type") == "account"),
+                                left_on="account_id", right_on="record_id", how="semi")
+        if scope is not None else frames["accounts"]
+    )
     guard = measure(
-        decisions=decisions, accounts=frames["accounts"], reps=reps_df.lazy(),
+        decisions=decisions, accounts=accounts_in_scope, reps=reps_df.lazy(),
         exempt_rep_ids=ctx.leaver_rep_ids,
     )
     diff = (
         plan_diff(decisions, conflicts, frames["accounts"], reps_df.lazy())
         if ctx.dry_run else None
     )
-    return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff)
+    return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff, recent)
 
 
-def watermark(ctx: RunContext) -> datetime | None:
+# What an arrivals pass reads: the new records, the accounts they need as context (a new
+# lead's matched account, the named accounts), and only those records' matches and
+# pipeline. $since is the watermark.
+_NEW_ACCOUNTS = "select account_id from marts.dim_accounts where created_at > $since"
+_NEW_LEADS = "select lead_id from marts.dim_leads where created_at > $since"
+_CONTEXT_ACCOUNTS = f"""
+    {_NEW_ACCOUNTS}
+    union select matched_account_id from marts.dim_leads
+        where created_at > $since and matched_account_id is not null
+    union select account_id from marts.dim_named_accounts
+"""
+_ARRIVAL_QUERIES = {
+    "accounts": f"select * from marts.dim_accounts where account_id in ({_CONTEXT_ACCOUNTS})",
+    "leads": "select * from marts.dim_leads where created_at > $since",
+    "opportunities": "select * from marts.fct_open_opportunities "
+                     f"where account_id in ({_CONTEXT_ACCOUNTS})",
+    "territory_matches": f"""
+        select * from marts.fct_territory_matches
+        where (record_type = 'account' and record_id in ({_NEW_ACCOUNTS}))
+           or (record_type = 'lead' and record_id in ({_NEW_LEADS}))""",
+}
+_ARRIVAL_SCOPE = f"""
+    select 'account' as record_type, account_id as record_id from ({_NEW_ACCOUNTS})
+    union all
+    select 'lead' as record_type, lead_id as record_id from ({_NEW_LEADS})
+"""
+
+
+def _arrival_frames(
+    con: duckdb.DuckDBPyConnection, since: datetime
+) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
+    """The engine's frames for an arrivals pass, and the records it may decide."""
+    params = {"since": since}
+    frames = {
+        name: (con.sql(_ARRIVAL_QUERIES[name], params=params).pl().lazy()
+               if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))
+        for name, table in ENGINE_TABLES.items()
+    }
+    return frames, con.sql(_ARRIVAL_SCOPE, params=params).pl().lazy()
+
+
+def _recent_assignments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Records given to reps by runs that started after the marts were built (earlier
+    arrivals passes of the day): the workload index has not counted them yet."""
+    return warehouse.query(con, """
+        select decisions.record_type, decisions.owner_id as rep_id
+        from routing.decisions as decisions
+        inner join routing.runs as runs on decisions.run_id = runs.run_id
+        where runs.status in ('decided', 'published')
+          and runs.started_at > (select max(built_at) from routing.builds)
+          and decisions.owner_id is not null
+          and decisions.rule <> 'manager_review'
+    """)
+
+
+def _watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """The as-of of the last published routing run: arrivals route what came after it."""
-    with connection(ctx) as con:
-        rows = con.execute(
-            "select max(as_of) from routing.runs where status = 'published' "
-            "and mode in ('hourly', 'arrivals')"
-        ).fetchall()
+    rows = con.execute(
+        "select max(as_of) from routing.runs where status = 'published' "
+        "and mode in ('hourly', 'arrivals')"
+    ).fetchall()
     return rows[0][0] if rows else None
-
-
-def _only_arrivals(ctx: RunContext, decisions: pl.DataFrame, conflicts: pl.DataFrame,
-                   frames: dict[str, pl.LazyFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep the decisions about records created after the watermark."""
-    since = watermark(ctx)
-    if since is None:
-        return decisions, conflicts
-    new = pl.concat([
-        frames["accounts"].filter(pl.col("created_at") > since).select(
-            record_type=pl.lit("account"), record_id="account_id"),
-        frames["leads"].filter(pl.col("created_at") > since).select(
-            record_type=pl.lit("lead"), record_id="lead_id"),
-    ]).collect()
-    keys = ["record_type", "record_id"]
-    return (decisions.join(new, on=keys, how="semi", maintain_order="left"),
-            conflicts.join(new, on=keys, how="semi", maintain_order="left"))
 
 
 def check_output(ctx: RunContext, routed: Routed) -> None:
@@ -286,7 +378,8 @@ def check_output(ctx: RunContext, routed: Routed) -> None:
     with connection(ctx) as con:
         quality.check_engine_output(con, routed.decisions, ctx.config,
                                     as_of_date=ctx.as_of.date(),
-                                    leaver_rep_ids=ctx.leaver_rep_ids)
+                                    leaver_rep_ids=ctx.leaver_rep_ids,
+                                    recent_assignments=routed.recent_assignments)
 
 
 def guard(ctx: RunContext, routed: Routed) -> None:

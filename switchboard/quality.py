@@ -354,8 +354,12 @@ def engine_check_frame(
     config: RoutingConfig,
     *,
     leaver_rep_ids: Sequence[str] = (),
+    recent_assignments: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per decision with the facts the engine-stage expectations look at.
+
+    ``recent_assignments`` (record_type, rep_id) are records given after ``workload`` was
+    built (earlier arrivals passes); they count towards each rep's index.
 
     - ``record_key``: record_type|record_id, unique when every record is decided once;
     - ``has_one_target``: exactly one of owner_id / queue is set;
@@ -379,9 +383,16 @@ def engine_check_frame(
            + weights.inbound_last_7d)
         / pl.col("capacity")
     )
+    given = decisions.filter(
+        pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review")
+    ).select("record_type", "owner_id", "rule")
+    if recent_assignments is not None:
+        earlier = recent_assignments.select(
+            "record_type", owner_id="rep_id", rule=pl.lit("earlier_run")
+        )
+        given = pl.concat([earlier, given])
     received = (
-        decisions.filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
-        .join(load, left_on="owner_id", right_on="rep_id", how="left")
+        given.join(load, left_on="owner_id", right_on="rep_id", how="left")
         .with_columns(delta=delta)
         .group_by("owner_id")
         .agg(
@@ -434,6 +445,7 @@ def check_engine_output(
     *,
     as_of_date: Any,
     leaver_rep_ids: Sequence[str] = (),
+    recent_assignments: pl.DataFrame | None = None,
 ) -> None:
     """The engine stage's expectations (see engine_check_frame); raises StageCheckFailed."""
     reps = con.sql("select rep_id, is_available from marts.dim_reps").pl()
@@ -441,7 +453,8 @@ def check_engine_output(
         "select rep_id, workload_index, capacity from marts.fct_rep_workload "
         "where as_of_date = ?", params=[as_of_date],
     ).pl()
-    frame = engine_check_frame(decisions, reps, workload, config, leaver_rep_ids=leaver_rep_ids)
+    frame = engine_check_frame(decisions, reps, workload, config, leaver_rep_ids=leaver_rep_ids,
+                               recent_assignments=recent_assignments)
     if frame.height:
         check_frame(frame, engine_specs(), "engine", row_id="record_key")
 

@@ -110,6 +110,7 @@ def rep_table(
             / pl.col("capacity"),
             delta_lead=100.0 * w.weights.inbound_last_7d / pl.col("capacity"),
         )
+        .pipe(_add_recent_load, inputs.recent_assignments)
         .select(
             "rep_id",
             "rep_name",
@@ -127,6 +128,16 @@ def rep_table(
     )
 
 
+def _add_recent_load(reps: pl.LazyFrame, recent: pl.LazyFrame) -> pl.LazyFrame:
+    """Raise each rep's start index by what it received after its workload row was built."""
+    gained = load_by_rep(recent, reps).select("rep_id", recent_load="load")
+    return (
+        reps.join(gained, on="rep_id", how="left", maintain_order="left")
+        .with_columns(start_index=pl.col("start_index") + pl.col("recent_load").fill_null(0.0))
+        .drop("recent_load")
+    )
+
+
 def delta_for(record_type: pl.Expr) -> pl.Expr:
     """The delta column matching a record type (reps' columns must be joined in)."""
     return (
@@ -134,7 +145,9 @@ def delta_for(record_type: pl.Expr) -> pl.Expr:
     )
 
 
-def load_by_rep(assignments: pl.LazyFrame, reps: pl.DataFrame) -> pl.LazyFrame:
+def load_by_rep(
+    assignments: pl.LazyFrame, reps: pl.DataFrame | pl.LazyFrame
+) -> pl.LazyFrame:
     """Index points (``load``) and records (``received``) each rep gains from assignments.
 
     Counted per record type and multiplied by the delta, so the result does not depend

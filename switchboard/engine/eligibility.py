@@ -202,9 +202,13 @@ def records_needing_owner(
         )
     )
     selected = _selected(mode, config, leaver_rep_ids)
+    records = pl.concat([account_records, lead_records])
+    if inputs.scope is not None:
+        records = records.join(
+            inputs.scope, on=["record_type", "record_id"], how="semi", maintain_order="left"
+        )
     return (
-        pl.concat([account_records, lead_records])
-        .filter(selected.fill_null(False))
+        records.filter(selected.fill_null(False))
         .sort("created_at", "record_type", "record_id")
         .with_row_index("seq")
         .collect(engine="in-memory")

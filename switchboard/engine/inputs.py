@@ -9,7 +9,8 @@ not three joins later with a bare ``ColumnNotFoundError``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import polars as pl
 
@@ -78,10 +79,22 @@ FRAME_COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "is_overflowing": pl.Boolean(),
         "rr_position": pl.Int64(),
     },
+    # Records given to reps after ``workload`` was computed (earlier arrivals passes of the
+    # day): they count towards each rep's start index.
+    "recent_assignments": {
+        "record_type": pl.String(),
+        "rep_id": pl.String(),
+    },
 }
 
+# Not a mart: the records a scoped run may decide (record_type, record_id). The other
+# accounts in ``accounts`` are context only (a lead's matched account, named accounts).
+SCOPE_COLUMNS: dict[str, pl.DataType] = {"record_type": pl.String(), "record_id": pl.String()}
+
 # Frames a snapshot may legitimately lack (no CRM leads export, first run without state).
-OPTIONAL_FRAMES = frozenset({"leads", "opportunities", "named_accounts", "rep_state"})
+OPTIONAL_FRAMES = frozenset(
+    {"leads", "opportunities", "named_accounts", "rep_state", "recent_assignments"}
+)
 
 # The warehouse table behind each input, accepted as an alias by `EngineInputs.from_frames`.
 MART_NAMES: dict[str, str] = {
@@ -94,6 +107,7 @@ MART_NAMES: dict[str, str] = {
     "territory_members": "dim_territory_members",
     "workload": "fct_rep_workload",
     "rep_state": "rep_state",
+    "recent_assignments": "routing.decisions since the workload build",
 }
 
 FrameLike = pl.DataFrame | pl.LazyFrame
@@ -147,8 +161,16 @@ class EngineInputs:
     territory_members: pl.LazyFrame
     workload: pl.LazyFrame
     rep_state: pl.LazyFrame
+    recent_assignments: pl.LazyFrame = field(
+        default_factory=lambda: empty_frame("recent_assignments")
+    )
+    scope: pl.LazyFrame | None = None
 
     def __post_init__(self) -> None:
+        if self.scope is not None:
+            present = set(self.scope.collect_schema().names())
+            if not set(SCOPE_COLUMNS) <= present:
+                raise EngineInputError("engine scope needs columns record_type and record_id")
         for name, columns in FRAME_COLUMNS.items():
             frame = getattr(self, name)
             if not isinstance(frame, pl.LazyFrame):
@@ -179,6 +201,8 @@ class EngineInputs:
                 raise EngineInputError(f"unknown engine input '{key}'")
             resolved[name] = frame.lazy()
         for f in fields(cls):
+            if f.name == "scope":
+                continue
             if f.name not in resolved:
                 if f.name not in OPTIONAL_FRAMES:
                     raise EngineInputError(
@@ -189,7 +213,11 @@ class EngineInputs:
 
     def normalised(self) -> EngineInputs:
         """The same inputs restricted to the engine's columns, in the engine's dtypes."""
-        cast = {f.name: _cast(f.name, getattr(self, f.name)) for f in fields(self)}
+        cast: dict[str, Any] = {name: _cast(name, getattr(self, name)) for name in FRAME_COLUMNS}
+        if self.scope is not None:
+            cast["scope"] = self.scope.select(
+                pl.col(name).cast(dtype) for name, dtype in SCOPE_COLUMNS.items()
+            )
         workload_schema = self.workload.collect_schema()
         if "as_of_date" in workload_schema.names():
             cast["workload"] = (

@@ -185,6 +185,20 @@ def test_departure_after_the_hourly_run_reuses_the_days_marts(org: Path, tmp_pat
         ["REP-DANA"]).sum() == 0
 
 
+def _append_copy(path: Path, key: str, source_id: str, new_id: str, minutes: int,
+                 **changes: str | None) -> None:
+    """Append to a snapshot CSV a copy of one row under a new id, created AS_OF + minutes."""
+    from datetime import timedelta
+
+    rows = pl.read_csv(path, infer_schema=False)
+    copy = rows.filter(pl.col(key) == source_id).with_columns(
+        pl.lit(new_id).alias(key),
+        created_at=pl.lit((AS_OF + timedelta(minutes=minutes)).isoformat()),
+        **{k: pl.lit(v, pl.String) for k, v in changes.items()},
+    )
+    pl.concat([rows, copy]).write_csv(path)
+
+
 def test_arrivals_route_only_records_created_since_the_last_run(
     org: Path, tmp_path: Path
 ) -> None:
@@ -193,18 +207,42 @@ def test_arrivals_route_only_records_created_since_the_last_run(
     from flows.arrivals import arrivals
 
     run_hourly(org, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    book = q(wh, "select count(*) as n from marts.dim_accounts")["n"][0]
     snap = tmp_path / "snap"
     shutil.copytree(org, snap)
-    accounts = pl.read_csv(snap / "accounts.csv", infer_schema=False)
-    newcomer = accounts.filter(pl.col("account_id") == "ACC-ACME").with_columns(
-        account_id=pl.lit("ACC-NEW-1"), name=pl.lit("Newco"), owner_id=pl.lit(None),
-        created_at=pl.lit((AS_OF + timedelta(minutes=1)).isoformat()),
-    )
-    pl.concat([accounts, newcomer]).write_csv(snap / "accounts.csv")
-    summary = arrivals(snapshot=str(snap), warehouse=str(tmp_path / "w.duckdb"),
-                       outbox=str(tmp_path / "outbox"),
-                       as_of=(AS_OF + timedelta(minutes=2)).isoformat())
-    d = q(tmp_path / "w.duckdb",
-          f"select * from routing.decisions where run_id = '{summary.run_id}'")
-    assert d["record_id"].to_list() == ["ACC-NEW-1"]
-    assert d["owner_id"][0] is not None and d["latency_seconds"][0] == 60.0
+    _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-NEW-1", 1,
+                 name="Newco", owner_id=None)
+    _append_copy(snap / "leads.csv", "lead_id", "LEAD-ACME-CA", "LEAD-NEW-1", 1)
+
+    def run(minutes: int) -> RunSummary:
+        return arrivals(snapshot=str(snap), warehouse=str(wh), outbox=str(tmp_path / "outbox"),
+                        as_of=(AS_OF + timedelta(minutes=minutes)).isoformat())
+
+    summary = run(2)
+    d = q(wh, f"select * from routing.decisions where run_id = '{summary.run_id}'")
+    assert sorted(d["record_id"].to_list()) == ["ACC-NEW-1", "LEAD-NEW-1"]
+    new_account = d.filter(pl.col("record_id") == "ACC-NEW-1").row(0, named=True)
+    assert new_account["owner_id"] is not None and new_account["latency_seconds"] == 60.0
+    # The new lead is routed like the story lead it copies: to the open opportunity's owner.
+    lead = d.filter(pl.col("record_id") == "LEAD-NEW-1").row(0, named=True)
+    assert (lead["owner_id"], lead["rule"]) == ("REP-DANA", "open_opportunity")
+
+    # Incremental: only the two new rows were ingested, and the marts gained exactly them.
+    log = q(wh, f"select entity, input_rows, loaded_rows from raw.ingest_log "
+                f"where run_id = '{summary.run_id}' order by entity")
+    assert log.rows() == [("accounts", 1, 1), ("leads", 1, 1)]
+    assert q(wh, "select count(*) as n from marts.dim_accounts")["n"][0] == book + 1
+    dim = q(wh, "select * from marts.dim_accounts where account_id = 'ACC-NEW-1'")
+    acme = q(wh, "select * from marts.dim_accounts where account_id = 'ACC-ACME'")
+    assert dim["segment"].to_list() == acme["segment"].to_list()
+    assert q(wh, "select count(*) as n from marts.fct_territory_matches "
+                 "where record_id = 'LEAD-NEW-1'")["n"][0] > 0
+
+    # The next pass starts at this pass's as-of: only the later record, and nothing twice.
+    _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-NEW-2", 3,
+                 name="Laterco", owner_id=None)
+    later = run(4)
+    d2 = q(wh, f"select record_id from routing.decisions where run_id = '{later.run_id}'")
+    assert d2["record_id"].to_list() == ["ACC-NEW-2"]
+    assert q(wh, "select count(*) as n from marts.dim_accounts")["n"][0] == book + 2

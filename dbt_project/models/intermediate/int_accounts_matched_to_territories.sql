@@ -1,6 +1,15 @@
 -- Every (account, territory) pair whose criteria the account meets; see the
 -- territory_criteria_match macro for the rules. An account can match several territories
 -- (a conflict the engine resolves) or none.
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='account_id',
+    )
+}}
+
 with
 
 accounts as (
@@ -13,6 +22,7 @@ accounts as (
         employees,
         annual_revenue
     from {{ ref('stg_crm__accounts') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 territories as (

@@ -3,6 +3,16 @@
 -- (has_cycle), when the parent is not a known account (has_missing_parent) or after
 -- var('max_hierarchy_depth') links (is_depth_capped); cyclic and capped hierarchies have no
 -- ultimate parent. An account without a parent is its own ultimate parent (depth 0).
+-- An arrivals pass walks up from the new accounts only, through the whole book.
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='account_id',
+    )
+}}
+
 with recursive
 
 accounts as (
@@ -12,6 +22,14 @@ accounts as (
     from {{ ref('stg_crm__accounts') }}
 ),
 
+walk_from as (
+    select
+        account_id,
+        parent_account_id
+    from {{ ref('stg_crm__accounts') }}
+    where {{ arrivals_only('created_at') }}
+),
+
 hierarchy as (
     select
         account_id,
@@ -19,7 +37,7 @@ hierarchy as (
         0 as depth,
         [account_id] as path,
         false as is_cycle
-    from accounts
+    from walk_from
 
     union all
 
@@ -82,6 +100,6 @@ select
         when top_of_walk.is_cycle then list_slice(top_of_walk.path, 1, len(top_of_walk.path) - 1)
         else top_of_walk.path
     end as hierarchy_path
-from accounts
+from walk_from as accounts
 inner join top_of_walk
     on accounts.account_id = top_of_walk.account_id

@@ -6,10 +6,20 @@
 --   company_name  the normalised company name equals an account's.
 -- Several candidate accounts for the winning method are resolved deterministically: an
 -- account without a parent (the parent company) first, then most employees, then account_id.
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='lead_id',
+    )
+}}
+
 with
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 accounts as (

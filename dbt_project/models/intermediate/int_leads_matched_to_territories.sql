@@ -2,6 +2,15 @@
 -- and through the account it was matched to (match_source 'account', that account's
 -- territories). Leads carry no annual revenue, so on their own they never meet a revenue
 -- band.
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='lead_id',
+    )
+}}
+
 with
 
 leads as (
@@ -14,6 +23,7 @@ leads as (
         employees,
         cast(null as double) as annual_revenue
     from {{ ref('stg_crm__leads') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 territories as (
@@ -22,10 +32,12 @@ territories as (
 
 lead_accounts as (
     select
-        lead_id,
-        matched_account_id
-    from {{ ref('int_leads_matched_to_accounts') }}
-    where matched_account_id is not null
+        matches.lead_id,
+        matches.matched_account_id
+    from {{ ref('int_leads_matched_to_accounts') }} as matches
+    inner join leads
+        on matches.lead_id = leads.lead_id
+    where matches.matched_account_id is not null
 ),
 
 account_territories as (

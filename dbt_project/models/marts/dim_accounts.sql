@@ -1,10 +1,20 @@
 -- One row per CRM account: normalised attributes, hierarchy, open pipeline, the owner's
 -- availability and the account's segment (that of its best-matching territory: lowest
 -- priority number, then most specific, then territory_id; null when no territory matches).
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='account_id',
+    )
+}}
+
 with
 
 accounts as (
     select * from {{ ref('stg_crm__accounts') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 hierarchy as (
@@ -27,6 +37,9 @@ territory_matches as (
         territories.segment,
         count(*) over (partition by matches.account_id) as territory_match_count
     from {{ ref('int_accounts_matched_to_territories') }} as matches
+    {%- if in_arrivals_pass() %}
+    inner join accounts on matches.account_id = accounts.account_id
+    {%- endif %}
     inner join {{ ref('stg_plan__territories') }} as territories
         on matches.territory_id = territories.territory_id
     qualify

@@ -1,9 +1,19 @@
 -- One row per lead: normalised contact and company attributes and the existing account the
 -- lead was matched to (match_method crm_link, domain or company_name; null when none).
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='lead_id',
+    )
+}}
+
 with
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 matches as (

@@ -2,6 +2,17 @@
 -- territory_id, match_source); match_source is 'record' for a record's own attributes and
 -- 'account' for a lead matched through its account. Several rows per record are a
 -- multi-territory conflict, resolved by the engine.
+-- depends_on: {{ ref('stg_crm__accounts') }}
+-- depends_on: {{ ref('stg_crm__leads') }}
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key=['record_type', 'record_id'],
+    )
+}}
+
 with
 
 account_matches as (
@@ -11,6 +22,12 @@ account_matches as (
         territory_id,
         'record' as match_source
     from {{ ref('int_accounts_matched_to_territories') }}
+    {%- if in_arrivals_pass() %}
+    where account_id in (
+        select account_id from {{ ref('stg_crm__accounts') }}
+        where {{ arrivals_only('created_at') }}
+    )
+    {%- endif %}
 ),
 
 lead_matches as (
@@ -20,6 +37,12 @@ lead_matches as (
         territory_id,
         match_source
     from {{ ref('int_leads_matched_to_territories') }}
+    {%- if in_arrivals_pass() %}
+    where lead_id in (
+        select lead_id from {{ ref('stg_crm__leads') }}
+        where {{ arrivals_only('created_at') }}
+    )
+    {%- endif %}
 ),
 
 matches as (

@@ -1,9 +1,19 @@
 -- CRM accounts: trimmed text, ISO country and subdivision codes, registered web domain,
 -- company-name matching key. One row per raw account row.
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='account_id',
+    )
+}}
+
 with
 
 source as (
     select * from {{ source('crm', 'accounts') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 cleaned as (

@@ -1,10 +1,20 @@
 -- Inbound leads: lower-cased e-mail, the e-mail's registered domain and whether it belongs
 -- to a personal mail provider, the same for the lead's web domain, ISO codes and the
 -- company-name matching key. One row per raw lead row.
+{{
+    config(
+        materialized=arrivals_materialization(),
+        tags=['arrivals'],
+        incremental_strategy='delete+insert',
+        unique_key='lead_id',
+    )
+}}
+
 with
 
 source as (
     select * from {{ source('crm', 'leads') }}
+    where {{ arrivals_only('created_at') }}
 ),
 
 cleaned as (

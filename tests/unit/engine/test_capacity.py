@@ -4,7 +4,7 @@ weights, round-robin ties, overflow and shared reps."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import polars as pl
@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switchboard.config import RoutingConfig
-from switchboard.engine import capacity
+from switchboard.engine import capacity, route
 
-from .conftest import T0, Org, decision, owners
+from .conftest import AS_OF, T0, Org, decision, owners
 
 CONFIG = RoutingConfig()
 HIGH, RELEASE = CONFIG.workload.high_water, CONFIG.workload.release
@@ -343,3 +343,34 @@ def test_earlier_rules_count_towards_the_load_the_territory_sees() -> None:
     result = org.route()
     assert decision(result, "A-OPP")["owner_id"] == "R-OPP"
     assert decision(result, "A-NEW")["owner_id"] == "R-OTHER"
+
+
+def test_recent_assignments_count_towards_the_start_index() -> None:
+    """Records an earlier arrivals pass gave a rep (not yet in the workload row) use up its
+    room: 98 + one recent account (1.25) leaves room for one more below high water."""
+    org = Org().rep("R-A", "Ada", index=98.0, capacity=100.0).territory("T1", ["R-A"])
+    for i in range(2):
+        org.account(f"A{i}", territories=["T1"])
+    recent = pl.LazyFrame({"record_type": ["account"], "rep_id": ["R-A"]})
+    inputs = replace(org.inputs(), recent_assignments=recent)
+    result = route(inputs, RoutingConfig(), run_id="run-1", as_of=AS_OF)
+    assert [r["rule"] for r in result.decisions.to_dicts()] == ["territory", "overflow_queue"]
+    # Without them both fit (98 -> 99.25 -> 100.5 crosses only after the second).
+    assert [r["rule"] for r in org.route().decisions.to_dicts()] == ["territory", "territory"]
+
+
+def test_scope_limits_the_records_decided_but_not_the_context() -> None:
+    """A scoped run decides only the records in scope; other accounts still serve as a
+    lead's matched account (its owner wins the lead)."""
+    org = (
+        Org().rep("R-A", "Ada").rep("R-B", "Bo").territory("T1", ["R-B"])
+        .account("OLD", owner="R-A", territories=["T1"])
+        .account("OLD-UNOWNED", territories=["T1"])
+        .lead("NEW-LEAD", account="OLD", territories=["T1"])
+    )
+    scope = pl.LazyFrame({"record_type": ["lead"], "record_id": ["NEW-LEAD"]})
+    inputs = replace(org.inputs(), scope=scope)
+    result = route(inputs, RoutingConfig(), run_id="run-1", as_of=AS_OF)
+    assert result.decisions["record_id"].to_list() == ["NEW-LEAD"]
+    assert decision(result, "NEW-LEAD")["owner_id"] == "R-A"
+    assert "OLD-UNOWNED" in owners(org.route())

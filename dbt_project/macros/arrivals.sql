@@ -1,0 +1,33 @@
+{#- Arrivals passes. The hourly run rebuilds every model as a table. An arrivals pass runs
+    the models that describe accounts and leads with var('arrivals_since') set: those
+    models are then incremental (delete+insert on the record key) and read only the records
+    created after that timestamp, so a pass costs what the new records cost, not what the
+    book costs. Everything else (reps, territories, workload) keeps the hourly build. -#}
+
+{% macro arrivals_since() -%}
+    {{ return(var('arrivals_since', none)) }}
+{%- endmacro %}
+
+{#- 'incremental' during an arrivals pass, 'table' otherwise; used in config(). -#}
+{% macro arrivals_materialization() -%}
+    {{ return('incremental' if arrivals_since() else 'table') }}
+{%- endmacro %}
+
+{#- True when this model is being updated by an arrivals pass. -#}
+{% macro in_arrivals_pass() -%}
+    {{ return(arrivals_since() is not none and is_incremental()) }}
+{%- endmacro %}
+
+{#- A predicate on a created_at column: only arrivals during an arrivals pass, else true. -#}
+{% macro arrivals_only(created_at) -%}
+    {%- if in_arrivals_pass() -%}
+        {%- set since = arrivals_since() | string | trim -%}
+        {%- if "'" in since or not since[:4].isdigit() -%}
+            {{ exceptions.raise_compiler_error(
+                "var('arrivals_since') must be an ISO 8601 timestamp; got " ~ since) }}
+        {%- endif -%}
+        {{ created_at }} > cast('{{ since }}' as timestamp)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
