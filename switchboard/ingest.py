@@ -152,10 +152,12 @@ def ingest_arrivals(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
     since: datetime,
+    until: datetime,
     contracts: Mapping[str, Contract] | None = None,
 ) -> IngestReport:
-    """Append to `raw.accounts` / `raw.leads` the records created after `since` that raw
-    does not hold yet, checked against their contracts like a full ingest.
+    """Append to `raw.accounts` / `raw.leads` the records created after `since` and at or
+    before `until` that raw does not hold yet, checked against their contracts like a full
+    ingest. Records created after `until` are left for the next pass.
 
     The other entities (reps, territories, pipeline...) keep what the last full ingest
     loaded. Rows created at or before `since` that raw lacks (late exports) and rows whose
@@ -177,7 +179,7 @@ def ingest_arrivals(
         created = parse_timestamp(normalise("created_at", "timestamp"))
         new = (
             source.frame.lazy()
-            .filter(created > since)
+            .filter((created > since) & (created <= until))
             .join(known.lazy(), left_on=normalise(key), right_on=key, how="anti")
             .collect()
         )

@@ -102,7 +102,6 @@ def make_context(
     ]).encode()).hexdigest()
     # The marts depend on the snapshot, the settings and the as-of date, nothing else.
     build_key = f"{snapshot_fp}|{config.rules_version}|{when.date().isoformat()}|{__version__}"
-    run_id = f"{when:%Y%m%dT%H%M%S}-{mode}-{fp[:8]}"
     return RunContext(
         snapshot=snapshot,
         warehouse=Path(warehouse_path),
@@ -113,9 +112,13 @@ def make_context(
         leaver_rep_ids=tuple(leaver_rep_ids),
         dry_run=dry_run,
         fingerprint=fp,
-        run_id=run_id,
+        run_id=_run_id(when, mode, fp),
         build_key=build_key,
     )
+
+
+def _run_id(when: datetime, mode: str, fp: str) -> str:
+    return f"{when:%Y%m%dT%H%M%S}-{mode}-{fp[:8]}"
 
 
 @contextmanager
@@ -135,6 +138,8 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
     resuming) and what to do: 'route', 'publish' (decided, not yet published) or 'done'."""
     with connection(ctx) as con:
         publish.ensure_tables(con)
+        if ctx.mode == "arrivals":
+            ctx = _plan_arrivals(con, ctx)
         if ctx.dry_run:
             return ctx, "route"
         earlier = publish.find_run(con, ctx.fingerprint)
@@ -142,8 +147,6 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
             return replace(ctx, run_id=earlier.run_id), "done"
         if earlier and earlier.status == "decided":
             return replace(ctx, run_id=earlier.run_id), "publish"
-        if ctx.mode == "arrivals":
-            ctx = _plan_arrivals(con, ctx)
         publish.start_run(
             con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
             as_of=ctx.as_of, rules_version=ctx.config.rules_version,
@@ -162,11 +165,17 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
     Incremental needs a published run to start from and marts built today under the same
     settings and version (the workload index is per day); otherwise the pass rebuilds, as
     the first pass of a day does, and still routes only what came after the watermark.
+
+    A pass is identified by its snapshot *and* its watermark: an unchanged export can still
+    hold records the previous pass left for later, while a retry of a pass that died keeps
+    the watermark (nothing was published since) and so resumes that pass.
     """
     since = _watermark(con)
     rows = con.execute("select build_key from routing.builds").fetchall()
     same_build = bool(rows) and _build_settings(rows[0][0]) == _build_settings(ctx.build_key)
-    return replace(ctx, arrivals_since=since, incremental=since is not None and same_build)
+    fp = hashlib.sha256(f"{ctx.fingerprint}|since={since}".encode()).hexdigest()
+    return replace(ctx, arrivals_since=since, incremental=since is not None and same_build,
+                   fingerprint=fp, run_id=_run_id(ctx.as_of, ctx.mode, fp))
 
 
 # Modes that may reuse marts built from the very same snapshot, settings and day: a
@@ -200,7 +209,8 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         if ctx.incremental and ctx.arrivals_since is not None:
             # The new rows pass the same contract expectations row by row; the table-level
             # GX suite ran on the full load.
-            return ingest_arrivals(ctx.snapshot, con, ctx.run_id, ctx.arrivals_since).as_dict()
+            return ingest_arrivals(ctx.snapshot, con, ctx.run_id, ctx.arrivals_since,
+                                   ctx.as_of).as_dict()
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
         reference.load_reference_tables(con)
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id)
@@ -245,7 +255,7 @@ def route(ctx: RunContext) -> Routed:
     scoped = since is not None
     with connection(ctx) as con:
         if since is not None:
-            frames, scope = _arrival_frames(con, since)
+            frames, scope = _arrival_frames(con, since, ctx.as_of)
         else:
             frames = {name: warehouse.read_table(con, table)
                       for name, table in ENGINE_TABLES.items()}
@@ -309,18 +319,21 @@ def route(ctx: RunContext) -> Routed:
 
 # What an arrivals pass reads: the new records, the accounts they need as context (a new
 # lead's matched account, the named accounts), and only those records' matches and
-# pipeline. $since is the watermark.
-_NEW_ACCOUNTS = "select account_id from marts.dim_accounts where created_at > $since"
-_NEW_LEADS = "select lead_id from marts.dim_leads where created_at > $since"
+# pipeline. New means created after the watermark ($since) and at or before the pass's
+# as-of: what is created while the pass runs belongs to the next one.
+_NEW_ACCOUNTS = ("select account_id from marts.dim_accounts "
+                 "where created_at > $since and created_at <= $as_of")
+_NEW_LEADS = ("select lead_id from marts.dim_leads "
+              "where created_at > $since and created_at <= $as_of")
 _CONTEXT_ACCOUNTS = f"""
     {_NEW_ACCOUNTS}
     union select matched_account_id from marts.dim_leads
-        where created_at > $since and matched_account_id is not null
+        where lead_id in ({_NEW_LEADS}) and matched_account_id is not null
     union select account_id from marts.dim_named_accounts
 """
 _ARRIVAL_QUERIES = {
     "accounts": f"select * from marts.dim_accounts where account_id in ({_CONTEXT_ACCOUNTS})",
-    "leads": "select * from marts.dim_leads where created_at > $since",
+    "leads": f"select * from marts.dim_leads where lead_id in ({_NEW_LEADS})",
     "opportunities": "select * from marts.fct_open_opportunities "
                      f"where account_id in ({_CONTEXT_ACCOUNTS})",
     "territory_matches": f"""
@@ -336,10 +349,10 @@ _ARRIVAL_SCOPE = f"""
 
 
 def _arrival_frames(
-    con: duckdb.DuckDBPyConnection, since: datetime
+    con: duckdb.DuckDBPyConnection, since: datetime, as_of: datetime
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
     """The engine's frames for an arrivals pass, and the records it may decide."""
-    params = {"since": since}
+    params = {"since": since, "as_of": as_of}
     frames = {
         name: (con.sql(_ARRIVAL_QUERIES[name], params=params).pl().lazy()
                if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))

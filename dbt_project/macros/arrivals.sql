@@ -18,7 +18,9 @@
     {{ return(arrivals_since() is not none and is_incremental()) }}
 {%- endmacro %}
 
-{#- A predicate on a created_at column: only arrivals during an arrivals pass, else true. -#}
+{#- A predicate on a created_at column: during an arrivals pass, only the records created
+    after the watermark and at or before the pass's as-of (later ones are the next pass's);
+    otherwise true. -#}
 {% macro arrivals_only(created_at) -%}
     {%- if in_arrivals_pass() -%}
         {%- set since = arrivals_since() | string | trim -%}
@@ -26,7 +28,8 @@
             {{ exceptions.raise_compiler_error(
                 "var('arrivals_since') must be an ISO 8601 timestamp; got " ~ since) }}
         {%- endif -%}
-        {{ created_at }} > cast('{{ since }}' as timestamp)
+        ({{ created_at }} > cast('{{ since }}' as timestamp)
+            and {{ created_at }} <= {{ as_of_timestamp() }})
     {%- else -%}
         true
     {%- endif -%}

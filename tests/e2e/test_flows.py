@@ -240,9 +240,41 @@ def test_arrivals_route_only_records_created_since_the_last_run(
                  "where record_id = 'LEAD-NEW-1'")["n"][0] > 0
 
     # The next pass starts at this pass's as-of: only the later record, and nothing twice.
+    # A record created after the pass's own as-of waits for the pass after it.
     _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-NEW-2", 3,
                  name="Laterco", owner_id=None)
+    _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-NEW-3", 5,
+                 name="Latestco", owner_id=None)
     later = run(4)
     d2 = q(wh, f"select record_id from routing.decisions where run_id = '{later.run_id}'")
     assert d2["record_id"].to_list() == ["ACC-NEW-2"]
     assert q(wh, "select count(*) as n from marts.dim_accounts")["n"][0] == book + 2
+    last = run(6)
+    d3 = q(wh, f"select record_id from routing.decisions where run_id = '{last.run_id}'")
+    assert d3["record_id"].to_list() == ["ACC-NEW-3"]
+
+
+def test_first_arrivals_pass_of_a_day_rebuilds_and_routes_only_new_records(
+    org: Path, tmp_path: Path
+) -> None:
+    """The marts of another day cannot be incremented (the workload index is per day): the
+    pass ingests and builds everything, and still decides only the records after the
+    watermark."""
+    from datetime import timedelta
+
+    from flows.arrivals import arrivals
+
+    run_hourly(org, tmp_path)
+    wh = tmp_path / "w.duckdb"
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-NEXT-DAY", 60 * 20,
+                 name="Nextday", owner_id=None)
+    summary = arrivals(snapshot=str(snap), warehouse=str(wh), outbox=str(tmp_path / "outbox"),
+                       as_of=(AS_OF + timedelta(days=1)).isoformat())
+    d = q(wh, f"select record_id from routing.decisions where run_id = '{summary.run_id}'")
+    assert d["record_id"].to_list() == ["ACC-NEXT-DAY"]
+    log = q(wh, f"select entity, input_rows from raw.ingest_log where run_id = '{summary.run_id}'")
+    assert len(log) > 2  # every entity was ingested again
+    built = q(wh, "select max(as_of_date) as d from marts.fct_rep_workload")["d"][0]
+    assert built == (AS_OF + timedelta(days=1)).date()
