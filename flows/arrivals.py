@@ -6,7 +6,7 @@ from prefect import flow
 
 from flows.tasks import run_pipeline
 from switchboard.config import load_config
-from switchboard.pipeline import make_context
+from switchboard.pipeline import make_context, warm_up
 from switchboard.summary import RunSummary
 
 
@@ -20,6 +20,7 @@ def arrivals(
     lock_wait_seconds: float = 30,
 ) -> RunSummary:
     """New accounts and leads only; ownership repairs are left to hourly-routing."""
+    warm_up()  # before the as-of is read: see switchboard.pipeline.warm_up
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                        config=load_config(config), as_of=as_of, mode="arrivals")
     result = run_pipeline(ctx, lock_wait_seconds)

@@ -400,6 +400,9 @@ def serve(
     snapshot: Snapshot = Path("snapshot"),
     warehouse: Warehouse = Path("warehouse.duckdb"),
     outbox: Outbox = Path("outbox"),
+    deployment: Annotated[list[str] | None, typer.Option(
+        "--deployment", "-d",
+        help="Serve only this deployment of prefect.yaml (repeatable); default all.")] = None,
 ) -> None:
     """Serve the scheduled deployments (hourly-routing, arrivals, …) until Ctrl-C.
 
@@ -413,7 +416,10 @@ def serve(
     overrides = {"snapshot": str(snapshot.resolve()), "warehouse": str(warehouse.resolve()),
                  "outbox": str(outbox.resolve())}
     try:
-        serve_deployments(overrides, on_ready=ready)
+        serve_deployments(overrides, on_ready=ready, only=tuple(deployment or ()))
+    except ValueError as error:
+        console.print(f"[red]✗[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("stopped")
 

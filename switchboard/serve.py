@@ -101,11 +101,18 @@ def local_server(timeout_seconds: float = 60) -> Iterator[str]:
             process.kill()
 
 
-def serve(overrides: dict[str, Any], on_ready: Any = None) -> None:
-    """Serve every deployment until interrupted."""
+def serve(overrides: dict[str, Any], on_ready: Any = None,
+          only: tuple[str, ...] = ()) -> None:
+    """Serve the deployments (those named in ``only``, else all) until interrupted."""
     from prefect import serve as prefect_serve
 
     specs = load_deployment_specs()
+    if only:
+        unknown = sorted(set(only) - {s["name"] for s in specs})
+        if unknown:
+            raise ValueError(f"no deployment named {', '.join(unknown)} in prefect.yaml; "
+                             f"there are {', '.join(s['name'] for s in specs)}")
+        specs = [s for s in specs if s["name"] in only]
     if os.environ.get("PREFECT_API_URL"):
         if on_ready:
             on_ready(os.environ["PREFECT_API_URL"], [s["name"] for s in specs])
