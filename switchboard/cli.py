@@ -440,7 +440,8 @@ def _print_stories(warehouse: Path) -> None:
     console.print(table)
 
 
-ReportKind = Annotated[str, typer.Argument(help="routing, workload or conflicts.")]
+REPORT_KINDS = ("routing", "workload", "conflicts", "coverage")
+ReportKind = Annotated[str, typer.Argument(help="routing, workload, conflicts or coverage.")]
 
 
 @app.command()
@@ -450,33 +451,44 @@ def report(
         help="ISO date/time the window starts (default: 7 days before the latest run).")]
     = None,
     html_file: Annotated[Path | None, typer.Option(
-        "--html", help="Also write all three reports as one self-contained HTML page.")]
+        "--html", help="Also write all four reports as one self-contained HTML page.")]
     = None,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     config: ConfigOpt = None,
 ) -> None:
-    """Print the routing log, workload balance or conflict report."""
+    """Print the routing log, workload balance, conflict or territory coverage report."""
     from switchboard import report as rp
     from switchboard.config import load_config
     from switchboard.pipeline import parse_as_of
 
-    if kind not in ("routing", "workload", "conflicts"):
-        _fail("report must be one of: routing, workload, conflicts", EXIT_INPUT)
+    if kind not in REPORT_KINDS:
+        _fail(f"report must be one of: {', '.join(REPORT_KINDS)}", EXIT_INPUT)
 
     def body() -> None:
-        data = rp.load(warehouse, parse_as_of(since) if since else None)
+        with_coverage = kind == "coverage" or html_file is not None
+        data = rp.load(warehouse, parse_as_of(since) if since else None,
+                       coverage=with_coverage)
         routing, workload, conflicts = rp.build_all(data, load_config(config))
-        console.print(f"[dim]window: since {data.since:%Y-%m-%d %H:%M}[/]", highlight=False)
+        coverage = rp.coverage_report(data) if with_coverage else None
+        if kind == "coverage":
+            console.print("[dim]territory plan of the latest build (no window)[/]",
+                          highlight=False)
+        else:
+            console.print(f"[dim]window: since {data.since:%Y-%m-%d %H:%M}[/]",
+                          highlight=False)
         if kind == "routing":
             _print_routing_report(routing)
         elif kind == "workload":
             _print_workload_report(workload)
-        else:
+        elif kind == "conflicts":
             _print_conflicts_report(conflicts)
+        else:
+            _print_coverage_report(coverage)
         if html_file is not None:
             html_file.parent.mkdir(parents=True, exist_ok=True)
             html_file.write_text(rp.render_html(routing, workload, conflicts, data.since,
-                                                data.latest), encoding="utf-8")
+                                                data.latest, coverage=coverage),
+                                 encoding="utf-8")
             console.print(f"[green]✓[/] wrote {html_file}", highlight=False)
 
     _guarded(body)
@@ -530,6 +542,17 @@ def _print_conflicts_report(conflicts: object) -> None:
                                                                 "recommendation"),
                                "Suggested rule changes"))
     console.print(conflicts.headline(), highlight=False, soft_wrap=True)
+
+
+def _print_coverage_report(coverage: object) -> None:
+    from switchboard.report import CoverageReport
+
+    assert isinstance(coverage, CoverageReport)
+    console.print(_frame_table(coverage.overlaps,
+                               "Territories overlapping at equal priority (records both match)"))
+    console.print(_frame_table(coverage.gaps, "Records no territory matches, by country"))
+    console.print(_frame_table(coverage.unstaffed, "Territories without an available member"))
+    console.print(coverage.headline(), highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -33,7 +33,7 @@ import switchboard  # noqa: F401 - sets DBT_SEND_ANONYMOUS_USAGE_STATS before db
 from switchboard import reference
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
-from switchboard.engine.schema import DECISIONS, REP_STATE
+from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RUNS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 SOURCES_PATH = PROJECT_DIR / "models" / "staging" / "_sources.yml"
@@ -121,6 +121,9 @@ def _duckdb_type(dtype: pl.DataType | DataTypeClass) -> str:
         dtype = dtype()
     if isinstance(dtype, pl.List):
         return f"{_duckdb_type(dtype.inner)}[]"
+    if isinstance(dtype, pl.Struct):
+        fields = ", ".join(f"{f.name} {_duckdb_type(f.dtype)}" for f in dtype.fields)
+        return f"struct({fields})"
     mapping: dict[type[pl.DataType], str] = {
         pl.String: "varchar",
         pl.Boolean: "boolean",
@@ -228,9 +231,21 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
             "tables": [
                 _schema_table("decisions", "One row per routing decision (every run).", DECISIONS),
                 _schema_table(
+                    "conflicts",
+                    "One row per conflict a run logged (record, conflict type, candidates, "
+                    "resolution).",
+                    CONFLICTS,
+                ),
+                _schema_table(
                     "rep_state",
                     "Per rep overflow hysteresis and round-robin position.",
                     REP_STATE,
+                ),
+                _schema_table(
+                    "runs",
+                    "The run ledger: one row per run (mode, as-of, rules version, status "
+                    "started, decided, published or stopped).",
+                    RUNS,
                 ),
             ],
         }

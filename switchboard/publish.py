@@ -29,20 +29,8 @@ import polars as pl
 from switchboard import warehouse
 from switchboard.alerts import ALERTS
 from switchboard.config import Webhook
-from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE
+from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RUNS
 
-RUNS: dict[str, pl.DataType] = {
-    "run_id": pl.String(),
-    "fingerprint": pl.String(),
-    "mode": pl.String(),
-    "snapshot": pl.String(),
-    "as_of": pl.Datetime("us"),
-    "rules_version": pl.String(),
-    "status": pl.String(),  # started | decided | published | stopped
-    "message": pl.String(),
-    "started_at": pl.Datetime("us"),
-    "finished_at": pl.Datetime("us"),
-}
 MESSAGES: dict[str, pl.DataType] = {
     "message_key": pl.String(),
     "run_id": pl.String(),
@@ -57,9 +45,10 @@ MESSAGES: dict[str, pl.DataType] = {
 }
 ROUTING_ALERTS = {**ALERTS}
 BUILDS: dict[str, pl.DataType] = {"build_key": pl.String(), "built_at": pl.Datetime("us")}
+# routing.runs (RUNS) is created with the engine's tables by warehouse.ensure_routing_tables:
+# the dbt project reads it.
 LEDGER_TABLES = {
     "routing.builds": BUILDS,
-    "routing.runs": RUNS,
     "routing.outbox_messages": MESSAGES,
     "routing.alerts": ROUTING_ALERTS,
 }

@@ -1,13 +1,15 @@
-"""`switchboard report`: the routing log, workload balance and conflict reports.
+"""`switchboard report`: the routing log, workload balance, conflict and coverage reports.
 
 ``load`` does a handful of small read-only SQL reads; every report is a pure function over
-those frames, and ``render_html`` turns the three reports into one self-contained page.
+those frames, and ``render_html`` turns the reports into one self-contained page. The
+coverage report describes the latest build's territory plan (no window): equal-priority
+overlaps, records no territory matches, and territories nobody available works.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from switchboard.summary import NEW_RECORD_SECONDS, RULE_LABELS
 CONFLICT_LINES = 20
 TOP_GROUPS = 5
 WINDOW_DAYS = 7
+GAP_EXAMPLES = 3
 
 
 # ---------------------------------------------------------------- reading
@@ -34,14 +37,33 @@ class ReportData:
     decisions: pl.DataFrame      # routing.decisions in the window
     conflicts: pl.DataFrame      # routing.conflicts in the window, plus day (run as-of date)
     workload: pl.DataFrame       # latest marts.fct_rep_workload row per rep
-    reps: pl.DataFrame           # rep_id, rep_name, team, carries_accounts
+    reps: pl.DataFrame           # rep_id, rep_name, team, carries_accounts (+ availability,
+    #                              is_valid_owner)
     accounts: pl.DataFrame       # account_id, account_name, parent ids, country_code, segment
-    leads: pl.DataFrame          # lead_id, matched_account_id, country_code
+    #                              (+ owner_id, has_valid_owner)
+    leads: pl.DataFrame          # lead_id, matched_account_id, country_code (+ email, owner_id)
     named_accounts: pl.DataFrame  # account_id
+    # The coverage report's frames (latest build, no window); None when not loaded.
+    coverage: CoverageData | None = field(default=None)
 
 
-def load(warehouse_path: Path | str, since: datetime | None = None) -> ReportData:
-    """Read what the reports need; ``since`` defaults to 7 days before the latest run."""
+@dataclass(frozen=True)
+class CoverageData:
+    """The territory plan as the latest build matched it."""
+
+    matches: pl.DataFrame      # marts.fct_territory_matches: record_type, record_id,
+    #                            territory_id, match_source, priority
+    territories: pl.DataFrame  # territory_id, territory_name, priority, overflow_queue
+    members: pl.DataFrame      # marts.dim_territory_members: territory_id, rep_id,
+    #                            rep_availability, rep_is_available
+
+
+def load(warehouse_path: Path | str, since: datetime | None = None, *,
+         coverage: bool = True) -> ReportData:
+    """Read what the reports need; ``since`` defaults to 7 days before the latest run.
+
+    ``coverage=False`` skips the territory-match frames (one row per record and matching
+    territory), which only the coverage report reads."""
     path = Path(warehouse_path)
     if not path.is_file():
         raise FileNotFoundError(f"warehouse {path} does not exist; run `switchboard run` first")
@@ -64,20 +86,33 @@ def load(warehouse_path: Path | str, since: datetime | None = None) -> ReportDat
             "qualify row_number() over (partition by rep_id order by as_of_date desc) = 1",
         )
         reps = warehouse.query(
-            con, "select rep_id, rep_name, team, carries_accounts from marts.dim_reps")
+            con, "select rep_id, rep_name, team, carries_accounts, availability, "
+            "is_valid_owner from marts.dim_reps")
         accounts = warehouse.query(
             con,
             "select account_id, account_name, parent_account_id, ultimate_parent_account_id, "
-            "country_code, segment from marts.dim_accounts",
+            "country_code, segment, owner_id, has_valid_owner from marts.dim_accounts",
         )
         leads = warehouse.query(
-            con, "select lead_id, matched_account_id, country_code from marts.dim_leads")
+            con, "select lead_id, matched_account_id, country_code, email, owner_id "
+            "from marts.dim_leads")
         named = warehouse.query(con, "select account_id from marts.dim_named_accounts")
+        plan = CoverageData(
+            matches=warehouse.query(
+                con, "select record_type, record_id, territory_id, match_source, priority "
+                "from marts.fct_territory_matches"),
+            territories=warehouse.query(
+                con, "select territory_id, territory_name, priority, overflow_queue "
+                "from staging.stg_plan__territories"),
+            members=warehouse.query(
+                con, "select territory_id, rep_id, rep_availability, rep_is_available "
+                "from marts.dim_territory_members"),
+        ) if coverage else None
     finally:
         con.close()
     return ReportData(since=start, latest=latest, decisions=decisions, conflicts=conflicts,
                       workload=workload, reps=reps, accounts=accounts, leads=leads,
-                      named_accounts=named)
+                      named_accounts=named, coverage=plan)
 
 
 # ---------------------------------------------------------------- routing
@@ -409,6 +444,177 @@ def conflicts_report(data: ReportData) -> ConflictsReport:
                            recommendations=recs)
 
 
+# ---------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    # territory_a, territory_a_name, territory_b, territory_b_name, priority, records,
+    # accounts, leads: pairs that both match a record at its best (lowest) priority
+    overlaps: pl.DataFrame
+    # record_type, country, records, needing_owner, examples: records no territory matches
+    gaps: pl.DataFrame
+    # territory_id, territory_name, overflow_queue, matched_records, member_count, members
+    unstaffed: pl.DataFrame
+
+    @property
+    def gap_records(self) -> int:
+        return int(self.gaps["records"].sum()) if self.gaps.height else 0
+
+    @property
+    def gap_needing_owner(self) -> int:
+        return int(self.gaps["needing_owner"].sum()) if self.gaps.height else 0
+
+    def headline(self) -> str:
+        if self.overlaps.is_empty() and self.gaps.is_empty() and self.unstaffed.is_empty():
+            return ("Every record matches a territory, no territories overlap at equal "
+                    "priority and every territory has an available member.")
+        overlapping = int(self.overlaps["records"].sum()) if self.overlaps.height else 0
+        return (
+            f"{self.overlaps.height} territory pairs overlap at equal priority "
+            f"({overlapping} records); {self.gap_records} records match no territory "
+            f"({self.gap_needing_owner} of them need an owner); {self.unstaffed.height} "
+            "territories have no available member."
+        )
+
+
+OVERLAP_SCHEMA: dict[str, pl.DataType] = {
+    "territory_a": pl.String(), "territory_a_name": pl.String(), "territory_b": pl.String(),
+    "territory_b_name": pl.String(), "priority": pl.Int64(), "records": pl.Int64(),
+    "accounts": pl.Int64(), "leads": pl.Int64(),
+}
+
+
+def equal_priority_overlaps(matches: pl.DataFrame, territories: pl.DataFrame) -> pl.DataFrame:
+    """Territory pairs that both match a record on its own attributes at the record's best
+    (lowest) priority, so the engine settles the tie by specificity and territory_id; with
+    how many records (accounts, leads) each pair shares."""
+    own = matches.filter(pl.col("match_source") == "record").select(
+        "record_type", "record_id", "territory_id", "priority")
+    best = own.filter(
+        pl.col("priority") == pl.col("priority").min().over("record_type", "record_id")
+    ).unique()
+    pairs = (
+        best.join(best.select("record_type", "record_id", territory_b="territory_id"),
+                  on=["record_type", "record_id"])
+        .filter(pl.col("territory_id") < pl.col("territory_b"))
+    )
+    if pairs.is_empty():
+        return pl.DataFrame(schema=OVERLAP_SCHEMA)
+    names = territories.select("territory_id", "territory_name")
+    return (
+        pairs.group_by(pl.col("territory_id").alias("territory_a"), "territory_b", "priority")
+        .agg(
+            records=pl.len(),
+            accounts=(pl.col("record_type") == "account").sum(),
+            leads=(pl.col("record_type") == "lead").sum(),
+        )
+        .join(names.rename({"territory_id": "territory_a", "territory_name": "territory_a_name"}),
+              on="territory_a", how="left")
+        .join(names.rename({"territory_id": "territory_b", "territory_name": "territory_b_name"}),
+              on="territory_b", how="left")
+        .select(list(OVERLAP_SCHEMA))
+        .cast(OVERLAP_SCHEMA)  # type: ignore[arg-type]
+        .sort(["records", "territory_a", "territory_b"], descending=[True, False, False])
+    )
+
+
+GAP_SCHEMA: dict[str, pl.DataType] = {
+    "record_type": pl.String(), "country": pl.String(), "records": pl.Int64(),
+    "needing_owner": pl.Int64(), "examples": pl.String(),
+}
+
+
+def territory_gaps(matches: pl.DataFrame, accounts: pl.DataFrame, leads: pl.DataFrame,
+                   reps: pl.DataFrame) -> pl.DataFrame:
+    """Records no territory matches (on their own attributes, nor a lead through its
+    account), by record type and country: how many, how many need an owner (unowned or an
+    owner who is not a valid owner) and a few examples.
+
+    A record's segment is that of its best territory, so records in a gap have none: they
+    are grouped by country only."""
+    valid = reps.filter(pl.col("is_valid_owner").fill_null(False)).get_column("rep_id")
+    records = pl.concat([
+        accounts.select(
+            record_type=pl.lit("account"), record_id="account_id",
+            name="account_name", country_code="country_code",
+            needs_owner=~pl.col("has_valid_owner").fill_null(False)),
+        leads.select(
+            record_type=pl.lit("lead"), record_id="lead_id", name="email",
+            country_code="country_code",
+            needs_owner=~pl.col("owner_id").is_in(valid.implode()).fill_null(False)),
+    ], how="vertical_relaxed")
+    matched = matches.select("record_type", "record_id").unique()
+    unmatched = records.join(matched, on=["record_type", "record_id"], how="anti")
+    if unmatched.is_empty():
+        return pl.DataFrame(schema=GAP_SCHEMA)
+    example = pl.when(pl.col("name").is_not_null()).then(
+        pl.format("{} ({})", "record_id", "name")).otherwise(pl.col("record_id"))
+    return (
+        unmatched.with_columns(country=pl.col("country_code").fill_null("unknown country"),
+                               example=example)
+        .sort("record_id")
+        .group_by("record_type", "country")
+        .agg(
+            records=pl.len(),
+            needing_owner=pl.col("needs_owner").sum(),
+            examples=pl.col("example").head(GAP_EXAMPLES).str.join(", "),
+        )
+        .select(list(GAP_SCHEMA))
+        .cast(GAP_SCHEMA)  # type: ignore[arg-type]
+        .sort(["records", "record_type", "country"], descending=[True, False, False])
+    )
+
+
+UNSTAFFED_SCHEMA: dict[str, pl.DataType] = {
+    "territory_id": pl.String(), "territory_name": pl.String(), "overflow_queue": pl.String(),
+    "matched_records": pl.Int64(), "member_count": pl.Int64(), "members": pl.String(),
+}
+
+
+def territories_without_available_member(
+    territories: pl.DataFrame, members: pl.DataFrame, matches: pl.DataFrame
+) -> pl.DataFrame:
+    """Territories where nobody takes new records: no members, or every member unavailable.
+    members lists each as rep_id (availability); matched_records counts the records that
+    match the territory on their own attributes (what its overflow queue stands to get)."""
+    staffing = members.group_by("territory_id").agg(
+        member_count=pl.len(),
+        available=pl.col("rep_is_available").fill_null(False).any(),
+        members=pl.format("{} ({})", "rep_id",
+                          pl.col("rep_availability").fill_null("unknown"))
+        .sort().str.join(", "),
+    )
+    matched = (
+        matches.filter(pl.col("match_source") == "record")
+        .group_by("territory_id")
+        .agg(matched_records=pl.struct("record_type", "record_id").n_unique())
+    )
+    return (
+        territories.select("territory_id", "territory_name", "overflow_queue")
+        .join(staffing, on="territory_id", how="left")
+        .filter(~pl.col("available").fill_null(False))
+        .join(matched, on="territory_id", how="left")
+        .with_columns(pl.col("matched_records", "member_count").fill_null(0))
+        .select(list(UNSTAFFED_SCHEMA))
+        .cast(UNSTAFFED_SCHEMA)  # type: ignore[arg-type]
+        .sort(["matched_records", "territory_id"], descending=[True, False])
+    )
+
+
+def coverage_report(data: ReportData) -> CoverageReport:
+    """Equal-priority overlaps, gaps and unstaffed territories of the latest build."""
+    plan = data.coverage
+    if plan is None:
+        raise ValueError("the coverage report needs ReportData loaded with coverage=True")
+    return CoverageReport(
+        overlaps=equal_priority_overlaps(plan.matches, plan.territories),
+        gaps=territory_gaps(plan.matches, data.accounts, data.leads, data.reps),
+        unstaffed=territories_without_available_member(plan.territories, plan.members,
+                                                       plan.matches),
+    )
+
+
 # ---------------------------------------------------------------- HTML
 
 
@@ -480,9 +686,31 @@ th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}th{background:#f
 """
 
 
+def _coverage_section(coverage: CoverageReport | None) -> str:
+    if coverage is None:
+        return ""
+    return f"""<h2>Territory coverage</h2>
+<p>The territory plan as the latest build matched it (not limited to the window).
+{html.escape(coverage.headline())}</p>
+<h3>Territories overlapping at equal priority</h3>
+<p>Both match these records at the records' best priority; the engine settles each by
+specificity, then territory_id. Give them distinct priorities or disjoint criteria.</p>
+{_table(coverage.overlaps)}
+<h3>Records no territory matches</h3>
+<p>The territory rule cannot place them; those needing an owner go to the fallback queue
+unless another rule applies.</p>
+{_table(coverage.gaps)}
+<h3>Territories without an available member</h3>
+<p>Every record the territory rule gives them goes to their overflow queue.</p>
+{_table(coverage.unstaffed)}
+"""
+
+
 def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: ConflictsReport,
-                since: datetime, latest: datetime | None = None) -> str:
-    """One self-contained page (plotly.js inlined once; opens offline)."""
+                since: datetime, latest: datetime | None = None,
+                coverage: CoverageReport | None = None) -> str:
+    """One self-contained page (plotly.js inlined once; opens offline). The coverage
+    section is included when ``coverage`` is given."""
     figs = _figures(routing, workload, conflicts)
     charts: dict[str, list[str]] = {"routing": [], "workload": [], "conflicts": []}
     for i, (section, fig) in enumerate(figs):
@@ -492,7 +720,8 @@ def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: Con
         ))
     window = f"since {since:%Y-%m-%d %H:%M}" + (
         f" (latest run {latest:%Y-%m-%d %H:%M} UTC)" if latest else "")
-    headline = " ".join([routing.headline(), workload.headline(), conflicts.headline()])
+    headline = " ".join([routing.headline(), workload.headline(), conflicts.headline()]
+                        + ([coverage.headline()] if coverage is not None else []))
     conflict_items = "".join(f"<li>{html.escape(line)}</li>" for line in routing.conflict_lines)
     stats = pl.DataFrame({
         "measure": ["records routed", "median time to owner (new)", "p90 time to owner (new)",
@@ -531,6 +760,7 @@ the index falls below the release mark {workload.release:g}.</p>
 {_table(conflicts.by_type)}
 <h3>By resolution</h3>
 {_table(conflicts.by_resolution)}
+{_coverage_section(coverage)}
 </body></html>
 """
 

@@ -5,31 +5,31 @@
     book costs. Everything else (reps, territories, workload) keeps the hourly build. -#}
 
 {% macro arrivals_since() -%}
-    {{ return(var('arrivals_since', none)) }}
+    {%- do return(var('arrivals_since', none)) -%}
 {%- endmacro %}
 
 {#- 'incremental' during an arrivals pass, 'table' otherwise; used in config(). -#}
 {% macro arrivals_materialization() -%}
-    {{ return('incremental' if arrivals_since() else 'table') }}
+    {%- do return('incremental' if arrivals_since() else 'table') -%}
 {%- endmacro %}
 
 {#- True when this model is being updated by an arrivals pass. -#}
 {% macro in_arrivals_pass() -%}
-    {{ return(arrivals_since() is not none and is_incremental()) }}
+    {%- do return(arrivals_since() is not none and is_incremental()) -%}
 {%- endmacro %}
 
 {#- A predicate on a created_at column: during an arrivals pass, only the records created
     after the watermark and at or before the pass's as-of (later ones are the next pass's);
     otherwise true. -#}
 {% macro arrivals_only(created_at) -%}
+    {%- set since = arrivals_since() | string | trim -%}
+    {%- if in_arrivals_pass() and ("'" in since or not since[:4].isdigit()) -%}
+        {{ exceptions.raise_compiler_error(
+            "var('arrivals_since') must be an ISO 8601 timestamp; got " ~ since) }}
+    {%- endif -%}
     {%- if in_arrivals_pass() -%}
-        {%- set since = arrivals_since() | string | trim -%}
-        {%- if "'" in since or not since[:4].isdigit() -%}
-            {{ exceptions.raise_compiler_error(
-                "var('arrivals_since') must be an ISO 8601 timestamp; got " ~ since) }}
-        {%- endif -%}
         ({{ created_at }} > cast('{{ since }}' as timestamp)
-            and {{ created_at }} <= {{ as_of_timestamp() }})
+        and {{ created_at }} <= {{ as_of_timestamp() }})
     {%- else -%}
         true
     {%- endif -%}

@@ -1,4 +1,5 @@
-"""Column schemas of the engine's outputs; routing.* tables are created from these."""
+"""Column schemas of the engine's outputs and the run ledger; routing.* tables are created
+from these (switchboard.warehouse.ensure_routing_tables) and declared to dbt as sources."""
 
 from __future__ import annotations
 
@@ -65,10 +66,26 @@ REP_STATE: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us"),
 }
 
+# The run ledger, written by switchboard.publish. Declared here with the engine's outputs so
+# that every routing.* table the dbt project reads exists before the first dbt build.
+RUNS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "fingerprint": pl.String(),
+    "mode": pl.String(),
+    "snapshot": pl.String(),
+    "as_of": pl.Datetime("us"),
+    "rules_version": pl.String(),
+    "status": pl.String(),  # started | decided | published | stopped
+    "message": pl.String(),
+    "started_at": pl.Datetime("us"),
+    "finished_at": pl.Datetime("us"),
+}
+
 ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
     "routing.decisions": DECISIONS,
     "routing.conflicts": CONFLICTS,
     "routing.rep_state": REP_STATE,
+    "routing.runs": RUNS,
 }
 
 

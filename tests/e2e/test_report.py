@@ -89,7 +89,8 @@ def test_html_report_renders_its_charts_offline_without_errors(
     routing, workload, conflicts = report.build_all(data, load_config())
     assert routing.records > 0 and workload.per_rep.height > 0
     assert conflicts.recommendations.height > 0
-    page = report.render_html(routing, workload, conflicts, data.since, data.latest)
+    page = report.render_html(routing, workload, conflicts, data.since, data.latest,
+                              coverage=report.coverage_report(data))
     assert "<script src=" not in page
     html_file = tmp_path / "report.html"
     html_file.write_text(page.replace("<head>", "<head>" + ERROR_COLLECTOR, 1),
@@ -117,13 +118,20 @@ def test_report_commands_print_tables_and_write_the_page(routed: Path, tmp_path:
     out = tmp_path / "out" / "r.html"
     for kind, expected in (("routing", "Records routed by rule"),
                            ("workload", "Workload index per rep"),
-                           ("conflicts", "Suggested rule changes")):
+                           ("conflicts", "Suggested rule changes"),
+                           ("coverage", "Records no territory matches")):
         result = runner.invoke(app, ["report", kind, "--warehouse", str(routed),
                                      "--since", "2026-11-01", "--html", str(out)])
         assert result.exit_code == 0, result.output
         assert expected in result.output
-        assert "window: since 2026-11-01" in result.output
-    assert out.read_text(encoding="utf-8").count("Plotly.newPlot") >= 4
+        if kind == "coverage":  # the plan of the latest build, not a window
+            assert "territory plan of the latest build" in result.output
+            assert "records match no territory" in result.output
+        else:
+            assert "window: since 2026-11-01" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.count("Plotly.newPlot") >= 4
+    assert "<h2>Territory coverage</h2>" in page
     bad = runner.invoke(app, ["report", "nonsense", "--warehouse", str(routed)])
     assert bad.exit_code != 0
 
@@ -155,3 +163,29 @@ def test_whatif_with_a_lower_high_water_sends_more_to_overflow_and_publishes_not
         assert con.sql("select count(*) from routing.runs").fetchall()[0][0] == runs
     finally:
         con.close()
+
+
+def test_routing_log_marts_show_the_published_run_with_names(routed: Path) -> None:
+    """The hourly run's decisions, recorded after its dbt build, are in the views at once."""
+    con = duckdb.connect(str(routed), read_only=True)
+    try:
+        decisions = con.sql("select count(*) from routing.decisions").fetchall()[0][0]
+        conflicts = con.sql("select count(*) from routing.conflicts").fetchall()[0][0]
+        log = con.sql("select * from marts.fct_routing_decisions").pl()
+        logged = con.sql("select * from marts.fct_routing_conflicts").pl()
+    finally:
+        con.close()
+    assert decisions > 0 and log.height == decisions
+    assert conflicts > 0 and logged.height == conflicts
+    assert set(log["run_status"]) == {"published"} and set(log["run_mode"]) == {"hourly"}
+    # every routed record is in the snapshot: each has a name and a time to owner
+    assert log["record_name"].null_count() == 0
+    assert log["minutes_to_owner"].null_count() == 0
+    owned = log.filter(log["owner_id"].is_not_null())
+    assert owned["owner_name"].null_count() == 0 and owned["owner_team"].null_count() == 0
+    leaver = log.filter(log["previous_owner_id"] == "REP-LEAVER")
+    assert leaver.height > 0 and set(leaver["previous_owner_name"]) == {"Pat Leaver"}
+    moved = leaver.filter(leaver["rule"] != "manager_review")
+    assert moved["is_reassignment"].all()
+    assert not leaver.filter(leaver["rule"] == "manager_review")["is_reassignment"].any()
+    assert logged["record_name"].null_count() == 0

@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import yaml
 
-from switchboard import dbt
+from switchboard import dbt, warehouse
 from switchboard.contracts import CONTRACTS_DIR, load_contracts
+from switchboard.engine.schema import ROUTING_TABLES
 
 
 def committed_sources() -> dict[str, Any]:
@@ -107,6 +109,35 @@ def test_reference_and_routing_sources_are_declared() -> None:
         "state_code",
     ]
     routing = {t["name"]: t for t in sources["routing"]["tables"]}
-    assert {"decisions", "rep_state"} <= set(routing)
+    assert {"decisions", "conflicts", "rep_state", "runs"} <= set(routing)
     decided_at = next(c for c in routing["decisions"]["columns"] if c["name"] == "decided_at")
     assert decided_at["data_type"] == "timestamp"
+    candidates = next(c for c in routing["conflicts"]["columns"] if c["name"] == "candidates")
+    assert candidates["data_type"] == (
+        "struct(rule varchar, territory_id varchar, owner_id varchar, queue varchar)[]")
+
+
+def test_every_routing_source_exists_before_the_first_build() -> None:
+    """dbt reads routing.* from the first build on: warehouse.ensure_routing_tables must
+    create every table the routing source declares, with the declared columns."""
+    sources = {source["name"]: source for source in committed_sources()["sources"]}
+    declared = {
+        f"routing.{t['name']}": [c["name"] for c in t["columns"]]
+        for t in sources["routing"]["tables"]
+    }
+    con = duckdb.connect()
+    try:
+        con.execute("create schema routing")
+        warehouse.ensure_routing_tables(con)
+        created = {
+            f"routing.{table}": [column for (column,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = "
+                "'routing' and table_name = ? order by ordinal_position", [table]).fetchall()]
+            for (table,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'routing'").fetchall()
+        }
+    finally:
+        con.close()
+    assert created == declared
+    assert set(declared) == set(ROUTING_TABLES)

@@ -23,7 +23,7 @@ import yaml
 from switchboard import dbt, reference, warehouse
 from switchboard.config import RoutingConfig, Workload, WorkloadWeights
 from switchboard.contracts import load_contracts
-from switchboard.engine.schema import DECISIONS
+from switchboard.engine.schema import DECISIONS, RUNS
 
 DAY_1 = datetime(2026, 3, 9, 12, 0)
 DAY_2 = datetime(2026, 3, 10, 12, 0)
@@ -300,9 +300,11 @@ def day_2_accounts() -> list[dict[str, Any]]:
     ]
 
 
-def decision(record_id: str, owner_id: str, decided_at: datetime) -> dict[str, Any]:
+def decision(
+    record_id: str, owner_id: str, decided_at: datetime, run_id: str = "earlier-run"
+) -> dict[str, Any]:
     return {
-        "run_id": "earlier-run",
+        "run_id": run_id,
         "decided_at": decided_at,
         "record_type": "lead",
         "record_id": record_id,
@@ -353,13 +355,22 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
         [
             decision("L-OLD-1", "R-ANN", DAY_1 - timedelta(days=1)),
             decision("L-OLD-2", "R-ANN", DAY_1 - timedelta(days=2)),
-            decision("L-OLD-2", "R-ANN", DAY_1 - timedelta(days=2, hours=1)),
+            decision("L-OLD-2", "R-ANN", DAY_1 - timedelta(days=2, hours=1), "earlier-run-2"),
             decision("L-OLDER", "R-ANN", DAY_1 - timedelta(days=8)),
         ],
         schema=DECISIONS,
         orient="row",
     )
     warehouse.write_table(con, "routing.decisions", decisions, mode="append")
+    runs = pl.DataFrame(
+        [
+            {"run_id": run_id, "mode": "hourly", "as_of": DAY_1 - timedelta(days=2),
+             "status": "published"}
+            for run_id in ("earlier-run", "earlier-run-2")
+        ],
+        schema=RUNS,
+    )
+    warehouse.write_table(con, "routing.runs", runs, mode="append")
     con.close()
 
     day_1 = run_build(path, DAY_1)
@@ -395,13 +406,17 @@ def test_builds_run_every_node_including_dbt_unit_tests(org: Org) -> None:
     for result in (org.day_1, org.day_2):
         statuses = {node.status for node in result.nodes}
         assert statuses <= {"success", "pass", "warn"}, statuses
-        # warnings: the A-CYCLE-1 / A-CYCLE-2 hierarchy cycle, and A-ACME in T-UK and
-        # T-LONDON, both priority 1
+        # warnings: the A-CYCLE-1 / A-CYCLE-2 hierarchy cycle, A-ACME in T-UK and T-LONDON
+        # (both priority 1), and five territories nobody available works: T-LONDON, T-SOFTWARE,
+        # T-BAY and T-ALL have no members, T-EAST only R-BEN (terminated). T-ALL matches every
+        # record, so no record is left without a territory.
         warnings = {node.name: node.failures for node in result.warnings}
         assert warnings == {
             "expression_is_true_int_accounts_rolled_up_to_parents_not_has_cycle": 2,
             "warn_equal_priority_territory_overlaps": 1,
+            "warn_territories_without_available_member": 5,
         }
+        assert result.status_of("warn_records_matching_no_territory") == "pass"
         assert result.count("unit_test") >= 9
         assert result.count("snapshot") == 2
         assert result.status_of("test_territory_matching_criteria") == "pass"

@@ -2,8 +2,6 @@
 -- territory_id, match_source); match_source is 'record' for a record's own attributes and
 -- 'account' for a lead matched through its account. Several rows per record are a
 -- multi-territory conflict, resolved by the engine.
--- depends_on: {{ ref('stg_crm__accounts') }}
--- depends_on: {{ ref('stg_crm__leads') }}
 {{
     config(
         materialized=arrivals_materialization(),
@@ -18,31 +16,25 @@ with
 account_matches as (
     select
         'account' as record_type,
-        account_id as record_id,
-        territory_id,
+        matches.account_id as record_id,
+        matches.territory_id,
         'record' as match_source
-    from {{ ref('int_accounts_matched_to_territories') }}
-    {%- if in_arrivals_pass() %}
-    where account_id in (
-        select account_id from {{ ref('stg_crm__accounts') }}
-        where {{ arrivals_only('created_at') }}
-    )
-    {%- endif %}
+    from {{ ref('int_accounts_matched_to_territories') }} as matches
+    inner join {{ ref('stg_crm__accounts') }} as accounts
+        on matches.account_id = accounts.account_id
+    where {{ arrivals_only('accounts.created_at') }}
 ),
 
 lead_matches as (
     select
         'lead' as record_type,
-        lead_id as record_id,
-        territory_id,
-        match_source
-    from {{ ref('int_leads_matched_to_territories') }}
-    {%- if in_arrivals_pass() %}
-    where lead_id in (
-        select lead_id from {{ ref('stg_crm__leads') }}
-        where {{ arrivals_only('created_at') }}
-    )
-    {%- endif %}
+        matches.lead_id as record_id,
+        matches.territory_id,
+        matches.match_source
+    from {{ ref('int_leads_matched_to_territories') }} as matches
+    inner join {{ ref('stg_crm__leads') }} as leads
+        on matches.lead_id = leads.lead_id
+    where {{ arrivals_only('leads.created_at') }}
 ),
 
 matches as (
