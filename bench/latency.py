@@ -9,8 +9,9 @@ read from the warehouse: the publishing run's finished_at minus the account's cr
 
     .venv/bin/python bench/latency.py [--size 1000000] [--minutes 10] [--per-minute 100]
 
-Writes bench/out/latency.json (read by bench/run.py for the targets table) and prints a
-summary. The hourly deployment is not served, so no hourly run lands in the window.
+Writes bench/out/latency-<size>.json (bench/run.py quotes the largest size in its targets
+table) and prints a summary. The hourly deployment is not served, so no hourly run lands
+in the window.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--per-minute", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=OUT / "latency.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/out/latency-<size>.json")
     args = parser.parse_args(argv)
 
     org, _ = ensure_org(args.size)
@@ -213,8 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         "window_end": (started + timedelta(minutes=args.minutes)).isoformat(),
         **measure(workdir / "warehouse.duckdb", created),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    out = args.out or OUT / f"latency-{args.size}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     _say(json.dumps(result, indent=2))
 
 

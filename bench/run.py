@@ -559,8 +559,25 @@ def targets_table(results: dict[int, SizeResult]) -> str:
             arr <= 10 if big else None)
     else:
         add(f"arrivals: {ARRIVALS:,} new records ≤ 10 s warm", None, None)
+    latency = _latency()
+    if latency and latency.get("p50_seconds") is not None:
+        p50 = float(latency["p50_seconds"])
+        size = int(latency["size"])
+        add(f"time to owner p50 ≤ 40 s, every-minute deployment served (at {size:,}; "
+            f"{latency['routed']}/{latency['created']} routed, `bench/latency.py`)",
+            f"{p50:.1f} s (p90 {float(latency['p90_seconds']):.1f} s)",
+            p50 <= 40 if size >= 1_000_000 else None)
+    else:
+        add("time to owner p50 ≤ 40 s (`bench/latency.py`)", None, None)
     body = "\n".join(f"| {t} | {m} | {v} |" for t, m, v in rows)
     return "| target | measured | verdict |\n|---|---:|---|\n" + body + "\n"
+
+
+def _latency() -> dict[str, Any] | None:
+    """The time-to-owner result of the largest size bench/latency.py measured, if any."""
+    found = sorted(OUT.glob("latency-*.json"),
+                   key=lambda path: int(path.stem.partition("-")[2] or 0))
+    return json.loads(found[-1].read_text()) if found else None
 
 
 def growth_line(results: dict[int, SizeResult]) -> str:

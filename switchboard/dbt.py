@@ -33,7 +33,7 @@ import switchboard  # noqa: F401 - sets DBT_SEND_ANONYMOUS_USAGE_STATS before db
 from switchboard import reference
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
-from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RUNS
+from switchboard.engine.schema import ARRIVAL_SCOPE, CONFLICTS, DECISIONS, REP_STATE, RUNS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 SOURCES_PATH = PROJECT_DIR / "models" / "staging" / "_sources.yml"
@@ -247,6 +247,12 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
                     "started, decided, published or stopped).",
                     RUNS,
                 ),
+                _schema_table(
+                    "arrival_scope",
+                    "The accounts and leads the current arrivals pass routes (record_type, "
+                    "record_id, run_id); the arrivals-tagged models read only these.",
+                    ARRIVAL_SCOPE,
+                ),
             ],
         }
     )
@@ -439,25 +445,30 @@ def build(
 
 
 ARRIVALS_SELECTOR = "tag:arrivals"
+# Its own manifest: the hourly build's vars change every run and would force a re-parse.
+ARRIVALS_TARGET_DIR = PROJECT_DIR / "target" / "arrivals"
 
 
 def run_arrivals(
     warehouse: Path,
-    as_of: datetime,
     config: RoutingConfig,
-    since: datetime,
     *,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> DbtResult:
     """`dbt run` of the models tagged `arrivals` (those describing accounts and leads) for
-    the records created after `since` only: with var('arrivals_since') set they are
+    the records in routing.arrival_scope only: with var('arrivals') true they are
     delete+insert increments over the hourly build. Data tests stay with the hourly build;
     the arrivals pass checks its raw rows at ingest and its decisions after the engine.
+
+    The vars do not change from pass to pass (no as-of: these models do not read it) and
+    the pass has its own target folder, so dbt re-parses the project only when the project
+    or the settings change.
     """
-    variables = {**dbt_vars(as_of, config), "arrivals_since": as_of_var(since)}
+    variables = {**config.dbt_vars(), "arrivals": True}
     extra = ["--vars", json.dumps(variables), "--select", ARRIVALS_SELECTOR]
-    result = _invoke(["run"], Path(warehouse), extra, target_dir, log_dir)
+    target = target_dir if target_dir is not None else ARRIVALS_TARGET_DIR
+    result = _invoke(["run"], Path(warehouse), extra, target, log_dir)
     return DbtResult(
         command=result.command,
         nodes=result.nodes,

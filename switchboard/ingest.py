@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,8 @@ import polars as pl
 
 from switchboard import quality as q
 from switchboard.contracts import Column, Contract, load_contracts
-from switchboard.warehouse import table_exists, write_table
+from switchboard.engine.schema import ARRIVAL_SCOPE
+from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
 
 ROW_NUMBER = "_row_number"
 MAX_VALUE_CHARS = 200
@@ -132,19 +133,38 @@ def ingest_snapshot(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
     contracts: Mapping[str, Contract] | None = None,
+    *,
+    arrivals_since: datetime | None = None,
 ) -> IngestReport:
     """Load a snapshot folder into `raw.*`; quarantine the rows that break their contract.
 
     Every file is read and checked before the first write, so a SnapshotError leaves the
     warehouse untouched; the writes then happen in one transaction. Re-ingesting with the
     same run_id replaces that run's quarantine and log rows instead of duplicating them.
+
+    With `arrivals_since`, the loaded accounts and leads that raw did not hold and that were
+    created after `arrivals_since - ARRIVALS_LOOK_BACK` also join routing.arrival_scope:
+    the records an arrivals pass routes (see :func:`ingest_arrivals`).
     """
     report, loaded = _prepare(Path(snapshot), run_id, contracts)
-    _write(con, report, loaded)
+    scope = None
+    if arrivals_since is not None:
+        contracts = load_contracts() if contracts is None else contracts
+        recent = pl.col("created_at") > arrivals_since - ARRIVALS_LOOK_BACK
+        scope = pl.concat([
+            _scope_rows(loaded[entity].lazy().filter(recent), con, entity, contracts[entity],
+                        run_id)
+            for entity in ARRIVAL_ENTITIES
+        ])
+    _write(con, report, loaded, scope=scope)
     return report
 
 
 ARRIVAL_ENTITIES = ("accounts", "leads")
+# How far before the watermark an arrivals pass still looks for records raw lacks: a CRM
+# export can list a record some time after its created_at. Older ones wait for the hourly
+# run, which routes every record needing an owner.
+ARRIVALS_LOOK_BACK = timedelta(hours=2)
 
 
 def ingest_arrivals(
@@ -152,25 +172,31 @@ def ingest_arrivals(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
     since: datetime,
-    until: datetime,
     contracts: Mapping[str, Contract] | None = None,
 ) -> IngestReport:
-    """Append to `raw.accounts` / `raw.leads` the records created after `since` and at or
-    before `until` that raw does not hold yet, checked against their contracts like a full
-    ingest. Records created after `until` are left for the next pass.
+    """Append to `raw.accounts` / `raw.leads` the records the snapshot lists and raw does
+    not hold yet, created after `since - ARRIVALS_LOOK_BACK`, checked against their
+    contracts like a full ingest; and list them in routing.arrival_scope, the records the
+    arrivals pass routes.
+
+    Whatever the export holds when the pass reads it is routed, even a record created after
+    the pass's as-of or one exported late: new means "not in raw", and the look-back only
+    bounds how far back a pass looks. Scope rows of an earlier pass that died before
+    deciding stay in the scope (see :func:`_write`), so a retry routes them.
 
     The other entities (reps, territories, pipeline...) keep what the last full ingest
-    loaded. Rows created at or before `since` that raw lacks (late exports) and rows whose
-    created_at does not parse wait for the next full ingest, which routes and quarantines
-    them as usual. `input_rows` counts the new rows considered, so `input = loaded +
-    quarantined` still holds per entity.
+    loaded. Rows whose created_at does not parse wait for the next full ingest, which
+    routes and quarantines them as usual. `input_rows` counts the new rows considered, so
+    `input = loaded + quarantined` still holds per entity.
     """
     contracts = load_contracts() if contracts is None else contracts
     snapshot = Path(snapshot)
     if not snapshot.is_dir():
         raise SnapshotError(f"snapshot {snapshot}: folder does not exist")
+    cutoff = since - ARRIVALS_LOOK_BACK
     loaded: dict[str, pl.DataFrame] = {}
     reports: dict[str, EntityReport] = {}
+    scopes: list[pl.DataFrame] = []
     for entity in ARRIVAL_ENTITIES:
         contract = contracts[entity]
         source = _read_entity(snapshot, contract)
@@ -179,7 +205,7 @@ def ingest_arrivals(
         created = parse_timestamp(normalise("created_at", "timestamp"))
         new = (
             source.frame.lazy()
-            .filter((created > since) & (created <= until))
+            .filter(created > cutoff)
             .join(known.lazy(), left_on=normalise(key), right_on=key, how="anti")
             .collect()
         )
@@ -188,6 +214,7 @@ def ingest_arrivals(
             pl.lit(run_id).alias("run_id"), pl.lit(entity).alias("entity"), pl.all()
         ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
         loaded[entity] = good
+        scopes.append(_scope_rows(good.lazy(), None, entity, contract, run_id))
         reports[entity] = EntityReport(
             entity=entity,
             source_file=str(source.path) if source.path else None,
@@ -198,8 +225,28 @@ def ingest_arrivals(
             quarantine=quarantine,
         )
     report = IngestReport(run_id=run_id, snapshot=snapshot, entities=reports)
-    _write(con, report, loaded, mode="append")
+    _write(con, report, loaded, mode="append", scope=pl.concat(scopes))
     return report
+
+
+def _scope_rows(
+    records: pl.LazyFrame,
+    con: duckdb.DuckDBPyConnection | None,
+    entity: str,
+    contract: Contract,
+    run_id: str,
+) -> pl.DataFrame:
+    """routing.arrival_scope rows for `records` (loaded rows of accounts or leads); with
+    `con`, only those raw.<entity> does not hold yet."""
+    (key,) = contract.key_columns
+    if con is not None and table_exists(con, f"raw.{entity}"):
+        known = con.sql(f"select {key} from raw.{entity}").pl().lazy()
+        records = records.join(known, on=key, how="anti")
+    return records.select(
+        record_type=pl.lit(entity.removesuffix("s")),
+        record_id=pl.col(key),
+        run_id=pl.lit(run_id),
+    ).collect().cast(ARRIVAL_SCOPE)  # type: ignore[arg-type]
 
 
 def check_snapshot(
@@ -287,8 +334,17 @@ def _write(
     report: IngestReport,
     loaded: Mapping[str, pl.DataFrame],
     mode: Literal["replace", "append"] = "replace",
+    scope: pl.DataFrame | None = None,
 ) -> None:
-    """Replace (or append to) raw.<entity>, append quarantine and log rows, all or nothing."""
+    """Replace (or append to) raw.<entity>, append quarantine and log rows and, with
+    `scope`, add those records to routing.arrival_scope; all or nothing.
+
+    The scope keeps the rows of runs that have not routed them: an arrivals or hourly run
+    still 'started' (it died or is this one) or a run of another mode (a departure's full
+    ingest routes no new record). They are stamped with this run, so they leave the scope
+    once it decides; rows of a run that stopped on a failed check leave too (the hourly
+    run routes them) rather than stopping every later pass.
+    """
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     log = pl.DataFrame(
         [
@@ -306,6 +362,8 @@ def _write(
         schema=INGEST_LOG_SCHEMA,
     )
     con.execute("create schema if not exists raw")
+    if scope is not None:
+        ensure_routing_tables(con)
     con.begin()
     try:
         for entity, frame in loaded.items():
@@ -314,6 +372,14 @@ def _write(
             if table_exists(con, table):
                 con.execute(f"delete from {table} where run_id = ?", [report.run_id])
             write_table(con, table, frame, mode="append")
+        if scope is not None:
+            con.execute("""
+                delete from routing.arrival_scope where run_id in (
+                    select run_id from routing.runs
+                    where mode in ('hourly', 'arrivals') and status <> 'started')
+            """)
+            con.execute("update routing.arrival_scope set run_id = ?", [report.run_id])
+            write_table(con, "routing.arrival_scope", scope, mode="append")
         con.commit()
     except BaseException:
         con.rollback()

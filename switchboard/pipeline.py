@@ -70,9 +70,10 @@ class RunContext:
     build_key: str = ""
     run_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
-    # Arrivals passes (set by prepare): route the records created after `arrivals_since`
-    # (None: every record); `incremental`: the marts of this day and these settings exist,
-    # so only the new records are ingested and transformed.
+    # Arrivals passes (set by prepare): `arrivals_since` is the watermark (None: no run was
+    # published yet, so the pass routes every record); the pass routes the records its
+    # ingest finds new (routing.arrival_scope). `incremental`: the marts of this day and
+    # these settings exist, so only the new records are ingested and transformed.
     arrivals_since: datetime | None = None
     incremental: bool = False
 
@@ -173,7 +174,7 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
 
     Incremental needs a published run to start from and marts built today under the same
     settings and version (the workload index is per day); otherwise the pass rebuilds, as
-    the first pass of a day does, and still routes only what came after the watermark.
+    the first pass of a day does, and still routes only the records its ingest found new.
 
     A pass is identified by its snapshot *and* its watermark: an unchanged export can still
     hold records the previous pass left for later, while a retry of a pass that died keeps
@@ -218,11 +219,18 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         if ctx.incremental and ctx.arrivals_since is not None:
             # The new rows pass the same contract expectations row by row; the table-level
             # GX suite ran on the full load.
-            return ingest_arrivals(ctx.snapshot, con, ctx.run_id, ctx.arrivals_since,
-                                   ctx.as_of).as_dict()
+            return ingest_arrivals(ctx.snapshot, con, ctx.run_id,
+                                   ctx.arrivals_since).as_dict()
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
         reference.load_reference_tables(con)
-        report = ingest_snapshot(ctx.snapshot, con, ctx.run_id)
+        # Records new to raw join the arrivals scope, except in an hourly run, which
+        # routes every record needing an owner and so empties the scope.
+        routes_all = ctx.mode == "hourly" and not ctx.dry_run
+        if routes_all:
+            con.execute("delete from routing.arrival_scope")
+        since = (None if routes_all else
+                 ctx.arrivals_since if ctx.mode == "arrivals" else _watermark(con))
+        report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since)
         quality.check_raw(con, load_contracts())
     return report.as_dict()
 
@@ -234,7 +242,7 @@ def transform(ctx: RunContext) -> None:
     if ctx.incremental and ctx.arrivals_since is not None:
         # Only the models describing accounts and leads, for the new records; the marts
         # checks and dbt's data tests ran on the day's full build.
-        dbt.run_arrivals(ctx.warehouse, ctx.as_of, ctx.config, ctx.arrivals_since)
+        dbt.run_arrivals(ctx.warehouse, ctx.config)
         return
     dbt.build(ctx.warehouse, ctx.as_of, ctx.config)
     with connection(ctx) as con:
@@ -260,11 +268,10 @@ def route(ctx: RunContext) -> Routed:
     from switchboard.engine import EngineInputs
     from switchboard.engine import route as engine_route
 
-    since = ctx.arrivals_since if ctx.mode == "arrivals" else None
-    scoped = since is not None
+    scoped = ctx.mode == "arrivals" and ctx.arrivals_since is not None
     with connection(ctx) as con:
-        if since is not None:
-            frames, scope = _arrival_frames(con, since, ctx.as_of)
+        if scoped:
+            frames, scope = _arrival_frames(con)
         else:
             frames = {name: warehouse.read_table(con, table)
                       for name, table in ENGINE_TABLES.items()}
@@ -326,14 +333,12 @@ def route(ctx: RunContext) -> Routed:
     return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff, recent)
 
 
-# What an arrivals pass reads: the new records, the accounts they need as context (a new
-# lead's matched account, the named accounts), and only those records' matches and
-# pipeline. New means created after the watermark ($since) and at or before the pass's
-# as-of: what is created while the pass runs belongs to the next one.
-_NEW_ACCOUNTS = ("select account_id from marts.dim_accounts "
-                 "where created_at > $since and created_at <= $as_of")
-_NEW_LEADS = ("select lead_id from marts.dim_leads "
-              "where created_at > $since and created_at <= $as_of")
+# What an arrivals pass reads: the records in its scope (routing.arrival_scope, written by
+# its ingest), the accounts they need as context (a new lead's matched account, the named
+# accounts), and only those records' matches and pipeline.
+_NEW_ACCOUNTS = ("select record_id from routing.arrival_scope "
+                 "where record_type = 'account'")
+_NEW_LEADS = "select record_id from routing.arrival_scope where record_type = 'lead'"
 _CONTEXT_ACCOUNTS = f"""
     {_NEW_ACCOUNTS}
     union select matched_account_id from marts.dim_leads
@@ -350,24 +355,19 @@ _ARRIVAL_QUERIES = {
         where (record_type = 'account' and record_id in ({_NEW_ACCOUNTS}))
            or (record_type = 'lead' and record_id in ({_NEW_LEADS}))""",
 }
-_ARRIVAL_SCOPE = f"""
-    select 'account' as record_type, account_id as record_id from ({_NEW_ACCOUNTS})
-    union all
-    select 'lead' as record_type, lead_id as record_id from ({_NEW_LEADS})
-"""
+_ARRIVAL_SCOPE = "select distinct record_type, record_id from routing.arrival_scope"
 
 
 def _arrival_frames(
-    con: duckdb.DuckDBPyConnection, since: datetime, as_of: datetime
+    con: duckdb.DuckDBPyConnection,
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
     """The engine's frames for an arrivals pass, and the records it may decide."""
-    params = {"since": since, "as_of": as_of}
     frames = {
-        name: (con.sql(_ARRIVAL_QUERIES[name], params=params).pl().lazy()
+        name: (con.sql(_ARRIVAL_QUERIES[name]).pl().lazy()
                if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))
         for name, table in ENGINE_TABLES.items()
     }
-    return frames, con.sql(_ARRIVAL_SCOPE, params=params).pl().lazy()
+    return frames, con.sql(_ARRIVAL_SCOPE).pl().lazy()
 
 
 def _recent_assignments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -113,6 +113,7 @@ def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the routing.* tables (empty) so dbt sources and readers always find them."""
     from switchboard.engine.schema import ROUTING_TABLES, empty
 
+    con.execute("create schema if not exists routing")
     for name, schema in ROUTING_TABLES.items():
         if not table_exists(con, name):
             write_table(con, name, empty(schema))

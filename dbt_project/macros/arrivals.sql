@@ -1,35 +1,40 @@
 {#- Arrivals passes. The hourly run rebuilds every model as a table. An arrivals pass runs
-    the models that describe accounts and leads with var('arrivals_since') set: those
-    models are then incremental (delete+insert on the record key) and read only the records
-    created after that timestamp, so a pass costs what the new records cost, not what the
-    book costs. Everything else (reps, territories, workload) keeps the hourly build. -#}
+    the models that describe accounts and leads with var('arrivals') true: those models are
+    then incremental (delete+insert on the record key) and read only the records listed in
+    routing.arrival_scope (the accounts and leads the pass's ingest appended), so a pass
+    costs what the new records cost, not what the book costs. Everything else (reps,
+    territories, workload) keeps the hourly build.
 
-{% macro arrivals_since() -%}
-    {%- do return(var('arrivals_since', none)) -%}
-{%- endmacro %}
+    The var is the same for every pass, so dbt's partial parsing holds from one pass to the
+    next; which records a pass reads is data (the scope table), not a var. -#}
 
 {#- 'incremental' during an arrivals pass, 'table' otherwise; used in config(). -#}
 {% macro arrivals_materialization() -%}
-    {%- do return('incremental' if arrivals_since() else 'table') -%}
+    {%- do return('incremental' if var('arrivals', false) else 'table') -%}
 {%- endmacro %}
 
 {#- True when this model is being updated by an arrivals pass. -#}
 {% macro in_arrivals_pass() -%}
-    {%- do return(arrivals_since() is not none and is_incremental()) -%}
+    {%- do return(var('arrivals', false) and is_incremental()) -%}
 {%- endmacro %}
 
-{#- A predicate on a created_at column: during an arrivals pass, only the records created
-    after the watermark and at or before the pass's as-of (later ones are the next pass's);
-    otherwise true. -#}
-{% macro arrivals_only(created_at) -%}
-    {%- set since = arrivals_since() | string | trim -%}
-    {%- if in_arrivals_pass() and ("'" in since or not since[:4].isdigit()) -%}
+{#- A predicate on a record key: during an arrivals pass, only the records of
+    `record_type` ('account' or 'lead') in routing.arrival_scope; otherwise true. With
+    var('arrivals') set the source is referenced while dbt parses too (is_incremental() is
+    false then), so that the arrivals manifest lists it among the model's parents. -#}
+{% macro arrivals_only(record_type, key_column) -%}
+    {%- if record_type not in ['account', 'lead'] -%}
         {{ exceptions.raise_compiler_error(
-            "var('arrivals_since') must be an ISO 8601 timestamp; got " ~ since) }}
+            "arrivals_only: record_type must be 'account' or 'lead'; got " ~ record_type) }}
+    {%- endif -%}
+    {%- if var('arrivals', false) -%}
+        {%- set scope = source('routing', 'arrival_scope') -%}
     {%- endif -%}
     {%- if in_arrivals_pass() -%}
-        ({{ created_at }} > cast('{{ since }}' as timestamp)
-        and {{ created_at }} <= {{ as_of_timestamp() }})
+        {{ key_column }} in (
+            select record_id from {{ scope }}
+            where record_type = '{{ record_type }}'
+        )
     {%- else -%}
         true
     {%- endif -%}

@@ -316,8 +316,10 @@ def _decisions(
             candidates=rationale.candidate_list(config),
             rationale="rationale",
             rules_version=pl.lit(config.rules_version),
-            latency_seconds=(pl.lit(decided_at) - pl.col("created_at")).dt.total_microseconds()
-            / 1_000_000,
+            # A record the export already lists when the pass reads it may carry a created_at
+            # a little after the pass's as-of: it waited no time.
+            latency_seconds=((pl.lit(decided_at) - pl.col("created_at")).dt.total_microseconds()
+                             / 1_000_000).clip(lower_bound=0.0),
         )
         .cast(DECISIONS)  # type: ignore[arg-type]
         .collect(engine="streaming")

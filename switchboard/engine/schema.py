@@ -81,11 +81,20 @@ RUNS: dict[str, pl.DataType] = {
     "finished_at": pl.Datetime("us"),
 }
 
+# The records an arrivals pass routes, written by its ingest (switchboard.ingest): the new
+# accounts and leads it appended to raw, plus those of earlier passes that never decided.
+ARRIVAL_SCOPE: dict[str, pl.DataType] = {
+    "record_type": pl.String(),  # account | lead
+    "record_id": pl.String(),
+    "run_id": pl.String(),  # the pass that ingested the record
+}
+
 ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
     "routing.decisions": DECISIONS,
     "routing.conflicts": CONFLICTS,
     "routing.rep_state": REP_STATE,
     "routing.runs": RUNS,
+    "routing.arrival_scope": ARRIVAL_SCOPE,
 }
 
 

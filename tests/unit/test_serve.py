@@ -25,7 +25,7 @@ def test_serving_an_unknown_deployment_fails_before_any_server_starts(
 
     monkeypatch.setattr(serve, "local_server", no_server)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    with pytest.raises(ValueError, match="no deployment named nightly in prefect.yaml"):
+    with pytest.raises(ValueError, match=r"no deployment named nightly in prefect\.yaml"):
         serve.serve({}, only=("arrivals", "nightly"))
 
 

@@ -22,7 +22,7 @@ accounts as (
         employees,
         annual_revenue
     from {{ ref('stg_crm__accounts') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('account', 'account_id') }}
 ),
 
 territories as (

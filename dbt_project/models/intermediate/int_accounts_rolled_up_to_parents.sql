@@ -27,7 +27,7 @@ walk_from as (
         account_id,
         parent_account_id
     from {{ ref('stg_crm__accounts') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('account', 'account_id') }}
 ),
 
 hierarchy as (

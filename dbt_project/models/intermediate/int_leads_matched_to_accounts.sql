@@ -19,7 +19,7 @@ with
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('lead', 'lead_id') }}
 ),
 
 accounts as (

@@ -23,7 +23,7 @@ leads as (
         employees,
         cast(null as double) as annual_revenue
     from {{ ref('stg_crm__leads') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('lead', 'lead_id') }}
 ),
 
 territories as (

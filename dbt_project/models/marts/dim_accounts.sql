@@ -14,7 +14,7 @@ with
 
 accounts as (
     select * from {{ ref('stg_crm__accounts') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('account', 'account_id') }}
 ),
 
 hierarchy as (

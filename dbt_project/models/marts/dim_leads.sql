@@ -13,7 +13,7 @@ with
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('lead', 'lead_id') }}
 ),
 
 matches as (

@@ -20,9 +20,7 @@ account_matches as (
         matches.territory_id,
         'record' as match_source
     from {{ ref('int_accounts_matched_to_territories') }} as matches
-    inner join {{ ref('stg_crm__accounts') }} as accounts
-        on matches.account_id = accounts.account_id
-    where {{ arrivals_only('accounts.created_at') }}
+    where {{ arrivals_only('account', 'matches.account_id') }}
 ),
 
 lead_matches as (
@@ -32,9 +30,7 @@ lead_matches as (
         matches.territory_id,
         matches.match_source
     from {{ ref('int_leads_matched_to_territories') }} as matches
-    inner join {{ ref('stg_crm__leads') }} as leads
-        on matches.lead_id = leads.lead_id
-    where {{ arrivals_only('leads.created_at') }}
+    where {{ arrivals_only('lead', 'matches.lead_id') }}
 ),
 
 matches as (

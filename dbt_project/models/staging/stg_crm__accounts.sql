@@ -13,7 +13,7 @@ with
 
 source as (
     select * from {{ source('crm', 'accounts') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('account', 'account_id') }}
 ),
 
 cleaned as (

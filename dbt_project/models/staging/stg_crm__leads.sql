@@ -14,7 +14,7 @@ with
 
 source as (
     select * from {{ source('crm', 'leads') }}
-    where {{ arrivals_only('created_at') }}
+    where {{ arrivals_only('lead', 'lead_id') }}
 ),
 
 cleaned as (
