@@ -123,8 +123,15 @@ _QUIET_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "prefect.engine")
 
 
 def _run_flow(call: Callable[[], object]) -> object:
-    unsubscribe = _progress_printer()
+    from switchboard.pipeline import warm_up
+    from switchboard.serve import start_temporary_server_early
+
     started = time.perf_counter()
+    with console.status("Starting Prefect and loading dbt…"):
+        server_ready = start_temporary_server_early()
+        warm_up()
+        server_ready()
+    unsubscribe = _progress_printer()
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     levels = [lg.level for lg in loggers]
     for lg in loggers:

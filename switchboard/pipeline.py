@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -129,6 +130,28 @@ def warm_up() -> None:
     record's owner — a served deployment starts every pass in a fresh process."""
     import dbt.cli.main  # noqa: F401
     import great_expectations  # noqa: F401
+
+
+def snapshot_signature(snapshot: Path | str) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file in the snapshot folder: what changes
+    when an export lands, read without opening a file."""
+    return tuple(sorted(
+        (path.name, stat.st_size, stat.st_mtime_ns)
+        for path in Path(snapshot).iterdir()
+        if path.is_file() and (stat := path.stat())
+    ))
+
+
+def wait_for_export(snapshot: Path | str, seen: tuple[tuple[str, int, int], ...],
+                    until: float, poll_seconds: float) -> bool:
+    """Poll the snapshot folder until its signature differs from `seen` (True) or the
+    monotonic clock would pass `until` before the next poll (False). Exports should land
+    whole (written elsewhere, then moved in), as for every run."""
+    while time.monotonic() + poll_seconds <= until:
+        time.sleep(poll_seconds)
+        if snapshot_signature(snapshot) != seen:
+            return True
+    return False
 
 
 @contextmanager
@@ -289,6 +312,10 @@ def route(ctx: RunContext) -> Routed:
             con, "select * from marts.fct_ownership_gaps where ?", [not scoped]
         ).lazy()
         recent = _recent_assignments(con) if scoped and ctx.incremental else None
+        pending = pending_owners(con, ctx.as_of)
+    frames["accounts"] = _with_pending_owners(frames["accounts"], pending, "account",
+                                              "account_id")
+    frames["leads"] = _with_pending_owners(frames["leads"], pending, "lead", "lead_id")
     check_inputs(
         rep_count=reps_df.height,
         carrying_rep_count=reps_df.filter(pl.col("is_available")).height,
@@ -368,6 +395,60 @@ def _arrival_frames(
         for name, table in ENGINE_TABLES.items()
     }
     return frames, con.sql(_ARRIVAL_SCOPE).pl().lazy()
+
+
+# How long a published decision the CRM export does not show yet still stands for the
+# record's owner; after that the export is believed again.
+PENDING_DAYS = 7
+
+
+def pending_owners(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFrame:
+    """Each record's latest published decision of the PENDING_DAYS before `as_of` that gave
+    it a rep (not a queue, not a manager review): record_type, record_id, the owner it
+    replaced and the owner it gave. Runs at `as_of` itself do not count: a what-if replays
+    the latest run's book at that run's as-of, seeing what that run saw."""
+    return warehouse.query(con, """
+        select record_type, record_id, previous_owner_id, owner_id
+        from (
+            select
+                decisions.record_type,
+                decisions.record_id,
+                decisions.previous_owner_id,
+                decisions.owner_id,
+                decisions.rule
+            from routing.decisions as decisions
+            inner join routing.runs as runs on decisions.run_id = runs.run_id
+            where runs.status = 'published'
+              and runs.as_of > ? - to_days(?) and runs.as_of < ?
+            qualify row_number() over (
+                partition by decisions.record_type, decisions.record_id
+                order by runs.as_of desc, runs.started_at desc) = 1
+        )
+        where owner_id is not null and rule <> 'manager_review'
+    """, [as_of, PENDING_DAYS, as_of])
+
+
+def _with_pending_owners(records: pl.LazyFrame, pending: pl.DataFrame, record_type: str,
+                         key: str) -> pl.LazyFrame:
+    """A record's owner as Switchboard last set it, where the CRM has not applied that
+    decision yet (the export still shows the owner it replaced): the hourly run after an
+    arrivals pass or a departure then does not decide the same record again, perhaps
+    differently. An owner the CRM changed since (to anyone else) is the CRM's."""
+    mine = pending.lazy().filter(pl.col("record_type") == record_type).select(
+        pl.col("record_id").alias(key),
+        _replaced=pl.col("previous_owner_id"),
+        _pending=pl.col("owner_id"),
+    )
+    return (
+        records.join(mine, on=key, how="left", maintain_order="left")
+        .with_columns(
+            owner_id=pl.when(pl.col("_pending").is_not_null()
+                             & pl.col("owner_id").eq_missing(pl.col("_replaced")))
+            .then(pl.col("_pending"))
+            .otherwise(pl.col("owner_id"))
+        )
+        .drop("_replaced", "_pending")
+    )
 
 
 def _recent_assignments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

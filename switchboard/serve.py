@@ -6,14 +6,16 @@ started for the lifetime of the command and stopped with it (Ctrl-C stops both).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +32,32 @@ def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
     """The deployments of prefect.yaml (anchors resolved by the YAML loader)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return list(data.get("deployments", []))
+
+
+def start_temporary_server_early() -> Callable[[], None]:
+    """Start, in a background thread, the temporary Prefect server that Prefect itself
+    would start at the first flow call when no API is configured; return a function that
+    waits until it answers. A CLI run calls this first and imports dbt and Great
+    Expectations meanwhile, so the server's ~6 s start-up overlaps that ~6 s of imports.
+
+    With PREFECT_API_URL set, or the temporary server disabled, there is nothing to start.
+    If the early start fails, Prefect tries again (and reports) at the first flow call.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the instance Prefect's client asks for
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            server.start()
+
+    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    thread.start()
+    return thread.join
 
 
 def _flow_for(entrypoint: str) -> Any:

@@ -33,8 +33,9 @@ def q(warehouse: Path, sql: str) -> pl.DataFrame:
 
 
 def run_hourly(org: Path, tmp: Path, **kw: object) -> RunSummary:
+    kw.setdefault("as_of", AS_OF.isoformat())
     return hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
-                          outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat(), **kw)
+                          outbox=str(tmp / "outbox"), **kw)
 
 
 def test_hourly_routes_the_stories_and_publishes_once(org: Path, tmp_path: Path) -> None:
@@ -267,6 +268,18 @@ def test_arrivals_route_the_records_new_since_the_last_run(
     d3 = q(wh, f"select record_id from routing.decisions where run_id = '{last.run_id}'")
     assert d3["record_id"].to_list() == ["ACC-LATE"]
     assert q(wh, "select count(*) as n from routing.arrival_scope")["n"][0] == 1
+
+    # The next hourly run, on an export where the CRM has not applied the passes' owners
+    # yet (the new accounts still unowned): it routes what is new to it and leaves the
+    # records the passes decided with the owners they were given.
+    _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-HOURLY", 30,
+                 name="Hourlyco", owner_id=None)
+    hourly = run_hourly(snap, tmp_path, as_of=(AS_OF + timedelta(hours=1)).isoformat())
+    decided = q(wh, f"select record_id from routing.decisions where run_id = '{hourly.run_id}'")
+    assert "ACC-HOURLY" in decided["record_id"].to_list()
+    assert not set(decided["record_id"]) & {"ACC-NEW-1", "LEAD-NEW-1", "ACC-NEW-2",
+                                           "ACC-NEW-3", "ACC-LATE"}
+    assert q(wh, "select count(*) as n from routing.arrival_scope")["n"][0] == 0
 
 
 def test_first_arrivals_pass_of_a_day_rebuilds_and_routes_only_new_records(
