@@ -312,7 +312,7 @@ def run_arrivals(
     as_of: AsOf = None,
     wait: Wait = 30,
 ) -> None:
-    """Route only records created since the last published run."""
+    """Route the accounts and leads the export lists for the first time (one pass)."""
     from flows.arrivals import arrivals
 
     _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait)

@@ -213,7 +213,10 @@ def _batch_definition() -> BatchDefinition:
     import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # GX pins some of its module loggers at INFO (one announces a temporary docs folder
+    # per context), so the parent's level is not enough.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     pandas_engine.HASH_THRESHOLD = 0
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
