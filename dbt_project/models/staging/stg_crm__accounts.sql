@@ -16,7 +16,9 @@ source as (
     where {{ arrivals_only('account', 'account_id') }}
 ),
 
-cleaned as (
+-- Materialized: the regular expressions below run once per row, not once per reader
+-- (DuckDB would otherwise inline the CTE into each of them).
+cleaned as materialized (
     select
         _row_number,
         trim(account_id) as account_id,

@@ -17,7 +17,9 @@ source as (
     where {{ arrivals_only('lead', 'lead_id') }}
 ),
 
-cleaned as (
+-- Materialized: the regular expressions below run once per row, not once per reader
+-- (DuckDB would otherwise inline the CTE into each of them).
+cleaned as materialized (
     select
         _row_number,
         trim(lead_id) as lead_id,
