@@ -10,6 +10,7 @@ from flows.tasks import run_pipeline
 from switchboard.config import load_config
 from switchboard.pipeline import make_context, snapshot_signature, wait_for_export, warm_up
 from switchboard.summary import RunSummary
+from switchboard.warehouse import WarehouseLocked
 
 
 @flow(name="arrivals", log_prints=True)
@@ -28,18 +29,36 @@ def arrivals(
     One pass, then, for `watch_seconds`, another pass each time the snapshot folder changes
     (checked every `poll_seconds`): a deployment run every minute with `watch_seconds` a
     little under 60 routes a record seconds after its export lands, and pays the process
-    start-up once a minute rather than once a pass. Returns the last pass's summary.
+    start-up once a minute rather than once a pass. While watching, a pass that finds the
+    warehouse held by another run past `lock_wait_seconds` is skipped and the next poll
+    passes again; the flow fails only when every pass was skipped. Returns the last
+    pass's summary.
     """
     if watch_seconds > 0 and as_of is not None:
         raise ValueError("watch_seconds needs the current time: leave as_of unset")
     until = time.monotonic() + watch_seconds
     warm_up()  # before the as-of is read: see switchboard.pipeline.warm_up
     settings = load_config(config)
+    result: RunSummary | None = None
+    skipped: WarehouseLocked | None = None
     while True:
         seen = snapshot_signature(snapshot)
         ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                            config=settings, as_of=as_of, mode="arrivals")
-        result = run_pipeline(ctx, lock_wait_seconds)
-        assert isinstance(result, RunSummary)
+        try:
+            routed = run_pipeline(ctx, lock_wait_seconds)
+        except WarehouseLocked as busy:
+            # The hourly run (or a departure) holds the warehouse. While watching, pass
+            # again at the next poll: that pass takes this one's records.
+            if watch_seconds <= 0:
+                raise
+            print(f"pass skipped: {busy}")
+            skipped, seen = busy, ()
+        else:
+            assert isinstance(routed, RunSummary)
+            result = routed
         if not wait_for_export(snapshot, seen, until, poll_seconds):
+            if result is None:
+                assert skipped is not None  # every pass was skipped
+                raise skipped
             return result

@@ -11,6 +11,7 @@ import pytest
 import flows.arrivals as arrivals_flow
 from switchboard.pipeline import RunContext, snapshot_signature, wait_for_export
 from switchboard.summary import RunSummary
+from switchboard.warehouse import WarehouseLocked
 
 
 def test_a_new_export_ends_the_wait_and_a_quiet_folder_runs_out_the_clock(
@@ -65,3 +66,33 @@ def test_the_flow_passes_again_for_each_export_that_lands_while_it_watches(
 def test_watching_needs_the_clock() -> None:
     with pytest.raises(ValueError, match="leave as_of unset"):
         arrivals_flow.arrivals.fn(snapshot=".", as_of="2026-03-02T09:00:00", watch_seconds=5)
+
+
+def test_a_pass_that_finds_the_warehouse_busy_is_tried_again_while_watching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = tmp_path / "snap"
+    snapshot.mkdir()
+    (snapshot / "accounts.csv").write_text("account_id,created_at\nA1,2026-03-02T09:00:00\n")
+    calls: list[str] = []
+
+    def busy_once(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary:
+        calls.append(ctx.run_id)
+        if len(calls) == 1:
+            raise WarehouseLocked("another run holds the warehouse")
+        return RunSummary(run_id=ctx.run_id, mode=ctx.mode, status="published")
+
+    monkeypatch.setattr(arrivals_flow, "run_pipeline", busy_once)
+    monkeypatch.setattr(arrivals_flow, "warm_up", lambda: None)
+    summary = arrivals_flow.arrivals.fn(snapshot=str(snapshot), watch_seconds=1.0,
+                                        poll_seconds=0.1)
+    assert len(calls) == 2 and summary.status == "published"
+
+    def always_busy(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary:
+        raise WarehouseLocked("another run holds the warehouse")
+
+    monkeypatch.setattr(arrivals_flow, "run_pipeline", always_busy)
+    with pytest.raises(WarehouseLocked):
+        arrivals_flow.arrivals.fn(snapshot=str(snapshot), watch_seconds=0.5, poll_seconds=0.1)
+    with pytest.raises(WarehouseLocked):  # one pass, no watching: as before
+        arrivals_flow.arrivals.fn(snapshot=str(snapshot))
