@@ -8,10 +8,14 @@ Polars pipeline. Rows that break an expectation go to `raw.quarantine`, one row 
 (row, column, expectation), and the run goes on with the rest; `input_rows = loaded_rows
 + quarantined_rows` holds for every entity.
 
+A CSV line with more fields than the header is such a row too (expectation
+`expect_row_field_count_to_equal_header` on column `_row`), not a reason to drop the file.
+
 Structural problems are different: a missing required file or column, an unreadable file
-or two headers claiming one column stop the run with :class:`SnapshotError`, raised before
-anything is written. Lines whose every field is empty are not data rows (they still count
-for row numbering, so `_row_number` matches the record position in the file).
+(an unterminated quote, say) or two headers claiming one column stop the run with
+:class:`SnapshotError`, raised before anything is written. Lines whose every field is
+empty are not data rows (they still count for row numbering, so `_row_number` matches
+the record position in the file).
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ from switchboard.engine.schema import ARRIVAL_SCOPE
 from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
 
 ROW_NUMBER = "_row_number"
+# The fields past the header on a line that has too many (see _read_ragged_csv).
+RAGGED = "_fields_past_header"
+RAGGED_SPARE = 8  # spare columns read past the header; more extra fields are cut off
+ROW_COLUMN = "_row"  # quarantine column_name for a problem with the whole line
+FIELD_COUNT_EXPECTATION = "expect_row_field_count_to_equal_header"
 MAX_VALUE_CHARS = 200
 REASON_VALUE_CHARS = 60
 
@@ -413,7 +422,12 @@ def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
     """Every column as text. UTF-8 (BOM or not) first, then Windows-1252 for legacy exports."""
 
     def read(source: Path | bytes) -> pl.DataFrame:
-        return pl.read_csv(source, infer_schema=False, glob=False, raise_if_empty=True)
+        try:
+            return pl.read_csv(source, infer_schema=False, glob=False, raise_if_empty=True)
+        except pl.exceptions.ComputeError as exc:
+            if "more fields than defined" not in str(exc):
+                raise
+            return _read_ragged_csv(source.read_bytes() if isinstance(source, Path) else source)
 
     try:
         data = path.read_bytes()
@@ -436,6 +450,23 @@ def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
         raise SnapshotError(
             f"snapshot {snapshot}: cannot read {path.name}: {_first_line(exc)}"
         ) from None
+
+
+def _read_ragged_csv(data: bytes) -> pl.DataFrame:
+    """A CSV where some lines have more fields than the header (an unquoted comma in a
+    name, a stray delimiter): read with RAGGED_SPARE spare columns after the header's, so
+    every line keeps its first fields and, in RAGGED, the fields past the header (the
+    first RAGGED_SPARE of them); validate_entity then quarantines those lines instead of
+    the whole file stopping. Empty trailing fields do not count."""
+    header = pl.read_csv(data, n_rows=0, infer_schema=False).columns
+    spare = [f"__past_header_{i}__" for i in range(RAGGED_SPARE)]
+    body = pl.read_csv(
+        data, has_header=False, skip_rows=1, schema={c: pl.String for c in header + spare},
+        truncate_ragged_lines=True, missing_columns="insert",
+    )
+    past = pl.when(pl.any_horizontal(pl.col(spare).is_not_null())).then(
+        pl.concat_str(pl.col(spare), separator=",", ignore_nulls=True))
+    return body.select(*header, past.alias(RAGGED))
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
@@ -465,6 +496,8 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
     picked: dict[str, str] = {}  # contract column -> source header
     ignored: list[str] = []
     for header in raw.columns:
+        if header == RAGGED:
+            continue
         repeat = _DUPLICATE_HEADER.match(header)
         original = repeat["base"] if repeat and repeat["base"] in headers else header
         target = aliases.get(original.strip().strip("\ufeff").strip().lower())
@@ -500,6 +533,8 @@ def _as_text(
     text for the timestamp parser to convert to UTC.
     """
     exprs: list[pl.Expr] = [pl.col(ROW_NUMBER).cast(pl.Int64)]
+    if RAGGED in frame.columns:
+        exprs.append(pl.col(RAGGED))
     for target, header in picked.items():
         dtype = frame.schema[header]
         column = pl.col(header)
@@ -668,6 +703,8 @@ def validate_entity(
     )
 
     checks = _checks(contract, parents)
+    if RAGGED in source.columns:
+        checks.insert(0, _field_count_check())
     flags = [f"__failed_{i}__" for i in range(len(checks))]
     for phase in (0, 1, 2):
         earlier = [f for f, c in zip(flags, checks, strict=True) if c.phase < phase]
@@ -753,6 +790,22 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
         if check is not None:
             checks.append(check)
     return checks
+
+
+def _field_count_check() -> _Check:
+    """A line with more fields than the header: its values may sit in the wrong columns."""
+    extra = pl.col(RAGGED)
+    return _Check(
+        column=ROW_COLUMN,
+        expectation=FIELD_COUNT_EXPECTATION,
+        failed=extra.is_not_null(),
+        value=extra,
+        reason=_sentence(
+            "the line has ", (extra.str.count_matches(",") + 1).cast(pl.String),
+            " more field(s) than the header (", _quoted(extra),
+            "): an unquoted comma or a stray delimiter",
+        ),
+    )
 
 
 def _about(column: Column, text: str) -> pl.Expr:

@@ -456,7 +456,9 @@ def test_csv_and_parquet_for_one_entity_is_an_error(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"", "accounts.csv is empty"),
-        (b"account_id,name,created_at\nA1,Acme,2024-01-05,extra\n", "cannot read accounts.csv"),
+        # An unterminated quote swallows the rest of the file: no line to quarantine.
+        (b'account_id,name,created_at\nA1,"Acme,2024-01-05\nA2,Beta,2024-01-06\n',
+         "cannot read accounts.csv"),
     ],
 )
 def test_unreadable_file_names_the_file(tmp_path: Path, content: bytes, message: str) -> None:
@@ -552,3 +554,28 @@ def test_typed_parquet_round_trips(tmp_path: Path) -> None:
     assert report.quarantine.height == 0
     for entity in ("accounts", "reps", "hr", "territories", "territory_members"):
         assert_frame_equal(raw(second, entity), raw(first, entity))
+
+
+def test_a_line_with_more_fields_than_the_header_is_quarantined_not_the_file(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """An unquoted comma shifts a line's values into the wrong columns: the line goes to
+    quarantine with the fields past the header; the other lines, blank ones included in
+    the numbering, load as Polars' own reader would load them."""
+    accounts = ("account_id,name,created_at\n"
+                "A1,Acme,2024-01-05\n"
+                "A2,Beta, Inc.,2024-01-06\n"       # unquoted comma: four fields
+                "\n"
+                'A4,"Delta, Ltd",2024-01-08\n'      # quoted: fine
+                "A5,Epsilon,2024-01-09,,\n")        # empty trailing fields: fine
+    report = ingest_snapshot(make_snapshot(tmp_path, {"accounts.csv": accounts}), con, "r")
+
+    entity = report["accounts"]
+    assert (entity.input_rows, entity.loaded_rows, entity.quarantined_rows) == (4, 3, 1)
+    assert raw(con, "accounts").select("account_id", "name", "_row_number").rows() == [
+        ("A1", "Acme", 1), ("A4", "Delta, Ltd", 4), ("A5", "Epsilon", 5)]
+    line = report.quarantine.filter(pl.col("column_name") == "_row").row(0, named=True)
+    assert (line["row_number"], line["expectation"], line["value"]) == (
+        2, "expect_row_field_count_to_equal_header", "2024-01-06")
+    assert line["reason"].startswith("the line has 1 more field(s) than the header")
+    assert entity.ignored_columns == ()
