@@ -260,6 +260,9 @@ def test_arrivals_route_the_records_new_since_the_last_run(
     d2 = q(wh, f"select record_id, latency_seconds from routing.decisions "
                f"where run_id = '{later.run_id}' order by record_id")
     assert d2.rows() == [("ACC-NEW-2", 60.0), ("ACC-NEW-3", 0.0)]
+    log = q(wh, "select record_id, minutes_to_owner from marts.fct_routing_decisions "
+                "where record_id in ('ACC-NEW-2', 'ACC-NEW-3') order by record_id")
+    assert log.rows() == [("ACC-NEW-2", 1.0), ("ACC-NEW-3", 0.0)]
     assert q(wh, "select count(*) as n from marts.dim_accounts")["n"][0] == book + 3
     # ... and one the CRM exported late, created before the previous pass's as-of.
     _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-LATE", 3,

@@ -18,16 +18,10 @@ runs as (
 
 records as (
     select
-        'account' as record_type,
-        account_id as record_id,
-        account_name as record_name
-    from {{ ref('dim_accounts') }}
-    union all
-    select
-        'lead' as record_type,
-        lead_id as record_id,
-        email as record_name
-    from {{ ref('dim_leads') }}
+        record_type,
+        record_id,
+        record_name
+    from {{ ref('int_records_named') }}
 ),
 
 reps as (

@@ -19,21 +19,7 @@ runs as (
 ),
 
 records as (
-    select
-        'account' as record_type,
-        account_id as record_id,
-        account_name as record_name,
-        cast(null as varchar) as lead_source,
-        created_at
-    from {{ ref('dim_accounts') }}
-    union all
-    select
-        'lead' as record_type,
-        lead_id as record_id,
-        email as record_name,
-        source as lead_source,
-        created_at
-    from {{ ref('dim_leads') }}
+    select * from {{ ref('int_records_named') }}
 ),
 
 reps as (
@@ -79,9 +65,14 @@ select
     decisions.rationale,
     decisions.rules_version,
     decisions.latency_seconds,
-    -- null when the record is no longer in the CRM export (its creation time is unknown)
-    date_diff('microsecond', records.created_at, decisions.decided_at)
-    / 60e6 as minutes_to_owner,
+    -- null when the record is no longer in the CRM export (its creation time is unknown);
+    -- 0, as in latency_seconds, for a record exported just after its pass's as-of
+    case
+        when records.created_at is not null
+            then greatest(
+                    date_diff('microsecond', records.created_at, decisions.decided_at) / 60e6, 0
+                )
+    end as minutes_to_owner,
     (
         decisions.previous_owner_id is not null
         and decisions.owner_id is distinct from decisions.previous_owner_id
