@@ -101,9 +101,12 @@ def local_server(timeout_seconds: float = 60) -> Iterator[str]:
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true")}
+    # Its own session: a Ctrl-C in the terminal reaches `serve` (and the flow runs it
+    # started), which then stops this server last, instead of the server dying first
+    # under a runner still talking to it.
     process = subprocess.Popen(
         [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api"
     try:
