@@ -199,9 +199,10 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
     settings and version (the workload index is per day); otherwise the pass rebuilds, as
     the first pass of a day does, and still routes only the records its ingest found new.
 
-    A pass is identified by its snapshot *and* its watermark: an unchanged export can still
-    hold records the previous pass left for later, while a retry of a pass that died keeps
-    the watermark (nothing was published since) and so resumes that pass.
+    A pass is identified by its snapshot *and* its watermark: a retry of a pass that died
+    keeps the watermark (nothing was published since) and so resumes that pass, while the
+    same export after a published pass is a new pass (its scope may hold records carried
+    over from a pass that stopped, see switchboard.ingest._write).
     """
     since = _watermark(con)
     rows = con.execute("select build_key from routing.builds").fetchall()
@@ -397,6 +398,11 @@ def _arrival_frames(
     return frames, con.sql(_ARRIVAL_SCOPE).pl().lazy()
 
 
+# A decision that gives the record to a rep: not a queue, and not a manager review (which
+# keeps the old owner until the manager hands the account over).
+_GIVES_A_REP = "decisions.owner_id is not null and decisions.rule <> 'manager_review'"
+
+
 # How long a published decision the CRM export does not show yet still stands for the
 # record's owner; after that the export is believed again.
 PENDING_DAYS = 7
@@ -407,7 +413,7 @@ def pending_owners(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFr
     it a rep (not a queue, not a manager review): record_type, record_id, the owner it
     replaced and the owner it gave. Runs at `as_of` itself do not count: a what-if replays
     the latest run's book at that run's as-of, seeing what that run saw."""
-    return warehouse.query(con, """
+    return warehouse.query(con, f"""
         select record_type, record_id, previous_owner_id, owner_id
         from (
             select
@@ -415,7 +421,7 @@ def pending_owners(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFr
                 decisions.record_id,
                 decisions.previous_owner_id,
                 decisions.owner_id,
-                decisions.rule
+                {_GIVES_A_REP} as gives_a_rep
             from routing.decisions as decisions
             inner join routing.runs as runs on decisions.run_id = runs.run_id
             where runs.status = 'published'
@@ -424,7 +430,7 @@ def pending_owners(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFr
                 partition by decisions.record_type, decisions.record_id
                 order by runs.as_of desc, runs.started_at desc) = 1
         )
-        where owner_id is not null and rule <> 'manager_review'
+        where gives_a_rep
     """, [as_of, PENDING_DAYS, as_of])
 
 
@@ -454,19 +460,19 @@ def _with_pending_owners(records: pl.LazyFrame, pending: pl.DataFrame, record_ty
 def _recent_assignments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Records given to reps by runs that started after the marts were built (earlier
     arrivals passes of the day): the workload index has not counted them yet."""
-    return warehouse.query(con, """
+    return warehouse.query(con, f"""
         select decisions.record_type, decisions.owner_id as rep_id
         from routing.decisions as decisions
         inner join routing.runs as runs on decisions.run_id = runs.run_id
         where runs.status in ('decided', 'published')
           and runs.started_at > (select max(built_at) from routing.builds)
-          and decisions.owner_id is not null
-          and decisions.rule <> 'manager_review'
+          and {_GIVES_A_REP}
     """)
 
 
 def _watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """The as-of of the last published routing run: arrivals route what came after it."""
+    """The as-of of the last published hourly or arrivals run: an arrivals pass looks for
+    new records from ARRIVALS_LOOK_BACK before it."""
     rows = con.execute(
         "select max(as_of) from routing.runs where status = 'published' "
         "and mode in ('hourly', 'arrivals')"
