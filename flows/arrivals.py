@@ -23,6 +23,7 @@ def arrivals(
     lock_wait_seconds: float = 30,
     watch_seconds: float = 0,
     poll_seconds: float = 2,
+    accept_guards: list[str] | None = None,
 ) -> RunSummary:
     """New accounts and leads only; ownership repairs are left to hourly-routing.
 
@@ -44,7 +45,8 @@ def arrivals(
     while True:
         seen = snapshot_signature(snapshot)
         ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                           config=settings, as_of=as_of, mode="arrivals")
+                           config=settings, as_of=as_of, mode="arrivals",
+                           accepted_guards=tuple(accept_guards or ()))
         try:
             routed = run_pipeline(ctx, lock_wait_seconds)
         except WarehouseLocked as busy:

@@ -19,6 +19,7 @@ def departure_redistribution(
     outbox: str = "outbox",
     config: str | None = None,
     lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
 ) -> RunSummary:
     """Pipeline accounts → manager review, pool tiers → territory pool, the rest by territory.
 
@@ -27,6 +28,7 @@ def departure_redistribution(
     """
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                        config=load_config(config), as_of=effective, mode="departure",
+                       accepted_guards=tuple(accept_guards or ()),
                        leaver_rep_ids=(rep,))
     result = run_pipeline(ctx, lock_wait_seconds)
     assert isinstance(result, RunSummary)

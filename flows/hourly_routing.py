@@ -18,10 +18,12 @@ def hourly_routing(
     config: str | None = None,
     as_of: str | None = None,
     lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
 ) -> RunSummary:
     """Route what needs an owner: new unowned records and the books of invalid owners."""
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config), as_of=as_of, mode="hourly")
+                       config=load_config(config), as_of=as_of, mode="hourly",
+                       accepted_guards=tuple(accept_guards or ()))
     result = run_pipeline(ctx, lock_wait_seconds)
     assert isinstance(result, RunSummary)
     return result

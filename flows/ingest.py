@@ -16,10 +16,12 @@ def ingest(
     warehouse: str = "warehouse.duckdb",
     config: str | None = None,
     lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Snapshot → raw.<entity> + raw.quarantine; returns input/loaded/quarantined counts."""
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox="outbox",
-                       config=load_config(config), mode="hourly", dry_run=True)
+                       config=load_config(config), mode="hourly",
+                       accepted_guards=tuple(accept_guards or ()), dry_run=True)
     with wh.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
         tasks.prepare(ctx)
         return tasks.ingest(ctx)

@@ -82,10 +82,10 @@ def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | 
         if todo == "done":
             return pipeline.done_summary(ctx)
         if todo == "route":
-            if not pipeline.marts_are_current(ctx):
-                ingest(ctx)
-                transform(ctx)
-            try:  # guards trip on the inputs (inside route) or on the decisions
+            try:  # guards trip on the files (ingest), the inputs (route) or the decisions
+                if not pipeline.marts_are_current(ctx):
+                    ingest(ctx)
+                    transform(ctx)
                 routed = route(ctx)
                 check_output(ctx, routed)
                 if ctx.dry_run:

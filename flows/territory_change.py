@@ -25,6 +25,7 @@ def territory_change(
     config: str | None = None,
     as_of: str | None = None,
     lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
 ) -> RunSummary | Routed:
     """Re-evaluate every account under the new plan, including owners the plan leaves
     outside all their territories. With ``dry_run`` it returns the diff and publishes
@@ -37,7 +38,8 @@ def territory_change(
     try:
         ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
                                     config=load_config(config), as_of=as_of,
-                                    mode="territory_change")
+                                    mode="territory_change",
+                                    accepted_guards=tuple(accept_guards or ()))
         if dry_run:
             ctx = pipeline.scratch(ctx)
             temporary.append(ctx.warehouse.parent)

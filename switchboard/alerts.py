@@ -20,6 +20,7 @@ ALERT_TYPES = (
     "routing_conflict",
     "rule_gap",
     "guard_tripped",
+    "rep_data_problem",
 )
 SEVERITIES = ("info", "warning", "high")
 
@@ -121,7 +122,7 @@ def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyF
     ).select(pl.col("record_id").alias("account_id"))
     managers = reps.select(pl.col("rep_id").alias("owner_id"), "manager_id")
     frame = (
-        gaps.filter((pl.col("reason") != "on_leave") & (pl.col("gap_since") < limit))
+        gaps.filter(~pl.col("reason").is_in(HELD_REASONS) & (pl.col("gap_since") < limit))
         .join(placed, on="account_id", how="anti")
         .join(managers, on="owner_id", how="left")
         .select(
@@ -139,6 +140,48 @@ def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyF
         )
     )
     return _finish(frame, run_id, [pl.col("record_id"), pl.col("gap_since")])
+
+
+# Owners who keep their book while taking nothing new: coverage gaps, not ownerless accounts.
+HELD_REASONS = ("on_leave", "data_problem")
+
+
+def rep_data_problems(reps: pl.LazyFrame, gaps: pl.LazyFrame, run_id: str,
+                      recipient: str) -> pl.LazyFrame:
+    """Reps held because their row is broken or missing (availability data_problem): they
+    keep their book and receive nothing new until someone fixes the export. Announced once
+    per rep and problem (column and value)."""
+    books = (
+        gaps.filter(pl.col("reason") == "data_problem")
+        .group_by(rep_id="owner_id")
+        .agg(book=pl.len())
+    )
+    frame = (
+        reps.filter(pl.col("availability") == "data_problem")
+        .join(books, on="rep_id", how="left")
+        .with_columns(book=pl.col("book").fill_null(0))
+        .select(
+            type=pl.lit("rep_data_problem"),
+            severity=pl.when(pl.col("book") > 0).then(pl.lit("high")).otherwise(pl.lit("warning")),
+            recipient_id=pl.lit(recipient),
+            record_type=pl.lit(None, dtype=pl.String),
+            record_id=pl.lit(None, dtype=pl.String),
+            rep_id="rep_id",
+            message=pl.format(
+                "{} ({}) keeps {} but gets no new records until the export is fixed: {} "
+                "(column {}, value {}).",
+                pl.coalesce("rep_name", "rep_id"), "rep_id",
+                pl.when(pl.col("book") > 0).then(pl.format("{} account(s)", "book"))
+                .otherwise(pl.lit("the accounts they own")),
+                pl.coalesce("data_problem", pl.lit("data problem")),
+                pl.coalesce("data_problem_column", pl.lit("?")),
+                pl.coalesce(pl.format("'{}'", "data_problem_value"), pl.lit("empty")),
+            ),
+            column="data_problem_column",
+            value="data_problem_value",
+        )
+    )
+    return _finish(frame, run_id, [pl.col("rep_id"), pl.col("column"), pl.col("value")])
 
 
 def overloaded_reps(workload_history: pl.LazyFrame, reps: pl.LazyFrame, config: RoutingConfig,
@@ -204,6 +247,7 @@ def build_alerts(
         pipeline_handoffs(d, reps, run_id, revops),
         routing_conflicts(c, run_id, revops),
         rule_gaps(d, run_id, revops),
+        rep_data_problems(reps, gaps, run_id, revops),
     ]
     severity_rank = pl.col("severity").replace_strict(
         {"high": 0, "warning": 1, "info": 2}, return_dtype=pl.Int8

@@ -44,6 +44,22 @@ Snapshot = Annotated[
 ]
 Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for a running run.")]
 
+
+def _known_guards(names: list[str] | None) -> list[str]:
+    from switchboard.guards import GUARD_NAMES
+
+    unknown = sorted(set(names or ()) - set(GUARD_NAMES))
+    if unknown:
+        raise typer.BadParameter(
+            f"no guard named {', '.join(unknown)}; the guards are {', '.join(GUARD_NAMES)}"
+        )
+    return names or []
+
+
+AcceptGuard = Annotated[list[str] | None, typer.Option(
+    "--accept-guard", callback=_known_guards, metavar="GUARD",
+    help="Accept this guard for this run only (repeatable): the stop message names it.")]
+
 EXIT_INPUT, EXIT_CHECK, EXIT_GUARD, EXIT_LOCKED = 1, 2, 3, 4
 
 
@@ -237,6 +253,7 @@ def ingest(
     warehouse: Warehouse = Path("warehouse.duckdb"),
     config: ConfigOpt = None,
     wait: Wait = 0,
+    accept_guard: AcceptGuard = None,
 ) -> None:
     """Load a snapshot into raw.* (bad rows to raw.quarantine) without routing."""
     from flows.ingest import ingest as ingest_flow
@@ -244,6 +261,7 @@ def ingest(
     counts = _run_flow(lambda: ingest_flow(
         snapshot=str(snapshot), warehouse=str(warehouse),
         config=str(config) if config else None, lock_wait_seconds=wait,
+        accept_guards=accept_guard,
     ))
     assert isinstance(counts, dict)
     table = Table(title=f"Ingested {snapshot} into {warehouse}", title_justify="left")
@@ -256,11 +274,13 @@ def ingest(
 
 
 def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
-                     outbox: Path, config: Path | None, as_of: str | None, wait: float) -> None:
+                     outbox: Path, config: Path | None, as_of: str | None, wait: float,
+                     accept_guard: list[str] | None = None) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
     summary = _run_flow(lambda: flow_fn(
         snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+        accept_guards=accept_guard,
     ))
     _print_summary(summary)
 
@@ -273,11 +293,13 @@ def run_hourly(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 0,
+    accept_guard: AcceptGuard = None,
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
     from flows.hourly_routing import hourly_routing
 
-    _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait)
+    _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait,
+                     accept_guard)
 
 
 @run_app.command("departure")
@@ -291,6 +313,7 @@ def run_departure(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 0,
+    accept_guard: AcceptGuard = None,
 ) -> None:
     """Redistribute a leaver's book now, even before HR shows the departure."""
     from flows.departure_redistribution import departure_redistribution
@@ -299,6 +322,7 @@ def run_departure(
         snapshot=str(snapshot), rep=rep, effective=effective or as_of,
         warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, lock_wait_seconds=wait,
+        accept_guards=accept_guard,
     ))
     _print_summary(summary)
 
@@ -311,11 +335,12 @@ def run_arrivals(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 30,
+    accept_guard: AcceptGuard = None,
 ) -> None:
     """Route the accounts and leads the export lists for the first time (one pass)."""
     from flows.arrivals import arrivals
 
-    _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait)
+    _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait, accept_guard)
 
 
 @run_app.command("territory-change")
@@ -331,6 +356,7 @@ def run_territory_change(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 0,
+    accept_guard: AcceptGuard = None,
 ) -> None:
     """Apply a new territory plan to the affected accounts now."""
     from flows.territory_change import territory_change
@@ -344,6 +370,7 @@ def run_territory_change(
         members=str(members) if members else None, dry_run=dry_run,
         warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+        accept_guards=accept_guard,
     ))
     if isinstance(result, Routed):
         _print_diff(result)

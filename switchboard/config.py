@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from switchboard import ENGINE_VERSION
 
@@ -69,9 +69,32 @@ class Alerts(_Strict):
     revops_recipient: str = "revops"
 
 
+ROW_DROP_ENTITIES = ("accounts", "reps", "hr", "territories", "territory_members")
+
+
 class Guards(_Strict):
     max_invalid_rep_share: float = Field(0.2, ge=0, le=1)
     max_reassign_share: float = Field(0.3, ge=0, le=1)
+    # Per entity, the largest share of rows an export may lose against the last loaded
+    # export, and the fewest lost rows that trip it (a team of 9 may lose one rep row).
+    max_row_drop: dict[str, float] = Field(
+        default_factory=lambda: dict.fromkeys(ROW_DROP_ENTITIES, 0.1)
+    )
+    min_row_drop: int = Field(3, ge=1)
+
+    @field_validator("max_row_drop")
+    @classmethod
+    def _shares(cls, limits: dict[str, float]) -> dict[str, float]:
+        bad = {entity: share for entity, share in limits.items() if not 0 <= share <= 1}
+        if bad:
+            raise ValueError(f"guards.max_row_drop: shares must be between 0 and 1: {bad}")
+        return limits
+
+
+class Evidence(_Strict):
+    # A rep missing from the HR (or reps) export this many consecutive exports has left;
+    # fewer, and the rep keeps the book and receives nothing new (a rep_data_problem alert).
+    missing_exports: int = Field(2, ge=1)
 
 
 class Webhook(_Strict):
@@ -121,6 +144,7 @@ class RoutingConfig(_Strict):
     ]
     alerts: Alerts = Alerts()
     guards: Guards = Guards()
+    evidence: Evidence = Evidence()
     sinks: Sinks = Sinks()
     # Hash of the source text + engine version; set by load_config.
     rules_version: str = "unversioned"
@@ -150,6 +174,7 @@ class RoutingConfig(_Strict):
             "default_capacity": w.default_capacity,
             "high_water": w.high_water,
             "release": w.release,
+            "missing_exports": self.evidence.missing_exports,
         }
 
 

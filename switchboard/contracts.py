@@ -12,7 +12,7 @@ from typing import Literal
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "data_contracts"
 
@@ -75,6 +75,9 @@ class Contract(BaseModel):
     description: str = ""
     required: bool = False
     primary_key: str | tuple[str, ...] | None = None
+    # Columns that date a row (newest first, empty last): when a unique key repeats, the
+    # newest row wins and the others are quarantined. Without it the first row wins.
+    order_by: tuple[str, ...] = ()
     columns: tuple[Column, ...]
 
     @field_validator("columns")
@@ -84,6 +87,14 @@ class Contract(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate column names in contract: {names}")
         return columns
+
+    @model_validator(mode="after")
+    def _order_by_columns_exist(self) -> Contract:
+        names = {c.name for c in self.columns}
+        unknown = [c for c in self.order_by if c not in names]
+        if unknown:
+            raise ValueError(f"order_by names unknown columns: {unknown}")
+        return self
 
     @property
     def column_names(self) -> list[str]:

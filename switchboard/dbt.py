@@ -34,6 +34,7 @@ from switchboard import reference
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE, CONFLICTS, DECISIONS, REP_STATE, RUNS
+from switchboard.roster import roster_schema
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 SOURCES_PATH = PROJECT_DIR / "models" / "staging" / "_sources.yml"
@@ -194,6 +195,23 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
             sources.append(
                 {"name": system, "description": description, "schema": "raw", "tables": tables}
             )
+    sources.append(
+        {
+            "name": "ingest",
+            "description": "What switchboard.ingest keeps between exports, beside the raw "
+            "entities it replaces on every load.",
+            "schema": "raw",
+            "tables": [
+                _schema_table(
+                    "rep_roster",
+                    "One row per rep ever loaded: the last good reps row, this export's "
+                    "problem with the rep's reps or HR row, and the consecutive exports "
+                    "that left the rep out (switchboard/roster.py).",
+                    roster_schema(contracts["reps"]),
+                ),
+            ],
+        }
+    )
     sources.append(
         {
             "name": "reference",

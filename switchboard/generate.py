@@ -2306,8 +2306,9 @@ def generate_org(
     to `as_of` (default DEFAULT_AS_OF; an aware datetime is converted to naive UTC).
 
     `bad_rows` turns a handful of generic rows into contract violations the ingest must
-    quarantine, whatever the size: in accounts an empty account_id, employees "lots", a
-    duplicate account_id (a copy under another name), created_at "not-a-date" and tier 7;
+    quarantine (or, for the optional employees and tier, clear), whatever the size: in
+    accounts an empty account_id, employees "lots", a duplicate account_id (a copy under
+    another name), created_at "not-a-date" and tier 7;
     in leads the e-mail "not-an-email"; in hr an extra row with status "retired". A typed
     Parquet file cannot hold text in a number or timestamp column, so there employees is
     -40 and created_at is empty instead. Story records are never the bad ones.

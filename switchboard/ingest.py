@@ -20,9 +20,11 @@ the record position in the file).
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +35,8 @@ import polars as pl
 from switchboard import quality as q
 from switchboard.contracts import Column, Contract, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE
+from switchboard.guards import ExportCount, ExportGuard
+from switchboard.roster import update_roster
 from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
 
 ROW_NUMBER = "_row_number"
@@ -41,6 +45,12 @@ RAGGED = "_fields_past_header"
 RAGGED_SPARE = 8  # spare columns read past the header; more extra fields are cut off
 ROW_COLUMN = "_row"  # quarantine column_name for a problem with the whole line
 FIELD_COUNT_EXPECTATION = "expect_row_field_count_to_equal_header"
+# Why the last line of a file that ends without a line break looks cut (see _cut_last_line).
+TRUNCATED = "_truncated_line"
+TRUNCATION_EXPECTATION = "expect_last_line_to_be_complete"
+# raw.quarantine.action: the row was set aside, or only the cell was cleared (an optional
+# column's bad value) and the row loaded without it.
+ROW_QUARANTINED, CELL_CLEARED = "row_quarantined", "cell_cleared"
 MAX_VALUE_CHARS = 200
 REASON_VALUE_CHARS = 60
 
@@ -52,6 +62,7 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "expectation": pl.String(),
     "value": pl.String(),
     "reason": pl.String(),
+    "action": pl.String(),
 }
 INGEST_LOG_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -97,6 +108,9 @@ class EntityReport:
     quarantine: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA), repr=False
     )
+    digest: str | None = None  # sha256 of the file (None: no file)
+    # The rows set aside, typed, with their first problem (see Validated).
+    rejected: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
 
 
 @dataclass(frozen=True)
@@ -144,8 +158,14 @@ def ingest_snapshot(
     contracts: Mapping[str, Contract] | None = None,
     *,
     arrivals_since: datetime | None = None,
+    guard: ExportGuard | None = None,
 ) -> IngestReport:
     """Load a snapshot folder into `raw.*`; quarantine the rows that break their contract.
+
+    With `guard`, a header-only, emptied or cut export (against the last loaded one,
+    raw.export_history) raises GuardTripped before anything is written. Each load is
+    appended to raw.export_history, and raw.rep_roster (switchboard.roster) learns which
+    reps this export lists, lists broken or leaves out.
 
     Every file is read and checked before the first write, so a SnapshotError leaves the
     warehouse untouched; the writes then happen in one transaction. Re-ingesting with the
@@ -155,18 +175,64 @@ def ingest_snapshot(
     created after `arrivals_since - ARRIVALS_LOOK_BACK` also join routing.arrival_scope:
     the records an arrivals pass routes (see :func:`ingest_arrivals`).
     """
+    contracts = load_contracts() if contracts is None else contracts
     report, loaded = _prepare(Path(snapshot), run_id, contracts)
+    previous = _previous_exports(con)
+    if guard is not None:
+        guard.check([
+            ExportCount(entity, Path(r.source_file).name if r.source_file else f"{entity}.csv",
+                        r.input_rows, r.loaded_rows, previous.get(entity, (None, None))[1])
+            for entity, r in report.entities.items()
+        ])
     scope = None
     if arrivals_since is not None:
-        contracts = load_contracts() if contracts is None else contracts
         recent = pl.col("created_at") > arrivals_since - ARRIVALS_LOOK_BACK
         scope = pl.concat([
             _scope_rows(loaded[entity].lazy().filter(recent), con, entity, contracts[entity],
                         run_id)
             for entity in ARRIVAL_ENTITIES
         ])
-    _write(con, report, loaded, scope=scope)
+    roster = None
+    if "reps" in report.entities and "hr" in report.entities:
+        before = (con.sql("select * from raw.rep_roster").pl()
+                  if table_exists(con, "raw.rep_roster") else pl.DataFrame())
+        roster = update_roster(
+            before, reps_contract=contracts["reps"], reps=loaded["reps"],
+            reps_rejected=report["reps"].rejected, hr=loaded["hr"],
+            hr_rejected=report["hr"].rejected,
+            new_reps_export=_is_new_export(report["reps"], previous),
+            new_hr_export=_is_new_export(report["hr"], previous),
+            now=datetime.now(UTC).replace(tzinfo=None),
+        )
+    _write(con, report, loaded, scope=scope, roster=roster)
     return report
+
+
+EXPORT_HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "entity": pl.String(),
+    "source_file": pl.String(),
+    "digest": pl.String(),
+    "input_rows": pl.Int64(),
+    "loaded_rows": pl.Int64(),
+    "loaded_at": pl.Datetime("us"),
+}
+
+
+def _previous_exports(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, int]]:
+    """Per entity, the digest and loaded rows of the last export a full ingest loaded
+    (raw.export_history): what the row-drop guard and the absence counters compare with."""
+    if not table_exists(con, "raw.export_history"):
+        return {}
+    rows = con.execute("""
+        select entity, digest, loaded_rows from raw.export_history
+        qualify row_number() over (partition by entity order by loaded_at desc) = 1
+    """).fetchall()
+    return {entity: (digest, loaded) for entity, digest, loaded in rows}
+
+
+def _is_new_export(report: EntityReport, previous: Mapping[str, tuple[str | None, int]]) -> bool:
+    return report.digest is None or previous.get(report.entity, (None, 0))[0] != report.digest
 
 
 ARRIVAL_ENTITIES = ("accounts", "leads")
@@ -305,6 +371,7 @@ class _Source:
     path: Path | None
     frame: pl.DataFrame
     ignored: tuple[str, ...]
+    digest: str | None = None  # sha256 of the file: tells a new export from the same one
 
 
 def _prepare(
@@ -318,13 +385,19 @@ def _prepare(
 
     loaded: dict[str, pl.DataFrame] = {}
     reports: dict[str, EntityReport] = {}
+    # What references resolve against: the loaded rows, and the rows set aside for
+    # something other than their key (a rep whose e-mail is broken still exists, so the
+    # rep's territory memberships stay).
+    known: dict[str, pl.DataFrame] = {}
     for entity in order:
         contract, source = contracts[entity], sources[entity]
-        good, quarantine = validate_entity(source.frame, contract, loaded)
-        quarantine = quarantine.select(
+        checked = validate(source.frame, contract, known)
+        good = checked.good
+        quarantine = checked.quarantine.select(
             pl.lit(run_id).alias("run_id"), pl.lit(entity).alias("entity"), pl.all()
         ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
         loaded[entity] = good
+        known[entity] = pl.concat([good, checked.rejected.select(good.columns)])
         reports[entity] = EntityReport(
             entity=entity,
             source_file=str(source.path) if source.path else None,
@@ -333,6 +406,8 @@ def _prepare(
             quarantined_rows=source.frame.height - good.height,
             ignored_columns=source.ignored,
             quarantine=quarantine,
+            digest=source.digest,
+            rejected=checked.rejected,
         )
     ordered = {entity: reports[entity] for entity in contracts}
     return IngestReport(run_id=run_id, snapshot=snapshot, entities=ordered), loaded
@@ -344,6 +419,7 @@ def _write(
     loaded: Mapping[str, pl.DataFrame],
     mode: Literal["replace", "append"] = "replace",
     scope: pl.DataFrame | None = None,
+    roster: pl.DataFrame | None = None,
 ) -> None:
     """Replace (or append to) raw.<entity>, append quarantine and log rows and, with
     `scope`, add those records to routing.arrival_scope; all or nothing.
@@ -353,8 +429,27 @@ def _write(
     ingest routes no new record). They are stamped with this run, so they leave the scope
     once it decides; rows of a run that stopped on a failed check leave too (the hourly
     run routes them) rather than stopping every later pass.
+
+    A full load (``mode="replace"``) also appends its files to raw.export_history and,
+    with ``roster``, replaces raw.rep_roster.
     """
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    history = pl.DataFrame(
+        [
+            {
+                "run_id": report.run_id,
+                "entity": r.entity,
+                "source_file": r.source_file,
+                "digest": r.digest,
+                "input_rows": r.input_rows,
+                "loaded_rows": r.loaded_rows,
+                "loaded_at": ingested_at,
+            }
+            for r in report.entities.values()
+            if r.digest is not None and mode == "replace"
+        ],
+        schema=EXPORT_HISTORY_SCHEMA,
+    )
     log = pl.DataFrame(
         [
             {
@@ -377,10 +472,13 @@ def _write(
     try:
         for entity, frame in loaded.items():
             write_table(con, f"raw.{entity}", frame, mode=mode)
-        for table, frame in (("raw.quarantine", report.quarantine), ("raw.ingest_log", log)):
+        for table, frame in (("raw.quarantine", report.quarantine), ("raw.ingest_log", log),
+                             ("raw.export_history", history)):
             if table_exists(con, table):
                 con.execute(f"delete from {table} where run_id = ?", [report.run_id])
             write_table(con, table, frame, mode="append")
+        if roster is not None:
+            write_table(con, "raw.rep_roster", roster)
         if scope is not None:
             con.execute("""
                 delete from routing.arrival_scope where run_id in (
@@ -414,11 +512,82 @@ def _read_entity(snapshot: Path, contract: Contract) -> _Source:
             )
         empty = pl.DataFrame(schema={c: pl.String() for c in contract.column_names})
         return _Source(None, empty.with_columns(pl.lit(0, pl.Int64).alias(ROW_NUMBER)), ())
-    raw = _read_csv(snapshot, path) if path is csv else _read_parquet(snapshot, path)
-    return _map_columns(snapshot, path, raw, contract)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SnapshotError(
+            f"snapshot {snapshot}: cannot read {path.name}: {_first_line(exc)}"
+        ) from None
+    _refuse_other_formats(snapshot, path, data)
+    raw = _read_csv(snapshot, path, data) if path is csv else _read_parquet(snapshot, path)
+    if path is csv:
+        raw = _mark_cut_last_line(raw, data)
+    source = _map_columns(snapshot, path, raw, contract)
+    return replace(source, digest=hashlib.sha256(data).hexdigest())
 
 
-def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
+# What a file that is not the CSV or Parquet its name promises starts with, and what to do.
+_FORMATS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip archive, not {kind}: decompress it (gunzip) first"),
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook is one), not {kind}: "
+                    "unzip it, or save the sheet as CSV"),
+    (b"\xd0\xcf\x11\xe0", "a legacy Excel (.xls) workbook, not {kind}: save the sheet as CSV"),
+    (b"BZh", "a bzip2 archive, not {kind}: decompress it first"),
+    (b"\xfd7zXZ", "an xz archive, not {kind}: decompress it first"),
+    (b"%PDF", "a PDF document, not {kind}"),
+)
+
+
+def _refuse_other_formats(snapshot: Path, path: Path, data: bytes) -> None:
+    """Name a compressed, spreadsheet or other binary file in one line instead of loading
+    it as garbage (or failing deep inside the CSV reader)."""
+    kind = "CSV" if path.suffix == ".csv" else "Parquet"
+    if kind == "CSV" and data.startswith(b"PAR1"):
+        raise SnapshotError(f"snapshot {snapshot}: {path.name} is a Parquet file, not CSV: "
+                            f"name it {path.stem}.parquet")
+    for magic, what in _FORMATS:
+        if data.startswith(magic):
+            raise SnapshotError(f"snapshot {snapshot}: {path.name} is {what.format(kind=kind)}")
+    if kind == "CSV" and b"\x00" in data[:4096] and not data.startswith(_UTF16_BOMS):
+        raise SnapshotError(f"snapshot {snapshot}: {path.name} is a binary file, not CSV text")
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _mark_cut_last_line(frame: pl.DataFrame, data: bytes) -> pl.DataFrame:
+    """Add TRUNCATED: on the last row, why it looks cut; null elsewhere.
+
+    A file that ends without a line break may have been cut mid-line (a copy stopped, an
+    export timed out). Its last line is set aside when it has fewer fields than the header,
+    or when its last value is shorter than every other value of that column (an id cut to
+    `REP-00` among `REP-0001`...). Complete files end with a line break, whatever wrote
+    them, so a well-formed export is never affected.
+    """
+    if not frame.height or data.endswith((b"\n", b"\r")):
+        return frame
+    header = [c for c in frame.columns if c != RAGGED]
+    line = data[max(data.rfind(b"\n"), data.rfind(b"\r")) + 1:].decode("utf-8", errors="replace")
+    fields = next(csv.reader([line]), [])
+    why: str | None = None
+    if len(fields) < len(header):
+        why = (f"the file ends without a line break and its last line has {len(fields)} of "
+               f"{len(header)} fields: the export looks cut")
+    elif fields and frame.height > 1:
+        last = header[-1]
+        others = frame.get_column(last).head(frame.height - 1).drop_nulls().str.strip_chars()
+        shortest = others.filter(others != "").str.len_chars().min()
+        value = fields[len(header) - 1].strip()
+        if value and isinstance(shortest, int) and len(value) < shortest:
+            why = (f"the file ends without a line break and its last value {value!r} is "
+                   f"shorter than every other {last}: the export looks cut")
+    last_row = pl.int_range(pl.len()) == pl.len() - 1
+    return frame.with_columns(
+        pl.when(last_row).then(pl.lit(why, pl.String)).alias(TRUNCATED)
+    )
+
+
+def _read_csv(snapshot: Path, path: Path, data: bytes) -> pl.DataFrame:
     """Every column as text. UTF-8 (BOM or not) first, then Windows-1252 for legacy exports."""
 
     def read(source: Path | bytes) -> pl.DataFrame:
@@ -430,7 +599,6 @@ def _read_csv(snapshot: Path, path: Path) -> pl.DataFrame:
             return _read_ragged_csv(source.read_bytes() if isinstance(source, Path) else source)
 
     try:
-        data = path.read_bytes()
         # Polars ends records at '\n' only: a file with bare '\r' line ends (old Mac and
         # Excel "CSV (Macintosh)" exports) would read as one header line and lose its rows.
         source: Path | bytes = _unix_line_ends(data) if _LONE_CR.search(data) else path
@@ -496,7 +664,7 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
     picked: dict[str, str] = {}  # contract column -> source header
     ignored: list[str] = []
     for header in raw.columns:
-        if header == RAGGED:
+        if header in (RAGGED, TRUNCATED):
             continue
         repeat = _DUPLICATE_HEADER.match(header)
         original = repeat["base"] if repeat and repeat["base"] in headers else header
@@ -533,8 +701,7 @@ def _as_text(
     text for the timestamp parser to convert to UTC.
     """
     exprs: list[pl.Expr] = [pl.col(ROW_NUMBER).cast(pl.Int64)]
-    if RAGGED in frame.columns:
-        exprs.append(pl.col(RAGGED))
+    exprs.extend(pl.col(c) for c in (RAGGED, TRUNCATED) if c in frame.columns)
     for target, header in picked.items():
         dtype = frame.schema[header]
         column = pl.col(header)
@@ -668,6 +835,9 @@ class _Check:
     phase 2 (uniqueness) must know which rows survive the others, so that the first good
     occurrence of a key stays and only the later ones are quarantined. Expressions of
     later phases may use ``pl.col(PASSED)``.
+
+    A check that ``clears_cell`` (a bad value in an optional column) does not set the row
+    aside: the cell is cleared, the quarantine logs it, and the row loads without it.
     """
 
     column: str
@@ -680,6 +850,22 @@ class _Check:
     # is evaluated on the failing rows only, so anything it needs from other rows (such
     # as the row a duplicate repeats) must be materialised here.
     helpers: tuple[pl.Expr, ...] = ()
+    clears_cell: bool = False
+
+
+@dataclass(frozen=True)
+class Validated:
+    """One entity's rows after the contract checks.
+
+    ``good``: the loaded rows (contract columns and types plus `_row_number`);
+    ``quarantine``: one entry per (row, column, expectation); ``rejected``: the rows set
+    aside, typed like ``good`` (cells that did not parse are empty), with the first
+    reason each was set aside (`problem_column`, `problem_value`, `problem_reason`).
+    """
+
+    good: pl.DataFrame
+    quarantine: pl.DataFrame
+    rejected: pl.DataFrame
 
 
 def validate_entity(
@@ -690,8 +876,16 @@ def validate_entity(
     ``source`` holds the contract columns as text (missing optional columns may be absent)
     plus `_row_number`; ``parents`` the already loaded entities that references point at.
     Returns (rows in contract order and types plus `_row_number`, quarantine entries with
-    row_number, column_name, expectation, value, reason — sorted by row).
+    row_number, column_name, expectation, value, reason, action — sorted by row).
     """
+    checked = validate(source, contract, parents)
+    return checked.good, checked.quarantine
+
+
+def validate(
+    source: pl.DataFrame, contract: Contract, parents: Mapping[str, pl.DataFrame]
+) -> Validated:
+    """:func:`validate_entity`, also returning the rows it set aside (see Validated)."""
     missing = [c for c in contract.column_names if c not in source.columns]
     frame = source.lazy().with_columns(pl.lit(None, pl.String).alias(c) for c in missing)
     frame = frame.with_columns(
@@ -703,11 +897,15 @@ def validate_entity(
     )
 
     checks = _checks(contract, parents)
+    if TRUNCATED in source.columns:
+        checks.insert(0, _truncation_check())
     if RAGGED in source.columns:
         checks.insert(0, _field_count_check())
     flags = [f"__failed_{i}__" for i in range(len(checks))]
+    row_flags = [f for f, c in zip(flags, checks, strict=True) if not c.clears_cell]
     for phase in (0, 1, 2):
-        earlier = [f for f, c in zip(flags, checks, strict=True) if c.phase < phase]
+        earlier = [f for f, c in zip(flags, checks, strict=True)
+                   if c.phase < phase and not c.clears_cell]
         current = [(f, c) for f, c in zip(flags, checks, strict=True) if c.phase == phase]
         if not current:
             continue
@@ -721,9 +919,20 @@ def validate_entity(
         )
     checked = frame.collect()
 
-    failed_any = pl.any_horizontal(flags) if flags else pl.lit(False)
-    good = checked.filter(~failed_any).select(
-        *[pl.col(_t(c.name)).alias(c.name) for c in contract.columns], pl.col(ROW_NUMBER)
+    set_aside = pl.any_horizontal(row_flags) if row_flags else pl.lit(False)
+    cleared: dict[str, list[str]] = {}
+    for flag, check in zip(flags, checks, strict=True):
+        if check.clears_cell:
+            cleared.setdefault(check.column, []).append(flag)
+
+    def typed(column: Column) -> pl.Expr:
+        value = pl.col(_t(column.name))
+        if column.name in cleared:
+            value = pl.when(pl.any_horizontal(cleared[column.name])).then(None).otherwise(value)
+        return value.alias(column.name)
+
+    good = checked.filter(~set_aside).select(
+        *[typed(c) for c in contract.columns], pl.col(ROW_NUMBER)
     )
     entries = [
         checked.lazy()
@@ -733,15 +942,30 @@ def validate_entity(
             pl.lit(check.column).alias("column_name"),
             pl.lit(check.expectation).alias("expectation"),
             check.value.str.slice(0, MAX_VALUE_CHARS).alias("value"),
-            check.reason.alias("reason"),
+            pl.when(set_aside | (not check.clears_cell)).then(check.reason)
+            .otherwise(_sentence(check.reason, CLEARED_SUFFIX)).alias("reason"),
+            pl.when(set_aside).then(pl.lit(ROW_QUARANTINED)).otherwise(pl.lit(CELL_CLEARED))
+            .alias("action"),
         )
         for flag, check in zip(flags, checks, strict=True)
     ]
     schema = {k: v for k, v in QUARANTINE_SCHEMA.items() if k not in ("run_id", "entity")}
-    if not entries:
-        return good, pl.DataFrame(schema=schema)
-    quarantine = pl.concat(entries).sort("row_number", maintain_order=True).collect()
-    return good, quarantine.cast(schema)  # type: ignore[arg-type]
+    if entries:
+        quarantine = pl.concat(entries).sort("row_number", maintain_order=True).collect()
+        quarantine = quarantine.cast(schema)  # type: ignore[arg-type]
+    else:
+        quarantine = pl.DataFrame(schema=schema)
+    first_problem = (
+        quarantine.filter(pl.col("action") == ROW_QUARANTINED)
+        .group_by("row_number", maintain_order=True)
+        .first()
+        .select(pl.col("row_number").alias(ROW_NUMBER), problem_column=pl.col("column_name"),
+                problem_value=pl.col("value"), problem_reason=pl.col("reason"))
+    )
+    rejected = checked.filter(set_aside).select(
+        *[typed(c) for c in contract.columns], pl.col(ROW_NUMBER)
+    ).join(first_problem, on=ROW_NUMBER, how="left", maintain_order="left")
+    return Validated(good, quarantine, rejected)
 
 
 def _quoted(text: pl.Expr) -> pl.Expr:
@@ -774,7 +998,7 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
         q.IN_SET: _in_set_check,
         q.MATCH_REGEX: _regex_check,
         q.BETWEEN: _between_check,
-        q.UNIQUE: lambda _, column: _unique_check([column.name], q.UNIQUE),
+        q.UNIQUE: lambda _, column: _unique_check([column.name], q.UNIQUE, contract.order_by),
         q.IN_REFERENCED_SET: lambda spec, column: _reference_check(spec, column, contract, parents),
     }
     checks: list[_Check] = []
@@ -782,14 +1006,35 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
         if spec.type == q.TABLE_COLUMNS:
             continue  # guaranteed by _map_columns: missing required columns stop the run
         if spec.type == q.COMPOUND_UNIQUE:
-            checks.append(_unique_check(list(spec.kwargs["column_list"]), q.COMPOUND_UNIQUE))
+            checks.append(_unique_check(list(spec.kwargs["column_list"]), q.COMPOUND_UNIQUE,
+                                        contract.order_by))
             continue
         if spec.type not in per_column:
             raise ValueError(f"ingest cannot evaluate expectation {spec.type} ({spec.target})")
-        check = per_column[spec.type](spec, contract.column(spec.target))
+        column = contract.column(spec.target)
+        check = per_column[spec.type](spec, column)
         if check is not None:
+            if spec.type in CELL_EXPECTATIONS and _is_optional(column, contract):
+                check = replace(check, clears_cell=True)
             checks.append(check)
     return checks
+
+
+# Expectations about one value: in an optional column, failing one clears that cell only.
+CELL_EXPECTATIONS = (q.OF_TYPE, q.IN_SET, q.MATCH_REGEX, q.BETWEEN)
+CLEARED_SUFFIX = "; the cell was cleared and the row kept"
+
+
+def _is_optional(column: Column, contract: Contract) -> bool:
+    """A column the row can do without: not required, not part of a key, not unique, and
+    not a reference whose absence makes the row unusable."""
+    ref = column.references
+    return not (
+        column.required
+        or column.unique
+        or column.name in contract.key_columns
+        or (ref is not None and ref.on_missing == "quarantine")
+    )
 
 
 def _field_count_check() -> _Check:
@@ -873,15 +1118,38 @@ def _reference_check(
     return _Check(column.name, q.IN_REFERENCED_SET, failed, pl.col(column.name), reason, 1)
 
 
-def _unique_check(columns: list[str], expectation: str) -> _Check:
-    """Every repeat of a key after its first good occurrence fails; the first stays."""
+def _unique_check(columns: list[str], expectation: str, order_by: Sequence[str] = ()) -> _Check:
+    """Every good row of a key but one fails. The one that stays is the newest by the
+    contract's ``order_by`` columns (newest first, empty last), else the first in the file."""
     keys = [pl.col(_t(c)) for c in columns]
     label = ", ".join(columns)
-    first = f"__first__{'__'.join(columns)}"
-    first_good_row = pl.col(ROW_NUMBER).filter(pl.col(PASSED)).min().over(keys).alias(first)
+    kept = f"__kept__{'__'.join(columns)}"
+    good_rows = pl.col(ROW_NUMBER).filter(pl.col(PASSED))
+    if order_by:
+        dating = [pl.col(_t(c)).filter(pl.col(PASSED)) for c in order_by]
+        kept_row = good_rows.sort_by(
+            [*dating, good_rows], descending=[True] * len(dating) + [False], nulls_last=True
+        ).first()
+    else:
+        kept_row = good_rows.min()
     present = pl.all_horizontal(k.is_not_null() for k in keys)
-    failed = pl.col(PASSED) & present & (pl.col(ROW_NUMBER) != pl.col(first))
+    failed = pl.col(PASSED) & present & (pl.col(ROW_NUMBER) != pl.col(kept))
     shown = pl.concat_str([pl.col(_n(c)) for c in columns], separator=", ")
     value = pl.concat_str([pl.col(c) for c in columns], separator=", ")
-    reason = _sentence(f"{label} ", _quoted(shown), " repeats row ", pl.col(first).cast(pl.String))
-    return _Check(label, expectation, failed, value, reason, 2, (first_good_row,))
+    newer = f", which is newer by {' then '.join(order_by)}" if order_by else ""
+    reason = _sentence(
+        f"{label} ", _quoted(shown), " repeats row ", pl.col(kept).cast(pl.String), newer
+    )
+    return _Check(label, expectation, failed, value, reason, 2, (kept_row.over(keys).alias(kept),))
+
+
+def _truncation_check() -> _Check:
+    """The last line of a file that ends without a line break, when it looks cut."""
+    why = pl.col(TRUNCATED)
+    return _Check(
+        column=ROW_COLUMN,
+        expectation=TRUNCATION_EXPECTATION,
+        failed=why.is_not_null(),
+        value=why,
+        reason=why,
+    )

@@ -11,7 +11,7 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -26,7 +26,15 @@ from switchboard.alerts import build_alerts, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS, empty
-from switchboard.guards import GuardReport, GuardTripped, check, check_inputs, measure
+from switchboard.guards import (
+    GUARD_NAMES,
+    ExportGuard,
+    GuardReport,
+    GuardTripped,
+    check,
+    check_inputs,
+    measure,
+)
 from switchboard.summary import RunSummary, summarize
 
 Mode = Literal["hourly", "arrivals", "departure", "territory_change"]
@@ -77,6 +85,8 @@ class RunContext:
     # these settings exist, so only the new records are ingested and transformed.
     arrivals_since: datetime | None = None
     incremental: bool = False
+    # Guards the user accepted for this run (--accept-guard), logged in routing.runs.
+    accepted_guards: tuple[str, ...] = ()
 
     @property
     def engine_mode(self) -> Literal["hourly", "departure", "territory_change"]:
@@ -93,7 +103,12 @@ def make_context(
     mode: Mode = "hourly",
     leaver_rep_ids: tuple[str, ...] = (),
     dry_run: bool = False,
+    accepted_guards: Sequence[str] = (),
 ) -> RunContext:
+    unknown = sorted(set(accepted_guards) - set(GUARD_NAMES))
+    if unknown:
+        raise ValueError(f"--accept-guard: no guard named {', '.join(unknown)}; "
+                         f"the guards are {', '.join(GUARD_NAMES)}")
     snapshot = Path(snapshot)
     if not snapshot.is_dir():
         raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
@@ -116,6 +131,7 @@ def make_context(
         fingerprint=fp,
         run_id=_run_id(when, mode, fp),
         build_key=build_key,
+        accepted_guards=tuple(sorted(set(accepted_guards))),
     )
 
 
@@ -183,6 +199,7 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
         publish.start_run(
             con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
             as_of=ctx.as_of, rules_version=ctx.config.rules_version,
+            accepted_guards=ctx.accepted_guards,
         )
     return ctx, "route"
 
@@ -254,9 +271,28 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
             con.execute("delete from routing.arrival_scope")
         since = (None if routes_all else
                  ctx.arrivals_since if ctx.mode == "arrivals" else _watermark(con))
-        report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since)
+        report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since,
+                                 guard=export_guard(ctx))
         quality.check_raw(con, load_contracts())
     return report.as_dict()
+
+
+def export_guard(ctx: RunContext) -> ExportGuard:
+    """The guards on this run's files. A territory change replaces the plan on purpose, so
+    the plan's row counts may drop."""
+    from switchboard.contracts import load_contracts
+
+    limits = ctx.config.guards
+    return ExportGuard(
+        max_row_drop=limits.max_row_drop,
+        min_row_drop=limits.min_row_drop,
+        required=tuple(e for e, c in load_contracts().items() if c.required),
+        accepted=frozenset(ctx.accepted_guards),
+        exempt=frozenset(PLAN_ENTITIES if ctx.mode == "territory_change" else ()),
+    )
+
+
+PLAN_ENTITIES = ("territories", "territory_members")
 
 
 def transform(ctx: RunContext) -> None:
@@ -492,7 +528,7 @@ def check_output(ctx: RunContext, routed: Routed) -> None:
 
 
 def guard(ctx: RunContext, routed: Routed) -> None:
-    check(routed.guard, ctx.config)
+    check(routed.guard, ctx.config, ctx.accepted_guards)
 
 
 def record(ctx: RunContext, routed: Routed) -> None:

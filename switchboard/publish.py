@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -56,7 +56,8 @@ REASSIGNMENT_COLUMNS = [
     "record_type", "record_id", "old_owner_id", "new_owner_id", "queue", "rule", "reason",
 ]
 # Alert types sent one message each to the webhook; the rest reach it in the run summary.
-WEBHOOK_ALERT_TYPES = ("unowned_account", "rep_overloaded", "pipeline_handoff", "guard_tripped")
+WEBHOOK_ALERT_TYPES = ("unowned_account", "rep_overloaded", "pipeline_handoff", "guard_tripped",
+                       "rep_data_problem")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -105,12 +106,14 @@ def find_run(con: duckdb.DuckDBPyConnection, fp: str) -> RunRecord | None:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str,
-              snapshot: Path, as_of: datetime, rules_version: str) -> None:
+              snapshot: Path, as_of: datetime, rules_version: str,
+              accepted_guards: Sequence[str] = ()) -> None:
     row = pl.DataFrame(
         [{
             "run_id": run_id, "fingerprint": fp, "mode": mode, "snapshot": str(snapshot),
             "as_of": as_of, "rules_version": rules_version, "status": "started",
             "message": None, "started_at": _now(), "finished_at": None,
+            "accepted_guards": list(accepted_guards),
         }],
         schema=RUNS,
     )

@@ -28,7 +28,7 @@ import polars as pl
 
 from switchboard.config import RoutingConfig
 from switchboard.contracts import Contract, load_contracts
-from switchboard.engine.eligibility import INVALID_AVAILABILITY
+from switchboard.engine.eligibility import AVAILABILITY
 from switchboard.warehouse import read_table
 
 if TYPE_CHECKING:
@@ -469,7 +469,7 @@ MART_SPECS: dict[str, list[ExpectationSpec]] = {
         ExpectationSpec("expect_column_values_to_be_unique", {"column": "rep_id"}),
         ExpectationSpec("expect_column_values_to_be_in_set", {
             "column": "availability",
-            "value_set": ["available", "on_leave", *INVALID_AVAILABILITY],
+            "value_set": list(AVAILABILITY),
         }),
         ExpectationSpec("expect_column_values_to_not_be_null", {"column": "is_available"}),
         ExpectationSpec("expect_column_values_to_be_between",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -69,8 +69,36 @@ def write_table(
     if mode == "replace" or not table_exists(con, name):
         con.execute(f"create or replace table {target} as select * from arrow")
     else:
+        add_missing_columns(con, name, frame.schema)
         con.execute(f"insert into {target} by name select * from arrow")
     return frame.height
+
+
+def add_missing_columns(
+    con: duckdb.DuckDBPyConnection, name: str, schema: Mapping[str, pl.DataType]
+) -> list[str]:
+    """Add to an existing table the columns of ``schema`` it lacks (a warehouse written by an
+    earlier version); returns their names. Existing rows read NULL there."""
+    schema_name, _, table = name.rpartition(".")
+    have = {row[0] for row in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?", [schema_name or "main", table],
+    ).fetchall()}
+    added = [column for column in schema if column not in have]
+    for column in added:
+        con.execute(f'alter table {_quote(name)} add column "{column}" '
+                    f"{_sql_type(schema[column])}")
+    return added
+
+
+def _sql_type(dtype: pl.DataType) -> str:
+    """DuckDB's name for a Polars type, through an empty Arrow table."""
+    con = duckdb.connect()
+    try:
+        con.register("probe", pl.DataFrame(schema={"c": dtype}).to_arrow())
+        return str(con.execute("select c from probe").description[0][1])
+    finally:
+        con.close()
 
 
 @contextmanager
@@ -117,6 +145,8 @@ def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, schema in ROUTING_TABLES.items():
         if not table_exists(con, name):
             write_table(con, name, empty(schema))
+        else:
+            add_missing_columns(con, name, schema)
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None

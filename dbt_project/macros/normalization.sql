@@ -179,3 +179,20 @@
             then upper(trim({{ column }}))
     end
 {%- endmacro %}
+
+
+{#- The CRM user columns as staging presents them, from a relation with the reps contract's
+    columns (raw.reps, and the last good rows in raw.rep_roster). -#}
+{% macro normalized_rep_columns() -%}
+    trim(rep_id) as rep_id,
+    trim(name) as rep_name,
+    lower(trim(email)) as email,
+    trim(role) as role,
+    {{ lookup_key('role') }} as role_key,
+    {{ clean_text('team') }} as team,
+    {{ clean_text('segment') }} as segment,
+    {{ clean_text('manager_id') }} as manager_id,
+    capacity,
+    coalesce(skills, cast([] as varchar[])) as skills,
+    coalesce(is_active, true) as is_active
+{%- endmacro %}

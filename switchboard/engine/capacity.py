@@ -59,6 +59,7 @@ AVAILABILITY_WORDING = {
     "deactivated": "deactivated",
     "role_change": "changed role",
     "not_in_hr": "not in HR",
+    "data_problem": "held: their row in the export needs fixing",
 }
 
 PLACED_SCHEMA: dict[str, pl.DataType] = {

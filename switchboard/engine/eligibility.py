@@ -28,6 +28,10 @@ from switchboard.engine.inputs import EngineInputs
 Mode = Literal["hourly", "departure", "territory_change"]
 
 INVALID_AVAILABILITY = ("terminated", "deactivated", "role_change", "not_in_hr")
+# Keeps a book: available, on leave, or held because the export has a problem with the
+# rep's row (no evidence of a departure; see int_reps_joined_to_hr).
+VALID_AVAILABILITY = ("available", "on_leave", "data_problem")
+AVAILABILITY = (*VALID_AVAILABILITY, *INVALID_AVAILABILITY)
 LEAVER_PROBLEMS = ("terminated", "deactivated", "role_change")
 
 RECORDS_SCHEMA: dict[str, pl.DataType] = {

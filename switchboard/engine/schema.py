@@ -79,6 +79,7 @@ RUNS: dict[str, pl.DataType] = {
     "message": pl.String(),
     "started_at": pl.Datetime("us"),
     "finished_at": pl.Datetime("us"),
+    "accepted_guards": pl.List(pl.String()),  # guards accepted for this run (--accept-guard)
 }
 
 # The records an arrivals pass routes, written by its ingest (switchboard.ingest): the new

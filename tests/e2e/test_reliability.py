@@ -59,12 +59,10 @@ def decided(warehouse: Path, run_id: str) -> list[Record]:
 
 
 @pytest.fixture(scope="module")
-def clean_run(org: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[set[Record],
-                                                                               set[Record]]:
+def clean_run(clean_hourly: tuple[Path, str]) -> tuple[set[Record], set[Record]]:
     """What an undisturbed run decides and reassigns: the records that need an owner."""
-    tmp = tmp_path_factory.mktemp("clean")
-    summary = run_hourly(org, tmp)
-    records = decided(tmp / "w.duckdb", summary.run_id)
+    tmp, run_id = clean_hourly
+    records = decided(tmp / "w.duckdb", run_id)
     assert len(records) == len(set(records)) > 0
     return set(records), set(outbox_moves(tmp / "outbox"))
 

@@ -20,10 +20,10 @@ def committed_sources() -> dict[str, Any]:
 
 
 def raw_tables(sources: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Entity -> table spec, over every source that reads the raw schema."""
+    """Entity -> table spec, over every source of a system the contracts come from."""
     tables: dict[str, dict[str, Any]] = {}
     for source in sources["sources"]:
-        if source["schema"] == "raw":
+        if source["name"] in set(dbt.SOURCE_SYSTEMS.values()):
             for table in source["tables"]:
                 assert table["name"] not in tables, f"raw.{table['name']} declared twice"
                 tables[table["name"]] = table

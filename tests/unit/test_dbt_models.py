@@ -22,8 +22,8 @@ import yaml
 
 from switchboard import dbt, reference, warehouse
 from switchboard.config import RoutingConfig, Workload, WorkloadWeights
-from switchboard.contracts import load_contracts
 from switchboard.engine.schema import DECISIONS, RUNS
+from tests.raw_tables import raw_frame, write_raw_tables
 
 DAY_1 = datetime(2026, 3, 9, 12, 0)
 DAY_2 = datetime(2026, 3, 10, 12, 0)
@@ -35,26 +35,11 @@ CONFIG = RoutingConfig(workload=Workload(weights=WorkloadWeights(activity_densit
 # --------------------------------------------------------------------------- warehouse
 
 
-def raw_frame(entity: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    """Rows for raw.<entity>: the contract's columns and types plus _row_number."""
-    contract = load_contracts()[entity]
-    schema = {**contract.polars_schema, "_row_number": pl.Int64()}
-    unknown = {key for row in rows for key in row} - set(schema)
-    if unknown:
-        raise KeyError(f"{entity} has no columns {sorted(unknown)}")
-    records = [
-        {**dict.fromkeys(contract.column_names), **row, "_row_number": number}
-        for number, row in enumerate(rows, start=1)
-    ]
-    return pl.DataFrame(records, schema=schema, orient="row")
-
-
 def write_raw(path: Path, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
     """Replace every raw table (absent entities empty), load reference and routing tables."""
     con = warehouse.connect(path)
     try:
-        for entity in load_contracts():
-            warehouse.write_table(con, f"raw.{entity}", raw_frame(entity, tables.get(entity, ())))
+        write_raw_tables(con, tables)
         reference.load_reference_tables(con)
         warehouse.ensure_routing_tables(con)
     finally:
@@ -602,7 +587,9 @@ def test_rep_availability(day_1: dict[str, pl.DataFrame]) -> None:
         "R-CARL": ("on_leave", True, False),
         "R-DEACT": ("deactivated", False, False),
         "R-ROLE": ("role_change", False, False),  # HR role Sales Manager overrides CRM's AE
-        "R-NOHR": ("not_in_hr", False, False),
+        # Missing from HR in one export is not evidence of a departure: held, keeps the
+        # book, takes nothing new (not_in_hr needs routing.yml's evidence.missing_exports).
+        "R-NOHR": ("data_problem", True, False),
         "R-FUTURE": ("available", True, True),  # termination dated after the as-of date
         "R-DAN": ("available", True, True),  # HR e-mail in other letter case
         "R-EVE": ("available", True, True),  # leave ended before the as-of date
@@ -691,7 +678,7 @@ def test_ownership_gaps(day_1: dict[str, pl.DataFrame]) -> None:
         "A-INITECH": "unowned",
         "A-CYCLE-1": "unknown_owner",
         "A-CYCLE-2": "role_change",
-        "A-HOOLI": "not_in_hr",
+        "A-HOOLI": "data_problem",  # its owner has no HR row in this one export
         "A-OUT": "outside_territory",  # Ann works T-UK only; A-NAMED is named to her
     }
     since = {account_id: row["gap_since"] for account_id, row in gaps.items()}

@@ -8,7 +8,7 @@ build: fct_routing_decisions and fct_routing_conflicts are views, so they show i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,8 +21,8 @@ import pytest
 from switchboard import dbt, publish, reference, report, warehouse
 from switchboard.alerts import ALERTS
 from switchboard.config import RoutingConfig
-from switchboard.contracts import load_contracts
 from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, ROUTING_TABLES, empty
+from tests.raw_tables import write_raw_tables
 
 AS_OF = datetime(2026, 3, 10, 12, 0)
 CREATED = datetime(2025, 1, 1)
@@ -73,16 +73,6 @@ ORG: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def raw_frame(entity: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    contract = load_contracts()[entity]
-    schema = {**contract.polars_schema, "_row_number": pl.Int64()}
-    records = [
-        {**dict.fromkeys(contract.column_names), **row, "_row_number": number}
-        for number, row in enumerate(rows, start=1)
-    ]
-    return pl.DataFrame(records, schema=schema, orient="row")
-
-
 def decision(record_type: str, record_id: str, rule: str, *, owner_id: str | None = None,
              previous_owner_id: str | None = None, queue: str | None = None,
              territory_id: str | None = None, conflict: bool = False) -> dict[str, Any]:
@@ -126,8 +116,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     path = tmp_path_factory.mktemp("routing_marts") / "warehouse.duckdb"
     con = warehouse.connect(path)
     try:
-        for entity in load_contracts():
-            warehouse.write_table(con, f"raw.{entity}", raw_frame(entity, ORG.get(entity, ())))
+        write_raw_tables(con, ORG)
         reference.load_reference_tables(con)
         # what the pipeline's first stage does on an empty warehouse, before any dbt build
         warehouse.ensure_routing_tables(con)

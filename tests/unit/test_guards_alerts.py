@@ -37,7 +37,11 @@ REPS = pl.LazyFrame({
     "rep_name": ["Ann", "Bo", "Cy", "Di", "Ed"],
     "manager_id": ["M1", "M1", "M2", "M2", None],
     "availability": ["available", "available", "terminated", "not_in_hr", "available"],
-})
+    "data_problem_column": [None] * 5,
+    "data_problem_value": [None] * 5,
+    "data_problem": [None] * 5,
+}, schema_overrides={c: pl.String for c in ("data_problem_column", "data_problem_value",
+                                             "data_problem")})
 ACCOUNTS = pl.LazyFrame({
     "account_id": [f"A{i}" for i in range(10)],
     "owner_id": ["R1", "R1", "R2", "R2", "R3", "R3", "R4", "R5", None, None],
@@ -88,12 +92,12 @@ def test_empty_inputs_trip(reps: int, carrying: int, territories: int, guard: st
 
 
 def _alerts(decisions: list[dict[str, object]], conflicts: pl.DataFrame | None = None,
-            gaps: pl.LazyFrame | None = None, history: pl.LazyFrame | None = None
-            ) -> pl.DataFrame:
+            gaps: pl.LazyFrame | None = None, history: pl.LazyFrame | None = None,
+            reps: pl.LazyFrame = REPS) -> pl.DataFrame:
     return build_alerts(
         decisions=frame(decisions, DECISIONS),
         conflicts=conflicts if conflicts is not None else frame([], CONFLICTS),
-        reps=REPS,
+        reps=reps,
         gaps=gaps if gaps is not None else pl.LazyFrame(schema={
             "account_id": pl.String, "owner_id": pl.String, "reason": pl.String,
             "gap_since": pl.Datetime("us")}),
@@ -124,6 +128,31 @@ def test_unowned_alert_only_past_the_limit_and_still_unowned() -> None:
     # A6 was routed to a rep this run: no alert. A9 is too recent; A7 is only on leave.
     out = _alerts([decision(record_id="A6", previous_owner_id="R4", owner_id="R1")], gaps=gaps)
     assert out.filter(pl.col("type") == "unowned_account")["record_id"].to_list() == ["A8"]
+
+
+def test_a_held_rep_raises_one_data_problem_alert_and_no_unowned_alerts() -> None:
+    """A rep whose row is broken keeps the book: the alert names the rep, the column and
+    the value, and the book's accounts are not reported as ownerless."""
+    reps = REPS.with_columns(
+        availability=pl.when(pl.col("rep_id") == "R2").then(pl.lit("data_problem"))
+        .otherwise("availability"),
+        data_problem_column=pl.when(pl.col("rep_id") == "R2").then(pl.lit("capacity")),
+        data_problem_value=pl.when(pl.col("rep_id") == "R2").then(pl.lit("-5")),
+        data_problem=pl.when(pl.col("rep_id") == "R2")
+        .then(pl.lit("reps row: capacity '-5' is below the minimum 1")),
+    )
+    gaps = pl.LazyFrame({
+        "account_id": ["A2", "A3"], "owner_id": ["R2", "R2"],
+        "reason": ["data_problem", "data_problem"],
+        "gap_since": [AS_OF - timedelta(days=3)] * 2,
+    })
+    out = _alerts([], gaps=gaps, reps=reps)
+    assert out["type"].to_list() == ["rep_data_problem"]
+    row = out.row(0, named=True)
+    assert (row["rep_id"], row["severity"], row["recipient_id"]) == ("R2", "high", "revops")
+    assert row["message"] == (
+        "Bo (R2) keeps 2 account(s) but gets no new records until the export is fixed: "
+        "reps row: capacity '-5' is below the minimum 1 (column capacity, value '-5').")
 
 
 def test_overload_needs_every_one_of_the_last_n_days() -> None:

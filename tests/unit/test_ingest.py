@@ -71,26 +71,25 @@ def broken() -> Iterator[tuple[duckdb.DuckDBPyConnection, IngestReport]]:
 # --------------------------------------------------------------------------- broken snapshot
 
 EXPECTED_QUARANTINE = [
-    # entity, row, column, expectation, value, reason
+    # entity, row, column, expectation, value, reason, action
     ("accounts", 3, "account_id", "expect_column_values_to_not_be_null", None,
-     "account_id is required but empty"),
+     "account_id is required but empty", "row_quarantined"),
+    # A bad value in an optional column clears that cell only: the account still loads.
     ("accounts", 4, "employees", "expect_column_values_to_be_of_type", "lots",
-     "employees 'lots' is not an integer"),
+     "employees 'lots' is not an integer; the cell was cleared and the row kept",
+     "cell_cleared"),
     ("accounts", 5, "account_id", "expect_column_values_to_be_unique", "A1",
-     "account_id 'A1' repeats row 1"),
+     "account_id 'A1' repeats row 1", "row_quarantined"),
     ("accounts", 6, "created_at", "expect_column_values_to_be_of_type", "yesterday",
-     "created_at 'yesterday' is not an ISO 8601 timestamp"),
+     "created_at 'yesterday' is not an ISO 8601 timestamp", "row_quarantined"),
     ("accounts", 7, "tier", "expect_column_values_to_be_in_set", "7",
-     "tier '7' is not one of 1, 2, 3"),
+     "tier '7' is not one of 1, 2, 3; the cell was cleared and the row kept", "cell_cleared"),
     ("hr", 3, "status", "expect_column_values_to_be_in_set", "retired",
-     "status 'retired' is not one of active, leave, terminated"),
+     "status 'retired' is not one of active, leave, terminated", "row_quarantined"),
     ("leads", 2, "email", "expect_column_values_to_match_regex", "not-an-email",
-     r"email 'not-an-email' does not match ^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+     r"email 'not-an-email' does not match ^[^@\s]+@[^@\s]+\.[^@\s]+$", "row_quarantined"),
     ("opportunities", 2, "account_id", "expect_column_values_to_be_in_referenced_set", "A404",
-     "account_id 'A404' is not among the loaded accounts"),
-    # A7 exists in the file but was itself quarantined (tier 7), so it is not loaded.
-    ("opportunities", 3, "account_id", "expect_column_values_to_be_in_referenced_set", "A7",
-     "account_id 'A7' is not among the loaded accounts"),
+     "account_id 'A404' is not among the loaded accounts", "row_quarantined"),
 ]  # fmt: skip
 
 
@@ -107,14 +106,16 @@ def test_broken_snapshot_loads_the_good_rows(
 ) -> None:
     con, _ = broken
     accounts = raw(con, "accounts")
-    assert accounts.select("account_id", "name", "_row_number").rows() == [
-        ("A1", "Acme Corp", 1),  # the first A1 stays; its repeat on row 5 is quarantined
-        ("A2", "Acme West", 2),
-        ("A8", "Good Co", 8),
+    assert accounts.select("account_id", "name", "employees", "tier", "_row_number").rows() == [
+        ("A1", "Acme Corp", 1200, 1, 1),  # the first A1 stays; its repeat on row 5 is quarantined
+        ("A2", "Acme West", 300, 2, 2),
+        ("A4", "Lots Ltd", None, 3, 4),  # employees 'lots' cleared
+        ("A7", "Seven Tier", 40, None, 7),  # tier 7 cleared
+        ("A8", "Good Co", 500, 2, 8),
     ]
     assert raw(con, "hr")["email"].to_list() == ["ada@example.com", "grace@example.com"]
     assert raw(con, "leads")["lead_id"].to_list() == ["L1"]
-    assert raw(con, "opportunities")["opportunity_id"].to_list() == ["O1"]
+    assert raw(con, "opportunities")["opportunity_id"].to_list() == ["O1", "O3"]
     assert raw(con, "reps").height == 3
 
 
@@ -134,7 +135,7 @@ def test_reconciliation_holds_for_every_entity(
             row["quarantined_rows"],
         )
     accounts = report["accounts"]
-    assert (accounts.input_rows, accounts.loaded_rows, accounts.quarantined_rows) == (8, 3, 5)
+    assert (accounts.input_rows, accounts.loaded_rows, accounts.quarantined_rows) == (8, 5, 3)
     assert accounts.source_file == str(BROKEN / "accounts.csv")
 
 
@@ -261,7 +262,7 @@ def test_ingest_order_puts_referenced_entities_first() -> None:
 def test_check_snapshot_reports_without_writing(con: duckdb.DuckDBPyConnection) -> None:
     report = check_snapshot(BROKEN)
     assert report.quarantine.height == len(EXPECTED_QUARANTINE)
-    assert report.as_dict()["accounts"]["loaded_rows"] == 3
+    assert report.as_dict()["accounts"]["loaded_rows"] == 5
     assert not table_exists(con, "raw.accounts")
 
 

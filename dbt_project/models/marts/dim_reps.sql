@@ -22,5 +22,8 @@ select
     availability,
     is_valid_owner,
     is_available,
+    data_problem_column,
+    data_problem_value,
+    data_problem,
     as_of_date
 from {{ ref('int_reps_joined_to_hr') }}

@@ -4,7 +4,8 @@
 --   unknown_owner      owner_id is not a CRM user in the reps export;
 --   deactivated, terminated, role_change, not_in_hr
 --                      the owner's availability (int_reps_joined_to_hr): not a valid owner;
---   on_leave           the owner keeps the book (is_owner_valid) but takes nothing new: a
+--   on_leave, data_problem
+--                      the owner keeps the book (is_owner_valid) but takes nothing new: a
 --                      coverage gap, not an ownership problem;
 --   outside_territory  a valid owner who belongs to at least one territory, while the account
 --                      matches territories and the owner is a member of none of them, and
@@ -155,6 +156,7 @@ dated as (
                 then coalesce(hr_updated_at, availability_observed_since, as_of)
             when 'deactivated' then coalesce(availability_observed_since, as_of)
             when 'not_in_hr' then coalesce(availability_observed_since, as_of)
+            when 'data_problem' then coalesce(availability_observed_since, as_of)
             -- terminated, on_leave: the HR status date first
             else
                 coalesce(
