@@ -38,6 +38,10 @@ def roster_schema(reps: Contract) -> dict[str, pl.DataType]:
         "hr_problem_value": pl.String(),
         "hr_problem_reason": pl.String(),
         "missing_hr_exports": pl.Int64(),
+        # The HR status last seen for the rep's e-mail: a terminated employee whom HR
+        # later drops from its export stays terminated, rather than becoming "missing".
+        "last_hr_status": pl.String(),
+        "last_hr_status_start": pl.Date(),
         "updated_at": pl.Datetime("us"),
     }
 
@@ -107,7 +111,11 @@ def update_roster(
     )
     roster = pl.concat([present, broken, missing], how="diagonal_relaxed")
 
-    in_hr = hr.lazy().select(_email_key().alias("_email"), _in_hr=pl.lit(True)).unique("_email")
+    in_hr = hr.lazy().select(
+        _email_key().alias("_email"), _in_hr=pl.lit(True),
+        _status=pl.col("status").str.strip_chars().str.to_lowercase(),
+        _status_start=pl.col("status_start"),
+    ).unique("_email", keep="first")
     hr_broken = (
         hr_rejected.lazy()
         .filter(pl.col("email").is_not_null())
@@ -122,9 +130,15 @@ def update_roster(
         roster.with_columns(_email=_email_key())
         .join(in_hr, on="_email", how="left")
         .join(hr_state, on="_email", how="left")
-        .join(prev.select("rep_id", _previous_missing_hr="missing_hr_exports"), on="rep_id",
+        .join(prev.select("rep_id", _previous_missing_hr="missing_hr_exports",
+                          _previous_status="last_hr_status",
+                          _previous_status_start="last_hr_status_start"), on="rep_id",
               how="left")
         .with_columns(
+            last_hr_status=pl.when(pl.col("_in_hr").fill_null(False)).then("_status")
+            .otherwise("_previous_status"),
+            last_hr_status_start=pl.when(pl.col("_in_hr").fill_null(False))
+            .then("_status_start").otherwise("_previous_status_start"),
             missing_hr_exports=pl.when(pl.col("_in_hr").fill_null(False)).then(0)
             .when(counted & pl.col("hr_problem_reason").is_null())
             .then(before + int(new_hr_export))

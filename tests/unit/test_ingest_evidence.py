@@ -296,3 +296,16 @@ def test_roster_frame_keeps_its_schema_when_nothing_changes(
     ingest_snapshot(make_snapshot(tmp_path, {}), con, "r")
     schema = con.sql("select * from raw.rep_roster").pl().schema
     assert schema["skills"] == pl.List(pl.String) and schema["missing_hr_exports"] == pl.Int64
+
+
+def test_the_last_hr_status_outlives_the_hr_row(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """HR exports often drop terminated employees: the roster remembers the status."""
+    hr = "email,status,status_start\nada@example.com,terminated,2026-01-31\n"
+    ingest_snapshot(make_snapshot(tmp_path / "1", {"hr.csv": hr}), con, "r1")
+    ingest_snapshot(make_snapshot(tmp_path / "2", {"hr.csv": "email,status\n"}), con, "r2")
+    ada = roster(con)["R1"]
+    assert (ada["last_hr_status"], str(ada["last_hr_status_start"])) == (
+        "terminated", "2026-01-31")
+    assert ada["missing_hr_exports"] == 1

@@ -2,7 +2,8 @@
 -- as-of date (first matching case wins):
 --   deactivated   the CRM user is inactive;
 --   terminated    HR says terminated, effective on or before the as-of date (a termination
---                 dated later leaves the rep available until then);
+--                 dated later leaves the rep available until then), or said so the last
+--                 time the e-mail was in the HR export;
 --   on_leave      HR says leave and the as-of date is in [status_start, status_end)
 --                 (no end date: open-ended leave);
 --   role_change   the role (HR's when present, else CRM's) is not in var('carrying_roles');
@@ -105,6 +106,8 @@ joined as (
         roster.hr_problem_reason,
         -- a rep the roster does not know yet has been missed by this export only
         coalesce(roster.missing_hr_exports, 1) as missing_hr_exports,
+        roster.last_hr_status,
+        roster.last_hr_status_start,
         {{ as_of_date() }} as as_of_date
     from reps
     left join employees
@@ -130,6 +133,12 @@ with_availability as (
             when
                 hr_status = 'terminated'
                 and coalesce(status_start <= as_of_date, true)
+                then 'terminated'
+            -- HR dropped a terminated employee from its export: still terminated
+            when
+                not is_in_hr
+                and last_hr_status = 'terminated'
+                and coalesce(last_hr_status_start <= as_of_date, true)
                 then 'terminated'
             when
                 hr_status = 'leave'

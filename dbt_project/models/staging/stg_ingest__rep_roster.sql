@@ -16,5 +16,7 @@ select
     hr_problem_column,
     hr_problem_value,
     hr_problem_reason,
-    missing_hr_exports
+    missing_hr_exports,
+    last_hr_status,
+    last_hr_status_start
 from source
