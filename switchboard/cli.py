@@ -230,8 +230,9 @@ def check(
         console.print(table)
         quarantine = report.quarantine
         if quarantine.height:
-            q = Table(title="Would be quarantined", title_justify="left")
-            shown = ("entity", "row_number", "column_name", "reason")
+            q = Table(title="Would be quarantined (rows) or cleared (cells)",
+                      title_justify="left")
+            shown = ("entity", "row_number", "column_name", "action", "reason")
             for col in shown:
                 q.add_column(col.replace("_", " "), overflow="fold")
             for values in quarantine.head(50).select(
