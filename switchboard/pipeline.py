@@ -14,14 +14,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 import polars as pl
 
-from switchboard import __version__, publish, warehouse
+from switchboard import __version__, asof, publish, warehouse
 from switchboard.alerts import build_alerts, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
@@ -42,19 +42,15 @@ ENGINE_TABLES = {
 }
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+utc_now = asof.utc_now
 
 
-def parse_as_of(value: str | datetime | None) -> datetime:
-    """ISO 8601 (no offset = UTC) or None for now; returned naive UTC."""
+def parse_as_of(value: str | datetime | None, option: str = "--as-of") -> datetime:
+    """ISO 8601 (no offset = UTC) or None for now; returned naive UTC. Anything else raises
+    asof.AsOfError naming ``option``."""
     if value is None:
         return utc_now()
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return asof.parse_time(value, option)
 
 
 @dataclass(frozen=True)
@@ -77,6 +73,9 @@ class RunContext:
     # these settings exist, so only the new records are ingested and transformed.
     arrivals_since: datetime | None = None
     incremental: bool = False
+    # The as-of may lie more than a day ahead of the clock or before the export (a
+    # deliberate replay); see switchboard.asof.
+    allow_backdated: bool = False
 
     @property
     def engine_mode(self) -> Literal["hourly", "departure", "territory_change"]:
@@ -93,11 +92,17 @@ def make_context(
     mode: Mode = "hourly",
     leaver_rep_ids: tuple[str, ...] = (),
     dry_run: bool = False,
+    allow_backdated: bool = False,
 ) -> RunContext:
+    """The run's identity and settings. An as-of more than a day ahead of the clock stops
+    the run here, before anything starts, unless ``allow_backdated`` (see switchboard.asof;
+    whether the export agrees with the as-of is checked after ingest)."""
     snapshot = Path(snapshot)
     if not snapshot.is_dir():
         raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
-    when = parse_as_of(as_of)
+    when = parse_as_of(as_of, as_of_option(mode))
+    if as_of is not None and not allow_backdated:
+        asof.check_not_future(when, option=as_of_option(mode))
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
         snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__,
@@ -116,7 +121,13 @@ def make_context(
         fingerprint=fp,
         run_id=_run_id(when, mode, fp),
         build_key=build_key,
+        allow_backdated=allow_backdated,
     )
+
+
+def as_of_option(mode: str) -> str:
+    """The command-line option that carries a run's as-of, for messages."""
+    return "--effective" if mode == "departure" else "--as-of"
 
 
 def _run_id(when: datetime, mode: str, fp: str) -> str:
@@ -243,8 +254,10 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         if ctx.incremental and ctx.arrivals_since is not None:
             # The new rows pass the same contract expectations row by row; the table-level
             # GX suite ran on the full load.
-            return ingest_arrivals(ctx.snapshot, con, ctx.run_id,
-                                   ctx.arrivals_since).as_dict()
+            counts = ingest_arrivals(ctx.snapshot, con, ctx.run_id,
+                                     ctx.arrivals_since).as_dict()
+            check_export_time(con, ctx)
+            return counts
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
         reference.load_reference_tables(con)
         # Records new to raw join the arrivals scope, except in an hourly run, which
@@ -255,8 +268,28 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         since = (None if routes_all else
                  ctx.arrivals_since if ctx.mode == "arrivals" else _watermark(con))
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since)
+        check_export_time(con, ctx)
         quality.check_raw(con, load_contracts())
     return report.as_dict()
+
+
+# The entities whose created_at says when the export was taken.
+_DATED_ENTITIES = ("accounts", "leads")
+
+
+def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
+    """Stop before dbt when raw holds accounts or leads created more than a day after the
+    run's as-of: the as-of is not the export's (asof.check_not_before_export). A departure
+    is exempt (its effective time may lie before today's export), and so is a run that
+    allows a backdated as-of."""
+    if ctx.allow_backdated or ctx.mode == "departure":
+        return
+    newest = {
+        entity: con.execute(f"select max(created_at) from raw.{entity}").fetchall()[0][0]
+        for entity in _DATED_ENTITIES
+        if warehouse.table_exists(con, f"raw.{entity}")
+    }
+    asof.check_not_before_export(ctx.as_of, newest, option=as_of_option(ctx.mode))
 
 
 def transform(ctx: RunContext) -> None:
