@@ -110,13 +110,34 @@ def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
 
 
 def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the routing.* tables (empty) so dbt sources and readers always find them."""
+    """Create the routing.* tables (empty) so dbt sources and readers always find them, and
+    add the columns a newer schema declares to the tables of an existing warehouse."""
     from switchboard.engine.schema import ROUTING_TABLES, empty
 
     con.execute("create schema if not exists routing")
     for name, schema in ROUTING_TABLES.items():
         if not table_exists(con, name):
             write_table(con, name, empty(schema))
+        else:
+            add_missing_columns(con, name, schema)
+
+
+def add_missing_columns(con: duckdb.DuckDBPyConnection, name: str,
+                        schema: dict[str, pl.DataType]) -> list[str]:
+    """Add to an existing table the columns of ``schema`` it lacks (null in existing rows),
+    typed as write_table would type them. Returns the columns added."""
+    table_schema, _, table = name.rpartition(".")
+    present = {column for (column,) in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?", [table_schema or "main", table],
+    ).fetchall()}
+    missing = [column for column in schema if column not in present]
+    if missing:
+        arrow = pl.DataFrame(schema={c: schema[c] for c in missing}).to_arrow()  # noqa: F841
+        types = con.sql("select * from arrow").types
+        for column, dtype in zip(missing, types, strict=True):
+            con.execute(f'alter table {_quote(name)} add column if not exists "{column}" {dtype}')
+    return missing
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
