@@ -21,7 +21,7 @@ from typing import Literal
 import duckdb
 import polars as pl
 
-from switchboard import __version__, asof, publish, warehouse
+from switchboard import __version__, asof, publish, queued, warehouse
 from switchboard.alerts import build_alerts, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
@@ -347,6 +347,9 @@ def route(ctx: RunContext) -> Routed:
         ).lazy()
         recent = _recent_assignments(con) if scoped and ctx.incremental else None
         pending = pending_owners(con, ctx.as_of)
+        plan = queued.plan_fingerprint(con, ctx.config.rules_version)
+        # An arrivals pass decides records new to raw: none has an earlier decision.
+        settled = None if scoped else queued.settled(con, ctx.as_of, plan)
     frames["accounts"] = _with_pending_owners(frames["accounts"], pending, "account",
                                               "account_id")
     frames["leads"] = _with_pending_owners(frames["leads"], pending, "lead", "lead_id")
@@ -367,13 +370,15 @@ def route(ctx: RunContext) -> Routed:
         workload=workload,
         rep_state=rep_state,
         **({"recent_assignments": recent.lazy()} if recent is not None else {}),
-        scope=scope,
+        scope=_without_settled(frames, scope, settled),
     )
     result = engine_route(
         inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, mode=ctx.engine_mode,
         leaver_rep_ids=ctx.leaver_rep_ids,
     )
-    decisions, conflicts = result.decisions, result.conflicts
+    with connection(ctx) as con:
+        decisions = queued.with_input_hashes(con, result.decisions, plan)
+    conflicts = result.conflicts
     alerts = build_alerts(
         decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
@@ -392,6 +397,19 @@ def route(ctx: RunContext) -> Routed:
         if ctx.dry_run else None
     )
     return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff, recent)
+
+
+def _without_settled(frames: dict[str, pl.LazyFrame], scope: pl.LazyFrame | None,
+                     settled: pl.DataFrame | None) -> pl.LazyFrame | None:
+    """The records the engine may decide: the arrivals scope (None: every record), less
+    the records settled in a queue (switchboard.queued), which keep their last decision."""
+    if settled is None or settled.is_empty():
+        return scope
+    every = scope if scope is not None else pl.concat([
+        frames["accounts"].select(record_type=pl.lit("account"), record_id="account_id"),
+        frames["leads"].select(record_type=pl.lit("lead"), record_id="lead_id"),
+    ])
+    return every.join(settled.lazy(), on=queued.KEYS, how="anti")
 
 
 # What an arrivals pass reads: the records in its scope (routing.arrival_scope, written by
