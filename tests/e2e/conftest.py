@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,3 +28,24 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("org")
     generate_org(out, accounts=800, reps=60, seed=11, as_of=AS_OF)
     return out
+
+
+@pytest.fixture(scope="session")
+def routed_org(org: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse after one published hourly run of `org` at AS_OF. Read it as it is;
+    copy the file (`copy_warehouse`) to run anything more on it."""
+    from flows.hourly_routing import hourly_routing
+
+    tmp = tmp_path_factory.mktemp("routed")
+    summary = hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
+                             outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat())
+    assert summary.status == "published"
+    return tmp / "w.duckdb"
+
+
+def copy_warehouse(source: Path, folder: Path) -> Path:
+    """A copy of a warehouse file to change (DuckDB checkpoints on close: one file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    shutil.copyfile(source, target)
+    return target
