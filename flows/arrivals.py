@@ -24,6 +24,7 @@ def arrivals(
     watch_seconds: float = 0,
     poll_seconds: float = 2,
     accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
 ) -> RunSummary:
     """New accounts and leads only; ownership repairs are left to hourly-routing.
 
@@ -33,7 +34,8 @@ def arrivals(
     start-up once a minute rather than once a pass. While watching, a pass that finds the
     warehouse held by another run past `lock_wait_seconds` is skipped and the next poll
     passes again; the flow fails only when every pass was skipped. Returns the last
-    pass's summary.
+    pass's summary. ``allow_backdated``: accept an as-of far from the clock or the export
+    (see switchboard.asof).
     """
     if watch_seconds > 0 and as_of is not None:
         raise ValueError("watch_seconds needs the current time: leave as_of unset")
@@ -46,7 +48,8 @@ def arrivals(
         seen = snapshot_signature(snapshot)
         ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                            config=settings, as_of=as_of, mode="arrivals",
-                           accepted_guards=tuple(accept_guards or ()))
+                           accepted_guards=tuple(accept_guards or ()),
+                           allow_backdated=allow_backdated)
         try:
             routed = run_pipeline(ctx, lock_wait_seconds)
         except WarehouseLocked as busy:

@@ -20,16 +20,18 @@ def departure_redistribution(
     config: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
 ) -> RunSummary:
     """Pipeline accounts → manager review, pool tiers → territory pool, the rest by territory.
 
     ``effective`` (date or timestamp) is the run's as-of: the leaver is treated as gone
-    from then on, even if HR does not show it yet.
+    from then on, even if HR does not show it yet. It may lie before the export (a leaver
+    effective yesterday); more than a day ahead of the clock it needs ``allow_backdated``.
     """
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                        config=load_config(config), as_of=effective, mode="departure",
                        accepted_guards=tuple(accept_guards or ()),
-                       leaver_rep_ids=(rep,))
+                       leaver_rep_ids=(rep,), allow_backdated=allow_backdated)
     result = run_pipeline(ctx, lock_wait_seconds)
     assert isinstance(result, RunSummary)
     return result

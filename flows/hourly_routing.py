@@ -19,11 +19,16 @@ def hourly_routing(
     as_of: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
 ) -> RunSummary:
-    """Route what needs an owner: new unowned records and the books of invalid owners."""
+    """Route what needs an owner: new unowned records and the books of invalid owners.
+
+    ``allow_backdated``: accept an as-of more than a day ahead of the clock or earlier than
+    the export (a deliberate replay; see switchboard.asof)."""
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                        config=load_config(config), as_of=as_of, mode="hourly",
-                       accepted_guards=tuple(accept_guards or ()))
+                       accepted_guards=tuple(accept_guards or ()),
+                       allow_backdated=allow_backdated)
     result = run_pipeline(ctx, lock_wait_seconds)
     assert isinstance(result, RunSummary)
     return result

@@ -26,10 +26,12 @@ def territory_change(
     as_of: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
 ) -> RunSummary | Routed:
     """Re-evaluate every account under the new plan, including owners the plan leaves
     outside all their territories. With ``dry_run`` it returns the diff and publishes
-    nothing (it runs against a scratch copy of the warehouse)."""
+    nothing (it runs against a scratch copy of the warehouse). ``allow_backdated``: accept
+    an as-of far from the clock or the export (see switchboard.asof)."""
     replacements = {"territories": Path(territories)}
     if members:
         replacements["territory_members"] = Path(members)
@@ -39,7 +41,8 @@ def territory_change(
         ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
                                     config=load_config(config), as_of=as_of,
                                     mode="territory_change",
-                                    accepted_guards=tuple(accept_guards or ()))
+                                    accepted_guards=tuple(accept_guards or ()),
+                                    allow_backdated=allow_backdated)
         if dry_run:
             ctx = pipeline.scratch(ctx)
             temporary.append(ctx.warehouse.parent)

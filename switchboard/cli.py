@@ -43,6 +43,10 @@ Snapshot = Annotated[
     Path, typer.Option(help="Snapshot folder: one <entity>.csv or .parquet per entity.")
 ]
 Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for a running run.")]
+AllowBackdated = Annotated[bool, typer.Option(
+    "--allow-backdated",
+    help="Accept an as-of earlier than the export's records or more than a day ahead of "
+         "now (a deliberate replay).")]
 
 
 def _known_guards(names: list[str] | None) -> list[str]:
@@ -68,13 +72,30 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _time_option(value: str | None, option: str = "--as-of", *,
+                 check_future: bool = False) -> None:
+    """Stop in one line on a time option that is not ISO 8601 (or, with ``check_future``,
+    that lies more than a day ahead of now), before Prefect, dbt or the warehouse start."""
+    from switchboard.asof import AsOfError, check_not_future, parse_time
+
+    if value is None:
+        return
+    try:
+        when = parse_time(value, option)
+        if check_future:
+            check_not_future(when, option=option)
+    except AsOfError as exc:
+        _fail(str(exc), EXIT_INPUT)
+
+
 def _guarded(fn: Callable[[], T]) -> T:
     """Run a command body; known failures become one clear line and a non-zero exit."""
+    from switchboard.asof import AsOfError
     from switchboard.config import ConfigError
     from switchboard.guards import GuardTripped
     from switchboard.warehouse import WarehouseLocked
 
-    known_input: tuple[type[BaseException], ...] = (ConfigError, FileNotFoundError)
+    known_input: tuple[type[BaseException], ...] = (ConfigError, FileNotFoundError, AsOfError)
     try:
         from switchboard.ingest import SnapshotError
 
@@ -179,6 +200,7 @@ def generate(
     bad_rows: Annotated[bool, typer.Option(help="Sprinkle contract-breaking rows.")] = True,
 ) -> None:
     """Generate a realistic synthetic org in the snapshot contract."""
+    _time_option(as_of)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of
 
@@ -276,11 +298,13 @@ def ingest(
 
 def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
                      outbox: Path, config: Path | None, as_of: str | None, wait: float,
-                     accept_guard: list[str] | None = None) -> None:
+                     allow_backdated: bool, accept_guard: list[str] | None = None
+                     ) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
     summary = _run_flow(lambda: flow_fn(
         snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+        allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
     _print_summary(summary)
@@ -294,13 +318,15 @@ def run_hourly(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 0,
+    allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
+    _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     from flows.hourly_routing import hourly_routing
 
     _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait,
-                     accept_guard)
+                     allow_backdated, accept_guard)
 
 
 @run_app.command("departure")
@@ -314,15 +340,22 @@ def run_departure(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 0,
+    allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
 ) -> None:
-    """Redistribute a leaver's book now, even before HR shows the departure."""
+    """Redistribute a leaver's book now, even before HR shows the departure.
+
+    The effective time may lie before the export (a leaver effective yesterday); only one
+    more than a day ahead of now needs --allow-backdated."""
+    _time_option(effective or as_of, "--effective" if effective else "--as-of",
+                 check_future=not allow_backdated)  # before Prefect is imported
     from flows.departure_redistribution import departure_redistribution
 
     summary = _run_flow(lambda: departure_redistribution(
         snapshot=str(snapshot), rep=rep, effective=effective or as_of,
         warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, lock_wait_seconds=wait,
+        allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
     _print_summary(summary)
@@ -336,12 +369,15 @@ def run_arrivals(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 30,
+    allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
 ) -> None:
     """Route the accounts and leads the export lists for the first time (one pass)."""
+    _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     from flows.arrivals import arrivals
 
-    _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait, accept_guard)
+    _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait,
+                     allow_backdated, accept_guard)
 
 
 @run_app.command("territory-change")
@@ -357,9 +393,11 @@ def run_territory_change(
     config: ConfigOpt = None,
     as_of: AsOf = None,
     wait: Wait = 0,
+    allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
 ) -> None:
     """Apply a new territory plan to the affected accounts now."""
+    _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     from flows.territory_change import territory_change
     from switchboard.pipeline import Routed
 
@@ -371,6 +409,7 @@ def run_territory_change(
         members=str(members) if members else None, dry_run=dry_run,
         warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+        allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
     if isinstance(result, Routed):
@@ -412,6 +451,7 @@ def demo(
     as_of: AsOf = None,
 ) -> None:
     """Generate the demo org, run hourly routing on it, print the routing log."""
+    _time_option(as_of)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of
 
@@ -425,8 +465,9 @@ def demo(
         org = generate_org(out, accounts=accounts, seed=seed, as_of=when,
                            reps=max(60, accounts // 1000))
     console.print(f"[green]✓[/] demo org in {out}: {org}", highlight=False, soft_wrap=True)
+    # The org is generated at the as-of, so export and as-of agree by construction.
     run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
-               as_of=when.isoformat(), wait=0)
+               as_of=when.isoformat(), wait=0, allow_backdated=True)
     _print_stories(warehouse)
 
 
@@ -492,6 +533,7 @@ def report(
     config: ConfigOpt = None,
 ) -> None:
     """Print the routing log, workload balance, conflict or territory coverage report."""
+    _time_option(since, "--since")
     from switchboard import report as rp
     from switchboard.config import load_config
     from switchboard.pipeline import parse_as_of
@@ -601,8 +643,12 @@ def whatif(
         help="New territory_members file, if any.")] = None,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     as_of: AsOf = None,
+    allow_backdated: AllowBackdated = False,
 ) -> None:
-    """Replay the current book under a new routing.yml and/or territory plan; publish nothing."""
+    """Replay the current book under a new routing.yml and/or territory plan; publish nothing.
+
+    Without --as-of it replays the latest run's as-of."""
+    _time_option(as_of, check_future=not allow_backdated)
     import polars as pl
 
     from switchboard.whatif import WhatIfDiff
@@ -613,7 +659,7 @@ def whatif(
             _fail(f"{path} is not a file", EXIT_INPUT)
     result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
                                           territories=territories, as_of=as_of,
-                                          members=members))
+                                          members=members, allow_backdated=allow_backdated))
     assert isinstance(result, WhatIfDiff)
     per_rep = result.per_rep.select(
         rep=pl.format("{} ({})", "rep_name", "rep_id"), before="before", after="after",

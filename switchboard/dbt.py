@@ -33,7 +33,13 @@ import switchboard  # noqa: F401 - sets DBT_SEND_ANONYMOUS_USAGE_STATS before db
 from switchboard import reference
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
-from switchboard.engine.schema import ARRIVAL_SCOPE, CONFLICTS, DECISIONS, REP_STATE, RUNS
+from switchboard.engine.schema import (
+    ARRIVAL_SCOPE,
+    CONFLICTS,
+    RECORDED_DECISIONS,
+    REP_STATE,
+    RUNS,
+)
 from switchboard.roster import roster_schema
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -247,7 +253,8 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
             "empty by switchboard.warehouse.ensure_routing_tables.",
             "schema": "routing",
             "tables": [
-                _schema_table("decisions", "One row per routing decision (every run).", DECISIONS),
+                _schema_table("decisions", "One row per routing decision (every run).",
+                              RECORDED_DECISIONS),
                 _schema_table(
                     "conflicts",
                     "One row per conflict a run logged (record, conflict type, candidates, "

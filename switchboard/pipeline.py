@@ -14,14 +14,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 import polars as pl
 
-from switchboard import __version__, publish, warehouse
+from switchboard import __version__, asof, publish, queued, warehouse
 from switchboard.alerts import build_alerts, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
@@ -50,19 +50,15 @@ ENGINE_TABLES = {
 }
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+utc_now = asof.utc_now
 
 
-def parse_as_of(value: str | datetime | None) -> datetime:
-    """ISO 8601 (no offset = UTC) or None for now; returned naive UTC."""
+def parse_as_of(value: str | datetime | None, option: str = "--as-of") -> datetime:
+    """ISO 8601 (no offset = UTC) or None for now; returned naive UTC. Anything else raises
+    asof.AsOfError naming ``option``."""
     if value is None:
         return utc_now()
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return asof.parse_time(value, option)
 
 
 @dataclass(frozen=True)
@@ -87,6 +83,9 @@ class RunContext:
     incremental: bool = False
     # Guards the user accepted for this run (--accept-guard), logged in routing.runs.
     accepted_guards: tuple[str, ...] = ()
+    # The as-of may lie more than a day ahead of the clock or before the export (a
+    # deliberate replay); see switchboard.asof.
+    allow_backdated: bool = False
 
     @property
     def engine_mode(self) -> Literal["hourly", "departure", "territory_change"]:
@@ -104,7 +103,11 @@ def make_context(
     leaver_rep_ids: tuple[str, ...] = (),
     dry_run: bool = False,
     accepted_guards: Sequence[str] = (),
+    allow_backdated: bool = False,
 ) -> RunContext:
+    """The run's identity and settings. An as-of more than a day ahead of the clock stops
+    the run here, before anything starts, unless ``allow_backdated`` (see switchboard.asof;
+    whether the export agrees with the as-of is checked after ingest)."""
     unknown = sorted(set(accepted_guards) - set(GUARD_NAMES))
     if unknown:
         raise ValueError(f"--accept-guard: no guard named {', '.join(unknown)}; "
@@ -112,7 +115,9 @@ def make_context(
     snapshot = Path(snapshot)
     if not snapshot.is_dir():
         raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
-    when = parse_as_of(as_of)
+    when = parse_as_of(as_of, as_of_option(mode))
+    if as_of is not None and not allow_backdated:
+        asof.check_not_future(when, option=as_of_option(mode))
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
         snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__,
@@ -132,7 +137,13 @@ def make_context(
         run_id=_run_id(when, mode, fp),
         build_key=build_key,
         accepted_guards=tuple(sorted(set(accepted_guards))),
+        allow_backdated=allow_backdated,
     )
+
+
+def as_of_option(mode: str) -> str:
+    """The command-line option that carries a run's as-of, for messages."""
+    return "--effective" if mode == "departure" else "--as-of"
 
 
 def _run_id(when: datetime, mode: str, fp: str) -> str:
@@ -260,8 +271,10 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         if ctx.incremental and ctx.arrivals_since is not None:
             # The new rows pass the same contract expectations row by row; the table-level
             # GX suite ran on the full load.
-            return ingest_arrivals(ctx.snapshot, con, ctx.run_id,
-                                   ctx.arrivals_since).as_dict()
+            counts = ingest_arrivals(ctx.snapshot, con, ctx.run_id,
+                                     ctx.arrivals_since).as_dict()
+            check_export_time(con, ctx)
+            return counts
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
         reference.load_reference_tables(con)
         # Records new to raw join the arrivals scope, except in an hourly run, which
@@ -273,6 +286,7 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
                  ctx.arrivals_since if ctx.mode == "arrivals" else _watermark(con))
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since,
                                  guard=export_guard(ctx))
+        check_export_time(con, ctx)
         quality.check_raw(con, load_contracts())
     return report.as_dict()
 
@@ -293,6 +307,25 @@ def export_guard(ctx: RunContext) -> ExportGuard:
 
 
 PLAN_ENTITIES = ("territories", "territory_members")
+
+
+# The entities whose created_at says when the export was taken.
+_DATED_ENTITIES = ("accounts", "leads")
+
+
+def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
+    """Stop before dbt when raw holds accounts or leads created more than a day after the
+    run's as-of: the as-of is not the export's (asof.check_not_before_export). A departure
+    is exempt (its effective time may lie before today's export), and so is a run that
+    allows a backdated as-of."""
+    if ctx.allow_backdated or ctx.mode == "departure":
+        return
+    newest = {
+        entity: con.execute(f"select max(created_at) from raw.{entity}").fetchall()[0][0]
+        for entity in _DATED_ENTITIES
+        if warehouse.table_exists(con, f"raw.{entity}")
+    }
+    asof.check_not_before_export(ctx.as_of, newest, option=as_of_option(ctx.mode))
 
 
 def transform(ctx: RunContext) -> None:
@@ -350,6 +383,9 @@ def route(ctx: RunContext) -> Routed:
         ).lazy()
         recent = _recent_assignments(con) if scoped and ctx.incremental else None
         pending = pending_owners(con, ctx.as_of)
+        plan = queued.plan_fingerprint(con, ctx.config.rules_version)
+        # An arrivals pass decides records new to raw: none has an earlier decision.
+        settled = None if scoped else queued.settled(con, ctx.as_of, plan)
     frames["accounts"] = _with_pending_owners(frames["accounts"], pending, "account",
                                               "account_id")
     frames["leads"] = _with_pending_owners(frames["leads"], pending, "lead", "lead_id")
@@ -370,13 +406,15 @@ def route(ctx: RunContext) -> Routed:
         workload=workload,
         rep_state=rep_state,
         **({"recent_assignments": recent.lazy()} if recent is not None else {}),
-        scope=scope,
+        scope=_without_settled(frames, scope, settled),
     )
     result = engine_route(
         inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, mode=ctx.engine_mode,
         leaver_rep_ids=ctx.leaver_rep_ids,
     )
-    decisions, conflicts = result.decisions, result.conflicts
+    with connection(ctx) as con:
+        decisions = queued.with_input_hashes(con, result.decisions, plan)
+    conflicts = result.conflicts
     alerts = build_alerts(
         decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
@@ -395,6 +433,19 @@ def route(ctx: RunContext) -> Routed:
         if ctx.dry_run else None
     )
     return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff, recent)
+
+
+def _without_settled(frames: dict[str, pl.LazyFrame], scope: pl.LazyFrame | None,
+                     settled: pl.DataFrame | None) -> pl.LazyFrame | None:
+    """The records the engine may decide: the arrivals scope (None: every record), less
+    the records settled in a queue (switchboard.queued), which keep their last decision."""
+    if settled is None or settled.is_empty():
+        return scope
+    every = scope if scope is not None else pl.concat([
+        frames["accounts"].select(record_type=pl.lit("account"), record_id="account_id"),
+        frames["leads"].select(record_type=pl.lit("lead"), record_id="lead_id"),
+    ])
+    return every.join(settled.lazy(), on=queued.KEYS, how="anti")
 
 
 # What an arrivals pass reads: the records in its scope (routing.arrival_scope, written by

@@ -29,7 +29,7 @@ import polars as pl
 from switchboard import warehouse
 from switchboard.alerts import ALERTS
 from switchboard.config import Webhook
-from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RUNS
+from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, RUNS
 
 MESSAGES: dict[str, pl.DataType] = {
     "message_key": pl.String(),
@@ -142,11 +142,16 @@ def record_run(
     alerts: pl.DataFrame,
 ) -> None:
     """Write a run's decisions, conflicts, alerts and rep state in one transaction and mark
-    it decided. Rows of an earlier attempt of the same run are replaced, not duplicated."""
+    it decided. Rows of an earlier attempt of the same run are replaced, not duplicated.
+
+    Decisions without ``input_hash`` (straight from the engine) are recorded with none: a
+    queued record among them is decided again at the next run (switchboard.queued)."""
+    if "input_hash" not in decisions.columns:
+        decisions = decisions.with_columns(input_hash=pl.lit(None, pl.String()))
     con.execute("begin transaction")
     try:
         for table, frame, schema in (
-            ("routing.decisions", decisions, DECISIONS),
+            ("routing.decisions", decisions, RECORDED_DECISIONS),
             ("routing.conflicts", conflicts, CONFLICTS),
             ("routing.alerts", alerts, ALERTS),
         ):

@@ -44,7 +44,10 @@ class RunSummary:
         if self.status == "stopped":
             return f"Run {self.run_id} stopped before publishing: {self.message}"
         if self.records == 0:
-            return "Nothing needed an owner: every account and lead has a valid owner."
+            # Records an earlier run left in a queue are not decided again while nothing
+            # about them changed (switchboard.queued), so they may still lack a rep.
+            return ("Nothing needed a decision: every account and lead has a valid owner "
+                    "or waits in the queue an earlier run sent it to.")
         parts = [f"{self.accounts} accounts and {self.leads} leads routed."]
         if self.mean_latency_minutes is not None:
             parts.append(

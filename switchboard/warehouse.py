@@ -138,7 +138,8 @@ def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
 
 
 def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the routing.* tables (empty) so dbt sources and readers always find them."""
+    """Create the routing.* tables (empty) so dbt sources and readers always find them, and
+    add the columns a newer schema declares to the tables of an existing warehouse."""
     from switchboard.engine.schema import ROUTING_TABLES, empty
 
     con.execute("create schema if not exists routing")

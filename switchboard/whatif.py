@@ -82,8 +82,13 @@ def whatif(
     territories: Path | str | None = None,
     as_of: str | datetime | None = None,
     members: Path | str | None = None,
+    allow_backdated: bool = False,
 ) -> WhatIfDiff:
-    """The diff the current book would see under the new config and/or territory plan."""
+    """The diff the current book would see under the new config and/or territory plan.
+
+    Without ``as_of`` it replays the latest run's as-of, which may be older than the export
+    and is accepted as such; an explicit one is checked like a run's (switchboard.asof)
+    unless ``allow_backdated``."""
     replacements: dict[str, Path] = {}
     for entity, source in (("territories", territories), ("territory_members", members)):
         if source is not None:
@@ -101,6 +106,7 @@ def whatif(
             snapshot=overlay or snapshot, warehouse_path=real, outbox=real.parent / "outbox",
             config=config, as_of=as_of if as_of is not None else latest_as_of(real),
             mode="territory_change", dry_run=True,
+            allow_backdated=allow_backdated or as_of is None,
         )
         ctx = pipeline.scratch(ctx)
     try:

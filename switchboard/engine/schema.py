@@ -47,6 +47,15 @@ DECISIONS: dict[str, pl.DataType] = {
     "latency_seconds": pl.Float64(),
 }
 
+# routing.decisions: the engine's decisions as a run records them, with what each depended
+# on (switchboard.queued: a record left in a queue is not decided again while its
+# input_hash stands). The engine does not know the history, so it leaves this to the
+# pipeline.
+RECORDED_DECISIONS: dict[str, pl.DataType] = {
+    **DECISIONS,
+    "input_hash": pl.String(),
+}
+
 CONFLICTS: dict[str, pl.DataType] = {
     "run_id": pl.String(),
     "record_type": pl.String(),
@@ -91,7 +100,7 @@ ARRIVAL_SCOPE: dict[str, pl.DataType] = {
 }
 
 ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
-    "routing.decisions": DECISIONS,
+    "routing.decisions": RECORDED_DECISIONS,
     "routing.conflicts": CONFLICTS,
     "routing.rep_state": REP_STATE,
     "routing.runs": RUNS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -30,14 +31,35 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def clean_hourly(org: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One undisturbed hourly run of the org on a fresh warehouse: (its folder, holding
-    w.duckdb and outbox/, and its run_id). Tests that need a warehouse after a good run
-    copy the folder instead of routing the org again."""
+def routed_org(org: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse after one published hourly run of `org` at AS_OF. Read it as it is;
+    copy the file (`copy_warehouse`) to run anything more on it."""
     from flows.hourly_routing import hourly_routing
 
-    folder = tmp_path_factory.mktemp("clean")
-    summary = hourly_routing(snapshot=str(org), warehouse=str(folder / "w.duckdb"),
-                             outbox=str(folder / "outbox"), as_of=AS_OF.isoformat())
+    tmp = tmp_path_factory.mktemp("routed")
+    summary = hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
+                             outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat())
     assert summary.status == "published"
-    return folder, summary.run_id
+    return tmp / "w.duckdb"
+
+
+def copy_warehouse(source: Path, folder: Path) -> Path:
+    """A copy of a warehouse file to change (DuckDB checkpoints on close: one file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    shutil.copyfile(source, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def clean_hourly(routed_org: Path) -> tuple[Path, str]:
+    """routed_org's folder (w.duckdb, outbox/) and the run_id of its one published run."""
+    import duckdb
+
+    con = duckdb.connect(str(routed_org), read_only=True)
+    try:
+        (run_id,), = con.execute(
+            "select run_id from routing.runs where status = 'published'").fetchall()
+    finally:
+        con.close()
+    return routed_org.parent, run_id

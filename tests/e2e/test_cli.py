@@ -41,6 +41,22 @@ def test_missing_required_file_stops_with_one_line(org: Path, tmp_path: Path) ->
     assert not (tmp_path / "outbox").exists()
 
 
+def test_an_as_of_older_than_the_export_stops_before_dbt_with_one_line(
+    org: Path, tmp_path: Path
+) -> None:
+    """The org's records were created up to AS_OF; an as-of months earlier is not its time."""
+    result = runner.invoke(app, ["run", "hourly", "--snapshot", str(org),
+                                 "--warehouse", str(tmp_path / "w.duckdb"),
+                                 "--outbox", str(tmp_path / "outbox"),
+                                 "--as-of", "2026-06-01"])
+    assert result.exit_code == EXIT_INPUT, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: --as-of 2026-06-01 00:00:00 is earlier than the export")
+    assert "--allow-backdated" in line
+    assert "dbt build" not in result.output  # stopped after ingest
+    assert not (tmp_path / "outbox").exists()
+
+
 def _empty(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.head(0)
 

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 import yaml
 
 from switchboard import dbt, warehouse
 from switchboard.contracts import CONTRACTS_DIR, load_contracts
-from switchboard.engine.schema import ROUTING_TABLES
+from switchboard.engine.schema import DECISIONS, RECORDED_DECISIONS, ROUTING_TABLES
 
 
 def committed_sources() -> dict[str, Any]:
@@ -141,3 +142,24 @@ def test_every_routing_source_exists_before_the_first_build() -> None:
         con.close()
     assert created == declared
     assert set(declared) == set(ROUTING_TABLES)
+
+
+def test_an_older_warehouse_gains_the_columns_declared_since() -> None:
+    """routing.decisions of a warehouse made before input_hash existed gains the column
+    (null in its rows) instead of failing the next run's insert."""
+    con = duckdb.connect()
+    try:
+        con.execute("create schema routing")
+        warehouse.write_table(con, "routing.decisions", pl.DataFrame(
+            [{"run_id": "old", "record_id": "A1"}], schema=DECISIONS))
+        warehouse.ensure_routing_tables(con)
+        columns = con.execute("select column_name, data_type from information_schema.columns "
+                              "where table_name = 'decisions' order by ordinal_position"
+                              ).fetchall()
+        assert [name for name, _ in columns] == list(RECORDED_DECISIONS)
+        assert columns[-1] == ("input_hash", "VARCHAR")
+        assert con.execute("select run_id, input_hash from routing.decisions").fetchall() == [
+            ("old", None)]
+        assert warehouse.add_missing_columns(con, "routing.decisions", RECORDED_DECISIONS) == []
+    finally:
+        con.close()
