@@ -16,7 +16,7 @@ from switchboard.engine.inputs import FRAME_COLUMNS
 AS_OF = datetime(2026, 11, 23, 9, 0)
 T0 = AS_OF - timedelta(hours=1)
 
-VALID = {"available": (True, True), "on_leave": (True, False)}
+VALID = {"available": (True, True), "on_leave": (True, False), "data_problem": (True, False)}
 
 
 @dataclass
@@ -54,6 +54,10 @@ class Org:
                 "is_available": available,
                 "is_valid_owner": valid,
                 "manager_id": "MGR",
+                # dim_reps says what is wrong with a held (data_problem) rep's row
+                "data_problem_column": None,
+                "data_problem_value": None,
+                "data_problem": None,
             }
         )
         self.workload.append(
