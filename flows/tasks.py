@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from switchboard import pipeline, progress, warehouse
@@ -70,17 +70,31 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
     return _stage("stop", pipeline.stop, ctx, error)
 
 
+@task(name="deliver", cache_policy=NONE)
+def deliver(ctx: RunContext) -> RunSummary:
+    return _stage("deliver", pipeline.done_summary, ctx)
+
+
+def _said(summary: RunSummary) -> RunSummary:
+    """Log deliveries left pending on the flow run, where a served deployment shows them
+    (the CLI says so itself, on stderr and in its exit code)."""
+    if summary.pending_messages:
+        get_run_logger().warning(summary.delivery_line())
+    return summary
+
+
 def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | Routed:
     """ingest → dbt build → engine → checks → guards → record → publish, under the run lock.
 
     Resumes a run that recorded its decisions but died before publishing, and publishes
-    nothing for a snapshot that was already published. A dry run stops after the guards
-    and returns what it would have done.
+    nothing for a snapshot that was already published (but still delivers what earlier
+    runs left pending). A dry run stops after the guards and returns what it would have
+    done.
     """
     with warehouse.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
         ctx, todo = prepare(ctx)
         if todo == "done":
-            return pipeline.done_summary(ctx)
+            return _said(deliver(ctx))
         if todo == "route":
             if not pipeline.marts_are_current(ctx):
                 ingest(ctx)
@@ -96,4 +110,4 @@ def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | 
                     stop(ctx, error)
                 raise
             record(ctx, routed)
-        return publish(ctx)
+        return _said(publish(ctx))

@@ -45,6 +45,8 @@ Snapshot = Annotated[
 Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for a running run.")]
 
 EXIT_INPUT, EXIT_CHECK, EXIT_GUARD, EXIT_LOCKED = 1, 2, 3, 4
+# Published, but webhook messages are still pending (docs/OPERATIONS.md).
+EXIT_PENDING = 5
 
 
 def _fail(message: str, code: int) -> None:
@@ -115,6 +117,16 @@ def _print_summary(summary: object) -> None:
     console.print(summary.headline(), highlight=False, soft_wrap=True)
     if summary.message and summary.status != "stopped":
         console.print(f"[dim]{summary.message}[/]", highlight=False)
+
+
+def _exit_if_pending(summary: object) -> None:
+    """A published run whose deliveries are pending ends with one line on stderr and
+    EXIT_PENDING, after its summary: the run is done, the webhook has not heard of it."""
+    from switchboard.summary import RunSummary
+
+    if isinstance(summary, RunSummary) and summary.pending_messages:
+        err.print(summary.delivery_line(), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(EXIT_PENDING)
 
 
 # Prefect logs a failed task's traceback at ERROR; the CLI reports the failure itself in
@@ -255,6 +267,63 @@ def ingest(
     console.print(table)
 
 
+@app.command("publish")
+def publish_messages(
+    retry: Annotated[bool, typer.Option(
+        "--retry", help="Deliver the pending webhook messages now (without it: list them).")]
+    = False,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    config: ConfigOpt = None,
+    wait: Wait = 0,
+) -> None:
+    """Deliver the webhook messages earlier runs left pending; exit 5 while any remain."""
+    import polars as pl
+
+    from switchboard import publish
+    from switchboard import warehouse as wh
+    from switchboard.config import load_config
+    from switchboard.summary import delivery_line
+
+    def body() -> tuple[publish.DeliveryReport | None, pl.DataFrame, pl.DataFrame]:
+        settings = load_config(config)
+        if not warehouse.is_file():
+            raise FileNotFoundError(f"warehouse {warehouse} does not exist")
+        with wh.run_lock(warehouse, wait_seconds=wait):
+            con = wh.connect(warehouse)
+            try:
+                publish.ensure_tables(con)
+                report = publish.deliver_webhooks(con, settings.sinks.webhook) if retry else None
+                delivered = wh.query(
+                    con, "select message_key, run_id, kind from routing.outbox_messages "
+                    "where message_key in (select unnest(?::varchar[])) order by sent_at",
+                    [list(report.delivered) if report else []],
+                )
+                return report, delivered, publish.pending_messages(con)
+            finally:
+                con.close()
+
+    report, delivered, pending = _guarded(body)
+    if report is not None:
+        if delivered.height:
+            console.print(_frame_table(delivered, f"Delivered {delivered.height} "
+                                                  "pending messages to the webhook"))
+        else:
+            console.print("Nothing delivered.", highlight=False)
+    if not pending.height:
+        console.print("[green]✓[/] no message is pending", highlight=False)
+        return
+    console.print(_frame_table(
+        pending.select("message_key", "run_id", "kind", "attempts", "last_error",
+                       pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("queued_at")),
+        f"Still pending ({pending.height})"))
+    errors = pending["last_error"].drop_nulls().to_list()
+    last_error = report.error if report is not None and report.error else (
+        str(errors[-1]) if errors else None)
+    err.print(delivery_line(pending.height, last_error), highlight=False, soft_wrap=True,
+              markup=False)
+    raise typer.Exit(EXIT_PENDING)
+
+
 def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
                      outbox: Path, config: Path | None, as_of: str | None, wait: float) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
@@ -263,6 +332,7 @@ def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: 
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
     ))
     _print_summary(summary)
+    _exit_if_pending(summary)
 
 
 @run_app.command("hourly")
@@ -301,6 +371,7 @@ def run_departure(
         config=str(config) if config else None, lock_wait_seconds=wait,
     ))
     _print_summary(summary)
+    _exit_if_pending(summary)
 
 
 @run_app.command("arrivals")
@@ -349,6 +420,7 @@ def run_territory_change(
         _print_diff(result)
     else:
         _print_summary(result)
+        _exit_if_pending(result)
 
 
 def _print_diff(routed: object) -> None:

@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from switchboard import __version__, publish, warehouse
-from switchboard.alerts import build_alerts, guard_tripped
+from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS, empty
@@ -529,8 +529,31 @@ def publish_run(ctx: RunContext) -> RunSummary:
         if ctx.config.sinks.files:
             publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
                                  summary_markdown=summary.to_markdown())
-        publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+        summary = _deliver(con, ctx, summary)
         publish.set_status(con, ctx.run_id, "published")
+    return summary
+
+
+def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummary
+             ) -> RunSummary:
+    """Send every pending webhook message, this run's and any an outage held back, and make
+    what stays pending visible instead of silent: on the returned summary (the CLI exits
+    non-zero on it), in the run's summary.md, and, once messages have waited longer than
+    alerts.pending_hours, as a delivery_failed alert in the run's alerts.jsonl. That alert
+    goes to the files sink whatever `sinks.files` says: the webhook is what is failing."""
+    report = publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+    if report.pending:
+        stale = delivery_failed(
+            publish.pending_messages(con), run_id=ctx.run_id,
+            recipient=ctx.config.alerts.revops_recipient,
+            hours=ctx.config.alerts.pending_hours, now=utc_now(),
+        )
+        if publish.raise_alerts(con, run_id=ctx.run_id, alerts=stale, outbox=ctx.outbox):
+            counts = dict(summary.alerts_by_type)
+            counts["delivery_failed"] = counts.get("delivery_failed", 0) + 1
+            summary = replace(summary, alerts_by_type=counts)
+    summary = replace(summary, pending_messages=report.pending, pending_error=report.error)
+    publish.write_summary(ctx.outbox, ctx.run_id, summary.to_markdown())
     return summary
 
 
@@ -551,8 +574,7 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
                                webhook=webhook)
         publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
                              summary_markdown=summary.to_markdown())
-        publish.deliver_webhooks(con, ctx.config.sinks.webhook)
-    return summary
+        return _deliver(con, ctx, summary)
 
 
 def _no_decisions() -> pl.DataFrame:
@@ -560,11 +582,14 @@ def _no_decisions() -> pl.DataFrame:
 
 
 def done_summary(ctx: RunContext) -> RunSummary:
+    """An unchanged export: nothing to decide, but what an outage held back is delivered
+    now (once: message keys), so re-running the same export after the webhook recovers is
+    enough."""
     with connection(ctx) as con:
         base = _stored_summary(con, ctx, "published")
-    return replace(
-        base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
-    )
+        return _deliver(con, ctx, replace(
+            base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
+        ))
 
 
 # ---------------------------------------------------------------- territory change
