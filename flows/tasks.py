@@ -11,8 +11,10 @@ from typing import TypeVar
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
+from prefect.states import State
 
 from switchboard import pipeline, progress, warehouse
+from switchboard.faults import infrastructure_fault
 from switchboard.guards import GuardTripped
 from switchboard.pipeline import Routed, RunContext
 from switchboard.summary import RunSummary
@@ -60,7 +62,15 @@ def record(ctx: RunContext, routed: Routed) -> None:
     _stage("record", pipeline.record, ctx, routed)
 
 
-@task(name="publish", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+def _transient(task: object, task_run: object, state: State) -> bool:
+    """Retry publishing unless the machine is at fault: a full disk or a read-only outbox
+    stays so for the next ten seconds, and the run resumes at publishing next time."""
+    error = state.data
+    return not (isinstance(error, BaseException) and infrastructure_fault(error) is not None)
+
+
+@task(name="publish", cache_policy=NONE, retries=2, retry_delay_seconds=5,
+      retry_condition_fn=_transient)
 def publish(ctx: RunContext) -> RunSummary:
     return _stage("publish", pipeline.publish_run, ctx)
 

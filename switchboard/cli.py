@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import switchboard  # noqa: F401  (switches telemetry off before anything else loads)
@@ -47,16 +49,43 @@ Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for a runni
 EXIT_INPUT, EXIT_CHECK, EXIT_GUARD, EXIT_LOCKED = 1, 2, 3, 4
 # Published, but webhook messages are still pending (docs/OPERATIONS.md).
 EXIT_PENDING = 5
+# The machine, not the data: a full disk, a read-only file system, a permission denied.
+EXIT_INFRA = 6
+# Anything unexpected (a bug): the exit code Python itself gives an uncaught exception, so
+# that it does not change with --debug, which lets the exception through.
+EXIT_UNEXPECTED = 1
+
+# Set by --debug (or SWITCHBOARD_DEBUG=1) for the command being run.
+_debug = False
 
 
-def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", envvar="SWITCHBOARD_DEBUG",
+        help="On a failure, show the full traceback, not just the one-line error.")] = False,
+) -> None:
+    global _debug  # noqa: PLW0603 - one flag for the whole command line, read by _guarded
+    _debug = debug
+
+
+def _fail(message: str, code: int, error: BaseException | None = None) -> None:
+    if _debug and error is not None:
+        sys.stderr.write("".join(traceback.format_exception(error)))
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def _guarded(fn: Callable[[], T]) -> T:
-    """Run a command body; known failures become one clear line and a non-zero exit."""
+    """Run a command body; known failures become one clear line and a non-zero exit.
+
+    Faults of the machine (switchboard.faults) are recognised anywhere in the exception's
+    chain, before the check failures they may surface as (dbt failing on a full disk is a
+    full disk). Anything else is unexpected: one line and EXIT_UNEXPECTED, or, with
+    --debug, the exception itself.
+    """
     from switchboard.config import ConfigError
+    from switchboard.faults import infrastructure_fault
     from switchboard.guards import GuardTripped
     from switchboard.warehouse import WarehouseLocked
 
@@ -69,17 +98,26 @@ def _guarded(fn: Callable[[], T]) -> T:
         pass
     try:
         return fn()
+    except typer.Exit:
+        raise
     except GuardTripped as exc:
-        _fail(f"run stopped, nothing published: {exc.message}", EXIT_GUARD)
+        _fail(f"run stopped, nothing published: {exc.message}", EXIT_GUARD, exc)
     except WarehouseLocked as exc:
-        _fail(str(exc), EXIT_LOCKED)
+        _fail(str(exc), EXIT_LOCKED, exc)
     except known_input as exc:
-        _fail(str(exc), EXIT_INPUT)
+        _fail(str(exc), EXIT_INPUT, exc)
     except Exception as exc:
+        fault = infrastructure_fault(exc)
+        if fault is not None:
+            _fail(fault.line(), EXIT_INFRA, exc)
         name = type(exc).__name__
         if name in {"StageCheckFailed", "DbtBuildFailed"}:
-            _fail(str(exc).splitlines()[0] if str(exc) else name, EXIT_CHECK)
-        raise
+            _fail(str(exc).splitlines()[0] if str(exc) else name, EXIT_CHECK, exc)
+        if _debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _fail(f"unexpected {name}{': ' + first if first else ''} "
+              "(run with --debug for the traceback)", EXIT_UNEXPECTED)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -138,6 +176,9 @@ def _run_flow(call: Callable[[], object]) -> object:
     from switchboard.pipeline import warm_up
     from switchboard.serve import start_temporary_server_early
 
+    # On exit Prefect drains its event queue, logging "Still processing items" meanwhile;
+    # after a one-line error that reads like a second problem.
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)
     started = time.perf_counter()
     with console.status("Starting Prefect and loading dbt…"):
         server_ready = start_temporary_server_early()
