@@ -168,7 +168,11 @@ def connection(ctx: RunContext) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def prepare(ctx: RunContext) -> tuple[RunContext, str]:
     """Register the run. Returns the context (with the run_id of an earlier attempt when
-    resuming) and what to do: 'route', 'publish' (decided, not yet published) or 'done'."""
+    resuming) and what to do: 'route', 'publish' (decided, not yet published) or 'done'.
+
+    An earlier attempt on the same inputs that died before deciding ('started') is run
+    again under its run_id; runs of other inputs left 'started' are closed as 'abandoned'.
+    """
     with connection(ctx) as con:
         publish.ensure_tables(con)
         if ctx.mode == "arrivals":
@@ -176,10 +180,15 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
         if ctx.dry_run:
             return ctx, "route"
         earlier = publish.find_run(con, ctx.fingerprint)
+        # A run of these inputs still 'started' died before deciding: run it again, as is.
+        retry = None if earlier else publish.find_started(con, ctx.fingerprint)
+        ctx = replace(ctx, run_id=earlier.run_id if earlier else retry or ctx.run_id)
+        # The caller holds the run lock: any other run still 'started' is dead.
+        publish.abandon_started(con, keep=ctx.run_id, noticed_by=ctx.run_id)
         if earlier and earlier.status == "published":
-            return replace(ctx, run_id=earlier.run_id), "done"
+            return ctx, "done"
         if earlier and earlier.status == "decided":
-            return replace(ctx, run_id=earlier.run_id), "publish"
+            return ctx, "publish"
         publish.start_run(
             con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
             as_of=ctx.as_of, rules_version=ctx.config.rules_version,

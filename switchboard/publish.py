@@ -104,6 +104,42 @@ def find_run(con: duckdb.DuckDBPyConnection, fp: str) -> RunRecord | None:
     return RunRecord(*rows[0]) if rows else None
 
 
+def find_started(con: duckdb.DuckDBPyConnection, fp: str) -> str | None:
+    """The run_id of the latest run of this fingerprint still 'started': it died before
+    recording its decisions, and a run on the same inputs runs it again under that id."""
+    rows = con.execute(
+        "select run_id from routing.runs where fingerprint = ? and status = 'started' "
+        "order by started_at desc limit 1",
+        [fp],
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def abandon_started(con: duckdb.DuckDBPyConnection, *, keep: str, noticed_by: str
+                    ) -> list[str]:
+    """Close as 'abandoned' every run still 'started' but ``keep`` (the run about to go on).
+
+    Only a run holding the warehouse's run lock may call this: then no other process is
+    running, so a run still 'started' is one whose process died (killed, or failed before
+    recording its decisions), and it would otherwise read 'started' forever. Its records
+    still in routing.arrival_scope stay there for the next pass (switchboard.ingest).
+    Returns the run_ids closed.
+    """
+    now = _now()
+    closed = [str(r[0]) for r in con.execute(
+        "select run_id from routing.runs where status = 'started' and run_id <> ? "
+        "order by started_at", [keep]).fetchall()]
+    if closed:
+        con.execute(
+            "update routing.runs set status = 'abandoned', message = ?, finished_at = ? "
+            "where status = 'started' and run_id <> ?",
+            [f"abandoned: still 'started' at {now:%Y-%m-%d %H:%M:%S} UTC, when run "
+             f"{noticed_by} took the warehouse; its process had died before recording "
+             "its decisions", now, keep],
+        )
+    return closed
+
+
 def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str,
               snapshot: Path, as_of: datetime, rules_version: str) -> None:
     row = pl.DataFrame(
