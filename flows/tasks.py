@@ -85,6 +85,11 @@ def deliver(ctx: RunContext) -> RunSummary:
     return _stage("deliver", pipeline.done_summary, ctx)
 
 
+@task(name="deliver-pending", cache_policy=NONE)
+def deliver_pending(ctx: RunContext) -> None:
+    _stage("deliver pending", pipeline.deliver_pending, ctx)
+
+
 def _said(summary: RunSummary) -> RunSummary:
     """Log deliveries left pending on the flow run, where a served deployment shows them
     (the CLI says so itself, on stderr and in its exit code)."""
@@ -105,6 +110,11 @@ def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | 
         ctx, todo = prepare(ctx)
         if todo == "done":
             return _said(deliver(ctx))
+        if todo == "route" and not ctx.dry_run and ctx.mode != "arrivals":
+            # Earlier runs' messages first. Not in an arrivals pass: during an outage the
+            # retries would delay its records' owners, and its publish step follows in
+            # seconds. Never in a dry run: its warehouse is a scratch copy.
+            deliver_pending(ctx)
         if todo == "route":
             if not pipeline.marts_are_current(ctx):
                 ingest(ctx)

@@ -543,6 +543,13 @@ def publish_run(ctx: RunContext) -> RunSummary:
     return summary
 
 
+def deliver_pending(ctx: RunContext) -> publish.DeliveryReport:
+    """Deliver what earlier runs left pending before this run does anything else, so a
+    run that then fails (a broken export, a failed check) still gets them through."""
+    with connection(ctx) as con:
+        return publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+
+
 def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummary
              ) -> RunSummary:
     """Send every pending webhook message, this run's and any an outage held back, and make

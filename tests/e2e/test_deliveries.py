@@ -1,10 +1,12 @@
 """A webhook outage through the command line: the run publishes, says its deliveries are
 pending and exits 5; once the webhook recovers, re-running the unchanged export delivers
-every held-back message exactly once and exits 0."""
+every held-back message exactly once and exits 0, and so would any later run, even one
+that then fails."""
 
 from __future__ import annotations
 
 import csv
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -13,9 +15,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from flows.hourly_routing import hourly_routing
+from switchboard import pipeline
 from switchboard.cli import EXIT_PENDING, app
 from switchboard.config import DEFAULT_CONFIG_PATH
 from tests.e2e.conftest import AS_OF
+from tests.e2e.test_reliability import with_one_new_account
 from tests.webhook_server import Sink, webhook_sink
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +68,7 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     assert f"webhook|summary|{run_id}" in held_back
     assert any(k.startswith("webhook|pipeline_handoff|") for k in held_back)
     assert still_down.exit_code == EXIT_PENDING, still_down.output
+    shutil.copyfile(wh, tmp_path / "copy.duckdb")  # for the failing run below
 
     with webhook_sink(Sink()) as healthy:
         monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", healthy.url)
@@ -80,3 +86,19 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
                  "and sink = 'webhook'") == [(0,)]
     assert "Deliveries pending" not in (folder / "summary.md").read_text(encoding="utf-8")
     assert sorted(p.name for p in outbox.iterdir()) == [run_id]
+
+    # A later run delivers them before anything else, so even one that then fails (here:
+    # its export cannot be read) gets them through.
+    copy = tmp_path / "copy.duckdb"
+    newer = with_one_new_account(org, tmp_path / "newer")
+
+    def broken(*_: object) -> None:
+        raise SystemError("export unreadable")
+
+    monkeypatch.setattr(pipeline, "ingest", broken)
+    with webhook_sink(Sink()) as healthy:
+        monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", healthy.url)
+        with pytest.raises(SystemError, match="export unreadable"):
+            hourly_routing(snapshot=str(newer), warehouse=str(copy), outbox=str(outbox),
+                           config=str(config), as_of=AS_OF.isoformat())
+    assert Counter(str(m["key"]) for m in healthy.received) == Counter(held_back)
