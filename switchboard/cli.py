@@ -346,8 +346,9 @@ def publish_messages(
     report, delivered, pending = _guarded(body)
     if report is not None:
         if delivered.height:
-            console.print(_frame_table(delivered, f"Delivered {delivered.height} "
-                                                  "pending messages to the webhook"))
+            noun = "message" if delivered.height == 1 else "messages"
+            console.print(_frame_table(delivered, f"Delivered {delivered.height} pending "
+                                                  f"{noun} to the webhook"))
         else:
             console.print("Nothing delivered.", highlight=False)
     if not pending.height:

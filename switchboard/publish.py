@@ -134,8 +134,8 @@ def abandon_started(con: duckdb.DuckDBPyConnection, *, keep: str, noticed_by: st
             "update routing.runs set status = 'abandoned', message = ?, finished_at = ? "
             "where status = 'started' and run_id <> ?",
             [f"abandoned: still 'started' at {now:%Y-%m-%d %H:%M:%S} UTC, when run "
-             f"{noticed_by} took the warehouse; its process had died before recording "
-             "its decisions", now, keep],
+             f"{noticed_by} took the warehouse; its process ended (killed, or stopped by "
+             "an error) before recording its decisions", now, keep],
         )
     return closed
 
@@ -342,7 +342,11 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.Data
     with every file alert of the run. Returns how many were new."""
     if not alerts.height:
         return 0
-    known = con.sql("select message_key from routing.outbox_messages").pl()
+    known = warehouse.query(
+        con, "select message_key from routing.outbox_messages "
+        "where message_key in (select unnest(?::varchar[]))",
+        [("file|" + alerts["alert_key"]).to_list()],
+    )
     fresh = alerts.filter(~("file|" + pl.col("alert_key")).is_in(known["message_key"]))
     if not fresh.height:
         return 0
