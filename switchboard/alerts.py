@@ -21,6 +21,7 @@ ALERT_TYPES = (
     "rule_gap",
     "guard_tripped",
     "rep_data_problem",
+    "delivery_failed",
 )
 SEVERITIES = ("info", "warning", "high")
 
@@ -225,6 +226,46 @@ def guard_tripped(run_id: str, guard: str, message: str, recipient: str) -> pl.D
         schema_overrides={"record_type": pl.String, "record_id": pl.String, "rep_id": pl.String},
     )
     return _finish(frame, run_id, [pl.lit(run_id), pl.col("guard")]).collect()
+
+
+def delivery_failed(pending: pl.DataFrame, *, run_id: str, recipient: str, hours: float,
+                    now: datetime) -> pl.DataFrame:
+    """One alert when messages to a sink have waited longer than ``hours`` (wall clock).
+
+    ``pending`` holds the undelivered messages (sink, message_key, last_error, created_at).
+    The key names the oldest stale message: an outage is announced once, not every run,
+    and a sink that recovers and fails again is announced again.
+    """
+    stale = pending.filter(pl.col("created_at") < now - timedelta(hours=hours)).sort(
+        "created_at", "message_key")
+    frame = stale.group_by("sink", maintain_order=True).agg(
+        oldest_key=pl.col("message_key").first(),
+        oldest_at=pl.col("created_at").first(),
+        stale=pl.len(),
+        last_error=pl.col("last_error").drop_nulls().last(),
+    ).lazy().select(
+        type=pl.lit("delivery_failed"),
+        severity=pl.lit("high"),
+        recipient_id=pl.lit(recipient),
+        record_type=pl.lit(None, dtype=pl.String),
+        record_id=pl.lit(None, dtype=pl.String),
+        rep_id=pl.lit(None, dtype=pl.String),
+        message=pl.format(
+            "{} to the {} {} undelivered for more than {} h (oldest since {} UTC; last "
+            "error: {}). Every run retries them; so does `switchboard publish --retry`.",
+            pl.when(pl.col("stale") == 1).then(pl.lit("1 message"))
+            .otherwise(pl.format("{} messages", "stale")),
+            "sink",
+            pl.when(pl.col("stale") == 1).then(pl.lit("has been"))
+            .otherwise(pl.lit("have been")),
+            pl.lit(f"{hours:g}"),
+            pl.col("oldest_at").dt.strftime("%Y-%m-%d %H:%M"),
+            pl.col("last_error").fill_null("none recorded"),
+        ),
+        sink="sink",
+        oldest_key="oldest_key",
+    )
+    return _finish(frame, run_id, [pl.col("sink"), pl.col("oldest_key")]).collect()
 
 
 def build_alerts(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import switchboard  # noqa: F401  (switches telemetry off before anything else loads)
@@ -65,10 +67,32 @@ AcceptGuard = Annotated[list[str] | None, typer.Option(
     help="Accept this guard for this run only (repeatable): the stop message names it.")]
 
 EXIT_INPUT, EXIT_CHECK, EXIT_GUARD, EXIT_LOCKED = 1, 2, 3, 4
+# Published, but webhook messages are still pending (docs/OPERATIONS.md).
+EXIT_PENDING = 5
+# The machine, not the data: a full disk, a read-only file system, a permission denied.
+EXIT_INFRA = 6
+# Anything unexpected (a bug): the exit code Python itself gives an uncaught exception, so
+# that it does not change with --debug, which lets the exception through.
+EXIT_UNEXPECTED = 1
+
+# Set by --debug (or SWITCHBOARD_DEBUG=1) for the command being run.
+_debug = False
 
 
-def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", envvar="SWITCHBOARD_DEBUG",
+        help="On a failure, show the full traceback, not just the one-line error.")] = False,
+) -> None:
+    global _debug  # noqa: PLW0603 - one flag for the whole command line, read by _guarded
+    _debug = debug
+
+
+def _fail(message: str, code: int, error: BaseException | None = None) -> None:
+    if _debug and error is not None:
+        sys.stderr.write("".join(traceback.format_exception(error)))
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -89,9 +113,16 @@ def _time_option(value: str | None, option: str = "--as-of", *,
 
 
 def _guarded(fn: Callable[[], T]) -> T:
-    """Run a command body; known failures become one clear line and a non-zero exit."""
+    """Run a command body; known failures become one clear line and a non-zero exit.
+
+    Faults of the machine (switchboard.faults) are recognised anywhere in the exception's
+    chain, before the check failures they may surface as (dbt failing on a full disk is a
+    full disk). Anything else is unexpected: one line and EXIT_UNEXPECTED, or, with
+    --debug, the exception itself.
+    """
     from switchboard.asof import AsOfError
     from switchboard.config import ConfigError
+    from switchboard.faults import infrastructure_fault
     from switchboard.guards import GuardTripped
     from switchboard.warehouse import WarehouseLocked
 
@@ -104,17 +135,26 @@ def _guarded(fn: Callable[[], T]) -> T:
         pass
     try:
         return fn()
+    except typer.Exit:
+        raise
     except GuardTripped as exc:
-        _fail(f"run stopped, nothing published: {exc.message}", EXIT_GUARD)
+        _fail(f"run stopped, nothing published: {exc.message}", EXIT_GUARD, exc)
     except WarehouseLocked as exc:
-        _fail(str(exc), EXIT_LOCKED)
+        _fail(str(exc), EXIT_LOCKED, exc)
     except known_input as exc:
-        _fail(str(exc), EXIT_INPUT)
+        _fail(str(exc), EXIT_INPUT, exc)
     except Exception as exc:
+        fault = infrastructure_fault(exc)
+        if fault is not None:
+            _fail(fault.line(), EXIT_INFRA, exc)
         name = type(exc).__name__
         if name in {"StageCheckFailed", "DbtBuildFailed"}:
-            _fail(str(exc).splitlines()[0] if str(exc) else name, EXIT_CHECK)
-        raise
+            _fail(str(exc).splitlines()[0] if str(exc) else name, EXIT_CHECK, exc)
+        if _debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _fail(f"unexpected {name}{': ' + first if first else ''} "
+              "(run with --debug for the traceback)", EXIT_UNEXPECTED)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -154,6 +194,16 @@ def _print_summary(summary: object) -> None:
         console.print(f"[dim]{summary.message}[/]", highlight=False)
 
 
+def _exit_if_pending(summary: object) -> None:
+    """A published run whose deliveries are pending ends with one line on stderr and
+    EXIT_PENDING, after its summary: the run is done, the webhook has not heard of it."""
+    from switchboard.summary import RunSummary
+
+    if isinstance(summary, RunSummary) and summary.pending_messages:
+        err.print(summary.delivery_line(), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(EXIT_PENDING)
+
+
 # Prefect logs a failed task's traceback at ERROR; the CLI reports the failure itself in
 # one line, so those loggers are quietened while a flow runs from the command line.
 _QUIET_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "prefect.engine")
@@ -163,6 +213,9 @@ def _run_flow(call: Callable[[], object]) -> object:
     from switchboard.pipeline import warm_up
     from switchboard.serve import start_temporary_server_early
 
+    # On exit Prefect drains its event queue, logging "Still processing items" meanwhile;
+    # after a one-line error that reads like a second problem.
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)
     started = time.perf_counter()
     with console.status("Starting Prefect and loading dbt…"):
         server_ready = start_temporary_server_early()
@@ -296,6 +349,64 @@ def ingest(
     console.print(table)
 
 
+@app.command("publish")
+def publish_messages(
+    retry: Annotated[bool, typer.Option(
+        "--retry", help="Deliver the pending webhook messages now (without it: list them).")]
+    = False,
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    config: ConfigOpt = None,
+    wait: Wait = 0,
+) -> None:
+    """Deliver the webhook messages earlier runs left pending; exit 5 while any remain."""
+    import polars as pl
+
+    from switchboard import publish
+    from switchboard import warehouse as wh
+    from switchboard.config import load_config
+    from switchboard.summary import delivery_line
+
+    def body() -> tuple[publish.DeliveryReport | None, pl.DataFrame, pl.DataFrame]:
+        settings = load_config(config)
+        if not warehouse.is_file():
+            raise FileNotFoundError(f"warehouse {warehouse} does not exist")
+        with wh.run_lock(warehouse, wait_seconds=wait):
+            con = wh.connect(warehouse)
+            try:
+                publish.ensure_tables(con)
+                report = publish.deliver_webhooks(con, settings.sinks.webhook) if retry else None
+                delivered = wh.query(
+                    con, "select message_key, run_id, kind from routing.outbox_messages "
+                    "where message_key in (select unnest(?::varchar[])) order by sent_at",
+                    [list(report.delivered) if report else []],
+                )
+                return report, delivered, publish.pending_messages(con)
+            finally:
+                con.close()
+
+    report, delivered, pending = _guarded(body)
+    if report is not None:
+        if delivered.height:
+            noun = "message" if delivered.height == 1 else "messages"
+            console.print(_frame_table(delivered, f"Delivered {delivered.height} pending "
+                                                  f"{noun} to the webhook"))
+        else:
+            console.print("Nothing delivered.", highlight=False)
+    if not pending.height:
+        console.print("[green]✓[/] no message is pending", highlight=False)
+        return
+    console.print(_frame_table(
+        pending.select("message_key", "run_id", "kind", "attempts", "last_error",
+                       pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("queued_at")),
+        f"Still pending ({pending.height})"))
+    errors = pending["last_error"].drop_nulls().to_list()
+    last_error = report.error if report is not None and report.error else (
+        str(errors[-1]) if errors else None)
+    err.print(delivery_line(pending.height, last_error), highlight=False, soft_wrap=True,
+              markup=False)
+    raise typer.Exit(EXIT_PENDING)
+
+
 def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
                      outbox: Path, config: Path | None, as_of: str | None, wait: float,
                      allow_backdated: bool, accept_guard: list[str] | None = None
@@ -308,6 +419,7 @@ def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: 
         accept_guards=accept_guard,
     ))
     _print_summary(summary)
+    _exit_if_pending(summary)
 
 
 @run_app.command("hourly")
@@ -359,6 +471,7 @@ def run_departure(
         accept_guards=accept_guard,
     ))
     _print_summary(summary)
+    _exit_if_pending(summary)
 
 
 @run_app.command("arrivals")
@@ -416,6 +529,7 @@ def run_territory_change(
         _print_diff(result)
     else:
         _print_summary(result)
+        _exit_if_pending(result)
 
 
 def _print_diff(routed: object) -> None:

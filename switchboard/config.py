@@ -65,6 +65,9 @@ class Redistribution(_Strict):
 class Alerts(_Strict):
     unowned_hours: float = 24
     overload_days: int = 21
+    # A webhook message still undelivered after this long raises delivery_failed, which goes
+    # to the files sink: the webhook is the sink that is failing.
+    pending_hours: float = Field(4, gt=0)
     # Who receives alerts that have no natural owner (rule gaps, guards, orphaned records).
     revops_recipient: str = "revops"
 

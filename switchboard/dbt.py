@@ -269,7 +269,7 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
                 _schema_table(
                     "runs",
                     "The run ledger: one row per run (mode, as-of, rules version, status "
-                    "started, decided, published or stopped).",
+                    "started, decided, published, stopped or abandoned).",
                     RUNS,
                 ),
                 _schema_table(

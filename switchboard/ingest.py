@@ -425,10 +425,11 @@ def _write(
     `scope`, add those records to routing.arrival_scope; all or nothing.
 
     The scope keeps the rows of runs that have not routed them: an arrivals or hourly run
-    still 'started' (it died or is this one) or a run of another mode (a departure's full
-    ingest routes no new record). They are stamped with this run, so they leave the scope
-    once it decides; rows of a run that stopped on a failed check leave too (the hourly
-    run routes them) rather than stopping every later pass.
+    still 'started' (it died or is this one) or closed as 'abandoned' (it died), or a run
+    of another mode (a departure's full ingest routes no new record). They are stamped
+    with this run, so they leave the scope once it decides; rows of a run that stopped on
+    a failed check leave too (the hourly run routes them) rather than stopping every later
+    pass.
 
     A full load (``mode="replace"``) also appends its files to raw.export_history and,
     with ``roster``, replaces raw.rep_roster.
@@ -483,7 +484,8 @@ def _write(
             con.execute("""
                 delete from routing.arrival_scope where run_id in (
                     select run_id from routing.runs
-                    where mode in ('hourly', 'arrivals') and status <> 'started')
+                    where mode in ('hourly', 'arrivals')
+                      and status not in ('started', 'abandoned'))
             """)
             con.execute("update routing.arrival_scope set run_id = ?", [report.run_id])
             write_table(con, "routing.arrival_scope", scope, mode="append")

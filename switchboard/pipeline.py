@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from switchboard import __version__, asof, publish, queued, warehouse
-from switchboard.alerts import build_alerts, guard_tripped
+from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS, empty
@@ -195,7 +195,11 @@ def connection(ctx: RunContext) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def prepare(ctx: RunContext) -> tuple[RunContext, str]:
     """Register the run. Returns the context (with the run_id of an earlier attempt when
-    resuming) and what to do: 'route', 'publish' (decided, not yet published) or 'done'."""
+    resuming) and what to do: 'route', 'publish' (decided, not yet published) or 'done'.
+
+    An earlier attempt on the same inputs that died before deciding ('started') is run
+    again under its run_id; runs of other inputs left 'started' are closed as 'abandoned'.
+    """
     with connection(ctx) as con:
         publish.ensure_tables(con)
         if ctx.mode == "arrivals":
@@ -203,10 +207,15 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
         if ctx.dry_run:
             return ctx, "route"
         earlier = publish.find_run(con, ctx.fingerprint)
+        # A run of these inputs still 'started' died before deciding: run it again, as is.
+        retry = None if earlier else publish.find_started(con, ctx.fingerprint)
+        ctx = replace(ctx, run_id=earlier.run_id if earlier else retry or ctx.run_id)
+        # The caller holds the run lock: any other run still 'started' is dead.
+        publish.abandon_started(con, keep=ctx.run_id, noticed_by=ctx.run_id)
         if earlier and earlier.status == "published":
-            return replace(ctx, run_id=earlier.run_id), "done"
+            return ctx, "done"
         if earlier and earlier.status == "decided":
-            return replace(ctx, run_id=earlier.run_id), "publish"
+            return ctx, "publish"
         publish.start_run(
             con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
             as_of=ctx.as_of, rules_version=ctx.config.rules_version,
@@ -616,8 +625,38 @@ def publish_run(ctx: RunContext) -> RunSummary:
         if ctx.config.sinks.files:
             publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
                                  summary_markdown=summary.to_markdown())
-        publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+        summary = _deliver(con, ctx, summary)
         publish.set_status(con, ctx.run_id, "published")
+    return summary
+
+
+def deliver_pending(ctx: RunContext) -> publish.DeliveryReport:
+    """Deliver what earlier runs left pending before this run does anything else, so a
+    run that then fails (a broken export, a failed check) still gets them through."""
+    with connection(ctx) as con:
+        return publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+
+
+def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummary
+             ) -> RunSummary:
+    """Send every pending webhook message, this run's and any an outage held back, and make
+    what stays pending visible instead of silent: on the returned summary (the CLI exits
+    non-zero on it), in the run's summary.md, and, once messages have waited longer than
+    alerts.pending_hours, as a delivery_failed alert in the run's alerts.jsonl. That alert
+    goes to the files sink whatever `sinks.files` says: the webhook is what is failing."""
+    report = publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+    if report.pending:
+        stale = delivery_failed(
+            publish.pending_messages(con), run_id=ctx.run_id,
+            recipient=ctx.config.alerts.revops_recipient,
+            hours=ctx.config.alerts.pending_hours, now=utc_now(),
+        )
+        if publish.raise_alerts(con, run_id=ctx.run_id, alerts=stale, outbox=ctx.outbox):
+            counts = dict(summary.alerts_by_type)
+            counts["delivery_failed"] = counts.get("delivery_failed", 0) + 1
+            summary = replace(summary, alerts_by_type=counts)
+    summary = replace(summary, pending_messages=report.pending, pending_error=report.error)
+    publish.write_summary(ctx.outbox, ctx.run_id, summary.to_markdown())
     return summary
 
 
@@ -638,8 +677,7 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
                                webhook=webhook)
         publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
                              summary_markdown=summary.to_markdown())
-        publish.deliver_webhooks(con, ctx.config.sinks.webhook)
-    return summary
+        return _deliver(con, ctx, summary)
 
 
 def _no_decisions() -> pl.DataFrame:
@@ -647,11 +685,14 @@ def _no_decisions() -> pl.DataFrame:
 
 
 def done_summary(ctx: RunContext) -> RunSummary:
+    """An unchanged export: nothing to decide, but what an outage held back is delivered
+    now (once: message keys), so re-running the same export after the webhook recovers is
+    enough."""
     with connection(ctx) as con:
         base = _stored_summary(con, ctx, "published")
-    return replace(
-        base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
-    )
+        return _deliver(con, ctx, replace(
+            base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
+        ))
 
 
 # ---------------------------------------------------------------- territory change

@@ -105,6 +105,42 @@ def find_run(con: duckdb.DuckDBPyConnection, fp: str) -> RunRecord | None:
     return RunRecord(*rows[0]) if rows else None
 
 
+def find_started(con: duckdb.DuckDBPyConnection, fp: str) -> str | None:
+    """The run_id of the latest run of this fingerprint still 'started': it died before
+    recording its decisions, and a run on the same inputs runs it again under that id."""
+    rows = con.execute(
+        "select run_id from routing.runs where fingerprint = ? and status = 'started' "
+        "order by started_at desc limit 1",
+        [fp],
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def abandon_started(con: duckdb.DuckDBPyConnection, *, keep: str, noticed_by: str
+                    ) -> list[str]:
+    """Close as 'abandoned' every run still 'started' but ``keep`` (the run about to go on).
+
+    Only a run holding the warehouse's run lock may call this: then no other process is
+    running, so a run still 'started' is one whose process died (killed, or failed before
+    recording its decisions), and it would otherwise read 'started' forever. Its records
+    still in routing.arrival_scope stay there for the next pass (switchboard.ingest).
+    Returns the run_ids closed.
+    """
+    now = _now()
+    closed = [str(r[0]) for r in con.execute(
+        "select run_id from routing.runs where status = 'started' and run_id <> ? "
+        "order by started_at", [keep]).fetchall()]
+    if closed:
+        con.execute(
+            "update routing.runs set status = 'abandoned', message = ?, finished_at = ? "
+            "where status = 'started' and run_id <> ?",
+            [f"abandoned: still 'started' at {now:%Y-%m-%d %H:%M:%S} UTC, when run "
+             f"{noticed_by} took the warehouse; its process ended (killed, or stopped by "
+             "an error) before recording its decisions", now, keep],
+        )
+    return closed
+
+
 def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str,
               snapshot: Path, as_of: datetime, rules_version: str,
               accepted_guards: Sequence[str] = ()) -> None:
@@ -262,8 +298,14 @@ def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        # A failed write (a full disk) names no file; the one-line error should.
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(tmp)) from exc
+        raise
 
 
 def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
@@ -287,8 +329,7 @@ def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
         else pl.DataFrame(schema={c: pl.String() for c in REASSIGNMENT_COLUMNS})
     )
     _atomic_write(folder / "reassignments.csv", neutralise_formulas(table).write_csv())
-    alert_lines = mine.filter(pl.col("kind") == "alert")["payload"].to_list()
-    _atomic_write(folder / "alerts.jsonl", "".join(line + "\n" for line in alert_lines))
+    _write_alert_lines(folder, mine.filter(pl.col("kind") == "alert")["payload"].to_list())
     _atomic_write(folder / "summary.md", summary_markdown)
     con.execute(
         "update routing.outbox_messages set status = 'sent', sent_at = ? "
@@ -298,13 +339,68 @@ def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
     return folder
 
 
+def _write_alert_lines(folder: Path, lines: list[str]) -> None:
+    _atomic_write(folder / "alerts.jsonl", "".join(line + "\n" for line in lines))
+
+
+def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame,
+                 outbox: Path) -> int:
+    """Alerts raised after a run recorded its own (about delivery, say): those whose key is
+    new join routing.alerts and the run's outbox/<run_id>/alerts.jsonl, which is rewritten
+    with every file alert of the run. Returns how many were new."""
+    if not alerts.height:
+        return 0
+    known = warehouse.query(
+        con, "select message_key from routing.outbox_messages "
+        "where message_key in (select unnest(?::varchar[]))",
+        [("file|" + alerts["alert_key"]).to_list()],
+    )
+    fresh = alerts.filter(~("file|" + pl.col("alert_key")).is_in(known["message_key"]))
+    if not fresh.height:
+        return 0
+    queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS), alerts=fresh,
+                   summary_markdown="", webhook=False)
+    warehouse.write_table(con, "routing.alerts", fresh.select(list(ALERTS)), mode="append")
+    folder = Path(outbox) / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = warehouse.query(
+        con, "select payload from routing.outbox_messages where run_id = ? and sink = 'file' "
+        "and kind = 'alert' order by message_key", [run_id],
+    )["payload"].to_list()
+    _write_alert_lines(folder, lines)
+    con.execute(
+        "update routing.outbox_messages set status = 'sent', sent_at = ? "
+        "where run_id = ? and sink = 'file' and kind = 'alert' and status = 'pending'",
+        [_now(), run_id],
+    )
+    return fresh.height
+
+
+def write_summary(outbox: Path, run_id: str, summary_markdown: str) -> bool:
+    """Rewrite outbox/<run_id>/summary.md, where the run wrote one, when its text changed (a
+    note on pending deliveries came or went). Returns whether it wrote."""
+    path = Path(outbox) / run_id / "summary.md"
+    if not path.is_file() or path.read_text(encoding="utf-8") == summary_markdown:
+        return False
+    _atomic_write(path, summary_markdown)
+    return True
+
+
 # ---------------------------------------------------------------- webhook
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """What one delivery attempt achieved: messages sent (their keys, in order), messages
+    still pending afterwards, and the error that stopped it (None when nothing failed)."""
+
     sent: int
     pending: int
+    error: str | None = None
+    delivered: tuple[str, ...] = ()
+
+
+NO_WEBHOOK_URL = "no webhook URL (set sinks.webhook.url or SWITCHBOARD_WEBHOOK_URL)"
 
 
 def webhook_url(config: Webhook) -> str | None:
@@ -362,14 +458,17 @@ def deliver_webhooks(con: duckdb.DuckDBPyConnection, config: Webhook) -> Deliver
         "select message_key, payload from routing.outbox_messages "
         "where sink = 'webhook' and status = 'pending' order by created_at, message_key"
     ).fetchall()
-    if not url or not pending:
-        return DeliveryReport(sent=0, pending=len(pending))
-    sent = 0
+    if not pending:
+        return DeliveryReport(sent=0, pending=0)
+    if not url:
+        return DeliveryReport(sent=0, pending=len(pending), error=NO_WEBHOOK_URL)
+    delivered: list[str] = []
+    error: str | None = None
     with httpx.Client() as client:
         for key, payload in pending:
             error = post_with_retries(client, url, payload, key, config)
             if error is None:
-                sent += 1
+                delivered.append(key)
                 con.execute(
                     "update routing.outbox_messages set status = 'sent', sent_at = ?, "
                     "attempts = attempts + 1, last_error = null where message_key = ?",
@@ -384,4 +483,16 @@ def deliver_webhooks(con: duckdb.DuckDBPyConnection, config: Webhook) -> Deliver
                 # The sink is down or refusing: keep the rest pending for the next run
                 # instead of spending every message's retry budget on a dead endpoint.
                 break
-    return DeliveryReport(sent=sent, pending=len(pending) - sent)
+    return DeliveryReport(sent=len(delivered), pending=len(pending) - len(delivered),
+                          error=error, delivered=tuple(delivered))
+
+
+def pending_messages(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Webhook messages not delivered yet, oldest first: what the next delivery sends. File
+    messages are written with their run's outbox folder (or not at all, with the files sink
+    off): there is nothing to retry."""
+    return warehouse.query(
+        con, "select message_key, run_id, kind, sink, attempts, last_error, created_at "
+        "from routing.outbox_messages where sink = 'webhook' and status = 'pending' "
+        "order by created_at, message_key",
+    )

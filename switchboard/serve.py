@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +34,57 @@ def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
     return list(data.get("deployments", []))
 
 
+# Run as `python -c _LIFELINE <parent pid> <command...>`: ask Linux to SIGTERM this process
+# when its parent dies (prctl PR_SET_PDEATHSIG = 1), make sure the parent did not die
+# already, then become the command (the death signal survives exec).
+_LIFELINE = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def with_lifeline(command: Sequence[str]) -> list[str]:
+    """``command``, made to end when the process that starts it ends, however it ends.
+
+    A Prefect server the CLI started must not outlive it: a CLI killed with SIGKILL gets
+    no chance to stop it, and an orphaned server keeps its port and database. On Linux the
+    command runs under PR_SET_PDEATHSIG, through a small exec wrapper rather than a
+    `preexec_fn` (which is unsafe in a process with threads, as the CLI is). The kernel
+    sends the signal when the *thread* that started the process ends, so start it from a
+    thread that lives as long as the process. Elsewhere the command is returned unchanged.
+    """
+    if not sys.platform.startswith("linux"):
+        return list(command)
+    return [sys.executable, "-c", _LIFELINE, str(os.getpid()), *command]
+
+
+class _LifelinePopen:
+    """Stands in for the `subprocess` module of prefect.server.api.server while our thread
+    starts the temporary server: the same module, but Popen adds the lifeline."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(args: Sequence[str], *rest: Any, **kwargs: Any) -> subprocess.Popen[Any]:
+        return subprocess.Popen(with_lifeline(args), *rest, **kwargs)
+
+
+@contextmanager
+def _server_with_lifeline() -> Iterator[None]:
+    import prefect.server.api.server as prefect_server
+
+    original = prefect_server.subprocess
+    prefect_server.subprocess = _LifelinePopen()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        prefect_server.subprocess = original
+
+
 def start_temporary_server_early() -> Callable[[], None]:
     """Start, in a background thread, the temporary Prefect server that Prefect itself
     would start at the first flow call when no API is configured; return a function that
@@ -42,6 +93,10 @@ def start_temporary_server_early() -> Callable[[], None]:
 
     With PREFECT_API_URL set, or the temporary server disabled, there is nothing to start.
     If the early start fails, Prefect tries again (and reports) at the first flow call.
+
+    The server dies with this process, even one killed by SIGKILL (see `with_lifeline`):
+    the thread that starts it stays parked for the life of the process, because the
+    kernel's death signal follows the starting thread, not the process.
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
@@ -50,14 +105,24 @@ def start_temporary_server_early() -> Callable[[], None]:
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()  # the instance Prefect's client asks for
+    ready = threading.Event()
 
     def start() -> None:
-        with contextlib.suppress(Exception):
-            server.start()
+        try:
+            with contextlib.suppress(Exception), _server_with_lifeline():
+                server.start()
+        finally:
+            ready.set()
+        if server.server_process is not None:
+            threading.Event().wait()  # park: the server lives as long as this thread
 
-    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    thread = threading.Thread(target=start, name="prefect-server", daemon=True)
     thread.start()
-    return thread.join
+
+    def wait_until_ready() -> None:
+        ready.wait()
+
+    return wait_until_ready
 
 
 def _flow_for(entrypoint: str) -> Any:
@@ -104,8 +169,10 @@ def local_server(timeout_seconds: float = 60) -> Iterator[str]:
     # Its own session: a Ctrl-C in the terminal reaches `serve` (and the flow runs it
     # started), which then stops this server last, instead of the server dying first
     # under a runner still talking to it.
+    # with_lifeline: a `serve` killed outright takes its server with it (this is the
+    # main thread, which lives as long as the process).
     process = subprocess.Popen(
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        with_lifeline([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)]),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api"

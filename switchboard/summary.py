@@ -38,6 +38,13 @@ class RunSummary:
     mean_latency_minutes: float | None = None
     p90_latency_minutes: float | None = None
     message: str = ""
+    # Webhook messages still undelivered when the run ended (of this run or earlier ones):
+    # the run is published, its delivery is not. The CLI exits non-zero on them.
+    pending_messages: int = 0
+    pending_error: str | None = None
+
+    def delivery_line(self) -> str:
+        return delivery_line(self.pending_messages, self.pending_error)
 
     def headline(self) -> str:
         """One paragraph a sales manager can read: what was routed, how fast, how."""
@@ -85,7 +92,21 @@ class RunSummary:
             lines += ["## Alerts", ""]
             lines += [f"- {t}: {n}" for t, n in sorted(self.alerts_by_type.items())]
             lines.append("")
+        if self.pending_messages:
+            line = self.delivery_line()
+            lines += ["## Deliveries pending", "", line[0].upper() + line[1:] + ".", ""]
         return "\n".join(lines)
+
+
+def delivery_line(pending: int, last_error: str | None) -> str:
+    """The one line that says deliveries are pending: how many, where, the last error, and
+    what sends them."""
+    noun = "message" if pending == 1 else "messages"
+    return (
+        f"deliveries pending: {pending} {noun} to the webhook not delivered "
+        f"(last error: {last_error or 'none recorded'}); every run retries them, "
+        "and so does `switchboard publish --retry`"
+    )
 
 
 def _minutes(value: float) -> str:

@@ -127,8 +127,11 @@ def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
                 time.sleep(0.2)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+        try:
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+        except OSError as exc:  # a full disk: name the file, as open() would have
+            raise OSError(exc.errno, exc.strerror, str(lock_path)) from exc
         try:
             yield
         finally:

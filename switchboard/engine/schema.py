@@ -84,7 +84,7 @@ RUNS: dict[str, pl.DataType] = {
     "snapshot": pl.String(),
     "as_of": pl.Datetime("us"),
     "rules_version": pl.String(),
-    "status": pl.String(),  # started | decided | published | stopped
+    "status": pl.String(),  # started | decided | published | stopped | abandoned
     "message": pl.String(),
     "started_at": pl.Datetime("us"),
     "finished_at": pl.Datetime("us"),
