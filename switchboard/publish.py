@@ -358,8 +358,8 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.Data
     fresh = alerts.filter(~("file|" + pl.col("alert_key")).is_in(known["message_key"]))
     if not fresh.height:
         return 0
-    queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS), alerts=fresh,
-                   summary_markdown="", webhook=False)
+    queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS),
+                   alerts=fresh, summary_markdown="", webhook=False)
     warehouse.write_table(con, "routing.alerts", fresh.select(list(ALERTS)), mode="append")
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
