@@ -25,8 +25,12 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)  ## generate the demo org, route it end to end, print the summary
 	$(BIN)/switchboard demo
 
+# Two workers (this machine's two cores); whole files per worker, so module fixtures that
+# build a warehouse are built once.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)  ## the whole suite (unit, dbt, e2e)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/python -m pytest -m "not e2e and not slow"

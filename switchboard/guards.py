@@ -70,7 +70,9 @@ def measure(
         .filter(~pl.col("rep_id").is_in(list(exempt_rep_ids)))
         .select(
             with_book=pl.len(),
-            invalid=pl.col("availability").is_in(INVALID_AVAILABILITY).sum(),
+            # A held rep (data_problem) keeps the book, but many at once is the same sign
+            # of a truncated export as many leavers: new records would pile on the rest.
+            invalid=pl.col("availability").is_in([*INVALID_AVAILABILITY, "data_problem"]).sum(),
         )
         .collect()
     )
@@ -179,7 +181,7 @@ def check(report: GuardReport, config: RoutingConfig, accepted: Collection[str] 
         raise GuardTripped(
             "max_invalid_rep_share",
             f"guard max_invalid_rep_share: {report.invalid_reps_with_book} of "
-            f"{report.carrying_reps_with_book} reps with a book are invalid "
+            f"{report.carrying_reps_with_book} reps with a book are invalid or held "
             f"({report.invalid_rep_share:.0%} > {limits.max_invalid_rep_share:.0%}); "
             "is the HR export truncated? " + _accept_hint("max_invalid_rep_share"),
         )

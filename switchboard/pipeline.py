@@ -684,6 +684,25 @@ def _no_decisions() -> pl.DataFrame:
     return empty(DECISIONS)
 
 
+def answer_from_ledger(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | None:
+    """The published run of this very export, settings and mode, if there is one: its
+    summary, after delivering what earlier runs left pending (done_summary). None when the
+    run has work to do (or is an arrivals pass or a dry run, whose identity prepare sets).
+
+    A re-run on an unchanged export then costs a hash of the snapshot and a ledger lookup:
+    the CLI calls this before it starts Prefect or imports dbt and Great Expectations."""
+    if ctx.mode == "arrivals" or ctx.dry_run or not ctx.warehouse.is_file():
+        return None
+    with warehouse.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
+        with connection(ctx) as con:
+            if not warehouse.table_exists(con, "routing.runs"):
+                return None
+            earlier = publish.find_run(con, ctx.fingerprint)
+        if earlier is None or earlier.status != "published":
+            return None
+        return done_summary(replace(ctx, run_id=earlier.run_id))
+
+
 def done_summary(ctx: RunContext) -> RunSummary:
     """An unchanged export: nothing to decide, but what an outage held back is delivered
     now (once: message keys), so re-running the same export after the webhook recovers is
