@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
@@ -54,8 +56,6 @@ def copy_warehouse(source: Path, folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def clean_hourly(routed_org: Path) -> tuple[Path, str]:
     """routed_org's folder (w.duckdb, outbox/) and the run_id of its one published run."""
-    import duckdb
-
     con = duckdb.connect(str(routed_org), read_only=True)
     try:
         (run_id,), = con.execute(
@@ -63,3 +63,12 @@ def clean_hourly(routed_org: Path) -> tuple[Path, str]:
     finally:
         con.close()
     return routed_org.parent, run_id
+
+
+def q(warehouse: Path, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+    """A read-only query on a test's warehouse file, as a DataFrame."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.close()

@@ -11,24 +11,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from flows.hourly_routing import hourly_routing
 from switchboard.guards import GuardTripped
 from switchboard.summary import RunSummary
-from tests.e2e.conftest import AS_OF
+from tests.e2e.conftest import AS_OF, q
 
 pytestmark = pytest.mark.e2e
-
-
-def q(warehouse: Path, sql: str, params: list[object] | None = None) -> pl.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.sql(sql, params=params).pl()
-    finally:
-        con.close()
 
 
 def run(snapshot: Path, tmp: Path, accept: list[str] | None = None) -> RunSummary:

@@ -7,24 +7,15 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from flows.hourly_routing import hourly_routing
-from tests.e2e.conftest import AS_OF, copy_warehouse
+from tests.e2e.conftest import AS_OF, copy_warehouse, q
 
 pytestmark = pytest.mark.e2e
 
 QUEUE_RULES = ("overflow_queue", "fallback_queue", "territory_pool")
-
-
-def q(warehouse: Path, sql: str, params: list[object] | None = None) -> pl.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.sql(sql, params=params).pl()
-    finally:
-        con.close()
 
 
 def test_the_next_hourly_run_decides_again_only_the_queued_record_that_changed(

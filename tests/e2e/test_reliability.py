@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 import yaml
@@ -22,20 +21,12 @@ from flows.hourly_routing import hourly_routing
 from switchboard import pipeline, publish
 from switchboard.config import DEFAULT_CONFIG_PATH
 from switchboard.summary import RunSummary
-from tests.e2e.conftest import AS_OF
+from tests.e2e.conftest import AS_OF, q
 from tests.webhook_server import Sink, webhook_sink
 
 pytestmark = pytest.mark.e2e
 
 Record = tuple[str, str]
-
-
-def q(warehouse: Path, sql: str, params: list[object] | None = None) -> pl.DataFrame:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.sql(sql, params=params).pl()
-    finally:
-        con.close()
 
 
 def run_hourly(snapshot: Path, tmp: Path, config: str | None = None) -> RunSummary:
