@@ -122,17 +122,13 @@ def _guarded(fn: Callable[[], T]) -> T:
     """
     from switchboard.asof import AsOfError
     from switchboard.config import ConfigError
+    from switchboard.errors import SnapshotError
     from switchboard.faults import infrastructure_fault
     from switchboard.guards import GuardTripped
     from switchboard.warehouse import WarehouseLocked
 
-    known_input: tuple[type[BaseException], ...] = (ConfigError, FileNotFoundError, AsOfError)
-    try:
-        from switchboard.ingest import SnapshotError
-
-        known_input += (SnapshotError,)
-    except ImportError:  # pragma: no cover - ingest is part of the package
-        pass
+    known_input: tuple[type[BaseException], ...] = (
+        ConfigError, FileNotFoundError, AsOfError, SnapshotError)
     try:
         return fn()
     except typer.Exit:
@@ -440,9 +436,6 @@ def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: 
                      allow_backdated: bool, accept_guard: list[str] | None = None
                      ) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
-    if flow_fn.__name__ == "hourly_routing" and _answered_from_ledger(
-            "hourly", snapshot, warehouse, outbox, config, as_of, wait, allow_backdated):
-        return
     summary = _run_flow(lambda: flow_fn(
         snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
@@ -466,6 +459,9 @@ def run_hourly(
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    if _answered_from_ledger("hourly", snapshot, warehouse, outbox, config, as_of, wait,
+                             allow_backdated):
+        return
     from flows.hourly_routing import hourly_routing
 
     _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait,

@@ -35,6 +35,7 @@ import polars as pl
 from switchboard import quality as q
 from switchboard.contracts import Column, Contract, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE
+from switchboard.errors import SnapshotError
 from switchboard.guards import ExportCount, ExportGuard
 from switchboard.roster import update_roster
 from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
@@ -89,10 +90,6 @@ TYPE_NOUNS = {
     "date": "an ISO 8601 date (YYYY-MM-DD)",
 }
 _DUPLICATE_HEADER = re.compile(r"^(?P<base>.*)_duplicated_\d+$")  # how Polars renames repeats
-
-
-class SnapshotError(ValueError):
-    """The snapshot cannot be ingested at all (missing file or column, unreadable file)."""
 
 
 @dataclass(frozen=True)

@@ -346,7 +346,7 @@ def transform(ctx: RunContext) -> None:
         # checks and dbt's data tests ran on the day's full build.
         dbt.run_arrivals(ctx.warehouse, ctx.config)
         return
-    dbt.build(ctx.warehouse, ctx.as_of, ctx.config)
+    dbt.build(ctx.warehouse, ctx.as_of, ctx.config, exclude=dbt.DEVELOPMENT_ONLY)
     with connection(ctx) as con:
         quality.check_marts(con, ctx.as_of.date())
         _set_build_key(con, ctx.build_key)
