@@ -168,12 +168,12 @@ def _zip_bytes() -> bytes:
 
 
 @pytest.mark.parametrize(("content", "named"), [
-    (gzip.compress(CLEAN["accounts.csv"].encode()), "is a gzip archive, not CSV"),
+    (gzip.compress(CLEAN["accounts.csv"].encode(), mtime=0), "is a gzip archive, not CSV"),
     (_zip_bytes(), "is a zip archive (an .xlsx workbook is one), not CSV"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "legacy Excel (.xls) workbook"),
     (b"PAR1" + b"\x00" * 16, "is a Parquet file, not CSV: name it accounts.parquet"),
     (b"account_id,name\x00\x01\x02,created_at\n", "is a binary file, not CSV text"),
-])
+], ids=["gzip", "zip", "xls", "parquet", "binary"])
 def test_binary_files_are_named_in_one_line(
     tmp_path: Path, con: duckdb.DuckDBPyConnection, content: bytes, named: str
 ) -> None:
