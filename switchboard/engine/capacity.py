@@ -1,6 +1,7 @@
 """Capacity-aware placement: who in a territory takes each record, without a loop over records.
 
-The rule (DESIGN.md, territory): among the territory's eligible members, the next record
+The rule (docs/ARCHITECTURE.md, "Capacity pick"): among the territory's eligible
+members, the next record
 goes to the member with the lowest workload index, weighted by member weight, ties by the
 persisted round-robin position, then rep_id; every placement counts before the next
 record is placed.

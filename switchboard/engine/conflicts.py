@@ -1,4 +1,4 @@
-"""Conflicts: real ambiguities, logged whatever rule won (DESIGN.md "conflict").
+"""Conflicts: real ambiguities, logged whatever rule won (docs/ARCHITECTURE.md, "Conflicts").
 
 One row per (record, conflict_type):
 

@@ -1,6 +1,7 @@
 """Who needs an owner this run, and why (the *owner problem* of each record).
 
-DESIGN.md: a record needs an owner when it is unowned or its owner is not valid; a record
+docs/ARCHITECTURE.md ("Needs an owner"): a record needs an owner when it is unowned or its
+owner is not valid; a record
 with a valid owner is left alone. Which problems a run repairs depends on the mode:
 
 * ``hourly``: the problems listed in ``routing.yml`` ``hourly_repairs``. ``not_in_hr``

@@ -7,7 +7,7 @@ enabled rule, in routing.yml order, whose candidate is not null: one ``when/then
 built by a loop over the rules, no ``if`` per record.
 
 Before the hierarchy, a leaver's accounts (owner terminated, deactivated or moved to a
-non-carrying role) pass through the redistribution rules of DESIGN.md "Ownership
+non-carrying role) pass through the redistribution rules of docs/ARCHITECTURE.md "Ownership
 changes": ``manager_review`` (open pipeline: owner kept, manager alerted) and
 ``territory_pool`` (tiers in ``redistribution.pool_tiers``: the winning territory's pool,
 or the fallback queue when the account matches no territory).

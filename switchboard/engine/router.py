@@ -105,7 +105,7 @@ def route(
     mode: Mode = "hourly",
     leaver_rep_ids: Sequence[str] = (),
 ) -> EngineResult:
-    """Decide every record that needs an owner; see DESIGN.md "The rule hierarchy".
+    """Decide every record that needs an owner; see docs/ARCHITECTURE.md "Rule hierarchy".
 
     ``mode``: ``hourly`` repairs ``routing.yml`` ``hourly_repairs``; ``departure``
     decides only the books of ``leaver_rep_ids`` (treated as terminated whatever HR

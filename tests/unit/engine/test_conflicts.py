@@ -18,7 +18,7 @@ def _candidate(rule: str, territory_id: str | None, owner_id: str | None,
 
 
 def _acme() -> Org:
-    """DESIGN.md's field example: a California lead of Acme, whose NY account has pipeline."""
+    """The design's field example: a California lead of Acme, whose NY account has pipeline."""
     return (
         Org()
         .rep("R-SAM", "Sam West", index=40.0).rep("R-DANA", "Dana East", index=40.0)

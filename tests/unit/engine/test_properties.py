@@ -13,7 +13,7 @@ What the engine guarantees, and what is asserted here:
   cheaper than r's. Indexes only grow during a run, so for ``weight_r <= 1 <= weight_s``
   the outputs must satisfy ``final_s >= high_water`` or ``final_s + d_s / w_s >= start_r
   + load r took from T`` (d = one record of x's type). With equal weights and one record
-  worth at most ``high_water - release`` index points this is the DESIGN.md check:
+  worth at most ``high_water - release`` index points this is the design's check:
   nobody is pushed to high water by a territory while an eligible teammate ends below
   release. (Between unequal weights the heavier member is meant to run ahead.)
 * the conflicts are exactly those rebuilt here from the inputs (conflicts.py semantics);
