@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the root, on the path
     sys.path.insert(0, str(ROOT))
 
-from switchboard import pipeline, warehouse  # noqa: E402
+from switchboard import pipeline, stages, warehouse  # noqa: E402
 from switchboard.config import RoutingConfig, load_config  # noqa: E402
 from switchboard.pipeline import Routed, RunContext  # noqa: E402
 
@@ -73,6 +73,7 @@ STAGES = (
     "check_output",
     "guard",
     "record",
+    "deliver_pending",
     "publish_run",
 )
 GIB = 1024**3
@@ -143,14 +144,15 @@ def run_stages(
     mode: pipeline.Mode = "hourly", leaver_rep_ids: tuple[str, ...] = (),
     profile: tuple[str, ...] = (),
 ) -> HourlyRun:
-    """Every stage of one run, called directly and timed one by one (as run_pipeline does,
-    under the run lock, without Prefect). ``workdir`` holds warehouse.duckdb and outbox/.
-    Stages named in ``profile`` run under cProfile; their top 15 cumulative entries end up
-    in ``HourlyRun.profiles``."""
+    """Every stage of one run through switchboard.stages.run, called directly (no Prefect)
+    and timed one by one, keyed by the stage's pipeline function. ``workdir`` holds
+    warehouse.duckdb and outbox/. Stages named in ``profile`` run under cProfile; their
+    top 15 cumulative entries end up in ``HourlyRun.profiles``."""
     seconds: dict[str, float] = {}
     workdir.mkdir(parents=True, exist_ok=True)
     wh = workdir / "warehouse.duckdb"
     profiles: dict[str, str] = {}
+    results: dict[str, Any] = {}
 
     def timed(name: str, fn: Callable[..., Any], *args: Any) -> Any:
         started = time.perf_counter()
@@ -163,24 +165,21 @@ def run_stages(
         else:
             result = fn(*args)
         seconds[name] = time.perf_counter() - started
+        results[name] = result
         return result
+
+    def runner(stage: stages.Stage, *args: Any) -> Any:
+        return timed(stage.function, stage, *args)
 
     ctx = timed("make_context", lambda: pipeline.make_context(
         snapshot=snapshot, warehouse_path=wh, outbox=workdir / "outbox", config=config,
         as_of=as_of, mode=mode, leaver_rep_ids=leaver_rep_ids,
     ))
-    with warehouse.run_lock(wh):
-        ctx, todo = timed("prepare", pipeline.prepare, ctx)
-        if todo != "route":
-            raise RuntimeError(f"run {ctx.run_id} was already {todo}; use a fresh warehouse")
-        if not pipeline.marts_are_current(ctx):  # as run_pipeline: reuse the day's marts
-            timed("ingest", pipeline.ingest, ctx)
-            timed("transform", pipeline.transform, ctx)
-        routed: Routed = timed("route", pipeline.route, ctx)
-        timed("check_output", pipeline.check_output, ctx, routed)
-        timed("guard", pipeline.guard, ctx, routed)
-        timed("record", pipeline.record, ctx, routed)
-        timed("publish_run", pipeline.publish_run, ctx)
+    stages.run(ctx, runner)
+    if "route" not in results:
+        raise RuntimeError(f"{wh} already holds this run; use a fresh warehouse")
+    routed: Routed = results["route"]
+    ctx = results["prepare"][0]
     return HourlyRun(seconds, routed.decisions.height, routed.conflicts.height, ctx, profiles)
 
 

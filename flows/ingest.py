@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows import tasks
+from switchboard import stages
 from switchboard import warehouse as wh
 from switchboard.config import load_config
 from switchboard.pipeline import make_context
@@ -23,5 +24,6 @@ def ingest(
                        config=load_config(config), mode="hourly",
                        accepted_guards=tuple(accept_guards or ()), dry_run=True)
     with wh.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
-        tasks.prepare(ctx)
-        return tasks.ingest(ctx)
+        tasks.run_as_task(stages.PREPARE, ctx)
+        counts: dict[str, dict[str, int]] = tasks.run_as_task(stages.INGEST, ctx)
+        return counts

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.tasks import run_pipeline
+from flows.tasks import run_as_task, run_pipeline
 from switchboard import pipeline
 from switchboard.config import load_config
-from switchboard.pipeline import Routed
 from switchboard.summary import RunSummary
+from switchboard.whatif import WhatIfDiff, whatif
 
 
 @flow(name="territory-change", log_prints=True)
@@ -27,26 +27,28 @@ def territory_change(
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
     allow_backdated: bool = False,
-) -> RunSummary | Routed:
+) -> RunSummary | WhatIfDiff:
     """Re-evaluate every account under the new plan, including owners the plan leaves
-    outside all their territories. With ``dry_run`` it returns the diff and publishes
-    nothing (it runs against a scratch copy of the warehouse). ``allow_backdated``: accept
-    an as-of far from the clock or the export (see switchboard.asof)."""
+    outside all their territories. With ``dry_run`` it is a what-if
+    (switchboard.whatif): the diff against a scratch copy of the warehouse, nothing
+    published. ``allow_backdated``: accept an as-of far from the clock or the export (see
+    switchboard.asof)."""
+    if dry_run:
+        return whatif(snapshot, warehouse, config_path=config, territories=territories,
+                      members=members, as_of=as_of, allow_backdated=allow_backdated,
+                      runner=run_as_task)
     replacements = {"territories": Path(territories)}
     if members:
         replacements["territory_members"] = Path(members)
     overlay = pipeline.overlay_snapshot(Path(snapshot), replacements)
-    temporary = [overlay]
     try:
         ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
                                     config=load_config(config), as_of=as_of,
                                     mode="territory_change",
                                     accepted_guards=tuple(accept_guards or ()),
                                     allow_backdated=allow_backdated)
-        if dry_run:
-            ctx = pipeline.scratch(ctx)
-            temporary.append(ctx.warehouse.parent)
-        return run_pipeline(ctx, lock_wait_seconds)
+        result = run_pipeline(ctx, lock_wait_seconds)
+        assert isinstance(result, RunSummary)
+        return result
     finally:
-        for folder in temporary:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(overlay, ignore_errors=True)

@@ -542,7 +542,7 @@ def run_territory_change(
     """Apply a new territory plan to the affected accounts now."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     from flows.territory_change import territory_change
-    from switchboard.pipeline import Routed
+    from switchboard.whatif import WhatIfDiff
 
     for path in (territories, members):
         if path is not None and not path.is_file():
@@ -555,33 +555,11 @@ def run_territory_change(
         allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
-    if isinstance(result, Routed):
-        _print_diff(result)
+    if isinstance(result, WhatIfDiff):
+        _print_whatif(result)
     else:
         _print_summary(result)
         _exit_if_pending(result)
-
-
-def _print_diff(routed: object) -> None:
-    from switchboard.pipeline import Routed
-
-    assert isinstance(routed, Routed) and routed.diff is not None
-    diff = routed.diff
-    table = Table(title="Per-rep book, before → after", title_justify="left")
-    for col in ("rep", "before", "after", "change"):
-        table.add_column(col, justify="left" if col == "rep" else "right")
-    for row in diff.per_rep.head(40).iter_rows(named=True):
-        table.add_row(f"{row['rep_name']} ({row['rep_id']})", str(row["before"]),
-                      str(row["after"]), f"{row['change']:+d}")
-    console.print(table)
-    moved = Table(title="Records that would move (first 20)", title_justify="left")
-    for col in ("record", "from", "to", "rule"):
-        moved.add_column(col)
-    for row in diff.moved.head(20).iter_rows(named=True):
-        moved.add_row(f"{row['record_type']} {row['record_id']}", row["from_owner_id"] or "—",
-                      row["to_owner_id"] or row["queue"] or "—", row["rule"])
-    console.print(moved)
-    console.print(f"[bold]Dry run, nothing published.[/] {diff.headline()}", highlight=False)
 
 
 @app.command()
@@ -793,9 +771,6 @@ def whatif(
 
     Without --as-of it replays the latest run's as-of."""
     _time_option(as_of, check_future=not allow_backdated)
-    import polars as pl
-
-    from switchboard.whatif import WhatIfDiff
     from switchboard.whatif import whatif as run_whatif
 
     for path in (config, territories, members):
@@ -804,6 +779,15 @@ def whatif(
     result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
                                           territories=territories, as_of=as_of,
                                           members=members, allow_backdated=allow_backdated))
+    _print_whatif(result)
+
+
+def _print_whatif(result: object) -> None:
+    """A what-if's diff (also what `run territory-change --dry-run` shows)."""
+    import polars as pl
+
+    from switchboard.whatif import WhatIfDiff
+
     assert isinstance(result, WhatIfDiff)
     per_rep = result.per_rep.select(
         rep=pl.format("{} ({})", "rep_name", "rep_id"), before="before", after="after",

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 import duckdb
 import polars as pl
@@ -35,9 +34,8 @@ from switchboard.guards import (
     check_inputs,
     measure,
 )
+from switchboard.plans import EngineMode, Mode, Plan, plan_for
 from switchboard.summary import RunSummary, summarize
-
-Mode = Literal["hourly", "arrivals", "departure", "territory_change"]
 
 ENGINE_TABLES = {
     "accounts": "marts.dim_accounts",
@@ -88,8 +86,12 @@ class RunContext:
     allow_backdated: bool = False
 
     @property
-    def engine_mode(self) -> Literal["hourly", "departure", "territory_change"]:
-        return "hourly" if self.mode == "arrivals" else self.mode
+    def plan(self) -> Plan:
+        return plan_for(self.mode)
+
+    @property
+    def engine_mode(self) -> EngineMode:
+        return self.plan.engine_mode
 
 
 def make_context(
@@ -143,7 +145,7 @@ def make_context(
 
 def as_of_option(mode: str) -> str:
     """The command-line option that carries a run's as-of, for messages."""
-    return "--effective" if mode == "departure" else "--as-of"
+    return plan_for(mode).as_of_option
 
 
 def _run_id(when: datetime, mode: str, fp: str) -> str:
@@ -202,7 +204,7 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
     """
     with connection(ctx) as con:
         publish.ensure_tables(con)
-        if ctx.mode == "arrivals":
+        if ctx.plan.arrivals_only:
             ctx = _plan_arrivals(con, ctx)
         if ctx.dry_run:
             return ctx, "route"
@@ -249,15 +251,11 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
                    fingerprint=fp, run_id=_run_id(ctx.as_of, ctx.mode, fp))
 
 
-# Modes that may reuse marts built from the very same snapshot, settings and day: a
-# departure right after the hourly run then costs seconds, not a full rebuild. The hourly
-# run always rebuilds (it also refreshes the workload history).
-REUSE_MARTS_MODES = ("departure",)
-
-
 def marts_are_current(ctx: RunContext) -> bool:
-    """True when the marts were built from this snapshot, settings and as-of date."""
-    if ctx.mode not in REUSE_MARTS_MODES or ctx.dry_run:
+    """True when the plan may reuse the marts (Plan.reuses_marts) and they were built from
+    this snapshot, settings and as-of date. The hourly run always rebuilds (it also
+    refreshes the workload history)."""
+    if not ctx.plan.reuses_marts or ctx.dry_run:
         return False
     with connection(ctx) as con:
         rows = con.execute("select build_key from routing.builds").fetchall()
@@ -288,11 +286,11 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         reference.load_reference_tables(con)
         # Records new to raw join the arrivals scope, except in an hourly run, which
         # routes every record needing an owner and so empties the scope.
-        routes_all = ctx.mode == "hourly" and not ctx.dry_run
+        routes_all = ctx.plan.routes_every_record and not ctx.dry_run
         if routes_all:
             con.execute("delete from routing.arrival_scope")
         since = (None if routes_all else
-                 ctx.arrivals_since if ctx.mode == "arrivals" else _watermark(con))
+                 ctx.arrivals_since if ctx.plan.arrivals_only else _watermark(con))
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since,
                                  guard=export_guard(ctx))
         check_export_time(con, ctx)
@@ -301,8 +299,8 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
 
 
 def export_guard(ctx: RunContext) -> ExportGuard:
-    """The guards on this run's files. A territory change replaces the plan on purpose, so
-    the plan's row counts may drop."""
+    """The guards on this run's files. The entities a run replaces on purpose (a territory
+    change's plan files) may lose rows."""
     from switchboard.contracts import load_contracts
 
     limits = ctx.config.guards
@@ -311,11 +309,9 @@ def export_guard(ctx: RunContext) -> ExportGuard:
         min_row_drop=limits.min_row_drop,
         required=tuple(e for e, c in load_contracts().items() if c.required),
         accepted=frozenset(ctx.accepted_guards),
-        exempt=frozenset(PLAN_ENTITIES if ctx.mode == "territory_change" else ()),
+        exempt=frozenset(ctx.plan.replaces),
     )
 
-
-PLAN_ENTITIES = ("territories", "territory_members")
 
 
 # The entities whose created_at says when the export was taken.
@@ -327,7 +323,7 @@ def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
     run's as-of: the as-of is not the export's (asof.check_not_before_export). A departure
     is exempt (its effective time may lie before today's export), and so is a run that
     allows a backdated as-of."""
-    if ctx.allow_backdated or ctx.mode == "departure":
+    if ctx.allow_backdated or not ctx.plan.checks_export_time:
         return
     newest = {
         entity: con.execute(f"select max(created_at) from raw.{entity}").fetchall()[0][0]
@@ -370,7 +366,7 @@ def route(ctx: RunContext) -> Routed:
     from switchboard.engine import EngineInputs
     from switchboard.engine import route as engine_route
 
-    scoped = ctx.mode == "arrivals" and ctx.arrivals_since is not None
+    scoped = ctx.plan.arrivals_only and ctx.arrivals_since is not None
     with connection(ctx) as con:
         if scoped:
             frames, scope = _arrival_frames(con)
@@ -691,7 +687,7 @@ def answer_from_ledger(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSumm
 
     A re-run on an unchanged export then costs a hash of the snapshot and a ledger lookup:
     the CLI calls this before it starts Prefect or imports dbt and Great Expectations."""
-    if ctx.mode == "arrivals" or ctx.dry_run or not ctx.warehouse.is_file():
+    if not ctx.plan.answers_from_ledger or ctx.dry_run or not ctx.warehouse.is_file():
         return None
     with warehouse.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
         with connection(ctx) as con:

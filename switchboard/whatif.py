@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from switchboard import pipeline, progress, warehouse
+from switchboard import pipeline, stages, warehouse
 from switchboard.config import load_config
 from switchboard.diff import PlanDiff
 
@@ -83,12 +83,14 @@ def whatif(
     as_of: str | datetime | None = None,
     members: Path | str | None = None,
     allow_backdated: bool = False,
+    runner: stages.Runner = stages.run_direct,
 ) -> WhatIfDiff:
     """The diff the current book would see under the new config and/or territory plan.
 
     Without ``as_of`` it replays the latest run's as-of, which may be older than the export
     and is accepted as such; an explicit one is checked like a run's (switchboard.asof)
-    unless ``allow_backdated``."""
+    unless ``allow_backdated``. ``runner`` runs each stage (a Prefect flow passes its
+    task runner; by default the stages are called directly)."""
     replacements: dict[str, Path] = {}
     for entity, source in (("territories", territories), ("territory_members", members)):
         if source is not None:
@@ -110,24 +112,19 @@ def whatif(
         )
         ctx = pipeline.scratch(ctx)
     try:
-        with progress.stage("prepare"):
-            ctx, _ = pipeline.prepare(ctx)
-            con = warehouse.connect(ctx.warehouse)
-            try:
-                before = warehouse.query(con, "select rep_id, is_overflowing "
-                                              "from routing.rep_state")
-            finally:
-                con.close()
-        with progress.stage("ingest"):
-            pipeline.ingest(ctx)
-        with progress.stage("dbt build"):
-            pipeline.transform(ctx)
-        with progress.stage("route"):
-            routed = pipeline.route(ctx)
+        con = warehouse.connect(ctx.warehouse)
+        try:
+            before = (warehouse.query(con, "select rep_id, is_overflowing from routing.rep_state")
+                      if warehouse.table_exists(con, "routing.rep_state")
+                      else pl.DataFrame(schema={"rep_id": pl.String, "is_overflowing": pl.Boolean}))
+        finally:
+            con.close()
+        routed = stages.run(ctx, runner)
     finally:
         shutil.rmtree(ctx.warehouse.parent, ignore_errors=True)
         if overlay is not None:
             shutil.rmtree(overlay, ignore_errors=True)
+    assert isinstance(routed, pipeline.Routed)  # a dry run returns what it decided
     assert routed.diff is not None  # a dry run always carries its diff
     diff = routed.diff
     return WhatIfDiff(

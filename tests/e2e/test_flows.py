@@ -17,8 +17,8 @@ from flows.hourly_routing import hourly_routing
 from flows.territory_change import territory_change
 from switchboard import pipeline
 from switchboard.guards import GuardTripped
-from switchboard.pipeline import Routed
 from switchboard.summary import RunSummary
+from switchboard.whatif import WhatIfDiff
 from tests.e2e.conftest import AS_OF
 
 pytestmark = pytest.mark.e2e
@@ -164,9 +164,9 @@ def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(
     result = territory_change(snapshot=str(org), territories=str(new), dry_run=True,
                               warehouse=str(wh), outbox=str(tmp_path / "outbox"),
                               as_of=AS_OF.isoformat())
-    assert isinstance(result, Routed) and result.diff is not None
-    assert result.diff.moved.height > 0
-    assert result.diff.per_rep["change"].sum() == 0 or result.diff.per_rep.height > 0
+    assert isinstance(result, WhatIfDiff)
+    assert result.moved.height > 0
+    assert result.per_rep["change"].sum() == 0 or result.per_rep.height > 0
     assert q(wh, "select count(*) n from routing.decisions")["n"][0] == before
 
 
