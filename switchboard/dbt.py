@@ -406,8 +406,8 @@ def _failure_message(command: str, nodes: Sequence[NodeResult]) -> str:
 # every parsed node, so the stem is part of the key too.
 
 MANIFEST_CACHE = PROJECT_DIR / "target" / "manifests"
-_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "snapshots",
-                  "tests")
+_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros",
+                  "seeds", "snapshots", "tests")
 _MANIFESTS: dict[str, Any] = {}
 
 
@@ -535,13 +535,16 @@ def build(
     select: str | None = None,
     *,
     exclude: str | None = None,
+    selector: str | None = None,
     full_refresh: bool = False,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> DbtResult:
     """`dbt build` against `warehouse` as of `as_of` (naive means UTC) with `config`'s settings.
 
-    `select` / `exclude` take dbt selection syntax ("marts", "+fct_rep_workload").
+    `select` / `exclude` take dbt selection syntax ("marts", "+fct_rep_workload");
+    `selector` names a selection of dbt_project/selectors.yml (FIRST_RUN_OF_DAY,
+    LATER_RUN_OF_DAY).
     `full_refresh` rebuilds incremental models, dropping fct_rep_workload's history.
     Raises DbtBuildFailed (first line: what failed) when any node errors or fails.
     """
@@ -551,6 +554,8 @@ def build(
         extra += ["--select", *select.split()]
     if exclude:
         extra += ["--exclude", *exclude.split()]
+    if selector:
+        extra += ["--selector", selector]
     if full_refresh:
         extra.append("--full-refresh")
     result = _invoke(["build"], Path(warehouse), extra, target_dir, log_dir)
@@ -566,6 +571,10 @@ def build(
 # builds with them, tests/unit/test_dbt_models.py), not to every routing run, where they
 # cost about 7 s of a 12 s build whatever the data.
 DEVELOPMENT_ONLY = "resource_type:unit_test"
+# What routing runs build (dbt_project/selectors.yml): the first run of a day runs every
+# data test, later runs the error-level tests on the marts the engine reads.
+FIRST_RUN_OF_DAY = "first_run_of_day"
+LATER_RUN_OF_DAY = "later_run_of_day"
 
 ARRIVALS_SELECTOR = "tag:arrivals"
 # Its own manifest: the hourly build's vars change every run and would force a re-parse.
@@ -598,6 +607,23 @@ def run_arrivals(
         target_dir=result.target_dir,
         variables=variables,
     )
+
+
+def test(
+    warehouse: Path,
+    as_of: datetime,
+    config: RoutingConfig,
+    *,
+    target_dir: Path | None = None,
+    log_dir: Path | None = None,
+) -> DbtResult:
+    """Every data test of the project against an already built warehouse (no unit tests,
+    nothing rebuilt). Raises DbtBuildFailed naming the failing tests."""
+    variables = dbt_vars(as_of, config)
+    extra = ["--vars", json.dumps(variables), "--exclude", DEVELOPMENT_ONLY]
+    result = _invoke(["test"], Path(warehouse), extra, target_dir, log_dir)
+    return DbtResult(command=result.command, nodes=result.nodes,
+                     target_dir=result.target_dir, variables=variables)
 
 
 def docs_generate(

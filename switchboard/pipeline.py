@@ -334,17 +334,31 @@ def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
 
 
 def transform(ctx: RunContext) -> None:
-    """dbt build: staging → intermediate → marts, with dbt tests; then GX on the marts."""
-    from switchboard import dbt, quality
+    """dbt build: staging → intermediate → marts, with dbt's data tests (the whole suite in
+    the first run of a day, switchboard.data_tests); then GX on the marts."""
+    from switchboard import data_tests, dbt, quality
 
     if ctx.incremental and ctx.arrivals_since is not None:
         # Only the models describing accounts and leads, for the new records; the marts
         # checks and dbt's data tests ran on the day's full build.
         dbt.run_arrivals(ctx.warehouse, ctx.config)
         return
-    dbt.build(ctx.warehouse, ctx.as_of, ctx.config, exclude=dbt.DEVELOPMENT_ONLY)
+    suite_key = f"{_build_settings(ctx.build_key)}|{dbt.project_digest()[:16]}"
+    with connection(ctx) as con:
+        full = not data_tests.full_suite_passed(con, suite_key)
+    suite = "full" if full else "blocking"
+    try:
+        result = dbt.build(ctx.warehouse, ctx.as_of, ctx.config,
+                           selector=dbt.FIRST_RUN_OF_DAY if full else dbt.LATER_RUN_OF_DAY)
+    except dbt.DbtBuildFailed as failed:
+        with connection(ctx) as con:  # keep what failed for the analyst, then stop
+            data_tests.record(con, run_id=ctx.run_id, suite=suite, suite_key=suite_key,
+                              nodes=failed.failures, tested_at=utc_now())
+        raise
     with connection(ctx) as con:
         quality.check_marts(con, ctx.as_of.date())
+        data_tests.record(con, run_id=ctx.run_id, suite=suite, suite_key=suite_key,
+                          nodes=result.nodes, tested_at=utc_now())
         _set_build_key(con, ctx.build_key)
 
 

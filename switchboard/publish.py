@@ -26,7 +26,7 @@ import duckdb
 import httpx
 import polars as pl
 
-from switchboard import warehouse
+from switchboard import data_tests, warehouse
 from switchboard.alerts import ALERTS
 from switchboard.config import Webhook
 from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, RUNS
@@ -49,6 +49,7 @@ BUILDS: dict[str, pl.DataType] = {"build_key": pl.String(), "built_at": pl.Datet
 # the dbt project reads it.
 LEDGER_TABLES = {
     "routing.builds": BUILDS,
+    data_tests.TABLE: data_tests.DATA_TESTS,
     "routing.outbox_messages": MESSAGES,
     "routing.alerts": ROUTING_ALERTS,
 }

@@ -308,3 +308,34 @@ def test_first_arrivals_pass_of_a_day_rebuilds_and_routes_only_new_records(
     assert len(log) > 2  # every entity was ingested again
     built = q(wh, "select max(as_of_date) as d from marts.fct_rep_workload")["d"][0]
     assert built == (AS_OF + timedelta(days=1)).date()
+
+
+def test_the_whole_data_test_suite_runs_in_the_first_run_of_a_day_only(
+    routed_org: Path, org: Path, tmp_path: Path
+) -> None:
+    """Later runs of the day build every model but run only the error-level data tests on
+    the marts (dbt_project/selectors.yml); every test's outcome is kept."""
+    from datetime import timedelta
+
+    from tests.e2e.conftest import copy_warehouse
+
+    wh = copy_warehouse(routed_org, tmp_path)
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    _append_copy(snap / "accounts.csv", "account_id", "ACC-ACME", "ACC-LATER", 30,
+                 name="Laterco", owner_id=None)
+    later = hourly_routing(snapshot=str(snap), warehouse=str(wh),
+                           outbox=str(tmp_path / "outbox"),
+                           as_of=(AS_OF + timedelta(hours=1)).isoformat())
+    assert later.status == "published"
+    tests = q(wh, """
+        select runs.as_of, suite, count(*) as tests,
+               count(*) filter (where data_tests.status in ('fail', 'error')) as failed,
+               list(name) as names
+        from routing.data_tests join routing.runs using (run_id)
+        group by all order by runs.as_of""")
+    first, second = tests.rows(named=True)
+    assert (first["suite"], first["failed"]) == ("full", 0) and first["tests"] > 100
+    assert (second["suite"], second["failed"]) == ("blocking", 0)
+    assert 0 < second["tests"] < first["tests"]
+    assert not [name for name in second["names"] if "stg_" in name.split("_ref_")[0]]

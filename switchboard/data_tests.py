@@ -1,0 +1,72 @@
+"""Which dbt data tests a run builds with, and the kept results of every test that ran.
+
+dbt's data tests guard the project's SQL and the data it reads. The SQL changes only with
+a new version or new settings, so the whole suite (149 tests) runs in the first routing
+run of each day under a version and settings, and with `switchboard check --warehouse`;
+every later run of the day runs only the error-level tests on the marts the engine reads
+(dbt_project/selectors.yml), and the Great Expectations checks at the engine's boundary
+still run every time. Each test's outcome is kept in routing.data_tests, so an analyst can
+see when the suite last passed and what failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import duckdb
+import polars as pl
+
+from switchboard import warehouse
+
+if TYPE_CHECKING:
+    from switchboard.dbt import NodeResult
+
+TABLE = "routing.data_tests"
+DATA_TESTS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),  # the routing run, or "check" for an on-demand suite
+    "suite": pl.String(),  # full | blocking
+    "suite_key": pl.String(),  # the day, settings and version the suite ran under
+    "tested_at": pl.Datetime("us"),
+    "unique_id": pl.String(),
+    "name": pl.String(),
+    "status": pl.String(),  # pass | warn | fail | error | skipped
+    "failures": pl.Int64(),
+    "message": pl.String(),
+}
+
+
+def full_suite_passed(con: duckdb.DuckDBPyConnection, suite_key: str) -> bool:
+    """True when the whole suite already ran under ``suite_key`` without an error-level
+    failure (a failing suite stopped its run; the next run tries the whole suite again)."""
+    if not warehouse.table_exists(con, TABLE):
+        return False
+    rows = con.execute(
+        f"""select count(*) filter (where status in ('fail', 'error')), count(*)
+            from {TABLE} where suite = 'full' and suite_key = ?""",
+        [suite_key],
+    ).fetchall()
+    failed, ran = rows[0]
+    return bool(ran) and not failed
+
+
+def record(con: duckdb.DuckDBPyConnection, *, run_id: str, suite: str, suite_key: str,
+           nodes: Sequence[NodeResult], tested_at: datetime) -> int:
+    """Append the data tests among ``nodes``; returns how many."""
+    rows = [
+        {"unique_id": n.unique_id, "name": n.name, "status": n.status,
+         "failures": n.failures, "message": n.message}
+        for n in nodes
+        if n.resource_type == "test"
+    ]
+    if not rows:
+        return 0
+    frame = pl.DataFrame(rows, schema={k: DATA_TESTS[k] for k in
+                                       ("unique_id", "name", "status", "failures", "message")})
+    frame = frame.with_columns(
+        run_id=pl.lit(run_id), suite=pl.lit(suite), suite_key=pl.lit(suite_key),
+        tested_at=pl.lit(tested_at, pl.Datetime("us")),
+    ).select(list(DATA_TESTS))
+    warehouse.write_table(con, TABLE, frame, mode="append")
+    return frame.height
