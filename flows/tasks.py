@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import Task, get_run_logger
 from prefect.cache_policies import NONE
+from prefect.context import FlowRunContext
 from prefect.states import State
 
 from switchboard import progress, stages
@@ -38,8 +39,16 @@ TASKS: dict[str, Task[..., Any]] = {stage.name: _task(stage) for stage in stages
 publish = TASKS[stages.PUBLISH.name]
 
 
+def _in_flow_run() -> bool:
+    return FlowRunContext.get() is not None
+
+
 def run_as_task(stage: stages.Stage, *args: Any) -> Any:
-    """A stages.Runner: the stage as a Prefect task run, with progress around it."""
+    """A stages.Runner: the stage as a Prefect task run, with progress around it. Outside
+    a flow run (a flow's plain function, called by a one-shot command without a Prefect
+    API) the stage is called directly."""
+    if not _in_flow_run():
+        return stages.run_direct(stage, *args)
     with progress.stage(stage.label):
         return TASKS[stage.name](*args)
 
@@ -47,7 +56,7 @@ def run_as_task(stage: stages.Stage, *args: Any) -> Any:
 def _said(summary: RunSummary) -> RunSummary:
     """Log deliveries left pending on the flow run, where a served deployment shows them
     (the CLI says so itself, on stderr and in its exit code)."""
-    if summary.pending_messages:
+    if summary.pending_messages and _in_flow_run():
         get_run_logger().warning(summary.delivery_line())
     return summary
 

@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -205,6 +205,22 @@ def _exit_if_pending(summary: object) -> None:
 _QUIET_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "prefect.engine")
 
 
+def _orchestrated() -> bool:
+    """True when a Prefect API is configured (PREFECT_API_URL): a run from the command
+    line is then a flow run that server records. Without one, a one-shot run needs no
+    orchestrator, and starting Prefect's temporary server (about 6 s) would buy nothing:
+    the flow's body runs in this process, each stage called directly."""
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
+def _flow(flow: Any) -> Callable[..., object]:
+    """The flow itself when orchestrated, else its plain function (flows/tasks.py then
+    calls each stage directly)."""
+    return flow if _orchestrated() else flow.fn
+
+
 def _run_flow(call: Callable[[], object]) -> object:
     from switchboard.pipeline import warm_up
     from switchboard.serve import start_temporary_server_early
@@ -213,10 +229,14 @@ def _run_flow(call: Callable[[], object]) -> object:
     # after a one-line error that reads like a second problem.
     logging.getLogger("EventsWorker").setLevel(logging.ERROR)
     started = time.perf_counter()
-    with console.status("Starting Prefect and loading dbt…"):
-        server_ready = start_temporary_server_early()
-        warm_up()
-        server_ready()
+    if _orchestrated():
+        with console.status("Starting Prefect and loading dbt…"):
+            server_ready = start_temporary_server_early()
+            warm_up()
+            server_ready()
+    else:
+        with console.status("Loading dbt and Great Expectations…"):
+            warm_up()
     unsubscribe = _progress_printer()
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     levels = [lg.level for lg in loggers]
@@ -330,7 +350,7 @@ def ingest(
     """Load a snapshot into raw.* (bad rows to raw.quarantine) without routing."""
     from flows.ingest import ingest as ingest_flow
 
-    counts = _run_flow(lambda: ingest_flow(
+    counts = _run_flow(lambda: _flow(ingest_flow)(
         snapshot=str(snapshot), warehouse=str(warehouse),
         config=str(config) if config else None, lock_wait_seconds=wait,
         accept_guards=accept_guard,
@@ -436,7 +456,7 @@ def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: 
                      allow_backdated: bool, accept_guard: list[str] | None = None
                      ) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
-    summary = _run_flow(lambda: flow_fn(
+    summary = _run_flow(lambda: _flow(flow_fn)(
         snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
         allow_backdated=allow_backdated,
@@ -493,7 +513,7 @@ def run_departure(
         return
     from flows.departure_redistribution import departure_redistribution
 
-    summary = _run_flow(lambda: departure_redistribution(
+    summary = _run_flow(lambda: _flow(departure_redistribution)(
         snapshot=str(snapshot), rep=rep, effective=effective or as_of,
         warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, lock_wait_seconds=wait,
@@ -547,7 +567,7 @@ def run_territory_change(
     for path in (territories, members):
         if path is not None and not path.is_file():
             _fail(f"{path} is not a file", EXIT_INPUT)
-    result = _run_flow(lambda: territory_change(
+    result = _run_flow(lambda: _flow(territory_change)(
         snapshot=str(snapshot), territories=str(territories),
         members=str(members) if members else None, dry_run=dry_run,
         warehouse=str(warehouse), outbox=str(outbox),
