@@ -19,7 +19,7 @@ from switchboard import pipeline
 from switchboard.guards import GuardTripped
 from switchboard.summary import RunSummary
 from switchboard.whatif import WhatIfDiff
-from tests.e2e.conftest import AS_OF
+from tests.e2e.conftest import AS_OF, copy_warehouse
 
 pytestmark = pytest.mark.e2e
 
@@ -144,9 +144,9 @@ def test_truncated_hr_export_trips_the_guard(org: Path, tmp_path: Path) -> None:
 
 
 def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(
-    org: Path, tmp_path: Path
+    org: Path, routed_org: Path, tmp_path: Path
 ) -> None:
-    run_hourly(org, tmp_path)
+    copy_warehouse(routed_org, tmp_path)  # after the hourly run of `org` at AS_OF
     wh = tmp_path / "w.duckdb"
     before = q(wh, "select count(*) n from routing.decisions")["n"][0]
     plan = pl.read_csv(org / "territories.csv", infer_schema=False)
@@ -170,8 +170,10 @@ def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(
     assert q(wh, "select count(*) n from routing.decisions")["n"][0] == before
 
 
-def test_departure_after_the_hourly_run_reuses_the_days_marts(org: Path, tmp_path: Path) -> None:
-    run_hourly(org, tmp_path)
+def test_departure_after_the_hourly_run_reuses_the_days_marts(
+    org: Path, routed_org: Path, tmp_path: Path
+) -> None:
+    copy_warehouse(routed_org, tmp_path)  # after the hourly run of `org` at AS_OF
     wh = tmp_path / "w.duckdb"
     summary = departure_redistribution(
         snapshot=str(org), rep="REP-DANA", effective=AS_OF.replace(hour=15).isoformat(),
@@ -201,13 +203,13 @@ def _append_copy(path: Path, key: str, source_id: str, new_id: str, minutes: int
 
 
 def test_arrivals_route_the_records_new_since_the_last_run(
-    org: Path, tmp_path: Path
+    org: Path, routed_org: Path, tmp_path: Path
 ) -> None:
     from datetime import timedelta
 
     from flows.arrivals import arrivals
 
-    run_hourly(org, tmp_path)
+    copy_warehouse(routed_org, tmp_path)  # after the hourly run of `org` at AS_OF
     wh = tmp_path / "w.duckdb"
     book = q(wh, "select count(*) as n from marts.dim_accounts")["n"][0]
     snap = tmp_path / "snap"
@@ -286,7 +288,7 @@ def test_arrivals_route_the_records_new_since_the_last_run(
 
 
 def test_first_arrivals_pass_of_a_day_rebuilds_and_routes_only_new_records(
-    org: Path, tmp_path: Path
+    org: Path, routed_org: Path, tmp_path: Path
 ) -> None:
     """The marts of another day cannot be incremented (the workload index is per day): the
     pass ingests and builds everything, and still decides only the records new to raw."""
@@ -294,7 +296,7 @@ def test_first_arrivals_pass_of_a_day_rebuilds_and_routes_only_new_records(
 
     from flows.arrivals import arrivals
 
-    run_hourly(org, tmp_path)
+    copy_warehouse(routed_org, tmp_path)  # after the hourly run of `org` at AS_OF
     wh = tmp_path / "w.duckdb"
     snap = tmp_path / "snap"
     shutil.copytree(org, snap)
@@ -316,8 +318,6 @@ def test_the_whole_data_test_suite_runs_in_the_first_run_of_a_day_only(
     """Later runs of the day build every model but run only the error-level data tests on
     the marts (dbt_project/selectors.yml); every test's outcome is kept."""
     from datetime import timedelta
-
-    from tests.e2e.conftest import copy_warehouse
 
     wh = copy_warehouse(routed_org, tmp_path)
     snap = tmp_path / "snap"
