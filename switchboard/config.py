@@ -76,8 +76,15 @@ ROW_DROP_ENTITIES = ("accounts", "reps", "hr", "territories", "territory_members
 
 
 class Guards(_Strict):
+    # The share of reps with a book that may turn invalid or held since the last published
+    # run, and the fewest such reps that trip it (a team of 9 may lose two reps in a week).
     max_invalid_rep_share: float = Field(0.2, ge=0, le=1)
+    min_invalid_reps: int = Field(3, ge=1)
+    # The share of owned accounts one run may move, and the fewest moved accounts that trip
+    # it: below 10 a move is one small book, quickly checked; with a 30% share the floor
+    # changes nothing from 30 owned accounts up.
     max_reassign_share: float = Field(0.3, ge=0, le=1)
+    min_reassignments: int = Field(10, ge=1)
     # Per entity, the largest share of rows an export may lose against the last loaded
     # export, and the fewest lost rows that trip it (a team of 9 may lose one rep row).
     max_row_drop: dict[str, float] = Field(

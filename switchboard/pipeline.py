@@ -34,6 +34,7 @@ from switchboard.guards import (
     check,
     check_inputs,
     measure,
+    previous_availability,
 )
 from switchboard.summary import RunSummary, summarize
 
@@ -395,6 +396,7 @@ def route(ctx: RunContext) -> Routed:
         plan = queued.plan_fingerprint(con, ctx.config.rules_version)
         # An arrivals pass decides records new to raw: none has an earlier decision.
         settled = None if scoped else queued.settled(con, ctx.as_of, plan)
+        previous = previous_availability(con, ctx.as_of)
     frames["accounts"] = _with_pending_owners(frames["accounts"], pending, "account",
                                               "account_id")
     frames["leads"] = _with_pending_owners(frames["leads"], pending, "lead", "lead_id")
@@ -435,7 +437,7 @@ def route(ctx: RunContext) -> Routed:
     )
     guard = measure(
         decisions=decisions, accounts=accounts_in_scope, reps=reps_df.lazy(),
-        exempt_rep_ids=ctx.leaver_rep_ids,
+        exempt_rep_ids=ctx.leaver_rep_ids, previous=previous,
     )
     diff = (
         plan_diff(decisions, conflicts, frames["accounts"], reps_df.lazy())
