@@ -112,6 +112,31 @@ def _time_option(value: str | None, option: str = "--as-of", *,
         _fail(str(exc), EXIT_INPUT)
 
 
+def _config_option(config: Path | None) -> None:
+    """Stop in one line on a routing.yml that does not load (the file, the line, the key it
+    probably meant), before Prefect, dbt or Great Expectations are imported: a typo should
+    not cost their start-up, nor read as one of their errors."""
+    from switchboard.config import ConfigError, load_config
+
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_INPUT, exc)
+
+
+def _snapshot_option(snapshot: Path) -> None:
+    """Stop in one line when --snapshot is not a folder, before anything starts."""
+    if not snapshot.is_dir():
+        _fail(f"snapshot {snapshot} is not a folder", EXIT_INPUT)
+
+
+def _file_options(*paths: Path | None) -> None:
+    """Stop in one line when a file option names no file, before anything starts."""
+    for path in paths:
+        if path is not None and not path.is_file():
+            _fail(f"{path} is not a file", EXIT_INPUT)
+
+
 def _guarded(fn: Callable[[], T]) -> T:
     """Run a command body; known failures become one clear line and a non-zero exit.
 
@@ -328,6 +353,8 @@ def ingest(
     accept_guard: AcceptGuard = None,
 ) -> None:
     """Load a snapshot into raw.* (bad rows to raw.quarantine) without routing."""
+    _config_option(config)
+    _snapshot_option(snapshot)
     from flows.ingest import ingest as ingest_flow
 
     counts = _run_flow(lambda: ingest_flow(
@@ -355,6 +382,7 @@ def publish_messages(
     wait: Wait = 0,
 ) -> None:
     """Deliver the webhook messages earlier runs left pending; exit 5 while any remain."""
+    _config_option(config)
     import polars as pl
 
     from switchboard import publish
@@ -459,6 +487,8 @@ def run_hourly(
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    _config_option(config)
+    _snapshot_option(snapshot)
     if _answered_from_ledger("hourly", snapshot, warehouse, outbox, config, as_of, wait,
                              allow_backdated):
         return
@@ -486,8 +516,11 @@ def run_departure(
 
     The effective time may lie before the export (a leaver effective yesterday); only one
     more than a day ahead of now needs --allow-backdated."""
-    _time_option(effective or as_of, "--effective" if effective else "--as-of",
-                 check_future=not allow_backdated)  # before Prefect is imported
+    # Everything is checked before Prefect is imported.
+    _time_option(effective, "--effective", check_future=not allow_backdated)
+    _time_option(as_of, check_future=not allow_backdated)
+    _config_option(config)
+    _snapshot_option(snapshot)
     if _answered_from_ledger("departure", snapshot, warehouse, outbox, config,
                              effective or as_of, wait, allow_backdated, leaver=rep):
         return
@@ -517,6 +550,8 @@ def run_arrivals(
 ) -> None:
     """Route the accounts and leads the export lists for the first time (one pass)."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    _config_option(config)
+    _snapshot_option(snapshot)
     from flows.arrivals import arrivals
 
     _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait,
@@ -541,12 +576,11 @@ def run_territory_change(
 ) -> None:
     """Apply a new territory plan to the affected accounts now."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    _config_option(config)
+    _snapshot_option(snapshot)
+    _file_options(territories, members)
     from flows.territory_change import territory_change
     from switchboard.pipeline import Routed
-
-    for path in (territories, members):
-        if path is not None and not path.is_file():
-            _fail(f"{path} is not a file", EXIT_INPUT)
     result = _run_flow(lambda: territory_change(
         snapshot=str(snapshot), territories=str(territories),
         members=str(members) if members else None, dry_run=dry_run,
@@ -596,6 +630,7 @@ def demo(
 ) -> None:
     """Generate the demo org, run hourly routing on it, print the routing log."""
     _time_option(as_of)
+    _config_option(config)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of
 
@@ -678,6 +713,7 @@ def report(
 ) -> None:
     """Print the routing log, workload balance, conflict or territory coverage report."""
     _time_option(since, "--since")
+    _config_option(config)
     from switchboard import report as rp
     from switchboard.config import load_config
     from switchboard.pipeline import parse_as_of
@@ -793,14 +829,13 @@ def whatif(
 
     Without --as-of it replays the latest run's as-of."""
     _time_option(as_of, check_future=not allow_backdated)
+    _snapshot_option(snapshot)
+    _file_options(config, territories, members)
+    _config_option(config)
     import polars as pl
 
     from switchboard.whatif import WhatIfDiff
     from switchboard.whatif import whatif as run_whatif
-
-    for path in (config, territories, members):
-        if path is not None and not path.is_file():
-            _fail(f"{path} is not a file", EXIT_INPUT)
     result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
                                           territories=territories, as_of=as_of,
                                           members=members, allow_backdated=allow_backdated))

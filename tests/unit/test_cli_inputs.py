@@ -1,0 +1,163 @@
+"""Input mistakes stop a command in one line, with exit 1 and no traceback, before Prefect,
+dbt or Great Expectations start: routing.yml errors name the file, the line and the key
+meant."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from switchboard import cli
+from switchboard.config import ConfigError, load_config
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SALESFORCE = FIXTURES / "salesforce_snapshot"  # rep ids as Salesforce User Ids, header `Id`
+BROKEN = FIXTURES / "broken_snapshot"
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def one_line_error(result: Any, code: int = cli.EXIT_INPUT) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return str(lines[0])
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "routing.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- routing.yml
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("workload:\n  default_capacity: 200\n  high_wter: 3\n",
+     "line 3: unknown key `high_wter` under `workload`: did you mean `high_water`?"),
+    ("guard:\n  min_row_drop: 3\n", "line 1: unknown key `guard`: did you mean `guards`?"),
+    ("sinks:\n  webhook:\n    urll: x\n",
+     "line 3: unknown key `urll` under `sinks.webhook`: did you mean `url`?"),
+    ("rules:\n  - {name: territory}\n  - {name: teritory}\n",
+     "line 3: `rules[1].name` is `teritory`: did you mean `territory`?"),
+    ("workload:\n  default_capacity: -5\n",
+     "line 2: `workload.default_capacity`: input should be greater than 0, not `-5`"),
+    ("workload:\n  high_water: 90\n  release: 95\n",
+     "line 3: `workload.release`: must not exceed high_water (95 > 90)"),
+    ("guards:\n  max_row_drop: {acounts: 0.1}\n",
+     "line 2: `guards.max_row_drop`: no entity `acounts`: did you mean `accounts`?"),
+])
+def test_a_config_error_names_the_file_the_line_and_the_key_meant(
+    tmp_path: Path, text: str, expected: str,
+) -> None:
+    path = config_file(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"config {path}: ")
+    assert expected in message
+    assert "\n" not in message and "pydantic" not in message and "[type=" not in message
+
+
+def test_an_unknown_key_without_a_close_match_lists_the_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"line 2: unknown key `zzz` under `workload` "
+                                          r"\(the keys there are weights, default_capacity, "):
+        load_config(config_file(tmp_path, "workload:\n  zzz: 1\n"))
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line_not_a_unicode_string(
+    tmp_path: Path,
+) -> None:
+    path = config_file(tmp_path, "workload:\n  high_water: [3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"config {path}: line 3: not valid YAML: ")
+    assert "starts on line 2" in message
+    assert "<unicode string>" not in message and "\n" not in message
+
+
+def test_the_shipped_routing_yml_loads() -> None:
+    assert load_config().guards.min_invalid_reps == 3
+
+
+# The commands that take --config, each with a routing.yml that has a misspelt key. They
+# run in a fresh interpreter, which then reports whether Prefect, dbt or Great
+# Expectations were imported: the test process may have imported them already.
+BAD_CONFIG_COMMANDS = [
+    ["run", "hourly", "--snapshot", str(SALESFORCE)],
+    ["run", "arrivals", "--snapshot", str(SALESFORCE)],
+    ["run", "departure", "--snapshot", str(SALESFORCE), "--rep", "0055g00000AdaAAA"],
+    ["run", "territory-change", "--snapshot", str(SALESFORCE), "--territories",
+     str(SALESFORCE / "territories.csv")],
+    ["whatif", "--snapshot", str(SALESFORCE)],
+    ["ingest", "--snapshot", str(SALESFORCE)],
+    ["report", "routing"],
+    ["publish"],
+]
+
+_PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from switchboard.cli import app
+runs = []
+for args in json.loads(sys.argv[1]):
+    result = CliRunner().invoke(app, args)
+    runs.append({"args": args, "code": result.exit_code, "stderr": result.stderr,
+                 "output": result.output})
+heavy = sorted(m for m in ("prefect", "dbt", "great_expectations") if m in sys.modules)
+print(json.dumps({"runs": runs, "heavy": heavy}))
+"""
+
+
+def _probe(commands: list[list[str]]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(commands)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_a_bad_config_stops_every_command_before_prefect_dbt_or_gx(tmp_path: Path) -> None:
+    path = config_file(tmp_path, "workload:\n  high_wter: 3\n")
+    warehouse = str(tmp_path / "w.duckdb")
+    commands = [[*args, "--config", str(path), "--warehouse", warehouse]
+                for args in BAD_CONFIG_COMMANDS]
+    found = _probe(commands)
+    for run in found["runs"]:
+        assert run["code"] == cli.EXIT_INPUT, run
+        assert "Traceback" not in run["output"] + run["stderr"], run
+        (line,) = run["stderr"].strip().splitlines()
+        assert line == (f"error: config {path}: line 2: unknown key `high_wter` under "
+                        "`workload`: did you mean `high_water`?"), run["args"]
+    assert found["heavy"] == []
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+# ---------------------------------------------------------------- other options
+
+
+@pytest.mark.parametrize(("args", "start"), [
+    (["run", "departure", "--rep", "0055g00000AdaAAA", "--effective", "2026-11-23",
+      "--as-of", "yesterday"], "error: --as-of 'yesterday' is not a date or time"),
+    (["run", "hourly", "--snapshot", "/nonexistent/snapshot"],
+     "error: snapshot /nonexistent/snapshot is not a folder"),
+    (["run", "territory-change", "--territories", "/nonexistent/plan.csv"],
+     "error: /nonexistent/plan.csv is not a file"),
+])
+def test_every_option_is_checked_before_anything_starts(
+    tmp_path: Path, args: list[str], start: str,
+) -> None:
+    if "--snapshot" not in args:
+        args = [*args, "--snapshot", str(SALESFORCE)]
+    line = one_line_error(runner.invoke(cli.app, [*args, "--warehouse",
+                                                  str(tmp_path / "w.duckdb")]))
+    assert line.startswith(start)
+    assert not (tmp_path / "w.duckdb").exists()
