@@ -137,6 +137,18 @@ def _file_options(*paths: Path | None) -> None:
             _fail(f"{path} is not a file", EXIT_INPUT)
 
 
+def _rep_option(snapshot: Path, rep: str) -> None:
+    """Stop in one line when --rep is not in the snapshot's reps export, naming the ids it
+    probably meant (switchboard.preflight): a typo would otherwise decide nothing, exit 0."""
+    from switchboard.errors import InputError
+    from switchboard.preflight import check_leavers
+
+    try:
+        check_leavers(snapshot, [rep])
+    except InputError as exc:
+        _fail(str(exc), EXIT_INPUT, exc)
+
+
 def _guarded(fn: Callable[[], T]) -> T:
     """Run a command body; known failures become one clear line and a non-zero exit.
 
@@ -147,13 +159,13 @@ def _guarded(fn: Callable[[], T]) -> T:
     """
     from switchboard.asof import AsOfError
     from switchboard.config import ConfigError
-    from switchboard.errors import SnapshotError
+    from switchboard.errors import InputError, SnapshotError
     from switchboard.faults import infrastructure_fault
     from switchboard.guards import GuardTripped
     from switchboard.warehouse import WarehouseLocked
 
     known_input: tuple[type[BaseException], ...] = (
-        ConfigError, FileNotFoundError, AsOfError, SnapshotError)
+        ConfigError, FileNotFoundError, AsOfError, SnapshotError, InputError)
     try:
         return fn()
     except typer.Exit:
@@ -516,11 +528,12 @@ def run_departure(
 
     The effective time may lie before the export (a leaver effective yesterday); only one
     more than a day ahead of now needs --allow-backdated."""
-    # Everything is checked before Prefect is imported.
+    # Everything is checked before Prefect is imported; the leaver against the export.
     _time_option(effective, "--effective", check_future=not allow_backdated)
     _time_option(as_of, check_future=not allow_backdated)
     _config_option(config)
     _snapshot_option(snapshot)
+    _rep_option(snapshot, rep)
     if _answered_from_ledger("departure", snapshot, warehouse, outbox, config,
                              effective or as_of, wait, allow_backdated, leaver=rep):
         return

@@ -21,7 +21,7 @@ from typing import Literal
 import duckdb
 import polars as pl
 
-from switchboard import __version__, asof, publish, queued, warehouse
+from switchboard import __version__, asof, preflight, publish, queued, warehouse
 from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
@@ -119,6 +119,8 @@ def make_context(
     when = parse_as_of(as_of, as_of_option(mode))
     if as_of is not None and not allow_backdated:
         asof.check_not_future(when, option=as_of_option(mode))
+    if mode == "departure":  # a leaver the export does not list is a typo, not a no-op
+        preflight.check_leavers(snapshot, leaver_rep_ids)
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
         snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__,

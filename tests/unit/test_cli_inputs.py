@@ -1,6 +1,6 @@
 """Input mistakes stop a command in one line, with exit 1 and no traceback, before Prefect,
 dbt or Great Expectations start: routing.yml errors name the file, the line and the key
-meant."""
+meant; `--rep` must be in the export."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from switchboard import cli
 from switchboard.config import ConfigError, load_config
+from switchboard.errors import InputError
+from switchboard.preflight import check_leavers
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SALESFORCE = FIXTURES / "salesforce_snapshot"  # rep ids as Salesforce User Ids, header `Id`
@@ -137,6 +140,51 @@ def test_a_bad_config_stops_every_command_before_prefect_dbt_or_gx(tmp_path: Pat
         (line,) = run["stderr"].strip().splitlines()
         assert line == (f"error: config {path}: line 2: unknown key `high_wter` under "
                         "`workload`: did you mean `high_water`?"), run["args"]
+    assert found["heavy"] == []
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+# ---------------------------------------------------------------- --rep
+
+
+def test_a_leaver_the_export_lists_passes(tmp_path: Path) -> None:
+    check_leavers(SALESFORCE, ["0055g00000AdaAAA"])  # header `Id`, a Salesforce alias
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    pl.read_csv(BROKEN / "reps.csv").write_parquet(snap / "reps.parquet")
+    check_leavers(snap, [" R2 "])
+    with pytest.raises(InputError, match=r"--rep R9 is not in reps\.parquet"):
+        check_leavers(snap, ["R9"])
+
+
+def test_an_unknown_rep_names_the_close_matches() -> None:
+    with pytest.raises(InputError) as caught:
+        check_leavers(SALESFORCE, ["0055g00000adaAAA"])
+    assert str(caught.value) == (
+        f"--rep 0055g00000adaAAA is not in reps.csv of snapshot {SALESFORCE}; "
+        "did you mean 0055g00000AdaAAA or 0055g00000GraceAA?")
+    with pytest.raises(InputError, match=r"--rep REP-NOPE is not in reps\.csv .*; it lists "
+                                         r"2 reps, such as 0055g00000AdaAAA"):
+        check_leavers(SALESFORCE, ["REP-NOPE"])
+
+
+def test_a_reps_file_that_cannot_be_read_simply_is_left_to_ingest(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    check_leavers(snap, ["R1"])  # no reps file: ingest names it
+    (snap / "reps.csv").write_text("name,email\nAda,ada@example.com\n")
+    check_leavers(snap, ["R1"])  # no rep_id column: ingest names it
+
+
+def test_run_departure_with_an_unknown_rep_exits_non_zero_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    found = _probe([["run", "departure", "--snapshot", str(SALESFORCE), "--rep", "REP-NOPE",
+                     "--warehouse", str(tmp_path / "w.duckdb")]])
+    (run,) = found["runs"]
+    assert run["code"] == cli.EXIT_INPUT, run
+    assert run["stderr"].startswith("error: --rep REP-NOPE is not in reps.csv")
+    assert len(run["stderr"].strip().splitlines()) == 1
     assert found["heavy"] == []
     assert not (tmp_path / "w.duckdb").exists()
 
