@@ -311,49 +311,84 @@ def check(
     snapshot: Snapshot,
     warehouse: Warehouse = Path("check.duckdb"),
 ) -> None:
-    """Validate a snapshot against the contracts; print what would be quarantined."""
-    import polars as pl
+    """Validate a snapshot against the contracts; summarise what would be quarantined.
 
+    Exits 2 when a file has rows and none would load, or a required file has a header
+    only: a run would stop at its guards, or route without that entity."""
+    _snapshot_option(snapshot)
     from switchboard import reference
     from switchboard import warehouse as wh
-    from switchboard.ingest import ingest_snapshot
+    from switchboard.ingest import IngestReport, ingest_snapshot
 
-    def body() -> None:
-        if not snapshot.is_dir():
-            raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
+    def body() -> IngestReport:
         with wh.run_lock(warehouse):
             con = wh.connect(warehouse)
             try:
                 reference.load_reference_tables(con)
-                report = ingest_snapshot(snapshot, con, run_id="check")
+                return ingest_snapshot(snapshot, con, run_id="check")
             finally:
                 con.close()
-        table = Table(title=f"Snapshot {snapshot}", title_justify="left")
-        for col in ("entity", "file", "input", "loaded", "quarantined"):
-            table.add_column(col, justify="right" if col in ("input", "loaded",
-                                                             "quarantined") else "left")
-        for entity, row in report.as_dict().items():
-            table.add_row(entity, str(row.get("source_file", "")), str(row["input_rows"]),
-                          str(row["loaded_rows"]), str(row["quarantined_rows"]))
-        console.print(table)
-        quarantine = report.quarantine
-        if quarantine.height:
-            q = Table(title="Would be quarantined (rows) or cleared (cells)",
-                      title_justify="left")
-            shown = ("entity", "row_number", "column_name", "action", "reason")
-            for col in shown:
-                q.add_column(col.replace("_", " "), overflow="fold")
-            for values in quarantine.head(50).select(
-                pl.col(c).cast(pl.String) for c in shown
-            ).iter_rows():
-                q.add_row(*[v or "" for v in values])
-            console.print(q)
-            if quarantine.height > 50:
-                console.print(f"… and {quarantine.height - 50} more")
-        else:
-            console.print("[green]✓[/] every row meets its contract")
 
-    _guarded(body)
+    report = _guarded(body)
+    table = Table(title=f"Snapshot {snapshot}", title_justify="left")
+    for col in ("entity", "file", "input", "loaded", "quarantined"):
+        table.add_column(col, justify="right" if col in ("input", "loaded",
+                                                         "quarantined") else "left")
+    for entity, row in report.as_dict().items():
+        table.add_row(entity, str(row.get("source_file") or "—"), f"{row['input_rows']:,}",
+                      f"{row['loaded_rows']:,}", f"{row['quarantined_rows']:,}")
+    console.print(table)
+    _print_quarantine_summary(report, warehouse)
+    unusable = _unusable_files(report)
+    if unusable:
+        _fail("; ".join(unusable), EXIT_CHECK)
+
+
+def _print_quarantine_summary(report: object, warehouse: Path) -> None:
+    """Quarantine counted by entity, column and check, with first rows and an example."""
+    from switchboard.ingest import CELL_CLEARED, IngestReport
+
+    assert isinstance(report, IngestReport)
+    summary = report.quarantine_summary()
+    if summary.is_empty():
+        console.print("[green]✓[/] every row meets its contract")
+        return
+    q = Table(title="Would be quarantined (rows) or cleared (cells), by column and reason",
+              title_justify="left")
+    for col in ("entity", "column", "count", "first rows", "reason (first row)"):
+        q.add_column(col, justify="right" if col == "count" else "left", overflow="fold")
+    for row in summary.iter_rows(named=True):
+        unit = "cell" if row["action"] == CELL_CLEARED else "row"
+        count = f"{row['rows']:,} {unit}{'s' if row['rows'] != 1 else ''}"
+        q.add_row(row["entity"], row["column_name"], count, row["first_rows"],
+                  row["example"] or "")
+    console.print(q)
+    cleared = int(summary.filter(summary["action"] == CELL_CLEARED)["rows"].sum())
+    console.print(f"{report.quarantined_rows:,} rows would be quarantined and {cleared:,} "
+                  f"cells cleared; raw.quarantine in {warehouse} (run_id 'check') lists "
+                  "each one", highlight=False, soft_wrap=True)
+
+
+def _unusable_files(report: object) -> list[str]:
+    """Why a run could not use this export: a file whose rows would all be quarantined,
+    or a required file with a header only."""
+    from switchboard.contracts import load_contracts
+    from switchboard.ingest import IngestReport
+
+    assert isinstance(report, IngestReport)
+    contracts = load_contracts()
+    problems = []
+    for entity, r in report.entities.items():
+        required = contracts[entity].required
+        name = Path(r.source_file).name if r.source_file else f"{entity}.csv"
+        outcome = ("a run would stop (guard empty_export)" if required
+                   else f"a run would route without {entity}")
+        if r.input_rows and not r.loaded_rows:
+            problems.append(f"every row of {name} ({r.input_rows:,}) would be quarantined: "
+                            f"{outcome}")
+        elif required and r.source_file and not r.input_rows:
+            problems.append(f"{name} has a header only: {outcome}")
+    return problems
 
 
 @app.command()

@@ -1,10 +1,11 @@
 """Input mistakes stop a command in one line, with exit 1 and no traceback, before Prefect,
 dbt or Great Expectations start: routing.yml errors name the file, the line and the key
-meant; `--rep` must be in the export."""
+meant; `--rep` must be in the export; `check` fails on a file nothing of which loads."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,45 @@ def test_every_option_is_checked_before_anything_starts(
                                                   str(tmp_path / "w.duckdb")]))
     assert line.startswith(start)
     assert not (tmp_path / "w.duckdb").exists()
+
+
+# ---------------------------------------------------------------- check
+
+
+def _leads(count: int, email: str) -> str:
+    header = "lead_id,email,created_at,company,country\n"
+    return header + "".join(f"L{i},{email},2024-02-01T12:00:00Z,Co {i},US\n"
+                            for i in range(count))
+
+
+def test_check_summarises_the_quarantine_by_column_and_reason(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    shutil.copytree(BROKEN, snap)
+    (snap / "leads.csv").write_text(_leads(120, "jane@acme.com") + _leads(80, "not-an-email")
+                                    .split("\n", 1)[1].replace("L", "M"))
+    result = runner.invoke(cli.app, ["check", "--snapshot", str(snap),
+                                     "--warehouse", str(tmp_path / "c.duckdb")],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "by column and reason" in result.output
+    summary = [line for line in result.output.splitlines() if "not-an-email" in line]
+    assert len(summary) == 1  # 80 rows, one line
+    assert "│ 80 rows │ 121, 122, 123, 124, 125 │" in summary[0]
+    assert "'lots' is not an integer" in result.output
+    assert "and more" not in result.output and "… and" not in result.output
+    assert "85 rows would be quarantined and 2 cells cleared" in result.output
+
+
+def test_check_fails_when_a_file_would_be_wholly_quarantined(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    shutil.copytree(BROKEN, snap)
+    (snap / "leads.csv").write_text(_leads(2110, "not-an-email"))
+    (snap / "hr.csv").write_text((BROKEN / "hr.csv").read_text().splitlines()[0] + "\n")
+    result = runner.invoke(cli.app, ["check", "--snapshot", str(snap),
+                                     "--warehouse", str(tmp_path / "c.duckdb")],
+                           env={"COLUMNS": "200"})
+    line = one_line_error(result, cli.EXIT_CHECK)
+    assert line == ("error: hr.csv has a header only: a run would stop (guard empty_export); "
+                    "every row of leads.csv (2,110) would be quarantined: a run would route "
+                    "without leads")
+    assert "2,110" in result.output  # the summary, one line for the lot
