@@ -345,7 +345,8 @@ def check(
 
 
 def _print_quarantine_summary(report: object, warehouse: Path) -> None:
-    """Quarantine counted by entity, column and check, with first rows and an example."""
+    """Quarantine counted by entity, column and reason, with the first rows and the first
+    row's reason: a format change quarantining 2,000 rows reads as one line."""
     from switchboard.ingest import CELL_CLEARED, IngestReport
 
     assert isinstance(report, IngestReport)
