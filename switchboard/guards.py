@@ -80,9 +80,11 @@ def previous_availability(con: duckdb.DuckDBPyConnection, as_of: datetime
     The dbt snapshot keeps every rep's availability history stamped with the as-of of the
     run that saw it, stopped runs included; reading it at the as-of of the last
     *published* run ignores what stopped runs saw, so a truncated export trips at every
-    run until it is fixed or accepted. A run whose as-of is not later than that run's (a
-    replay, a departure effective earlier) has already written its own versions at or
-    before that moment, so the snapshot cannot tell the two apart: None.
+    run until it is fixed or accepted. The snapshot's timeline is the as-of, so "last" is
+    the latest as-of of a published run (the same run as the latest started, unless a
+    departure was effective earlier). A run whose as-of is not later than that (a replay,
+    a departure effective earlier) has already written its own versions at or before
+    that moment, so the snapshot cannot tell the two apart: None.
     """
     from switchboard import warehouse
 
@@ -90,8 +92,7 @@ def previous_availability(con: duckdb.DuckDBPyConnection, as_of: datetime
             and warehouse.table_exists(con, "marts.snap_rep_availability")):
         return None
     rows = con.execute(
-        "select as_of from routing.runs where status = 'published' "
-        "order by started_at desc limit 1"
+        "select max(as_of) from routing.runs where status = 'published'"
     ).fetchall()
     if not rows or rows[0][0] is None or rows[0][0] >= as_of:
         return None

@@ -164,10 +164,12 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime, status: str) -> None:
+def run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: datetime, status: str,
+        started: datetime | None = None) -> None:
     publish.start_run(con, run_id=run_id, fp=run_id, mode="hourly", snapshot=Path("s"),
                       as_of=as_of, rules_version="v")
-    con.execute("update routing.runs set started_at = ? where run_id = ?", [as_of, run_id])
+    con.execute("update routing.runs set started_at = ? where run_id = ?",
+                [started or as_of, run_id])
     publish.set_status(con, run_id, status)
 
 
@@ -187,6 +189,9 @@ def test_history_is_the_last_published_run_not_a_stopped_one(
     stopped = AS_OF - timedelta(minutes=30)
     run(con, "published", LAST_RUN, "published")
     run(con, "stopped", stopped, "stopped")  # its dbt build recorded the truncated export
+    # A departure effective the day before, run after them: the snapshot's timeline is the
+    # as-of, and the hourly run's view is the latest on it.
+    run(con, "departure", day, "published", started=stopped + timedelta(minutes=1))
     versions(con, [
         ("R1", "available", day, stopped),
         ("R1", "data_problem", stopped, None),
