@@ -112,6 +112,43 @@ def _time_option(value: str | None, option: str = "--as-of", *,
         _fail(str(exc), EXIT_INPUT)
 
 
+def _config_option(config: Path | None) -> None:
+    """Stop in one line on a routing.yml that does not load (the file, the line, the key it
+    probably meant), before Prefect, dbt or Great Expectations are imported: a typo should
+    not cost their start-up, nor read as one of their errors."""
+    from switchboard.config import ConfigError, load_config
+
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_INPUT, exc)
+
+
+def _snapshot_option(snapshot: Path) -> None:
+    """Stop in one line when --snapshot is not a folder, before anything starts."""
+    if not snapshot.is_dir():
+        _fail(f"snapshot {snapshot} is not a folder", EXIT_INPUT)
+
+
+def _file_options(*paths: Path | None) -> None:
+    """Stop in one line when a file option names no file, before anything starts."""
+    for path in paths:
+        if path is not None and not path.is_file():
+            _fail(f"{path} is not a file", EXIT_INPUT)
+
+
+def _rep_option(snapshot: Path, rep: str) -> None:
+    """Stop in one line when --rep is not in the snapshot's reps export, naming the ids it
+    probably meant (switchboard.preflight): a typo would otherwise decide nothing, exit 0."""
+    from switchboard.errors import InputError
+    from switchboard.preflight import check_leavers
+
+    try:
+        check_leavers(snapshot, [rep])
+    except InputError as exc:
+        _fail(str(exc), EXIT_INPUT, exc)
+
+
 def _guarded(fn: Callable[[], T]) -> T:
     """Run a command body; known failures become one clear line and a non-zero exit.
 
@@ -122,13 +159,13 @@ def _guarded(fn: Callable[[], T]) -> T:
     """
     from switchboard.asof import AsOfError
     from switchboard.config import ConfigError
-    from switchboard.errors import SnapshotError
+    from switchboard.errors import InputError, SnapshotError
     from switchboard.faults import infrastructure_fault
     from switchboard.guards import GuardTripped
     from switchboard.warehouse import WarehouseLocked
 
     known_input: tuple[type[BaseException], ...] = (
-        ConfigError, FileNotFoundError, AsOfError, SnapshotError)
+        ConfigError, FileNotFoundError, AsOfError, SnapshotError, InputError)
     try:
         return fn()
     except typer.Exit:
@@ -218,7 +255,7 @@ def _orchestrated() -> bool:
 def _flow(flow: Any) -> Callable[..., object]:
     """The flow itself when orchestrated, else its plain function (flows/tasks.py then
     calls each stage directly)."""
-    return flow if _orchestrated() else flow.fn
+    return flow if _orchestrated() else getattr(flow, "fn", flow)
 
 
 def _run_flow(call: Callable[[], object]) -> object:
@@ -294,49 +331,85 @@ def check(
     snapshot: Snapshot,
     warehouse: Warehouse = Path("check.duckdb"),
 ) -> None:
-    """Validate a snapshot against the contracts; print what would be quarantined."""
-    import polars as pl
+    """Validate a snapshot against the contracts; summarise what would be quarantined.
 
+    Exits 2 when a file has rows and none would load, or a required file has a header
+    only: a run would stop at its guards, or route without that entity."""
+    _snapshot_option(snapshot)
     from switchboard import reference
     from switchboard import warehouse as wh
-    from switchboard.ingest import ingest_snapshot
+    from switchboard.ingest import IngestReport, ingest_snapshot
 
-    def body() -> None:
-        if not snapshot.is_dir():
-            raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
+    def body() -> IngestReport:
         with wh.run_lock(warehouse):
             con = wh.connect(warehouse)
             try:
                 reference.load_reference_tables(con)
-                report = ingest_snapshot(snapshot, con, run_id="check")
+                return ingest_snapshot(snapshot, con, run_id="check")
             finally:
                 con.close()
-        table = Table(title=f"Snapshot {snapshot}", title_justify="left")
-        for col in ("entity", "file", "input", "loaded", "quarantined"):
-            table.add_column(col, justify="right" if col in ("input", "loaded",
-                                                             "quarantined") else "left")
-        for entity, row in report.as_dict().items():
-            table.add_row(entity, str(row.get("source_file", "")), str(row["input_rows"]),
-                          str(row["loaded_rows"]), str(row["quarantined_rows"]))
-        console.print(table)
-        quarantine = report.quarantine
-        if quarantine.height:
-            q = Table(title="Would be quarantined (rows) or cleared (cells)",
-                      title_justify="left")
-            shown = ("entity", "row_number", "column_name", "action", "reason")
-            for col in shown:
-                q.add_column(col.replace("_", " "), overflow="fold")
-            for values in quarantine.head(50).select(
-                pl.col(c).cast(pl.String) for c in shown
-            ).iter_rows():
-                q.add_row(*[v or "" for v in values])
-            console.print(q)
-            if quarantine.height > 50:
-                console.print(f"… and {quarantine.height - 50} more")
-        else:
-            console.print("[green]✓[/] every row meets its contract")
 
-    _guarded(body)
+    report = _guarded(body)
+    table = Table(title=f"Snapshot {snapshot}", title_justify="left")
+    for col in ("entity", "file", "input", "loaded", "quarantined"):
+        table.add_column(col, justify="right" if col in ("input", "loaded",
+                                                         "quarantined") else "left")
+    for entity, row in report.as_dict().items():
+        table.add_row(entity, str(row.get("source_file") or "—"), f"{row['input_rows']:,}",
+                      f"{row['loaded_rows']:,}", f"{row['quarantined_rows']:,}")
+    console.print(table)
+    _print_quarantine_summary(report, warehouse)
+    unusable = _unusable_files(report)
+    if unusable:
+        _fail("; ".join(unusable), EXIT_CHECK)
+
+
+def _print_quarantine_summary(report: object, warehouse: Path) -> None:
+    """Quarantine counted by entity, column and reason, with the first rows and the first
+    row's reason: a format change quarantining 2,000 rows reads as one line."""
+    from switchboard.ingest import CELL_CLEARED, IngestReport
+
+    assert isinstance(report, IngestReport)
+    summary = report.quarantine_summary()
+    if summary.is_empty():
+        console.print("[green]✓[/] every row meets its contract")
+        return
+    q = Table(title="Would be quarantined (rows) or cleared (cells), by column and reason",
+              title_justify="left")
+    for col in ("entity", "column", "count", "first rows", "reason (first row)"):
+        q.add_column(col, justify="right" if col == "count" else "left", overflow="fold")
+    for row in summary.iter_rows(named=True):
+        unit = "cell" if row["action"] == CELL_CLEARED else "row"
+        count = f"{row['rows']:,} {unit}{'s' if row['rows'] != 1 else ''}"
+        q.add_row(row["entity"], row["column_name"], count, row["first_rows"],
+                  row["example"] or "")
+    console.print(q)
+    cleared = int(summary.filter(summary["action"] == CELL_CLEARED)["rows"].sum())
+    console.print(f"{report.quarantined_rows:,} rows would be quarantined and {cleared:,} "
+                  f"cells cleared; raw.quarantine in {warehouse} (run_id 'check') lists "
+                  "each one", highlight=False, soft_wrap=True)
+
+
+def _unusable_files(report: object) -> list[str]:
+    """Why a run could not use this export: a file whose rows would all be quarantined,
+    or a required file with a header only."""
+    from switchboard.contracts import load_contracts
+    from switchboard.ingest import IngestReport
+
+    assert isinstance(report, IngestReport)
+    contracts = load_contracts()
+    problems = []
+    for entity, r in report.entities.items():
+        required = contracts[entity].required
+        name = Path(r.source_file).name if r.source_file else f"{entity}.csv"
+        outcome = ("a run would stop (guard empty_export)" if required
+                   else f"a run would route without {entity}")
+        if r.input_rows and not r.loaded_rows:
+            problems.append(f"every row of {name} ({r.input_rows:,}) would be quarantined: "
+                            f"{outcome}")
+        elif required and r.source_file and not r.input_rows:
+            problems.append(f"{name} has a header only: {outcome}")
+    return problems
 
 
 @app.command()
@@ -348,6 +421,8 @@ def ingest(
     accept_guard: AcceptGuard = None,
 ) -> None:
     """Load a snapshot into raw.* (bad rows to raw.quarantine) without routing."""
+    _config_option(config)
+    _snapshot_option(snapshot)
     from flows.ingest import ingest as ingest_flow
 
     counts = _run_flow(lambda: _flow(ingest_flow)(
@@ -375,6 +450,7 @@ def publish_messages(
     wait: Wait = 0,
 ) -> None:
     """Deliver the webhook messages earlier runs left pending; exit 5 while any remain."""
+    _config_option(config)
     import polars as pl
 
     from switchboard import publish
@@ -479,6 +555,8 @@ def run_hourly(
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    _config_option(config)
+    _snapshot_option(snapshot)
     if _answered_from_ledger("hourly", snapshot, warehouse, outbox, config, as_of, wait,
                              allow_backdated):
         return
@@ -506,8 +584,12 @@ def run_departure(
 
     The effective time may lie before the export (a leaver effective yesterday); only one
     more than a day ahead of now needs --allow-backdated."""
-    _time_option(effective or as_of, "--effective" if effective else "--as-of",
-                 check_future=not allow_backdated)  # before Prefect is imported
+    # Everything is checked before Prefect is imported; the leaver against the export.
+    _time_option(effective, "--effective", check_future=not allow_backdated)
+    _time_option(as_of, check_future=not allow_backdated)
+    _config_option(config)
+    _snapshot_option(snapshot)
+    _rep_option(snapshot, rep)
     if _answered_from_ledger("departure", snapshot, warehouse, outbox, config,
                              effective or as_of, wait, allow_backdated, leaver=rep):
         return
@@ -537,6 +619,8 @@ def run_arrivals(
 ) -> None:
     """Route the accounts and leads the export lists for the first time (one pass)."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    _config_option(config)
+    _snapshot_option(snapshot)
     from flows.arrivals import arrivals
 
     _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait,
@@ -561,12 +645,12 @@ def run_territory_change(
 ) -> None:
     """Apply a new territory plan to the affected accounts now."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
+    _config_option(config)
+    _snapshot_option(snapshot)
+    _file_options(territories, members)
     from flows.territory_change import territory_change
     from switchboard.whatif import WhatIfDiff
 
-    for path in (territories, members):
-        if path is not None and not path.is_file():
-            _fail(f"{path} is not a file", EXIT_INPUT)
     result = _run_flow(lambda: _flow(territory_change)(
         snapshot=str(snapshot), territories=str(territories),
         members=str(members) if members else None, dry_run=dry_run,
@@ -594,6 +678,7 @@ def demo(
 ) -> None:
     """Generate the demo org, run hourly routing on it, print the routing log."""
     _time_option(as_of)
+    _config_option(config)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of
 
@@ -676,6 +761,7 @@ def report(
 ) -> None:
     """Print the routing log, workload balance, conflict or territory coverage report."""
     _time_option(since, "--since")
+    _config_option(config)
     from switchboard import report as rp
     from switchboard.config import load_config
     from switchboard.pipeline import parse_as_of
@@ -791,11 +877,11 @@ def whatif(
 
     Without --as-of it replays the latest run's as-of."""
     _time_option(as_of, check_future=not allow_backdated)
+    _snapshot_option(snapshot)
+    _file_options(config, territories, members)
+    _config_option(config)
     from switchboard.whatif import whatif as run_whatif
 
-    for path in (config, territories, members):
-        if path is not None and not path.is_file():
-            _fail(f"{path} is not a file", EXIT_INPUT)
     result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
                                           territories=territories, as_of=as_of,
                                           members=members, allow_backdated=allow_backdated))

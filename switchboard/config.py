@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from switchboard import ENGINE_VERSION
 
@@ -47,7 +58,8 @@ class Workload(_Strict):
     @model_validator(mode="after")
     def _release_below_high_water(self) -> Workload:
         if self.release > self.high_water:
-            raise ValueError("workload.release must not exceed workload.high_water")
+            raise ValueError(f"release: must not exceed high_water ({self.release:g} > "
+                             f"{self.high_water:g})")
         return self
 
 
@@ -76,8 +88,15 @@ ROW_DROP_ENTITIES = ("accounts", "reps", "hr", "territories", "territory_members
 
 
 class Guards(_Strict):
+    # The share of reps with a book that may turn invalid or held since the last published
+    # run, and the fewest such reps that trip it (a team of 9 may lose two reps in a week).
     max_invalid_rep_share: float = Field(0.2, ge=0, le=1)
+    min_invalid_reps: int = Field(3, ge=1)
+    # The share of owned accounts one run may move, and the fewest moved accounts that trip
+    # it: below 10 a move is one small book, quickly checked; with a 30% share the floor
+    # changes nothing from 30 owned accounts up.
     max_reassign_share: float = Field(0.3, ge=0, le=1)
+    min_reassignments: int = Field(10, ge=1)
     # Per entity, the largest share of rows an export may lose against the last loaded
     # export, and the fewest lost rows that trip it (a team of 9 may lose one rep row).
     max_row_drop: dict[str, float] = Field(
@@ -88,9 +107,15 @@ class Guards(_Strict):
     @field_validator("max_row_drop")
     @classmethod
     def _shares(cls, limits: dict[str, float]) -> dict[str, float]:
+        # A misspelt entity would silently guard nothing: name it, with the likely one.
+        unknown = [entity for entity in limits if entity not in ROW_DROP_ENTITIES]
+        if unknown:
+            raise ValueError("; ".join(
+                f"no entity `{entity}`{did_you_mean(entity, ROW_DROP_ENTITIES)}"
+                for entity in unknown) + f" (the entities are {', '.join(ROW_DROP_ENTITIES)})")
         bad = {entity: share for entity, share in limits.items() if not 0 <= share <= 1}
         if bad:
-            raise ValueError(f"guards.max_row_drop: shares must be between 0 and 1: {bad}")
+            raise ValueError(f"shares must be between 0 and 1: {bad}")
         return limits
 
 
@@ -182,22 +207,133 @@ class RoutingConfig(_Strict):
 
 
 class ConfigError(ValueError):
-    """routing.yml cannot be read or does not validate."""
+    """routing.yml cannot be read or does not validate. The message is one line naming the
+    file, the line and, for a misspelt key or value, the likely one."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """": did you mean `x`?" for the closest of ``choices``, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f": did you mean `{close[0]}`?" if close else ""
 
 
 def load_config(path: Path | str | None = None) -> RoutingConfig:
-    """Read routing.yml (the shipped one by default) and stamp its rules_version."""
+    """Read routing.yml (the shipped one by default) and stamp its rules_version.
+
+    Every problem is a ConfigError in plain words with the file and line, so that a typo
+    reads as one line on the command line, before anything else starts."""
     source = Path(path) if path else DEFAULT_CONFIG_PATH
     try:
         text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot read config {source}: {reason}") from None
+    try:
         data = yaml.safe_load(text) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config {source}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {source}{_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config {source}: expected a mapping at the top level")
+        raise ConfigError(f"config {source}: expected a mapping of settings at the top level "
+                          "(such as `workload:`)")
     digest = hashlib.sha256(text.encode() + f"|engine={ENGINE_VERSION}".encode()).hexdigest()
     data["rules_version"] = digest[:12]
     try:
         return RoutingConfig.model_validate(data)
-    except ValueError as exc:
-        raise ConfigError(f"config {source}: {exc}") from exc
+    except ValidationError as exc:
+        tree = yaml.compose(text)
+        raise ConfigError(f"config {source}: " + "; ".join(
+            _explain(error, tree) for error in exc.errors())) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """": line 3: expected ... (while parsing a flow sequence that starts on line 2)"."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f": {exc}"
+    where = f": line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
+    what = exc.problem or "not valid YAML"
+    if exc.context:
+        started = (f" that starts on line {exc.context_mark.line + 1}"
+                   if exc.context_mark else "")
+        what += f" ({exc.context}{started})"
+    return f"{where}: not valid YAML: {what}"
+
+
+def _explain(error: ErrorDetails, tree: yaml.Node | None) -> str:
+    """One pydantic error as "line 27: unknown key `high_wter` under `workload`: did you
+    mean `high_water`?" (or "`workload.release` (line 29): ..." for a value)."""
+    loc = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # A check across settings names its own keys ("rules: fallback_queue must ..."): point
+    # at the first key it names rather than at the section, or at nothing.
+    key, colon, rest = message.partition(":")
+    if error["type"] == "value_error" and colon and key in _keys_at(loc):
+        loc, message = (*loc, key), rest.strip()
+    line = _line_of(tree, loc)
+    at = f"line {line}: " if line else ""
+    if error["type"] == "extra_forbidden":
+        key = str(loc[-1])
+        under = f" under `{_dotted(loc[:-1])}`" if loc[:-1] else ""
+        keys = _keys_at(loc[:-1])
+        hint = did_you_mean(key, keys) or (f" (the keys there are {', '.join(keys)})"
+                                           if keys else "")
+        return f"{at}unknown key `{key}`{under}{hint}"
+    name = f"`{_dotted(loc)}`" if loc else "the settings"
+    if error["type"] == "missing":
+        return f"{at}{name} is missing"
+    if error["type"] == "literal_error":
+        expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        return (f"{at}{name} is `{error['input']}`{did_you_mean(str(error['input']), expected)}"
+                f" (one of {', '.join(expected)})")
+    got = "" if error["type"].startswith("value_error") or isinstance(
+        error["input"], dict | list) else f", not `{error['input']}`"
+    return f"{at}{name}: {message[:1].lower()}{message[1:]}{got}"
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """('rules', 2, 'name') -> rules[2].name"""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest key of ``loc`` found in the YAML tree."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and (
+                0 <= part < len(node.value)):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The settings a routing.yml section accepts (list indices skipped)."""
+    model: type[BaseModel] | None = RoutingConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model else None
+        model = _section(field.annotation) if field else None
+    if model is None:
+        return []
+    return [name for name in model.model_fields if name != "rules_version"]
+
+
+def _section(annotation: object) -> type[BaseModel] | None:
+    """The settings model inside a field's type (Workload, list[Rule] -> Rule)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _section(arg)
+        if found is not None:
+            return found
+    return None

@@ -52,6 +52,7 @@ TRUNCATION_EXPECTATION = "expect_last_line_to_be_complete"
 # raw.quarantine.action: the row was set aside, or only the cell was cleared (an optional
 # column's bad value) and the row loaded without it.
 ROW_QUARANTINED, CELL_CLEARED = "row_quarantined", "cell_cleared"
+SUMMARY_ROWS = 5  # row numbers shown per reason in `switchboard check`
 MAX_VALUE_CHARS = 200
 REASON_VALUE_CHARS = 60
 
@@ -130,6 +131,30 @@ class IngestReport:
     @property
     def quarantined_rows(self) -> int:
         return sum(r.quarantined_rows for r in self.entities.values())
+
+    @property
+    def wholly_quarantined(self) -> list[EntityReport]:
+        """Entities whose file has rows and none of them loads: a format change (a date
+        format, a renamed status) rather than a few bad rows."""
+        return [r for r in self.entities.values() if r.input_rows and not r.loaded_rows]
+
+    def quarantine_summary(self) -> pl.DataFrame:
+        """The quarantine counted by entity, column, check and action, largest first, each
+        with its first rows and one example reason: thousands of rows set aside for one
+        reason read as one line, not as a list cut after the first fifty."""
+        return (
+            self.quarantine.lazy()
+            .group_by("entity", "column_name", "expectation", "action")
+            .agg(
+                rows=pl.len(),
+                first_rows=pl.col("row_number").sort().head(SUMMARY_ROWS)
+                .cast(pl.String).str.join(", "),
+                example=pl.col("reason").sort_by("row_number").first(),
+            )
+            .sort(["rows", "entity", "column_name", "expectation"],
+                  descending=[True, False, False, False])
+            .collect()
+        )
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """Counts per entity, ready for logs and summaries."""

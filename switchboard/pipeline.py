@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from switchboard import __version__, asof, publish, queued, warehouse
+from switchboard import __version__, asof, preflight, publish, queued, warehouse
 from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
@@ -33,6 +33,7 @@ from switchboard.guards import (
     check,
     check_inputs,
     measure,
+    previous_availability,
 )
 from switchboard.plans import EngineMode, Mode, Plan, plan_for
 from switchboard.summary import RunSummary, summarize
@@ -120,6 +121,8 @@ def make_context(
     when = parse_as_of(as_of, as_of_option(mode))
     if as_of is not None and not allow_backdated:
         asof.check_not_future(when, option=as_of_option(mode))
+    if mode == "departure":  # a leaver the export does not list is a typo, not a no-op
+        preflight.check_leavers(snapshot, leaver_rep_ids)
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
         snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__,
@@ -405,6 +408,7 @@ def route(ctx: RunContext) -> Routed:
         plan = queued.plan_fingerprint(con, ctx.config.rules_version)
         # An arrivals pass decides records new to raw: none has an earlier decision.
         settled = None if scoped else queued.settled(con, ctx.as_of, plan)
+        previous = previous_availability(con, ctx.as_of)
     frames["accounts"] = _with_pending_owners(frames["accounts"], pending, "account",
                                               "account_id")
     frames["leads"] = _with_pending_owners(frames["leads"], pending, "lead", "lead_id")
@@ -445,7 +449,7 @@ def route(ctx: RunContext) -> Routed:
     )
     guard = measure(
         decisions=decisions, accounts=accounts_in_scope, reps=reps_df.lazy(),
-        exempt_rep_ids=ctx.leaver_rep_ids,
+        exempt_rep_ids=ctx.leaver_rep_ids, previous=previous,
     )
     diff = (
         plan_diff(decisions, conflicts, frames["accounts"], reps_df.lazy())

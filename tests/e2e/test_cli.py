@@ -19,13 +19,19 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 runner = CliRunner()
 
 
-def test_check_lists_what_would_be_quarantined(tmp_path: Path) -> None:
+def test_check_lists_what_would_be_quarantined(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from switchboard import cli
+
+    # Wide enough for the reasons whatever terminal (or none) the test runs in.
+    monkeypatch.setattr(cli.console, "width", 160)
     result = runner.invoke(app, ["check", "--snapshot", str(FIXTURES / "broken_snapshot"),
-                                 "--warehouse", str(tmp_path / "c.duckdb")])
+                                 "--warehouse", str(tmp_path / "c.duckdb")],
+                           env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert "Would be quarantined" in result.output
     assert "'lots'" in result.output and "repeats row 1" in result.output
-    assert "row number" in result.output
+    assert "first rows" in result.output and "by column and reason" in result.output
 
 
 def test_missing_required_file_stops_with_one_line(org: Path, tmp_path: Path) -> None:

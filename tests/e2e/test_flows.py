@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ from flows.departure_redistribution import departure_redistribution
 from flows.hourly_routing import hourly_routing
 from flows.territory_change import territory_change
 from switchboard import pipeline
-from switchboard.guards import GuardTripped
+from switchboard.guards import GuardTripped, previous_availability
 from switchboard.summary import RunSummary
 from switchboard.whatif import WhatIfDiff
 from tests.e2e.conftest import AS_OF, copy_warehouse
@@ -141,6 +142,31 @@ def test_truncated_hr_export_trips_the_guard(org: Path, tmp_path: Path) -> None:
     alerts = [json.loads(x) for x in (folder / "alerts.jsonl").read_text().splitlines()]
     assert [a["type"] for a in alerts] == ["guard_tripped"]
     assert list(csv.DictReader((folder / "reassignments.csv").open())) == []
+
+
+def test_the_invalid_rep_guard_compares_with_the_last_published_run(
+    routed_org: Path, org: Path, tmp_path: Path
+) -> None:
+    """The availability snapshot read at the last published run's as-of is what that run
+    saw of the reps; a later truncated HR export is judged against it."""
+    wh = copy_warehouse(routed_org, tmp_path)
+    later = AS_OF + timedelta(hours=1)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        history = previous_availability(con, later)
+        seen = con.sql("select rep_id, availability from marts.dim_reps").pl()
+    finally:
+        con.close()
+    assert history is not None and history.as_of == AS_OF
+    assert history.reps.collect().sort("rep_id").equals(seen.sort("rep_id"))
+
+    snap = tmp_path / "snap"
+    shutil.copytree(org, snap)
+    pl.read_csv(snap / "hr.csv", infer_schema=False).head(10).write_csv(snap / "hr.csv")
+    with pytest.raises(GuardTripped,
+                       match=r"since the last published run \(2026-11-23 09:00\)"):
+        # max_row_drop would stop it first, on the file alone
+        run_hourly(snap, tmp_path, as_of=later.isoformat(), accept_guards=["max_row_drop"])
 
 
 def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(

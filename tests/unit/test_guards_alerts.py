@@ -48,18 +48,23 @@ ACCOUNTS = pl.LazyFrame({
 })
 
 
+def _floors(**limits: object) -> RoutingConfig:
+    """CONFIG with some guard settings changed (these frames are below the default floors;
+    tests/unit/test_guard_floors.py covers the floors themselves)."""
+    return CONFIG.model_copy(update={"guards": CONFIG.guards.model_copy(update=limits)})
+
+
 def test_invalid_rep_share_trips_on_a_truncated_hr_export() -> None:
     report = guards.measure(decisions=frame([], DECISIONS), accounts=ACCOUNTS, reps=REPS)
     assert (report.carrying_reps_with_book, report.invalid_reps_with_book) == (5, 2)
     with pytest.raises(guards.GuardTripped, match="max_invalid_rep_share") as caught:
-        guards.check(report, CONFIG)
+        guards.check(report, _floors(min_invalid_reps=2))
     assert caught.value.guard == "max_invalid_rep_share"
     # A departure names its leaver: that rep does not count toward the share.
     exempt = guards.measure(decisions=frame([], DECISIONS), accounts=ACCOUNTS, reps=REPS,
                             exempt_rep_ids=["R3"])
     assert exempt.invalid_reps_with_book == 1
-    guards.check(exempt, CONFIG.model_copy(update={
-        "guards": CONFIG.guards.model_copy(update={"max_invalid_rep_share": 0.25})}))
+    guards.check(exempt, _floors(min_invalid_reps=1, max_invalid_rep_share=0.25))
 
 
 def test_reassign_share_counts_only_owner_changes() -> None:
@@ -73,11 +78,10 @@ def test_reassign_share_counts_only_owner_changes() -> None:
     report = guards.measure(decisions=frame(moves, DECISIONS), accounts=ACCOUNTS, reps=REPS)
     assert (report.reassigned_accounts, report.owned_accounts) == (2, 8)
     with pytest.raises(guards.GuardTripped, match="would move 2 of 8"):
-        guards.check(report, CONFIG.model_copy(update={
-            "guards": CONFIG.guards.model_copy(update={"max_invalid_rep_share": 1.0,
-                                                       "max_reassign_share": 0.2})}))
-    guards.check(report, CONFIG.model_copy(update={  # 25% is within the default 30%
-        "guards": CONFIG.guards.model_copy(update={"max_invalid_rep_share": 1.0})}))
+        guards.check(report, _floors(max_invalid_rep_share=1.0, max_reassign_share=0.2,
+                                     min_reassignments=1))
+    # 25% is within the default 30%
+    guards.check(report, _floors(max_invalid_rep_share=1.0, min_reassignments=1))
 
 
 @pytest.mark.parametrize(
