@@ -328,13 +328,26 @@ def generate(
 
 @app.command()
 def check(
-    snapshot: Snapshot,
-    warehouse: Warehouse = Path("check.duckdb"),
+    snapshot: Annotated[Path | None, typer.Option(
+        help="Snapshot folder to validate against the contracts.")] = None,
+    warehouse: Annotated[Path | None, typer.Option(
+        help="With --snapshot: a scratch warehouse for the check (default check.duckdb). "
+        "Alone: the routing warehouse whose dbt data tests to run "
+        "(default warehouse.duckdb).")] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Validate a snapshot against the contracts; summarise what would be quarantined.
+    """Validate a snapshot against the contracts, or run every dbt data test on a warehouse.
 
-    Exits 2 when a file has rows and none would load, or a required file has a header
-    only: a run would stop at its guards, or route without that entity."""
+    With --snapshot it summarises what would be quarantined, and exits 2 when a file has
+    rows and none would load, or a required file has a header only: a run would stop at
+    its guards, or route without that entity. Without --snapshot it runs the project's
+    whole data-test suite against the warehouse as the last run left it (routing runs
+    after the first of a day run only the blocking tests), keeps every outcome in
+    routing.data_tests and exits 2 when a test fails."""
+    if snapshot is None:
+        _check_warehouse(warehouse or Path("warehouse.duckdb"), config)
+        return
+    warehouse = warehouse or Path("check.duckdb")
     _snapshot_option(snapshot)
     from switchboard import reference
     from switchboard import warehouse as wh
@@ -362,6 +375,40 @@ def check(
     unusable = _unusable_files(report)
     if unusable:
         _fail("; ".join(unusable), EXIT_CHECK)
+
+
+def _check_warehouse(warehouse: Path, config: Path | None) -> None:
+    """`check --warehouse`: the whole dbt data-test suite on a built warehouse."""
+    _config_option(config)
+    if not warehouse.is_file():
+        _fail(f"{warehouse} is not a warehouse file (run `switchboard run hourly` first)",
+              EXIT_INPUT)
+    from switchboard.config import load_config
+    from switchboard.data_tests import run_on_demand
+    from switchboard.pipeline import utc_now
+    from switchboard.whatif import latest_as_of
+
+    def body() -> object:
+        as_of = latest_as_of(warehouse) or utc_now()
+        with console.status("Running every dbt data test…"):
+            return run_on_demand(warehouse, as_of, load_config(config))
+
+    import polars as pl
+
+    outcomes = _guarded(body)
+    assert isinstance(outcomes, pl.DataFrame)
+    counts = outcomes.group_by("status").len().sort("status")
+    console.print(", ".join(f"{n} {status}" for status, n in counts.iter_rows()) +
+                  f" of {outcomes.height} data tests on {warehouse}; kept in "
+                  "routing.data_tests (run_id 'check')", highlight=False, soft_wrap=True)
+    flagged = outcomes.filter(pl.col("status").is_in(["fail", "error", "warn"]))
+    if flagged.height:
+        console.print(_frame_table(flagged.select("status", "name", "failures"),
+                                   "Tests that failed or warned"))
+    failed = outcomes.filter(pl.col("status").is_in(["fail", "error"])).height
+    if failed:
+        _fail(f"{failed} data test{'s' if failed != 1 else ''} failed on {warehouse}",
+              EXIT_CHECK)
 
 
 def _print_quarantine_summary(report: object, warehouse: Path) -> None:

@@ -12,13 +12,15 @@ see when the suite last passed and what failed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from switchboard import warehouse
+from switchboard.config import RoutingConfig
 
 if TYPE_CHECKING:
     from switchboard.dbt import NodeResult
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 TABLE = "routing.data_tests"
 DATA_TESTS: dict[str, pl.DataType] = {
     "run_id": pl.String(),  # the routing run, or "check" for an on-demand suite
-    "suite": pl.String(),  # full | blocking
+    "suite": pl.String(),  # full | blocking | on_demand
     "suite_key": pl.String(),  # the day, settings and version the suite ran under
     "tested_at": pl.Datetime("us"),
     "unique_id": pl.String(),
@@ -70,3 +72,32 @@ def record(con: duckdb.DuckDBPyConnection, *, run_id: str, suite: str, suite_key
     ).select(list(DATA_TESTS))
     warehouse.write_table(con, TABLE, frame, mode="append")
     return frame.height
+
+
+def run_on_demand(warehouse_path: Path, as_of: datetime, config: RoutingConfig
+                  ) -> pl.DataFrame:
+    """Every data test of the project against the warehouse as it is (`switchboard check
+    --warehouse`): nothing is rebuilt, every outcome is kept (suite ``on_demand``, run_id
+    ``check``), and the outcomes are returned (unique_id, name, status, failures,
+    message). A failing test does not raise: the caller reads the statuses."""
+    from switchboard import dbt
+
+    try:
+        nodes = dbt.test(warehouse_path, as_of, config).nodes
+    except dbt.DbtBuildFailed as failed:
+        if not failed.failures:  # dbt could not start: not a test outcome
+            raise
+        nodes = failed.nodes
+    con = warehouse.connect(warehouse_path)
+    try:
+        record(con, run_id="check", suite="on_demand", suite_key=f"on_demand|{as_of.date()}",
+               nodes=nodes, tested_at=datetime.now(UTC).replace(tzinfo=None))
+    finally:
+        con.close()
+    return pl.DataFrame(
+        [{"unique_id": n.unique_id, "name": n.name, "status": n.status,
+          "failures": n.failures, "message": n.message}
+         for n in nodes if n.resource_type == "test"],
+        schema={k: DATA_TESTS[k] for k in ("unique_id", "name", "status", "failures",
+                                             "message")},
+    )

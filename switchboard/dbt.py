@@ -73,11 +73,14 @@ _INVOKE_LOCK = threading.Lock()
 
 
 class DbtBuildFailed(RuntimeError):
-    """A dbt invocation failed; `failures` holds the failing nodes (empty for setup errors)."""
+    """A dbt invocation failed; `failures` holds the failing nodes (empty for setup errors)
+    and `nodes` every node that ran, failing or not."""
 
-    def __init__(self, message: str, failures: Sequence[NodeResult] = ()) -> None:
+    def __init__(self, message: str, failures: Sequence[NodeResult] = (),
+                 nodes: Sequence[NodeResult] = ()) -> None:
         super().__init__(message)
         self.failures = tuple(failures)
+        self.nodes = tuple(nodes) or self.failures
 
 
 @dataclass(frozen=True)
@@ -515,7 +518,8 @@ def _invoke(
         raise DbtBuildFailed(f"dbt {name} failed: {text}")
     nodes = _node_results(outcome.result)
     if not outcome.success or any(n.failed for n in nodes):
-        raise DbtBuildFailed(_failure_message(name, nodes), [n for n in nodes if n.failed])
+        raise DbtBuildFailed(_failure_message(name, nodes), [n for n in nodes if n.failed],
+                             nodes)
     return DbtResult(command=name, nodes=nodes, target_dir=target)
 
 

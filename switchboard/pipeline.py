@@ -356,7 +356,7 @@ def transform(ctx: RunContext) -> None:
     except dbt.DbtBuildFailed as failed:
         with connection(ctx) as con:  # keep what failed for the analyst, then stop
             data_tests.record(con, run_id=ctx.run_id, suite=suite, suite_key=suite_key,
-                              nodes=failed.failures, tested_at=utc_now())
+                              nodes=failed.nodes, tested_at=utc_now())
         raise
     with connection(ctx) as con:
         quality.check_marts(con, ctx.as_of.date())

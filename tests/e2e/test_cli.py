@@ -98,3 +98,29 @@ def test_broken_exports_trip_a_guard_and_publish_nothing(
     assert (folder / "reassignments.csv").read_text().count("\n") == 1  # header only
     alerts = [json.loads(x) for x in (folder / "alerts.jsonl").read_text().splitlines()]
     assert [a["type"] for a in alerts] == ["guard_tripped"]
+
+
+def test_check_warehouse_runs_every_data_test_and_keeps_the_outcomes(
+    routed_org: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from switchboard.cli import EXIT_CHECK
+    from tests.e2e.conftest import copy_warehouse, q
+
+    wh = copy_warehouse(routed_org, tmp_path)
+    ok = runner.invoke(app, ["check", "--warehouse", str(wh)])
+    assert ok.exit_code == 0, ok.output
+    assert "data tests on" in ok.output
+    con = duckdb.connect(str(wh))
+    try:  # an account twice in the mart the engine reads
+        con.execute("insert into marts.dim_accounts select * from marts.dim_accounts limit 1")
+    finally:
+        con.close()
+    broken = runner.invoke(app, ["check", "--warehouse", str(wh)])
+    assert broken.exit_code == EXIT_CHECK
+    assert "unique_dim_accounts_account_id" in broken.output
+    kept = q(wh, "select status, count(*) as n from routing.data_tests "
+                 "where suite = 'on_demand' group by status")
+    statuses = dict(kept.rows())
+    assert statuses.get("fail", 0) >= 1 and statuses["pass"] > 100
