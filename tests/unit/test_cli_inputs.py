@@ -221,7 +221,11 @@ def _leads(count: int, email: str) -> str:
                             for i in range(count))
 
 
-def test_check_summarises_the_quarantine_by_column_and_reason(tmp_path: Path) -> None:
+def test_check_summarises_the_quarantine_by_column_and_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One table line per group whatever terminal (or none) the test runs in.
+    monkeypatch.setattr(cli.console, "width", 200)
     snap = tmp_path / "snap"
     shutil.copytree(BROKEN, snap)
     (snap / "leads.csv").write_text(_leads(120, "jane@acme.com") + _leads(80, "not-an-email")
