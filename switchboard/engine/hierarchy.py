@@ -21,7 +21,7 @@ queue the account is given in this run instead of the exported one. The account'
 may come from the territory placement, so a follower is settled in two steps:
 `with_followers` before placement (the account's owner when a rule before the territory
 already gives it; otherwise the lead is held out of the territory rule, ``follow_pending``)
-and `follow_decided_accounts` once every account is decided. Accounts never follow
+and `redecide_followers` once every account is decided. Accounts never follow
 anything, so one step of each suffices.
 """
 
@@ -256,7 +256,7 @@ def with_followers(facts: pl.LazyFrame, config: RoutingConfig) -> pl.LazyFrame:
     sees, like any earlier rule). Otherwise, if account_owner comes before the territory
     rule and no rule ahead of account_owner gives the lead an owner, the lead is
     ``follow_pending``: it stays out of the territory rule and learns its owner or queue
-    from the account's decision (`follow_decided_accounts`).
+    from the account's decision (`redecide_followers`).
     """
     frame = facts.with_columns(**_follow_columns()).with_columns(
         earlier_owner_id=earlier_owner(config)
@@ -310,49 +310,54 @@ def pending_followers(facts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def follow_decided_accounts(frame: pl.LazyFrame, outcomes: list[Outcome]) -> pl.LazyFrame:
-    """Give each following lead its account's decision, as the account_owner rule reads it.
+def redecide_followers(decided: pl.LazyFrame, outcomes: list[Outcome]) -> pl.LazyFrame:
+    """Decide each following lead again with its account's decision, as the account_owner
+    rule reads it.
 
-    ``frame`` carries every record with the candidate columns of all rules (placement
-    included); the accounts' decisions do not depend on any lead. A follower's
-    account_owner candidate becomes the account's new owner, ``account_owner_queue`` its
-    queue and ``account_owner_territory_id`` the territory it was decided through; the
-    lead's ``account_owner_id`` (what conflicts compare) becomes that new owner too.
+    ``decided`` carries every record with the candidate columns of all rules (placement
+    included) and its decision by `first_hit`. Accounts never follow, so that decides every
+    account (and every lead that follows nothing); the followers, a few rows, are decided
+    again with their account's outcome and put back in place. A follower's account_owner
+    candidate becomes the account's new owner, ``account_owner_queue`` its queue and
+    ``account_owner_territory_id`` the territory it was decided through; the lead's
+    ``account_owner_id`` (what conflicts compare) becomes that new owner too.
     ``followed_rule`` and ``followed_territory_name`` say how, for the rationale.
     """
-    decided = first_hit(outcomes)
-    accounts = frame.filter(pl.col("record_type") == "account").select(
+    accounts = decided.filter(pl.col("record_type") == "account").select(
         _followed_seq="seq",
-        _rule=decided["rule"],
-        _owner_id=decided["owner_id"],
-        _queue=decided["queue"],
-        _territory_id=decided["territory_id"],
-        _territory_name=pl.when(decided["territory_id"].is_not_null()).then(
+        _owner_id="owner_id",
+        account_owner_queue="queue",
+        account_owner_territory_id="territory_id",
+        followed_rule="rule",
+        followed_territory_name=pl.when(pl.col("territory_id").is_not_null()).then(
             pl.col("win_territory_name")
         ),
     )
-    links = (
-        frame.filter(pl.col("follows"))
-        .select("seq", _followed_seq="followed_seq")
-        .join(accounts, on="_followed_seq", how="inner")
-        .drop("_followed_seq")
+    redecided = ["rule", "owner_id", "queue", "territory_id", "account_owner_candidate",
+                 "account_owner_id"]
+    followers = (
+        decided.filter(pl.col("follows"))
+        .drop("account_owner_queue", "account_owner_territory_id")
+        .join(accounts, left_on="followed_seq", right_on="_followed_seq", how="inner")
+        .with_columns(account_owner_candidate="_owner_id", account_owner_id="_owner_id")
+        .with_columns(**first_hit(outcomes))
+        .select(
+            "seq",
+            "account_owner_queue",
+            "account_owner_territory_id",
+            "followed_rule",
+            "followed_territory_name",
+            *(pl.col(c).alias(f"_followed_{c}") for c in redecided),
+        )
     )
     follows = pl.col("follows")
     return (
-        _beside(frame, links)
+        _beside(decided.drop("account_owner_queue", "account_owner_territory_id"), followers)
         .with_columns(
-            account_owner_candidate=pl.when(follows)
-            .then(pl.col("_owner_id"))
-            .otherwise(pl.col("account_owner_candidate")),
-            account_owner_id=pl.when(follows)
-            .then(pl.col("_owner_id"))
-            .otherwise(pl.col("account_owner_id")),
-            account_owner_queue=pl.when(follows).then(pl.col("_queue")),
-            account_owner_territory_id=pl.when(follows).then(pl.col("_territory_id")),
-            followed_rule=pl.when(follows).then(pl.col("_rule")),
-            followed_territory_name=pl.when(follows).then(pl.col("_territory_name")),
+            pl.when(follows).then(pl.col(f"_followed_{c}")).otherwise(pl.col(c)).alias(c)
+            for c in redecided
         )
-        .drop("_rule", "_owner_id", "_queue", "_territory_id", "_territory_name")
+        .drop(f"_followed_{c}" for c in redecided)
     )
 
 

@@ -237,8 +237,8 @@ def _decide(
 ) -> pl.DataFrame:
     """The first rule with a candidate wins (routing.yml order); rows stay in seq order.
 
-    Accounts are decided first, in the same expressions: a lead that follows an account
-    reads that account's decision (hierarchy.follow_decided_accounts).
+    A lead that follows an account then takes that account's decision
+    (hierarchy.redecide_followers).
 
     ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
     record reached the territory rule, else who the winning territory would pick first.
@@ -246,8 +246,9 @@ def _decide(
     outcomes = hierarchy.redistribution_outcomes(config) + [
         hierarchy.rule_outcome(r, config) for r in hierarchy.effective_rules(config)
     ]
-    # Collected before the followers read their accounts' decisions (see _rule_facts).
-    candidates = (
+    # Collected before the followers read their accounts' decisions: a plan read twice
+    # would be computed twice.
+    first = (
         facts.lazy()
         .join(winners.lazy(), on="seq", how="left", maintain_order="left")
         .join(placed.lazy(), on="seq", how="left", maintain_order="left")
@@ -259,13 +260,15 @@ def _decide(
             how="left",
             maintain_order="left",
         )
-        .with_columns(contested=pl.col("contested").fill_null(False))
+        .with_columns(
+            contested=pl.col("contested").fill_null(False),
+            **hierarchy.first_hit(outcomes),
+        )
         .collect(engine="in-memory")
     )
     decided = (
-        candidates.lazy()
-        .pipe(hierarchy.follow_decided_accounts, outcomes)
-        .with_columns(**hierarchy.first_hit(outcomes))
+        first.lazy()
+        .pipe(hierarchy.redecide_followers, outcomes)
         .with_columns(
             pick_owner_id=pl.when(hierarchy.reaches_territory(config))
             .then(pl.col("alloc_owner_id"))
