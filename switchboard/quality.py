@@ -368,7 +368,10 @@ def engine_check_frame(
     - ``has_one_target``: exactly one of owner_id / queue is set;
     - ``owner_ok``: a new owner is available today (manager review keeps the old owner);
     - ``headroom_ok``: a rep given territory records was below high-water before the last
-      of them, i.e. nobody was pushed above high-water while the territory had room.
+      of them, i.e. nobody was pushed above high-water while the territory had room. The
+      leads that follow an account the territory placed (rule account_owner with the
+      account's territory_id) come after it and may take the rep past high-water, so
+      they count with the last record.
     """
     weights = config.workload.weights
     load = (
@@ -388,10 +391,17 @@ def engine_check_frame(
     )
     given = decisions.filter(
         pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review")
-    ).select("record_type", "owner_id", "rule")
+    ).select(
+        "record_type",
+        "owner_id",
+        "rule",
+        follows_placement=(pl.col("rule") == "account_owner")
+        & pl.col("territory_id").is_not_null(),
+    )
     if recent_assignments is not None:
         earlier = recent_assignments.select(
-            "record_type", owner_id="rep_id", rule=pl.lit("earlier_run")
+            "record_type", owner_id="rep_id", rule=pl.lit("earlier_run"),
+            follows_placement=pl.lit(False),
         )
         given = pl.concat([earlier, given])
     received = (
@@ -400,7 +410,8 @@ def engine_check_frame(
         .group_by("owner_id")
         .agg(
             final_index=pl.col("workload_index").first() + pl.col("delta").sum(),
-            last_delta=pl.col("delta").filter(pl.col("rule") == "territory").max(),
+            last_delta=pl.col("delta").filter(pl.col("rule") == "territory").max()
+            + pl.col("delta").filter(pl.col("follows_placement")).sum(),
         )
         .select(
             "owner_id",

@@ -10,7 +10,7 @@ RULE_LABELS = {
     "open_opportunity": "to open-opportunity owners",
     "named_account": "to named-account owners",
     "named_parent": "to named parents' owners",
-    "account_owner": "to existing account owners",
+    "account_owner": "with their accounts (owner or queue)",
     "territory": "via territory",
     "overflow_queue": "to overflow queues",
     "fallback_queue": "to the fallback queue",

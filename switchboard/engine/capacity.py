@@ -31,7 +31,11 @@ Definitions used throughout the engine:
   with k, taking the N smallest slots is exactly the one-at-a-time greedy.
 
 Accounts and leads have different deltas, so one territory is placed in two passes:
-its accounts first, then its leads (the greedy applied to that sequence).
+its accounts first, then its leads (the greedy applied to that sequence). A lead that
+follows a new account (hierarchy.with_followers) is not placed: it takes the account's
+owner, and its delta is added to that owner after the accounts pass, before any later
+pass. An account's followers may so take its owner past high water; the owner then
+receives nothing more from a territory in this run.
 
 Reps in several territories. Two territories placed from the same starting index would
 hand out the same headroom twice. Territories are therefore processed conceptually one
@@ -386,16 +390,38 @@ def _slots(
     )
 
 
+def _follower_load(placed: pl.DataFrame, followers: pl.DataFrame,
+                   members: pl.DataFrame) -> pl.DataFrame:
+    """Index points (``used``) the leads following the just-placed accounts add to their
+    new owners: one lead's delta each."""
+    return (
+        placed.lazy()
+        .select("seq", "rep_id")
+        .join(followers.lazy(), on="seq", how="inner")
+        .group_by("rep_id")
+        .agg(pl.col("leads").sum())
+        .join(members.lazy().select("rep_id", "delta_lead").unique("rep_id"), on="rep_id")
+        .select("rep_id", used=pl.col("leads") * pl.col("delta_lead"))
+        .collect(engine="in-memory")
+    )
+
+
 def place(
     pending: pl.DataFrame,
     members: pl.DataFrame,
     order: pl.DataFrame,
     config: RoutingConfig,
+    *,
+    followers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Place pending records (seq, record_type, territory_id) on territory members.
 
     Returns ``seq``, the owner and the owner's index just before the placement; records
     not returned overflow. Loops over layers x record types only, never over records.
+
+    ``followers`` (seq of an account, ``leads``) counts the leads that follow an account
+    to whoever the placement gives it: after each accounts pass their load is added to the
+    new owners, so later passes (the leads of that layer, later layers) see it.
     """
     if pending.is_empty():
         return pl.DataFrame(schema=PLACED_SCHEMA)
@@ -429,5 +455,7 @@ def place(
         )
         placed.append(result.select("seq", alloc_owner_id="rep_id", alloc_index="alloc_index"))
         used_now = result.group_by("rep_id").agg(used=pl.col("k").max() * pl.col("delta").first())
+        if record_type == "account" and followers is not None and not followers.is_empty():
+            used_now = pl.concat([used_now, _follower_load(result, followers, eligible)])
         consumed = pl.concat([consumed, used_now]).group_by("rep_id").agg(pl.col("used").sum())
     return pl.concat(placed)

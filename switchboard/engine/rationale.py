@@ -12,6 +12,8 @@ rule has none; a queue may itself contain ``:``, so split on the first two only)
 * each enabled owner rule that had an available owner (named rules under their label
   ``named_account``/``named_parent``); ``territory`` shows the owner the territory gave
   the record, or for a record another rule decided, who it would have picked first;
+  ``account_owner`` of a lead that follows an account decided in this run shows the
+  account's new owner or queue, and its territory when it was decided through one;
 * ``overflow_queue`` when the winning territory had nobody to give it to;
 * ``fallback_queue`` only when it decided.
 
@@ -26,6 +28,20 @@ from switchboard.config import RoutingConfig
 from switchboard.engine.hierarchy import effective_rules
 
 _METHOD_WORDING = {"crm_link": "CRM link", "company_name": "company name"}
+
+# How the account a lead follows was decided in this run: "routed this run <how> to <owner>".
+_FOLLOWED_OWNER_WORDING = {
+    "territory": "by territory",
+    "open_opportunity": "by its open opportunity",
+    "named_account": "by the named-account list",
+    "named_parent": "by its named parent",
+}
+# ... or "sent this run to <queue kind> <queue>".
+_FOLLOWED_QUEUE_WORDING = {
+    "overflow_queue": "overflow queue",
+    "territory_pool": "territory pool",
+    "fallback_queue": "catch-all queue",
+}
 
 
 _PROBLEM_WORDING = {
@@ -52,6 +68,57 @@ def _amount() -> pl.Expr:
         .then(_group("$", (amount / 1_000).round(0).cast(pl.Int64), "K"))
         .otherwise(_group("$", amount.round(0).cast(pl.Int64)))
     )
+
+
+def _account_owner(owner: pl.Expr) -> pl.Expr:
+    """The account_owner sentence after "Lead": the owner of the matched account, or, for a
+    lead that follows an account decided in this run, how that account was decided.
+
+    "Lead follows account ACC-1 (Acme Corp, matched by domain), routed this run by
+    territory NA West to Ana Ruiz" / "..., sent this run to overflow queue q-west, so the
+    lead goes there too".
+    """
+    lit = pl.lit
+    method = _group("matched by ", pl.col("match_method").replace(_METHOD_WORDING))
+    about = pl.concat_str([pl.col("account_name"), method], separator=", ", ignore_nulls=True)
+    rule = pl.col("followed_rule")
+    routed = pl.concat_str(
+        [
+            lit(", routed this run "),
+            rule.replace_strict(_FOLLOWED_OWNER_WORDING, default=pl.format("by {}", rule)),
+            _group(" ", pl.col("followed_territory_name")),
+            lit(" to "),
+            owner,
+        ],
+        ignore_nulls=True,
+    )
+    queued = pl.concat_str(
+        [
+            lit(", sent this run to "),
+            rule.replace_strict(_FOLLOWED_QUEUE_WORDING, default="queue"),
+            lit(" "),
+            pl.col("queue"),
+            lit(", so the lead goes there too"),
+        ]
+    )
+    follows = pl.concat_str(
+        [
+            lit(" follows account "),
+            pl.col("account_key"),
+            pl.when(about != "").then(_group(" (", about, ")")),
+            pl.when(pl.col("queue").is_null()).then(routed).otherwise(queued),
+        ],
+        ignore_nulls=True,
+    )
+    owned = pl.concat_str(
+        [
+            lit(" matched account "), pl.coalesce("account_name", "account_key"),
+            _group(" by ", pl.col("match_method").replace(_METHOD_WORDING)),
+            lit(", owned by "), owner,
+        ],
+        ignore_nulls=True,
+    )
+    return pl.when(pl.col("follows")).then(follows).otherwise(owned)
 
 
 def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
@@ -116,14 +183,7 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
             [lit(" account "), pl.col("named_source_name"),
              lit(" is a named account assigned to "), owner],
         ),
-        "account_owner": (
-            "Lead",
-            [
-                lit(" matched account "), pl.coalesce("account_name", "account_key"),
-                _group(" by ", pl.col("match_method").replace(_METHOD_WORDING)),
-                lit(", owned by "), owner,
-            ],
-        ),
+        "account_owner": ("Lead", [_account_owner(owner)]),
         "territory": (
             "Routed",
             [
@@ -249,7 +309,15 @@ def candidate_list(config: RoutingConfig) -> pl.Expr:
         elif rule == "named_account":
             entries.append(pl.format("{}::{}", "named_rule", "named_account_owner_id"))
         elif rule == "account_owner":
-            entries.append(pl.format("account_owner::{}", "account_owner_candidate"))
+            # A lead following an account decided in this run: the account's territory, if
+            # it was decided through one, and its new owner or queue.
+            entries.append(
+                pl.format(
+                    "account_owner:{}:{}",
+                    pl.col("account_owner_territory_id").fill_null(""),
+                    pl.coalesce("account_owner_candidate", "account_owner_queue"),
+                )
+            )
         elif rule == "territory":
             entries.append(pl.format("territory:{}:{}", territory, "pick_owner_id"))
         elif rule == "overflow_queue":

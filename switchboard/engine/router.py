@@ -5,13 +5,17 @@ The steps, each a vectorised pass over all records being decided:
 1. who needs an owner (eligibility.py) and the rep table with start workloads;
 2. what each non-territory rule offers every record (hierarchy.py: open opportunity,
    named account/parent, account owner) and which records the redistribution rules take;
+   which leads follow an account this run decides (their account's owner, where the
+   territory placement does not decide it);
 3. the load those earlier rules already give reps, then the members' starting state,
    each territory's start-of-run pick and every record's winning territory
    (territory.py);
 4. capacity-aware placement of the records that reach the territory rule
-   (capacity.py, loops over shared-rep layers only);
-5. the first rule with a candidate wins (routing.yml order), conflicts are derived,
-   rationale and candidates are written, rep state is advanced.
+   (capacity.py, loops over shared-rep layers only); the leads following a placed
+   account count on its new owner;
+5. the first rule with a candidate wins (routing.yml order), accounts before the leads
+   that follow them; conflicts are derived, rationale and candidates are written, rep
+   state is advanced.
 
 Records are numbered once (``seq``: arrival order) and every later step keys on that
 integer. Each ``collect`` names its Polars engine: the in-memory engine is the faster one
@@ -145,14 +149,15 @@ def route(
     winners = territory.winners(matched, territories)
     pending = (
         facts.lazy()
-        .select("seq", "record_type", "redistributed", "earlier_owner_id")
+        .select("seq", "record_type", "redistributed", "follow_pending", "earlier_owner_id")
         .join(winners.lazy().select("seq", "win_territory_id"), on="seq", how="left")
         .filter(hierarchy.reaches_territory(config))
         .select("seq", "record_type", territory_id="win_territory_id")
         .collect(engine="in-memory")
     )
     placed = capacity.place(
-        pending, members, territories.select("territory_id", "territory_rank"), config
+        pending, members, territories.select("territory_id", "territory_rank"), config,
+        followers=hierarchy.pending_followers(facts),
     )
     named_accounts = _named_account_names(data.accounts, data.named_accounts)
     decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
@@ -196,15 +201,13 @@ def _rule_facts(
 
     ``earlier_owner_id`` is the owner a rule evaluated *before* the territory rule gives
     the record: those rules need no capacity, and what they give counts towards the load
-    the territory then sees.
+    the territory then sees. Leads that follow an account decided in this run are marked
+    here (hierarchy.with_followers).
     """
     owner_flags, owner_candidate = hierarchy.account_owner_candidate(reps)
-    redistributed = hierarchy.redistributed(config)
-    earlier = [
-        hierarchy.rule_outcome(r, config).owner_id
-        for r in hierarchy.rules_before_territory(config)
-    ]
-    return (
+    # Collected before the followers are marked: that step reads the frame twice (its
+    # accounts, and every record), and a plan read twice would be computed twice.
+    facts = (
         records.lazy()
         .join(
             hierarchy.opportunity_facts(data.opportunities, reps, records.lazy()),
@@ -215,15 +218,11 @@ def _rule_facts(
         .pipe(hierarchy.named_facts, data.named_accounts, reps)
         .join(owner_flags, on="account_owner_id", how="left", maintain_order="left")
         .with_columns(account_owner_candidate=owner_candidate)
-        .with_columns(
-            redistributed=redistributed,
-            earlier_owner_id=pl.when(~redistributed).then(pl.coalesce(earlier))
-            if earlier
-            else pl.lit(None, pl.String()),
-        )
+        .with_columns(redistributed=hierarchy.redistributed(config))
         .drop("_account_owner_available")
         .collect(engine="in-memory")
     )
+    return facts.lazy().pipe(hierarchy.with_followers, config).collect(engine="in-memory")
 
 
 def _decide(
@@ -238,13 +237,18 @@ def _decide(
 ) -> pl.DataFrame:
     """The first rule with a candidate wins (routing.yml order); rows stay in seq order.
 
+    A lead that follows an account then takes that account's decision
+    (hierarchy.redecide_followers).
+
     ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
     record reached the territory rule, else who the winning territory would pick first.
     """
     outcomes = hierarchy.redistribution_outcomes(config) + [
         hierarchy.rule_outcome(r, config) for r in hierarchy.effective_rules(config)
     ]
-    decided = (
+    # Collected before the followers read their accounts' decisions: a plan read twice
+    # would be computed twice.
+    first = (
         facts.lazy()
         .join(winners.lazy(), on="seq", how="left", maintain_order="left")
         .join(placed.lazy(), on="seq", how="left", maintain_order="left")
@@ -260,6 +264,11 @@ def _decide(
             contested=pl.col("contested").fill_null(False),
             **hierarchy.first_hit(outcomes),
         )
+        .collect(engine="in-memory")
+    )
+    decided = (
+        first.lazy()
+        .pipe(hierarchy.redecide_followers, outcomes)
         .with_columns(
             pick_owner_id=pl.when(hierarchy.reaches_territory(config))
             .then(pl.col("alloc_owner_id"))

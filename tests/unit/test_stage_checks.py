@@ -86,3 +86,23 @@ def test_engine_check_accepts_manager_review_of_an_invalid_owner() -> None:
     frame = quality.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, LOAD,
                                        RoutingConfig())
     quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")
+
+
+def test_engine_check_accepts_leads_following_a_placed_account_past_high_water() -> None:
+    """R1 (index 90, capacity 2) takes one account below high water (+62.5); the two leads
+    that follow it (+12.5 each) come after that placement."""
+    rows = [_decision(),
+            *(_decision(record_type="lead", record_id=f"L{i}", rule="account_owner")
+              for i in (1, 2))]
+    load = LOAD.with_columns(workload_index=pl.Series([90.0, 10.0]))
+    frame = quality.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, load,
+                                       RoutingConfig())
+    quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")
+    # Leads of an existing owner (no territory) counted before placement: past high water.
+    existing = [_decision(), *(_decision(record_type="lead", record_id=f"L{i}",
+                                         rule="account_owner", territory_id=None)
+                               for i in (1, 2))]
+    frame = quality.engine_check_frame(pl.DataFrame(existing, schema=DECISIONS), REPS, load,
+                                       RoutingConfig())
+    with pytest.raises(quality.StageCheckFailed, match="headroom_ok"):
+        quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")

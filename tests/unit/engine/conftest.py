@@ -136,13 +136,14 @@ class Org:
         territories: tuple[str, ...] | list[str] = (),
         account_territories: tuple[str, ...] | list[str] = (),
         created_at: datetime | None = None,
+        method: str = "domain",
     ) -> Org:
         self.leads.append(
             {
                 "lead_id": lead_id,
                 "owner_id": owner,
                 "matched_account_id": account,
-                "match_method": "domain" if account else None,
+                "match_method": method if account else None,
                 "created_at": created_at or T0 + timedelta(seconds=len(self.leads)),
             }
         )

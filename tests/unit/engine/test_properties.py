@@ -16,7 +16,12 @@ What the engine guarantees, and what is asserted here:
   worth at most ``high_water - release`` index points this is the design's check:
   nobody is pushed to high water by a territory while an eligible teammate ends below
   release. (Between unequal weights the heavier member is meant to run ahead.)
-* the conflicts are exactly those rebuilt here from the inputs (conflicts.py semantics);
+* a lead whose matched account the run decides (other than a manager review) takes that
+  account's new owner or queue by account_owner, unless open_opportunity or a named rule
+  gives it an owner first; a lead following an account the territory placed counts on the
+  new owner after that placement, not before it;
+* the conflicts are exactly those rebuilt here from the inputs (conflicts.py semantics),
+  a following lead's account owner being the one its account is given;
 * the same inputs in any row order give the same outputs; rule values are schema.RULES;
   ``conflict`` is true exactly for the records with conflict rows.
 """
@@ -122,8 +127,9 @@ def cases(draw: st.DrawFn) -> Case:
 
 @st.composite
 def crowded_cases(draw: st.DrawFn) -> Case:
-    """Few reps near high water shared by overlapping territories, many new records:
-    the situations where placement order, shared headroom and overflow decide."""
+    """Few reps near high water shared by overlapping territories, many new records, some
+    leads following new accounts: the situations where placement order, shared headroom
+    and overflow decide."""
     org = Org()
     rep_ids = [f"R{i}" for i in range(draw(st.integers(1, 4)))]
     for rep_id in rep_ids:
@@ -140,10 +146,16 @@ def crowded_cases(draw: st.DrawFn) -> Case:
         members = draw(st.lists(st.sampled_from(rep_ids), unique=True, min_size=1))
         org.territory(territory_id, {m: draw(st.sampled_from([0.5, 1.0, 2.0])) for m in members},
                       priority=draw(st.integers(1, 2)))
+    matches: dict[str, list[str]] = {}
     for i in range(draw(st.integers(1, 25))):
-        org.account(f"A{i:02d}", territories=[draw(st.sampled_from(territory_ids))])
+        matches[f"A{i:02d}"] = [draw(st.sampled_from(territory_ids))]
+        org.account(f"A{i:02d}", territories=matches[f"A{i:02d}"])
     for i in range(draw(st.integers(0, 15))):
-        org.lead(f"L{i:02d}", territories=[draw(st.sampled_from(territory_ids))])
+        # Some leads come with one of the new accounts and follow it.
+        account = draw(st.sampled_from([None, None, *matches]))
+        org.lead(f"L{i:02d}", account=account,
+                 territories=[draw(st.sampled_from(territory_ids))],
+                 account_territories=matches.get(account, []) if account else [])
     return Case(org, "hourly", ())
 
 
@@ -202,6 +214,46 @@ def expected_records(case: Case) -> set[tuple[str, str]]:
     return wanted
 
 
+def followed(case: Case, decisions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """lead_id -> the decision of the account it follows: its matched account, decided in
+    this run other than by a manager review."""
+    accounts = {d["record_id"]: d for d in decisions
+                if d["record_type"] == "account" and d["rule"] != "manager_review"}
+    decided_leads = {d["record_id"] for d in decisions if d["record_type"] == "lead"}
+    return {lead["lead_id"]: accounts[lead["matched_account_id"]] for lead in case.org.leads
+            if lead["lead_id"] in decided_leads and lead["matched_account_id"] in accounts}
+
+
+def earlier_load(case: Case, decisions: list[dict[str, Any]]) -> dict[str, float]:
+    """Per rep, what the rules before the territory gave it: counted before placement. A
+    lead following an account the territory placed counts only after that placement."""
+    reps = {r["rep_id"]: r for r in case.org.reps}
+    work = {w["rep_id"]: w for w in case.org.workload}
+    after_placement = {lead for lead, account in followed(case, decisions).items()
+                       if account["rule"] == "territory"}
+    earlier: dict[str, float] = defaultdict(float)
+    for d in decisions:
+        if d["rule"] in EARLIER_RULES and d["owner_id"] is not None and not (
+            d["record_type"] == "lead" and d["record_id"] in after_placement
+        ):
+            owner = d["owner_id"]
+            earlier[owner] += _deltas(reps[owner], work[owner])[d["record_type"]]
+    return earlier
+
+
+def check_followers(case: Case, result: EngineResult) -> None:
+    """A lead whose account the run decides ends where the account went."""
+    decisions = result.decisions.to_dicts()
+    by_id = {d["record_id"]: d for d in decisions if d["record_type"] == "lead"}
+    for lead_id, account in followed(case, decisions).items():
+        lead = by_id[lead_id]
+        if lead["rule"] in ("open_opportunity", "named_account", "named_parent"):
+            continue
+        assert lead["rule"] == "account_owner", (lead, account)
+        assert (lead["owner_id"], lead["queue"]) == (account["owner_id"], account["queue"])
+        assert lead["rationale"].endswith(".") and account["record_id"] in lead["rationale"]
+
+
 def _run(case: Case, frames: dict[str, pl.DataFrame]) -> EngineResult:
     return route(EngineInputs.from_frames(frames), CONFIG, run_id="p", as_of=AS_OF,
                  mode=case.mode, leaver_rep_ids=case.leavers)  # type: ignore[arg-type]
@@ -225,15 +277,13 @@ def check_capacity(case: Case, result: EngineResult) -> None:
     decisions = result.decisions.to_dicts()
 
     start = {r: work[r]["workload_index"] for r in reps}
-    earlier = defaultdict(float)
+    earlier = earlier_load(case, decisions)
     final = dict(start)
     for d in decisions:
         owner = d["owner_id"]
         if owner is None or d["rule"] == "manager_review":
             continue
         final[owner] += delta[owner][d["record_type"]]
-        if d["rule"] in EARLIER_RULES:
-            earlier[owner] += delta[owner][d["record_type"]]
 
     def eligible(rep_id: str, weight: float) -> bool:
         was_overflowing = state.get(rep_id, {}).get("is_overflowing", False)
@@ -297,11 +347,8 @@ def expected_conflicts(case: Case, result: EngineResult) -> set[tuple[str, str, 
     for o in org.opportunities:
         pipeline[o["account_id"]].add(o["owner_id"])
     decisions = result.decisions.to_dicts()
-    earlier = defaultdict(float)
-    for d in decisions:
-        if d["rule"] in EARLIER_RULES:
-            earlier[d["owner_id"]] += _deltas(reps[d["owner_id"]], work[d["owner_id"]])[
-                d["record_type"]]
+    earlier = earlier_load(case, decisions)
+    follows = followed(case, decisions)
     teams: dict[str, dict[str, float]] = defaultdict(dict)
     for m in org.members:
         teams[m["territory_id"]][m["rep_id"]] = m["weight"]
@@ -336,6 +383,8 @@ def expected_conflicts(case: Case, result: EngineResult) -> set[tuple[str, str, 
                    and m["record_id"] == rid and m["match_source"] in sources}
         if kind == "account":
             key, owner = rid, d["previous_owner_id"]
+        elif rid in follows:
+            key, owner = follows[rid]["record_id"], follows[rid]["owner_id"]
         else:
             key = next(x["matched_account_id"] for x in org.leads if x["lead_id"] == rid)
             owner = accounts[key]["owner_id"] if key in accounts else None
@@ -399,6 +448,7 @@ def test_route_properties(case: Case, seed: int) -> None:
         assert row["resolution"] == resolution[(row["record_type"], row["record_id"])]
 
     check_capacity(case, result)
+    check_followers(case, result)
     logged = set(zip(result.conflicts["record_type"], result.conflicts["record_id"],
                      result.conflicts["conflict_type"], strict=True))
     assert logged == expected_conflicts(case, result)
@@ -417,3 +467,4 @@ def test_capacity_properties_when_crowded(case: Case) -> None:
     result = _run(case, case.org.frames())
     assert result.decisions.height == len(case.org.accounts) + len(case.org.leads)
     check_capacity(case, result)
+    check_followers(case, result)
