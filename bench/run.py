@@ -309,7 +309,8 @@ class ProcessRun:
     command: str
 
 
-def time_process(snapshot: Path, workdir: Path, prefect_home: Path) -> ProcessRun:
+def time_process(snapshot: Path, workdir: Path, prefect_home: Path,
+                 as_of: datetime = AS_OF) -> ProcessRun:
     """`switchboard run hourly` as a subprocess: wall time, the largest single process's
     peak RSS (wait4's ru_maxrss, covers children it waited for) and the peak of the whole
     process tree sampled from /proc every 0.1 s (main process + Prefect's server)."""
@@ -317,7 +318,7 @@ def time_process(snapshot: Path, workdir: Path, prefect_home: Path) -> ProcessRu
     cli = Path(sys.executable).with_name("switchboard")
     args = [str(cli), "run", "hourly", "--snapshot", str(snapshot),
             "--warehouse", str(workdir / "warehouse.duckdb"), "--outbox", str(workdir / "outbox"),
-            "--as-of", AS_OF.isoformat()]
+            "--as-of", as_of.isoformat()]
     env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false",
            "PREFECT_HOME": str(prefect_home)}
