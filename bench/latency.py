@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import switchboard  # noqa: E402
 from bench.run import OUT, _say, ensure_org, run_stages  # noqa: E402
 from switchboard.config import load_config  # noqa: E402
 
@@ -94,10 +95,8 @@ class Writer:
 
 def serve(snapshot: Path, workdir: Path) -> subprocess.Popen[str]:
     cli = Path(sys.executable).with_name("switchboard")
-    env = {**os.environ, "PREFECT_HOME": str(workdir / "prefect-home"),
-           "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "GX_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, **switchboard.TELEMETRY_OFF,
+           "PREFECT_HOME": str(workdir / "prefect-home"), "PREFECT_UI_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     log = (workdir / "serve.log").open("w")
     return subprocess.Popen(

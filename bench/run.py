@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the root, on the path
     sys.path.insert(0, str(ROOT))
 
+import switchboard  # noqa: E402
 from switchboard import pipeline, stages, warehouse  # noqa: E402
 from switchboard.config import RoutingConfig, load_config  # noqa: E402
 from switchboard.pipeline import Routed, RunContext  # noqa: E402
@@ -319,9 +320,7 @@ def time_process(snapshot: Path, workdir: Path, prefect_home: Path,
     args = [str(cli), "run", "hourly", "--snapshot", str(snapshot),
             "--warehouse", str(workdir / "warehouse.duckdb"), "--outbox", str(workdir / "outbox"),
             "--as-of", as_of.isoformat()]
-    env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false",
-           "PREFECT_HOME": str(prefect_home)}
+    env = {**os.environ, **switchboard.TELEMETRY_OFF, "PREFECT_HOME": str(prefect_home)}
     log = workdir / "process.log"
     started = time.perf_counter()
     with log.open("w") as handle:

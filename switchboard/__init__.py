@@ -12,11 +12,12 @@ ENGINE_VERSION = "2"
 
 # Nothing in Switchboard phones home: switch off the analytics of every library we embed
 # before any of them is imported. Users can still override these in their environment.
-for _key, _value in {
+# Child processes (the bench's timed runs) get the same settings from TELEMETRY_OFF.
+TELEMETRY_OFF = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "GX_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-}.items():
+}
+for _key, _value in {**TELEMETRY_OFF, "PREFECT_LOGGING_LEVEL": "WARNING"}.items():
     os.environ.setdefault(_key, _value)
