@@ -348,17 +348,21 @@ def check(
         _check_warehouse(warehouse or Path("warehouse.duckdb"), config)
         return
     warehouse = warehouse or Path("check.duckdb")
+    _config_option(config)
     _snapshot_option(snapshot)
     from switchboard import reference
     from switchboard import warehouse as wh
+    from switchboard.config import load_config
     from switchboard.ingest import IngestReport, ingest_snapshot
+
+    mapping = load_config(config).mapping  # routing.yml's `mapping:`, if any
 
     def body() -> IngestReport:
         with wh.run_lock(warehouse):
             con = wh.connect(warehouse)
             try:
                 reference.load_reference_tables(con)
-                return ingest_snapshot(snapshot, con, run_id="check")
+                return ingest_snapshot(snapshot, con, run_id="check", mapping=mapping)
             finally:
                 con.close()
 

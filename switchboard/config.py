@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from switchboard import ENGINE_VERSION
+from switchboard.mapping import HeaderMapping, MappingError, load_mapping, parse_mapping
 
 RuleName = Literal[
     "open_opportunity",
@@ -174,6 +175,10 @@ class RoutingConfig(_Strict):
     guards: Guards = Guards()
     evidence: Evidence = Evidence()
     sinks: Sinks = Sinks()
+    # How the export's headers and values map to the contracts: a preset name (hubspot,
+    # salesforce-report), a file relative to routing.yml, or the mapping inline; set by
+    # load_config (see switchboard.mapping).
+    mapping: HeaderMapping | None = None
     # Hash of the source text + engine version; set by load_config.
     rules_version: str = "unversioned"
 
@@ -235,7 +240,12 @@ def load_config(path: Path | str | None = None) -> RoutingConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"config {source}: expected a mapping of settings at the top level "
                           "(such as `workload:`)")
-    digest = hashlib.sha256(text.encode() + f"|engine={ENGINE_VERSION}".encode()).hexdigest()
+    mapping = _load_mapping(source, data.get("mapping"))
+    data["mapping"] = mapping
+    # A changed mapping file reads the same export differently: it is part of the version.
+    mapped = f"|mapping={mapping.digest}" if mapping else ""
+    digest = hashlib.sha256(
+        text.encode() + f"|engine={ENGINE_VERSION}{mapped}".encode()).hexdigest()
     data["rules_version"] = digest[:12]
     try:
         return RoutingConfig.model_validate(data)
@@ -243,6 +253,22 @@ def load_config(path: Path | str | None = None) -> RoutingConfig:
         tree = yaml.compose(text)
         raise ConfigError(f"config {source}: " + "; ".join(
             _explain(error, tree) for error in exc.errors())) from None
+
+
+def _load_mapping(source: Path, spec: object) -> HeaderMapping | None:
+    """routing.yml's `mapping:` loaded and checked against the contracts, so a mapping
+    typo stops every command in one line, like a routing.yml one."""
+    if spec is None:
+        return None
+    try:
+        if isinstance(spec, dict):
+            return parse_mapping(spec, f"{source} (mapping)")
+        if isinstance(spec, str):
+            return load_mapping(spec, base=source.parent)
+    except MappingError as exc:
+        raise ConfigError(f"config {source}: `mapping`: {exc}") from None
+    raise ConfigError(f"config {source}: `mapping` must be a preset name, a file or a "
+                      "mapping of entities")
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
