@@ -310,11 +310,11 @@ def ingest_arrivals(
     for entity in ARRIVAL_ENTITIES:
         contract = contracts[entity]
         source = _read_entity(snapshot, contract, mapping)
-        if mapping is not None and mapping.rep_matched(entity):
+        if source.rep_matched(mapping, entity):
             # The reps this pass can name are the ones the last full ingest loaded.
             reps = con.sql("select rep_id, name, email from raw.reps").pl().lazy()
             source = replace(source, frame=match_reps(
-                source.frame, mapping.rep_matched(entity), reps))
+                source.frame, source.rep_matched(mapping, entity), reps))
         (key,) = contract.key_columns
         known = con.sql(f"select {key} from raw.{entity}").pl()
         created = parse_timestamp(normalise("created_at", "timestamp"))
@@ -413,6 +413,13 @@ class _Source:
     frame: pl.DataFrame
     ignored: tuple[str, ...]
     digest: str | None = None  # sha256 of the file: tells a new export from the same one
+    mapped_columns: tuple[str, ...] = ()  # read through a header mapping's headers
+
+    def rep_matched(self, mapping: HeaderMapping | None, entity: str) -> list[str]:
+        """The columns whose values name reps: mapped ones the mapping says match reps."""
+        if mapping is None:
+            return []
+        return [c for c in mapping.rep_matched(entity) if c in self.mapped_columns]
 
 
 def _prepare(
@@ -465,9 +472,9 @@ def _match_reps(sources: dict[str, _Source], mapping: HeaderMapping) -> dict[str
         return sources
     reps = sources["reps"].frame.lazy()
     return {
-        entity: replace(source, frame=match_reps(source.frame, mapping.rep_matched(entity),
-                                                 reps))
-        if mapping.rep_matched(entity) else source
+        entity: replace(source, frame=match_reps(
+            source.frame, source.rep_matched(mapping, entity), reps))
+        if source.rep_matched(mapping, entity) else source
         for entity, source in sources.items()
     }
 
@@ -723,13 +730,16 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
                  mapping: HeaderMapping | None = None) -> _Source:
     """Rename source headers to contract columns; fail on missing or doubled columns.
 
-    A mapped column is read from the first of its mapping's headers the file has; the
-    contract's aliases for it no longer count, so they cannot claim it twice."""
+    A mapped column is read from the first of its mapping's headers the file has, and its
+    values as the mapping says; the contract's aliases for it then no longer count, so
+    they cannot claim it twice. A file that has none of them (a preset's entity exported
+    with Switchboard's own columns) is read through the aliases as usual."""
     mapped = mapping.columns(contract.entity) if mapping is not None else {}
-    aliases = {alias: column for alias, column in contract.alias_map().items()
-               if column not in mapped}
-    headers = set(raw.columns)
     picked: dict[str, str] = _mapped_headers(raw.columns, mapped)
+    by_mapping = tuple(picked)
+    aliases = {alias: column for alias, column in contract.alias_map().items()
+               if column not in by_mapping}
+    headers = set(raw.columns)
     ignored: list[str] = []
     for header in raw.columns:
         if header in (RAGGED, TRUNCATED) or header in picked.values():
@@ -756,9 +766,10 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
         ~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()) if raw.width else pl.lit(True)
     )
     text = _as_text(snapshot, path, numbered, picked)
-    formatted = [canonical(pl.col(name), contract.column(name), m).alias(name)
-                 for name, m in mapped.items() if name in picked]
-    return _Source(path, text.with_columns(formatted) if formatted else text, tuple(ignored))
+    formatted = [canonical(pl.col(name), contract.column(name), mapped[name]).alias(name)
+                 for name in by_mapping]
+    return _Source(path, text.with_columns(formatted) if formatted else text, tuple(ignored),
+                   mapped_columns=by_mapping)
 
 
 def _mapped_headers(headers: Sequence[str],

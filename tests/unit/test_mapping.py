@@ -213,3 +213,13 @@ def test_hubspot_preset_reads_a_hubspot_company_export(tmp_path: Path) -> None:
         "A1", "Acme", "acme.com", "California")
     assert row["created_at"] == datetime(2024, 12, 2, 9, 30)
     assert (row["employees"], row["annual_revenue"], row["owner_id"]) == (1200, 5e6, "R1")
+
+
+def test_a_file_without_the_mapped_headers_reads_through_the_aliases(tmp_path: Path) -> None:
+    # The hubspot preset maps leads, but this leads.csv has Switchboard's own columns.
+    leads = ("lead_id,email,created_at,owner_id\nL1,a@b.com,2024-01-05T10:00:00,R1\n")
+    folder = make_snapshot(tmp_path / "snap", {"leads.csv": leads, "reps.csv": REPS})
+    con = duckdb.connect()
+    ingest_snapshot(folder, con, "r1", mapping=load_mapping("hubspot"))
+    row = read_table(con, "raw.leads").collect().row(0, named=True)
+    assert (row["lead_id"], row["owner_id"]) == ("L1", "R1")
