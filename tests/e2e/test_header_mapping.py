@@ -1,4 +1,5 @@
-"""A HubSpot-shaped export, read through the hubspot mapping, routes like the native one."""
+"""HubSpot- and Salesforce-report-shaped exports, read through their presets, route like
+the native export of the same org."""
 
 from __future__ import annotations
 
@@ -52,16 +53,60 @@ def hubspot_accounts(org: Path, out: Path) -> None:
 def test_a_hubspot_export_routes_like_the_native_one(
     org: Path, routed_org: Path, tmp_path: Path
 ) -> None:
-    from flows.hourly_routing import hourly_routing
-
     snapshot = tmp_path / "hubspot"
     shutil.copytree(org, snapshot)
     hubspot_accounts(org, snapshot)
     header, first = (snapshot / "accounts.csv").read_text().splitlines()[:2]
     assert header.startswith("Record ID,Company name,Create Date") and "/2024 " in first
-    config = tmp_path / "routing.yml"
-    config.write_text(DEFAULT_CONFIG_PATH.read_text() + "\nmapping: hubspot\n")
+    routes_like_the_native_run(snapshot, "hubspot", routed_org, tmp_path)
 
+
+SALESFORCE_REPORT_HEADERS = {
+    "accounts": {
+        "account_id": "Account ID", "name": "Account Name", "created_at": "Created Date",
+        "domain": "Website", "parent_account_id": "Parent Account ID",
+        "country": "Billing Country", "state": "Billing State/Province",
+        "postal_code": "Billing Zip/Postal Code", "employees": "Employees",
+        "annual_revenue": "Annual Revenue", "owner_id": "Account Owner ID",
+    },
+    "reps": {"rep_id": "User ID", "name": "Full Name", "email": "Email", "role": "Role",
+             "manager_id": "Manager ID", "is_active": "Active"},
+}
+
+
+def salesforce_report(org: Path, out: Path) -> None:
+    """org's accounts and reps as Salesforce report exports: field labels, US dates with
+    12-hour times (to the minute when the seconds are zero)."""
+    for entity, headers in SALESFORCE_REPORT_HEADERS.items():
+        frame = pl.read_csv(org / f"{entity}.csv", infer_schema=False)
+        if entity == "accounts":
+            when = parse_timestamp(normalise("created_at", "timestamp"))
+            us = pl.when(when.dt.second() == 0).then(
+                when.dt.strftime("%-m/%-d/%Y %-I:%M %p")).otherwise(
+                when.dt.strftime("%-m/%-d/%Y %-I:%M:%S %p"))
+            frame = frame.with_columns(pl.coalesce(us, pl.col("created_at")).alias("created_at"))
+        frame.rename(headers).write_csv(out / f"{entity}.csv")
+
+
+def test_a_salesforce_report_export_routes_like_the_native_one(
+    org: Path, routed_org: Path, tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "report"
+    shutil.copytree(org, snapshot)
+    salesforce_report(org, snapshot)
+    text = (snapshot / "accounts.csv").read_text()
+    assert text.startswith("Account ID,Account Name,Created Date") and " AM," in text
+    routes_like_the_native_run(snapshot, "salesforce-report", routed_org, tmp_path)
+
+
+def routes_like_the_native_run(snapshot: Path, preset: str, routed_org: Path,
+                               tmp_path: Path) -> None:
+    """Route `snapshot` hourly at AS_OF with `preset`; the quarantine, every account's
+    owner and every decision match routed_org's native run."""
+    from flows.hourly_routing import hourly_routing
+
+    config = tmp_path / "routing.yml"
+    config.write_text(DEFAULT_CONFIG_PATH.read_text() + f"\nmapping: {preset}\n")
     summary = hourly_routing(snapshot=str(snapshot), warehouse=str(tmp_path / "w.duckdb"),
                              outbox=str(tmp_path / "outbox"), config=str(config),
                              as_of=AS_OF.isoformat())

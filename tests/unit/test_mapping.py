@@ -223,3 +223,19 @@ def test_a_file_without_the_mapped_headers_reads_through_the_aliases(tmp_path: P
     ingest_snapshot(folder, con, "r1", mapping=load_mapping("hubspot"))
     row = read_table(con, "raw.leads").collect().row(0, named=True)
     assert (row["lead_id"], row["owner_id"]) == ("L1", "R1")
+
+
+def test_check_stops_in_one_line_on_a_bad_mapping(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from switchboard import cli
+    from tests.unit.test_cli_inputs import SALESFORCE, one_line_error
+
+    (tmp_path / "mapping.yml").write_text("accounts:\n  owner: Company owner\n")
+    (tmp_path / "routing.yml").write_text("mapping: mapping.yml\n")
+    result = CliRunner().invoke(cli.app, [
+        "check", "--snapshot", str(SALESFORCE), "--config", str(tmp_path / "routing.yml"),
+        "--warehouse", str(tmp_path / "c.duckdb")])
+    line = one_line_error(result)
+    assert str(tmp_path / "mapping.yml") in line and "`accounts.owner`" in line
+    assert not (tmp_path / "c.duckdb").exists()
