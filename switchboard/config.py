@@ -222,11 +222,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f": did you mean `{close[0]}`?" if close else ""
 
 
-def load_config(path: Path | str | None = None) -> RoutingConfig:
+def load_config(path: Path | str | None = None, mapping: str | None = None) -> RoutingConfig:
     """Read routing.yml (the shipped one by default) and stamp its rules_version.
 
-    Every problem is a ConfigError in plain words with the file and line, so that a typo
-    reads as one line on the command line, before anything else starts."""
+    ``mapping`` (a command's --mapping: a preset or a file relative to the working folder)
+    replaces routing.yml's `mapping:`. Every problem is a ConfigError in plain words with
+    the file and line, so that a typo reads as one line on the command line, before
+    anything else starts."""
     source = Path(path) if path else DEFAULT_CONFIG_PATH
     try:
         text = source.read_text(encoding="utf-8")
@@ -240,10 +242,11 @@ def load_config(path: Path | str | None = None) -> RoutingConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"config {source}: expected a mapping of settings at the top level "
                           "(such as `workload:`)")
-    mapping = _load_mapping(source, data.get("mapping"))
-    data["mapping"] = mapping
+    header_mapping = (_load_mapping("--mapping", mapping, Path.cwd()) if mapping else
+                      _load_mapping(f"config {source}", data.get("mapping"), source.parent))
+    data["mapping"] = header_mapping
     # A changed mapping file reads the same export differently: it is part of the version.
-    mapped = f"|mapping={mapping.digest}" if mapping else ""
+    mapped = f"|mapping={header_mapping.digest}" if header_mapping else ""
     digest = hashlib.sha256(
         text.encode() + f"|engine={ENGINE_VERSION}{mapped}".encode()).hexdigest()
     data["rules_version"] = digest[:12]
@@ -255,19 +258,19 @@ def load_config(path: Path | str | None = None) -> RoutingConfig:
             _explain(error, tree) for error in exc.errors())) from None
 
 
-def _load_mapping(source: Path, spec: object) -> HeaderMapping | None:
-    """routing.yml's `mapping:` loaded and checked against the contracts, so a mapping
-    typo stops every command in one line, like a routing.yml one."""
+def _load_mapping(where: str, spec: object, base: Path) -> HeaderMapping | None:
+    """routing.yml's `mapping:` (or --mapping) loaded and checked against the contracts,
+    so a mapping typo stops every command in one line, like a routing.yml one."""
     if spec is None:
         return None
     try:
         if isinstance(spec, dict):
-            return parse_mapping(spec, f"{source} (mapping)")
+            return parse_mapping(spec, f"{where} (mapping)")
         if isinstance(spec, str):
-            return load_mapping(spec, base=source.parent)
+            return load_mapping(spec, base=base)
     except MappingError as exc:
-        raise ConfigError(f"config {source}: `mapping`: {exc}") from None
-    raise ConfigError(f"config {source}: `mapping` must be a preset name, a file or a "
+        raise ConfigError(f"{where}: `mapping`: {exc}") from None
+    raise ConfigError(f"{where}: `mapping` must be a preset name, a file or a "
                       "mapping of entities")
 
 

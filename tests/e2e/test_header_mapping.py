@@ -58,7 +58,7 @@ def test_a_hubspot_export_routes_like_the_native_one(
     hubspot_accounts(org, snapshot)
     header, first = (snapshot / "accounts.csv").read_text().splitlines()[:2]
     assert header.startswith("Record ID,Company name,Create Date") and "/2024 " in first
-    routes_like_the_native_run(snapshot, "hubspot", routed_org, tmp_path)
+    routes_like_the_native_run(snapshot, routed_org, tmp_path, mapping="hubspot")
 
 
 SALESFORCE_REPORT_HEADERS = {
@@ -96,19 +96,22 @@ def test_a_salesforce_report_export_routes_like_the_native_one(
     salesforce_report(org, snapshot)
     text = (snapshot / "accounts.csv").read_text()
     assert text.startswith("Account ID,Account Name,Created Date") and " AM," in text
-    routes_like_the_native_run(snapshot, "salesforce-report", routed_org, tmp_path)
+    # Named in routing.yml this time rather than passed as the flow's mapping.
+    config = tmp_path / "routing.yml"
+    config.write_text(DEFAULT_CONFIG_PATH.read_text() + "\nmapping: salesforce-report\n")
+    routes_like_the_native_run(snapshot, routed_org, tmp_path, config=config)
 
 
-def routes_like_the_native_run(snapshot: Path, preset: str, routed_org: Path,
-                               tmp_path: Path) -> None:
-    """Route `snapshot` hourly at AS_OF with `preset`; the quarantine, every account's
-    owner and every decision match routed_org's native run."""
+def routes_like_the_native_run(snapshot: Path, routed_org: Path, tmp_path: Path,
+                               mapping: str | None = None, config: Path | None = None
+                               ) -> None:
+    """Route `snapshot` hourly at AS_OF with `mapping` or `config`; the quarantine, every
+    account's owner and every decision match routed_org's native run."""
     from flows.hourly_routing import hourly_routing
 
-    config = tmp_path / "routing.yml"
-    config.write_text(DEFAULT_CONFIG_PATH.read_text() + f"\nmapping: {preset}\n")
     summary = hourly_routing(snapshot=str(snapshot), warehouse=str(tmp_path / "w.duckdb"),
-                             outbox=str(tmp_path / "outbox"), config=str(config),
+                             outbox=str(tmp_path / "outbox"),
+                             config=str(config) if config else None, mapping=mapping,
                              as_of=AS_OF.isoformat())
     assert summary.status == "published"
 

@@ -239,3 +239,38 @@ def test_check_stops_in_one_line_on_a_bad_mapping(tmp_path: Path) -> None:
     line = one_line_error(result)
     assert str(tmp_path / "mapping.yml") in line and "`accounts.owner`" in line
     assert not (tmp_path / "c.duckdb").exists()
+
+
+def test_check_reads_a_hubspot_export_with_the_mapping_option(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from switchboard import cli
+
+    csv = ("Record ID,Company name,Create Date,Company owner\nA1,Acme,12/2/2024,Ana Ruiz\n"
+           "A2,Beta,12/3/2024,Zed Nobody\n")
+    folder = make_snapshot(tmp_path / "snap", {"accounts.csv": csv, "reps.csv": REPS})
+    args = ["check", "--snapshot", str(folder), "--warehouse", str(tmp_path / "c.duckdb")]
+    without = CliRunner().invoke(cli.app, args)
+    assert without.exit_code == cli.EXIT_INPUT and "has no column account_id" in without.stderr
+    result = CliRunner().invoke(cli.app, [*args, "--mapping", "hubspot"])
+    assert result.exit_code == 0, result.output
+    assert "1 rows would be quarantined" in " ".join(result.output.split())
+    con = duckdb.connect(str(tmp_path / "c.duckdb"), read_only=True)
+    assert con.sql("select account_id, owner_id from raw.accounts").fetchall() == [("A1", "R1")]
+    ((reason,),) = con.sql(
+        "select reason from raw.quarantine where entity = 'accounts'").fetchall()
+    assert reason.startswith("owner_id 'Zed Nobody' matches no rep")
+
+
+def test_a_bad_mapping_option_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from switchboard import cli
+    from tests.unit.test_cli_inputs import SALESFORCE, one_line_error
+
+    result = CliRunner().invoke(cli.app, [
+        "check", "--snapshot", str(SALESFORCE), "--mapping", "hubspt",
+        "--warehouse", str(tmp_path / "c.duckdb")])
+    line = one_line_error(result)
+    assert line.startswith("error: --mapping: `mapping`: cannot read mapping")
+    assert "hubspot" in line  # the presets are listed
