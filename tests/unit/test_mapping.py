@@ -274,3 +274,27 @@ def test_a_bad_mapping_option_is_one_line(tmp_path: Path) -> None:
     line = one_line_error(result)
     assert line.startswith("error: --mapping: `mapping`: cannot read mapping")
     assert "hubspot" in line  # the presets are listed
+
+
+def test_an_arrivals_pass_reads_the_mapping_and_names_owners_from_raw_reps(
+    tmp_path: Path,
+) -> None:
+    from switchboard import publish
+    from switchboard.ingest import ingest_arrivals
+
+    head = "Record ID,Company name,Create Date,Company owner\n"
+    book = head + "A1,Acme,1/5/2024 10:00,ana@corp.com\n"
+    folder = make_snapshot(tmp_path / "snap", {"accounts.csv": book, "reps.csv": REPS})
+    hubspot = load_mapping("hubspot")
+    con = duckdb.connect()
+    publish.ensure_tables(con)
+    ingest_snapshot(folder, con, "hourly-1", mapping=hubspot)
+    make_snapshot(folder, {"accounts.csv": book + "A2,Beta,3/1/2024 12:30,Ana Ruiz\n"
+                           "A3,Gamma,3/1/2024 12:31,Nobody\n", "reps.csv": REPS})
+    report = ingest_arrivals(folder, con, "arrivals-1", datetime(2024, 3, 1, 12),
+                             mapping=hubspot)
+    assert (report["accounts"].input_rows, report["accounts"].loaded_rows) == (2, 1)
+    rows = con.sql("select account_id, created_at, owner_id from raw.accounts "
+                   "order by all").fetchall()
+    assert rows == [("A1", datetime(2024, 1, 5, 10), "R1"),
+                    ("A2", datetime(2024, 3, 1, 12, 30), "R1")]
