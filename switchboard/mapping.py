@@ -15,7 +15,8 @@ accounts:
 ```
 
 Presets ship in ``switchboard/mappings/`` (``hubspot``, ``salesforce-report``); a mapping
-is chosen in routing.yml (``mapping: hubspot`` or a path relative to routing.yml). Values
+is chosen in routing.yml (``mapping: hubspot`` or a path relative to routing.yml) or per
+command with ``--mapping``, which replaces routing.yml's. Values
 are rewritten to the text the contract parsers already read (ISO dates, '.' decimals,
 true/false), so every check and quarantine reason stays the contract's own.
 """
