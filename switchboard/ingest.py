@@ -2,8 +2,9 @@
 
 A snapshot is a folder holding `<entity>.csv` or `<entity>.parquet` per contract. Ingest
 reads each file as text, maps its headers to contract columns through the contract's
-aliases, normalises and casts the values, and evaluates the contract's expectations (the
-same :func:`switchboard.quality.raw_specs` the GX suites are built from) as one vectorised
+aliases (or a header mapping's headers and value formats, see switchboard.mapping),
+normalises and casts the values, and evaluates the contract's expectations (the same
+:func:`switchboard.quality.raw_specs` the GX suites are built from) as one vectorised
 Polars pipeline. Rows that break an expectation go to `raw.quarantine`, one row per
 (row, column, expectation), and the run goes on with the rest; `input_rows = loaded_rows
 + quarantined_rows` holds for every entity.
@@ -760,7 +761,7 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
     if missing:
         raise SnapshotError(
             f"snapshot {snapshot}: {path.name} has no column "
-            + "; no column ".join(_with_aliases(c) for c in missing)
+            + "; no column ".join(_with_aliases(c, mapped.get(c.name)) for c in missing)
         )
     numbered = raw.with_row_index(ROW_NUMBER, offset=1).filter(
         ~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()) if raw.width else pl.lit(True)
@@ -816,10 +817,13 @@ def _as_text(
         ) from None
 
 
-def _with_aliases(column: Column) -> str:
+def _with_aliases(column: Column, mapped: ColumnMapping | None = None) -> str:
+    """The column and every header that would have supplied it."""
+    headers = ", ".join(mapped.header) if mapped is not None else ""
     if not column.aliases:
-        return column.name
-    return f"{column.name} (or an alias: {', '.join(column.aliases)})"
+        return f"{column.name} (mapped from {headers})" if headers else column.name
+    spare = f"mapped from {headers}, " if headers else ""
+    return f"{column.name} ({spare}or an alias: {', '.join(column.aliases)})"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -298,3 +298,12 @@ def test_an_arrivals_pass_reads_the_mapping_and_names_owners_from_raw_reps(
                    "order by all").fetchall()
     assert rows == [("A1", datetime(2024, 1, 5, 10), "R1"),
                     ("A2", datetime(2024, 3, 1, 12, 30), "R1")]
+
+
+def test_a_missing_required_column_names_its_mapped_headers(tmp_path: Path) -> None:
+    from switchboard.errors import SnapshotError
+
+    folder = make_snapshot(tmp_path / "snap", {"accounts.csv": "Company name\nAcme\n"})
+    with pytest.raises(SnapshotError, match=r"no column account_id \(mapped from Record ID, "
+                                            r"Company ID, or an alias: Id"):
+        check_snapshot(folder, mapping=load_mapping("hubspot"))
