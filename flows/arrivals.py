@@ -19,6 +19,7 @@ def arrivals(
     warehouse: str = "warehouse.duckdb",
     outbox: str = "outbox",
     config: str | None = None,
+    mapping: str | None = None,
     as_of: str | None = None,
     lock_wait_seconds: float = 30,
     watch_seconds: float = 0,
@@ -41,7 +42,7 @@ def arrivals(
         raise ValueError("watch_seconds needs the current time: leave as_of unset")
     until = time.monotonic() + watch_seconds
     warm_up()  # before the as-of is read: see switchboard.pipeline.warm_up
-    settings = load_config(config)
+    settings = load_config(config, mapping)
     result: RunSummary | None = None
     skipped: WarehouseLocked | None = None
     while True:

@@ -18,6 +18,7 @@ def departure_redistribution(
     warehouse: str = "warehouse.duckdb",
     outbox: str = "outbox",
     config: str | None = None,
+    mapping: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
     allow_backdated: bool = False,
@@ -29,7 +30,7 @@ def departure_redistribution(
     effective yesterday); more than a day ahead of the clock it needs ``allow_backdated``.
     """
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config), as_of=effective, mode="departure",
+                       config=load_config(config, mapping), as_of=effective, mode="departure",
                        accepted_guards=tuple(accept_guards or ()),
                        leaver_rep_ids=(rep,), allow_backdated=allow_backdated)
     result = run_pipeline(ctx, lock_wait_seconds)

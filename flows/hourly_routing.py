@@ -16,6 +16,7 @@ def hourly_routing(
     warehouse: str = "warehouse.duckdb",
     outbox: str = "outbox",
     config: str | None = None,
+    mapping: str | None = None,
     as_of: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
@@ -26,7 +27,7 @@ def hourly_routing(
     ``allow_backdated``: accept an as-of more than a day ahead of the clock or earlier than
     the export (a deliberate replay; see switchboard.asof)."""
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config), as_of=as_of, mode="hourly",
+                       config=load_config(config, mapping), as_of=as_of, mode="hourly",
                        accepted_guards=tuple(accept_guards or ()),
                        allow_backdated=allow_backdated)
     result = run_pipeline(ctx, lock_wait_seconds)

@@ -16,12 +16,13 @@ def ingest(
     snapshot: str,
     warehouse: str = "warehouse.duckdb",
     config: str | None = None,
+    mapping: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Snapshot → raw.<entity> + raw.quarantine; returns input/loaded/quarantined counts."""
     ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox="outbox",
-                       config=load_config(config), mode="hourly",
+                       config=load_config(config, mapping), mode="hourly",
                        accepted_guards=tuple(accept_guards or ()), dry_run=True)
     with wh.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
         tasks.run_as_task(stages.PREPARE, ctx)

@@ -23,6 +23,7 @@ def territory_change(
     warehouse: str = "warehouse.duckdb",
     outbox: str = "outbox",
     config: str | None = None,
+    mapping: str | None = None,
     as_of: str | None = None,
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
@@ -34,7 +35,8 @@ def territory_change(
     published. ``allow_backdated``: accept an as-of far from the clock or the export (see
     switchboard.asof)."""
     if dry_run:
-        return whatif(snapshot, warehouse, config_path=config, territories=territories,
+        return whatif(snapshot, warehouse, config_path=config, mapping=mapping,
+                      territories=territories,
                       members=members, as_of=as_of, allow_backdated=allow_backdated,
                       runner=run_as_task)
     replacements = {"territories": Path(territories)}
@@ -43,7 +45,7 @@ def territory_change(
     overlay = pipeline.overlay_snapshot(Path(snapshot), replacements)
     try:
         ctx = pipeline.make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
-                                    config=load_config(config), as_of=as_of,
+                                    config=load_config(config, mapping), as_of=as_of,
                                     mode="territory_change",
                                     accepted_guards=tuple(accept_guards or ()),
                                     allow_backdated=allow_backdated)

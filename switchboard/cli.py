@@ -37,6 +37,10 @@ Outbox = Annotated[Path, typer.Option(help="Folder for outbox/<run_id>/ files.")
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="routing.yml (default: the shipped one).")
 ]
+MappingOpt = Annotated[str | None, typer.Option(
+    "--mapping", metavar="PRESET|FILE",
+    help="How the export's headers and values map to the contracts: a preset (hubspot, "
+         "salesforce-report) or a mapping.yml; replaces routing.yml's `mapping:`.")]
 AsOf = Annotated[
     str | None,
     typer.Option("--as-of", help="ISO timestamp that fixes 'now' (default: now, UTC)."),
@@ -112,16 +116,24 @@ def _time_option(value: str | None, option: str = "--as-of", *,
         _fail(str(exc), EXIT_INPUT)
 
 
-def _config_option(config: Path | None) -> None:
-    """Stop in one line on a routing.yml that does not load (the file, the line, the key it
-    probably meant), before Prefect, dbt or Great Expectations are imported: a typo should
-    not cost their start-up, nor read as one of their errors."""
+def _config_option(config: Path | None, mapping: str | None = None) -> None:
+    """Stop in one line on a routing.yml (or --mapping) that does not load (the file, the
+    line, the key it probably meant), before Prefect, dbt or Great Expectations are
+    imported: a typo should not cost their start-up, nor read as one of their errors."""
     from switchboard.config import ConfigError, load_config
 
     try:
-        load_config(config)
+        load_config(config, mapping)
     except ConfigError as exc:
         _fail(str(exc), EXIT_INPUT, exc)
+
+
+def _mapping_arg(mapping: str | None) -> str | None:
+    """--mapping as the flows take it: a file as an absolute path (a served flow may run
+    in another folder), a preset by name."""
+    if mapping is None or not Path(mapping).is_file():
+        return mapping
+    return str(Path(mapping).resolve())
 
 
 def _snapshot_option(snapshot: Path) -> None:
@@ -335,6 +347,7 @@ def check(
         "Alone: the routing warehouse whose dbt data tests to run "
         "(default warehouse.duckdb).")] = None,
     config: ConfigOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Validate a snapshot against the contracts, or run every dbt data test on a warehouse.
 
@@ -348,17 +361,22 @@ def check(
         _check_warehouse(warehouse or Path("warehouse.duckdb"), config)
         return
     warehouse = warehouse or Path("check.duckdb")
+    _config_option(config, mapping)
     _snapshot_option(snapshot)
     from switchboard import reference
     from switchboard import warehouse as wh
+    from switchboard.config import load_config
     from switchboard.ingest import IngestReport, ingest_snapshot
+
+    header_mapping = load_config(config, mapping).mapping  # --mapping or routing.yml's
 
     def body() -> IngestReport:
         with wh.run_lock(warehouse):
             con = wh.connect(warehouse)
             try:
                 reference.load_reference_tables(con)
-                return ingest_snapshot(snapshot, con, run_id="check")
+                return ingest_snapshot(snapshot, con, run_id="check",
+                                       mapping=header_mapping)
             finally:
                 con.close()
 
@@ -466,16 +484,17 @@ def ingest(
     config: ConfigOpt = None,
     wait: Wait = 0,
     accept_guard: AcceptGuard = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Load a snapshot into raw.* (bad rows to raw.quarantine) without routing."""
-    _config_option(config)
+    _config_option(config, mapping)
     _snapshot_option(snapshot)
     from flows.ingest import ingest as ingest_flow
 
     counts = _run_flow(lambda: _flow(ingest_flow)(
         snapshot=str(snapshot), warehouse=str(warehouse),
-        config=str(config) if config else None, lock_wait_seconds=wait,
-        accept_guards=accept_guard,
+        config=str(config) if config else None, mapping=_mapping_arg(mapping),
+        lock_wait_seconds=wait, accept_guards=accept_guard,
     ))
     assert isinstance(counts, dict)
     table = Table(title=f"Ingested {snapshot} into {warehouse}", title_justify="left")
@@ -548,7 +567,8 @@ def publish_messages(
 
 def _answered_from_ledger(mode: str, snapshot: Path, warehouse: Path, outbox: Path,
                           config: Path | None, as_of: str | None, wait: float,
-                          allow_backdated: bool, leaver: str | None = None) -> bool:
+                          allow_backdated: bool, leaver: str | None = None,
+                          mapping: str | None = None) -> bool:
     """Answer a run on an export that is already published from the run ledger, before
     Prefect, dbt or Great Expectations start (a second instead of twenty): print the
     published run's summary, deliver what an outage held back, exit as the run would.
@@ -558,7 +578,7 @@ def _answered_from_ledger(mode: str, snapshot: Path, warehouse: Path, outbox: Pa
 
     def lookup() -> object:
         ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                           config=load_config(config), as_of=as_of,
+                           config=load_config(config, mapping), as_of=as_of,
                            mode="departure" if mode == "departure" else "hourly",
                            leaver_rep_ids=(leaver,) if leaver else (),
                            allow_backdated=allow_backdated)
@@ -576,12 +596,13 @@ def _answered_from_ledger(mode: str, snapshot: Path, warehouse: Path, outbox: Pa
 
 def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
                      outbox: Path, config: Path | None, as_of: str | None, wait: float,
-                     allow_backdated: bool, accept_guard: list[str] | None = None
-                     ) -> None:
+                     allow_backdated: bool, accept_guard: list[str] | None = None,
+                     mapping: str | None = None) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
     summary = _run_flow(lambda: _flow(flow_fn)(
         snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+        config=str(config) if config else None, mapping=_mapping_arg(mapping),
+        as_of=as_of, lock_wait_seconds=wait,
         allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
@@ -599,18 +620,19 @@ def run_hourly(
     wait: Wait = 0,
     allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
-    _config_option(config)
+    _config_option(config, mapping)
     _snapshot_option(snapshot)
     if _answered_from_ledger("hourly", snapshot, warehouse, outbox, config, as_of, wait,
-                             allow_backdated):
+                             allow_backdated, mapping=mapping):
         return
     from flows.hourly_routing import hourly_routing
 
     _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait,
-                     allow_backdated, accept_guard)
+                     allow_backdated, accept_guard, mapping)
 
 
 @run_app.command("departure")
@@ -626,6 +648,7 @@ def run_departure(
     wait: Wait = 0,
     allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Redistribute a leaver's book now, even before HR shows the departure.
 
@@ -634,18 +657,20 @@ def run_departure(
     # Everything is checked before Prefect is imported; the leaver against the export.
     _time_option(effective, "--effective", check_future=not allow_backdated)
     _time_option(as_of, check_future=not allow_backdated)
-    _config_option(config)
+    _config_option(config, mapping)
     _snapshot_option(snapshot)
     _rep_option(snapshot, rep)
     if _answered_from_ledger("departure", snapshot, warehouse, outbox, config,
-                             effective or as_of, wait, allow_backdated, leaver=rep):
+                             effective or as_of, wait, allow_backdated, leaver=rep,
+                             mapping=mapping):
         return
     from flows.departure_redistribution import departure_redistribution
 
     summary = _run_flow(lambda: _flow(departure_redistribution)(
         snapshot=str(snapshot), rep=rep, effective=effective or as_of,
         warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, lock_wait_seconds=wait,
+        config=str(config) if config else None, mapping=_mapping_arg(mapping),
+        lock_wait_seconds=wait,
         allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
@@ -663,15 +688,16 @@ def run_arrivals(
     wait: Wait = 30,
     allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Route the accounts and leads the export lists for the first time (one pass)."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
-    _config_option(config)
+    _config_option(config, mapping)
     _snapshot_option(snapshot)
     from flows.arrivals import arrivals
 
     _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait,
-                     allow_backdated, accept_guard)
+                     allow_backdated, accept_guard, mapping)
 
 
 @run_app.command("territory-change")
@@ -689,10 +715,11 @@ def run_territory_change(
     wait: Wait = 0,
     allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Apply a new territory plan to the affected accounts now."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
-    _config_option(config)
+    _config_option(config, mapping)
     _snapshot_option(snapshot)
     _file_options(territories, members)
     from flows.territory_change import territory_change
@@ -702,7 +729,8 @@ def run_territory_change(
         snapshot=str(snapshot), territories=str(territories),
         members=str(members) if members else None, dry_run=dry_run,
         warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, as_of=as_of, lock_wait_seconds=wait,
+        config=str(config) if config else None, mapping=_mapping_arg(mapping),
+        as_of=as_of, lock_wait_seconds=wait,
         allow_backdated=allow_backdated,
         accept_guards=accept_guard,
     ))
@@ -919,6 +947,7 @@ def whatif(
     warehouse: Warehouse = Path("warehouse.duckdb"),
     as_of: AsOf = None,
     allow_backdated: AllowBackdated = False,
+    mapping: MappingOpt = None,
 ) -> None:
     """Replay the current book under a new routing.yml and/or territory plan; publish nothing.
 
@@ -926,10 +955,11 @@ def whatif(
     _time_option(as_of, check_future=not allow_backdated)
     _snapshot_option(snapshot)
     _file_options(config, territories, members)
-    _config_option(config)
+    _config_option(config, mapping)
     from switchboard.whatif import whatif as run_whatif
 
     result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
+                                          mapping=_mapping_arg(mapping),
                                           territories=territories, as_of=as_of,
                                           members=members, allow_backdated=allow_backdated))
     _print_whatif(result)

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from switchboard import ENGINE_VERSION
+from switchboard.mapping import HeaderMapping, MappingError, load_mapping, parse_mapping
 
 RuleName = Literal[
     "open_opportunity",
@@ -174,6 +175,10 @@ class RoutingConfig(_Strict):
     guards: Guards = Guards()
     evidence: Evidence = Evidence()
     sinks: Sinks = Sinks()
+    # How the export's headers and values map to the contracts: a preset name (hubspot,
+    # salesforce-report), a file relative to routing.yml, or the mapping inline; set by
+    # load_config (see switchboard.mapping).
+    mapping: HeaderMapping | None = None
     # Hash of the source text + engine version; set by load_config.
     rules_version: str = "unversioned"
 
@@ -217,11 +222,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f": did you mean `{close[0]}`?" if close else ""
 
 
-def load_config(path: Path | str | None = None) -> RoutingConfig:
+def load_config(path: Path | str | None = None, mapping: str | None = None) -> RoutingConfig:
     """Read routing.yml (the shipped one by default) and stamp its rules_version.
 
-    Every problem is a ConfigError in plain words with the file and line, so that a typo
-    reads as one line on the command line, before anything else starts."""
+    ``mapping`` (a command's --mapping: a preset or a file relative to the working folder)
+    replaces routing.yml's `mapping:`. Every problem is a ConfigError in plain words with
+    the file and line, so that a typo reads as one line on the command line, before
+    anything else starts."""
     source = Path(path) if path else DEFAULT_CONFIG_PATH
     try:
         text = source.read_text(encoding="utf-8")
@@ -235,7 +242,13 @@ def load_config(path: Path | str | None = None) -> RoutingConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"config {source}: expected a mapping of settings at the top level "
                           "(such as `workload:`)")
-    digest = hashlib.sha256(text.encode() + f"|engine={ENGINE_VERSION}".encode()).hexdigest()
+    header_mapping = (_load_mapping("--mapping", mapping, Path.cwd()) if mapping else
+                      _load_mapping(f"config {source}", data.get("mapping"), source.parent))
+    data["mapping"] = header_mapping
+    # A changed mapping file reads the same export differently: it is part of the version.
+    mapped = f"|mapping={header_mapping.digest}" if header_mapping else ""
+    digest = hashlib.sha256(
+        text.encode() + f"|engine={ENGINE_VERSION}{mapped}".encode()).hexdigest()
     data["rules_version"] = digest[:12]
     try:
         return RoutingConfig.model_validate(data)
@@ -243,6 +256,22 @@ def load_config(path: Path | str | None = None) -> RoutingConfig:
         tree = yaml.compose(text)
         raise ConfigError(f"config {source}: " + "; ".join(
             _explain(error, tree) for error in exc.errors())) from None
+
+
+def _load_mapping(where: str, spec: object, base: Path) -> HeaderMapping | None:
+    """routing.yml's `mapping:` (or --mapping) loaded and checked against the contracts,
+    so a mapping typo stops every command in one line, like a routing.yml one."""
+    if spec is None:
+        return None
+    try:
+        if isinstance(spec, dict):
+            return parse_mapping(spec, f"{where} (mapping)")
+        if isinstance(spec, str):
+            return load_mapping(spec, base=base)
+    except MappingError as exc:
+        raise ConfigError(f"{where}: `mapping`: {exc}") from None
+    raise ConfigError(f"{where}: `mapping` must be a preset name, a file or a "
+                      "mapping of entities")
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

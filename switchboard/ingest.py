@@ -2,8 +2,9 @@
 
 A snapshot is a folder holding `<entity>.csv` or `<entity>.parquet` per contract. Ingest
 reads each file as text, maps its headers to contract columns through the contract's
-aliases, normalises and casts the values, and evaluates the contract's expectations (the
-same :func:`switchboard.quality.raw_specs` the GX suites are built from) as one vectorised
+aliases (or a header mapping's headers and value formats, see switchboard.mapping),
+normalises and casts the values, and evaluates the contract's expectations (the same
+:func:`switchboard.quality.raw_specs` the GX suites are built from) as one vectorised
 Polars pipeline. Rows that break an expectation go to `raw.quarantine`, one row per
 (row, column, expectation), and the run goes on with the rest; `input_rows = loaded_rows
 + quarantined_rows` holds for every entity.
@@ -37,6 +38,14 @@ from switchboard.contracts import Column, Contract, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE
 from switchboard.errors import SnapshotError
 from switchboard.guards import ExportCount, ExportGuard
+from switchboard.mapping import (
+    REP_MATCH_EXPECTATION,
+    ColumnMapping,
+    HeaderMapping,
+    canonical,
+    match_reps,
+    unmatched_column,
+)
 from switchboard.roster import update_roster
 from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
 
@@ -181,6 +190,7 @@ def ingest_snapshot(
     *,
     arrivals_since: datetime | None = None,
     guard: ExportGuard | None = None,
+    mapping: HeaderMapping | None = None,
 ) -> IngestReport:
     """Load a snapshot folder into `raw.*`; quarantine the rows that break their contract.
 
@@ -196,9 +206,12 @@ def ingest_snapshot(
     With `arrivals_since`, the loaded accounts and leads that raw did not hold and that were
     created after `arrivals_since - ARRIVALS_LOOK_BACK` also join routing.arrival_scope:
     the records an arrivals pass routes (see :func:`ingest_arrivals`).
+
+    With `mapping` (switchboard.mapping), the export's own headers and value formats are
+    read as the mapping says, and owners given by name or e-mail become rep_ids.
     """
     contracts = load_contracts() if contracts is None else contracts
-    report, loaded = _prepare(Path(snapshot), run_id, contracts)
+    report, loaded = _prepare(Path(snapshot), run_id, contracts, mapping)
     previous = _previous_exports(con)
     if guard is not None:
         guard.check([
@@ -270,6 +283,7 @@ def ingest_arrivals(
     run_id: str,
     since: datetime,
     contracts: Mapping[str, Contract] | None = None,
+    mapping: HeaderMapping | None = None,
 ) -> IngestReport:
     """Append to `raw.accounts` / `raw.leads` the records the snapshot lists and raw does
     not hold yet, created after `since - ARRIVALS_LOOK_BACK`, checked against their
@@ -296,7 +310,12 @@ def ingest_arrivals(
     scopes: list[pl.DataFrame] = []
     for entity in ARRIVAL_ENTITIES:
         contract = contracts[entity]
-        source = _read_entity(snapshot, contract)
+        source = _read_entity(snapshot, contract, mapping)
+        if source.rep_matched(mapping, entity):
+            # The reps this pass can name are the ones the last full ingest loaded.
+            reps = con.sql("select rep_id, name, email from raw.reps").pl().lazy()
+            source = replace(source, frame=match_reps(
+                source.frame, source.rep_matched(mapping, entity), reps))
         (key,) = contract.key_columns
         known = con.sql(f"select {key} from raw.{entity}").pl()
         created = parse_timestamp(normalise("created_at", "timestamp"))
@@ -347,10 +366,11 @@ def _scope_rows(
 
 
 def check_snapshot(
-    snapshot: Path, contracts: Mapping[str, Contract] | None = None, run_id: str = "check"
+    snapshot: Path, contracts: Mapping[str, Contract] | None = None, run_id: str = "check",
+    mapping: HeaderMapping | None = None,
 ) -> IngestReport:
     """What ingest would load and quarantine, without touching any warehouse."""
-    report, _ = _prepare(Path(snapshot), run_id, contracts)
+    report, _ = _prepare(Path(snapshot), run_id, contracts, mapping)
     return report
 
 
@@ -394,16 +414,27 @@ class _Source:
     frame: pl.DataFrame
     ignored: tuple[str, ...]
     digest: str | None = None  # sha256 of the file: tells a new export from the same one
+    mapped_columns: tuple[str, ...] = ()  # read through a header mapping's headers
+
+    def rep_matched(self, mapping: HeaderMapping | None, entity: str) -> list[str]:
+        """The columns whose values name reps: mapped ones the mapping says match reps."""
+        if mapping is None:
+            return []
+        return [c for c in mapping.rep_matched(entity) if c in self.mapped_columns]
 
 
 def _prepare(
-    snapshot: Path, run_id: str, contracts: Mapping[str, Contract] | None
+    snapshot: Path, run_id: str, contracts: Mapping[str, Contract] | None,
+    mapping: HeaderMapping | None = None,
 ) -> tuple[IngestReport, dict[str, pl.DataFrame]]:
     contracts = load_contracts() if contracts is None else contracts
     order = ingest_order(contracts)
     if not snapshot.is_dir():
         raise SnapshotError(f"snapshot {snapshot}: folder does not exist")
-    sources = {entity: _read_entity(snapshot, contracts[entity]) for entity in contracts}
+    sources = {entity: _read_entity(snapshot, contracts[entity], mapping)
+               for entity in contracts}
+    if mapping is not None:
+        sources = _match_reps(sources, mapping)
 
     loaded: dict[str, pl.DataFrame] = {}
     reports: dict[str, EntityReport] = {}
@@ -433,6 +464,20 @@ def _prepare(
         )
     ordered = {entity: reports[entity] for entity in contracts}
     return IngestReport(run_id=run_id, snapshot=snapshot, entities=ordered), loaded
+
+
+def _match_reps(sources: dict[str, _Source], mapping: HeaderMapping) -> dict[str, _Source]:
+    """Owners the export gives by name or e-mail, as rep_ids of this export's reps (read
+    as text: a rep whose row breaks its contract still names its owner)."""
+    if "reps" not in sources:
+        return sources
+    reps = sources["reps"].frame.lazy()
+    return {
+        entity: replace(source, frame=match_reps(
+            source.frame, source.rep_matched(mapping, entity), reps))
+        if source.rep_matched(mapping, entity) else source
+        for entity, source in sources.items()
+    }
 
 
 def _write(
@@ -520,7 +565,8 @@ def _write(
 # --------------------------------------------------------------------------- reading
 
 
-def _read_entity(snapshot: Path, contract: Contract) -> _Source:
+def _read_entity(snapshot: Path, contract: Contract,
+                 mapping: HeaderMapping | None = None) -> _Source:
     """Find, read and map one entity's file; an absent optional file is an empty frame."""
     entity = contract.entity
     csv, parquet = snapshot / f"{entity}.csv", snapshot / f"{entity}.parquet"
@@ -546,7 +592,7 @@ def _read_entity(snapshot: Path, contract: Contract) -> _Source:
     raw = _read_csv(snapshot, path, data) if path is csv else _read_parquet(snapshot, path)
     if path is csv:
         raw = _mark_cut_last_line(raw, data)
-    source = _map_columns(snapshot, path, raw, contract)
+    source = _map_columns(snapshot, path, raw, contract, mapping)
     return replace(source, digest=hashlib.sha256(data).hexdigest())
 
 
@@ -681,14 +727,23 @@ def _read_parquet(snapshot: Path, path: Path) -> pl.DataFrame:
         ) from None
 
 
-def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contract) -> _Source:
-    """Rename source headers to contract columns; fail on missing or doubled columns."""
-    aliases = contract.alias_map()
+def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contract,
+                 mapping: HeaderMapping | None = None) -> _Source:
+    """Rename source headers to contract columns; fail on missing or doubled columns.
+
+    A mapped column is read from the first of its mapping's headers the file has, and its
+    values as the mapping says; the contract's aliases for it then no longer count, so
+    they cannot claim it twice. A file that has none of them (a preset's entity exported
+    with Switchboard's own columns) is read through the aliases as usual."""
+    mapped = mapping.columns(contract.entity) if mapping is not None else {}
+    picked: dict[str, str] = _mapped_headers(raw.columns, mapped)
+    by_mapping = tuple(picked)
+    aliases = {alias: column for alias, column in contract.alias_map().items()
+               if column not in by_mapping}
     headers = set(raw.columns)
-    picked: dict[str, str] = {}  # contract column -> source header
     ignored: list[str] = []
     for header in raw.columns:
-        if header in (RAGGED, TRUNCATED):
+        if header in (RAGGED, TRUNCATED) or header in picked.values():
             continue
         repeat = _DUPLICATE_HEADER.match(header)
         original = repeat["base"] if repeat and repeat["base"] in headers else header
@@ -706,13 +761,30 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
     if missing:
         raise SnapshotError(
             f"snapshot {snapshot}: {path.name} has no column "
-            + "; no column ".join(_with_aliases(c) for c in missing)
+            + "; no column ".join(_with_aliases(c, mapped.get(c.name)) for c in missing)
         )
     numbered = raw.with_row_index(ROW_NUMBER, offset=1).filter(
         ~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()) if raw.width else pl.lit(True)
     )
     text = _as_text(snapshot, path, numbered, picked)
-    return _Source(path, text, tuple(ignored))
+    formatted = [canonical(pl.col(name), contract.column(name), mapped[name]).alias(name)
+                 for name in by_mapping]
+    return _Source(path, text.with_columns(formatted) if formatted else text, tuple(ignored),
+                   mapped_columns=by_mapping)
+
+
+def _mapped_headers(headers: Sequence[str],
+                    mapped: Mapping[str, ColumnMapping]) -> dict[str, str]:
+    """Contract column -> the first of its mapped headers present (case, spaces and a
+    byte-order mark ignored)."""
+    present = {h.strip().strip("\ufeff").strip().lower(): h for h in headers}
+    picked: dict[str, str] = {}
+    for column, spec in mapped.items():
+        found = next((present[h.strip().lower()] for h in spec.header
+                      if h.strip().lower() in present), None)
+        if found is not None:
+            picked[column] = found
+    return picked
 
 
 def _as_text(
@@ -745,10 +817,13 @@ def _as_text(
         ) from None
 
 
-def _with_aliases(column: Column) -> str:
+def _with_aliases(column: Column, mapped: ColumnMapping | None = None) -> str:
+    """The column and every header that would have supplied it."""
+    headers = ", ".join(mapped.header) if mapped is not None else ""
     if not column.aliases:
-        return column.name
-    return f"{column.name} (or an alias: {', '.join(column.aliases)})"
+        return f"{column.name} (mapped from {headers})" if headers else column.name
+    spare = f"mapped from {headers}, " if headers else ""
+    return f"{column.name} ({spare}or an alias: {', '.join(column.aliases)})"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -921,6 +996,8 @@ def validate(
     )
 
     checks = _checks(contract, parents)
+    checks[:0] = [_rep_match_check(c) for c in contract.columns
+                  if unmatched_column(c.name) in source.columns]
     if TRUNCATED in source.columns:
         checks.insert(0, _truncation_check())
     if RAGGED in source.columns:
@@ -1165,6 +1242,15 @@ def _unique_check(columns: list[str], expectation: str, order_by: Sequence[str] 
         f"{label} ", _quoted(shown), " repeats row ", pl.col(kept).cast(pl.String), newer
     )
     return _Check(label, expectation, failed, value, reason, 2, (kept_row.over(keys).alias(kept),))
+
+
+def _rep_match_check(column: Column) -> _Check:
+    """An owner given by a name or e-mail that names no rep, or several: the row is set
+    aside rather than loaded unowned, which would hand the record to someone else."""
+    value = pl.col(unmatched_column(column.name))
+    reason = _sentence(f"{column.name} ", _quoted(value),
+                       " matches no rep (or several) by name, e-mail or rep_id in reps")
+    return _Check(column.name, REP_MATCH_EXPECTATION, value.is_not_null(), value, reason)
 
 
 def _truncation_check() -> _Check:

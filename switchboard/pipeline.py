@@ -281,8 +281,8 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         if ctx.incremental and ctx.arrivals_since is not None:
             # The new rows pass the same contract expectations row by row; the table-level
             # GX suite ran on the full load.
-            counts = ingest_arrivals(ctx.snapshot, con, ctx.run_id,
-                                     ctx.arrivals_since).as_dict()
+            counts = ingest_arrivals(ctx.snapshot, con, ctx.run_id, ctx.arrivals_since,
+                                     mapping=ctx.config.mapping).as_dict()
             check_export_time(con, ctx)
             return counts
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
@@ -295,7 +295,7 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         since = (None if routes_all else
                  ctx.arrivals_since if ctx.plan.arrivals_only else _watermark(con))
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since,
-                                 guard=export_guard(ctx))
+                                 guard=export_guard(ctx), mapping=ctx.config.mapping)
         check_export_time(con, ctx)
         quality.check_raw(con, load_contracts())
     return report.as_dict()

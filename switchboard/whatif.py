@@ -79,6 +79,7 @@ def whatif(
     snapshot: Path | str,
     warehouse_path: Path | str,
     config_path: Path | str | None = None,
+    mapping: str | None = None,
     territories: Path | str | None = None,
     as_of: str | datetime | None = None,
     members: Path | str | None = None,
@@ -102,7 +103,7 @@ def whatif(
         raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
     overlay = pipeline.overlay_snapshot(snapshot, replacements) if replacements else None
     real = Path(warehouse_path)
-    config = load_config(config_path)
+    config = load_config(config_path, mapping)
     with warehouse.run_lock(real):  # a consistent copy, not one taken mid-run
         ctx = pipeline.make_context(
             snapshot=overlay or snapshot, warehouse_path=real, outbox=real.parent / "outbox",
