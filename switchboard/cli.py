@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-import switchboard  # noqa: F401  (switches telemetry off before anything else loads)
+import switchboard  # (also switches telemetry off before anything else loads)
 from switchboard import progress
 
 app = typer.Typer(
@@ -83,11 +83,21 @@ EXIT_UNEXPECTED = 1
 _debug = False
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"switchboard {switchboard.__version__} "
+                      f"(engine {switchboard.ENGINE_VERSION})", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     debug: Annotated[bool, typer.Option(
         "--debug", envvar="SWITCHBOARD_DEBUG",
         help="On a failure, show the full traceback, not just the one-line error.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False,
 ) -> None:
     global _debug  # noqa: PLW0603 - one flag for the whole command line, read by _guarded
     _debug = debug

@@ -256,3 +256,12 @@ def test_check_fails_when_a_file_would_be_wholly_quarantined(tmp_path: Path) -> 
                     "every row of leads.csv (2,110) would be quarantined: a run would route "
                     "without leads")
     assert "2,110" in result.output  # the summary, one line for the lot
+
+
+def test_version_prints_the_package_and_engine_versions() -> None:
+    import switchboard
+
+    result = runner.invoke(cli.app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == (f"switchboard {switchboard.__version__} "
+                                     f"(engine {switchboard.ENGINE_VERSION})")
