@@ -5,9 +5,7 @@ SQL transformations live in dbt. This module only moves frames in and out of tab
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,38 +104,40 @@ def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
     """Hold an exclusive lock beside the warehouse for the length of a run.
 
     DuckDB allows one writer per file; two runs at once must not interleave their
-    stages. The second run waits up to ``wait_seconds`` and then raises WarehouseLocked.
+    stages. The second run waits up to ``wait_seconds`` and then raises WarehouseLocked,
+    naming the holder's pid (written into the lock file). The lock is the operating
+    system's (flock on Linux and macOS, LockFileEx on Windows, through filelock), so a
+    holder that dies, however it dies, releases it.
     """
+    from filelock import FileLock, Timeout
+
     lock_path = Path(f"{warehouse}.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise WarehouseLocked(
-                        f"warehouse {warehouse} is in use by {holder}; "
-                        "wait for it to finish or pass --wait"
-                    ) from None
-                time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
+
+    def name_the_holder(fd: int) -> None:
         try:
-            handle.write(f"pid {os.getpid()}")
-            handle.flush()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
         except OSError as exc:  # a full disk: name the file, as open() would have
             raise OSError(exc.errno, exc.strerror, str(lock_path)) from exc
+
+    lock = FileLock(lock_path, timeout=wait_seconds, poll_interval=0.2, thread_local=False,
+                    preserve_lock_file=True, on_acquired=name_the_holder)
+    try:
+        lock.acquire()
+    except Timeout:
         try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            holder = lock_path.read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = ""
+        raise WarehouseLocked(
+            f"warehouse {warehouse} is in use by {holder or 'another process'}; "
+            "wait for it to finish or pass --wait"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
