@@ -121,12 +121,18 @@ class Contract(BaseModel):
         raise KeyError(f"{self.entity} has no column {name!r}")
 
     def alias_map(self) -> dict[str, str]:
-        """Lower-cased source header -> contract column (the column's own name included)."""
+        """header_key(source header) -> contract column (the column's own name included)."""
         mapping: dict[str, str] = {}
         for c in self.columns:
             for alias in (c.name, *c.aliases):
-                mapping[alias.strip().lower()] = c.name
+                mapping[header_key(alias)] = c.name
         return mapping
+
+
+def header_key(header: str) -> str:
+    """How a file's header is compared with contract names, aliases and mappings: case,
+    surrounding spaces and a byte-order mark ignored."""
+    return header.strip().strip("\ufeff").strip().lower()
 
 
 @cache

@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 
 from switchboard import quality as q
-from switchboard.contracts import Column, Contract, load_contracts
+from switchboard.contracts import Column, Contract, header_key, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE
 from switchboard.errors import SnapshotError
 from switchboard.guards import ExportCount, ExportGuard
@@ -747,7 +747,7 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
             continue
         repeat = _DUPLICATE_HEADER.match(header)
         original = repeat["base"] if repeat and repeat["base"] in headers else header
-        target = aliases.get(original.strip().strip("\ufeff").strip().lower())
+        target = aliases.get(header_key(original))
         if target is None:
             ignored.append(header)
         elif target in picked:
@@ -777,11 +777,11 @@ def _mapped_headers(headers: Sequence[str],
                     mapped: Mapping[str, ColumnMapping]) -> dict[str, str]:
     """Contract column -> the first of its mapped headers present (case, spaces and a
     byte-order mark ignored)."""
-    present = {h.strip().strip("\ufeff").strip().lower(): h for h in headers}
+    present = {header_key(h): h for h in headers}
     picked: dict[str, str] = {}
     for column, spec in mapped.items():
-        found = next((present[h.strip().lower()] for h in spec.header
-                      if h.strip().lower() in present), None)
+        found = next((present[header_key(h)] for h in spec.header
+                      if header_key(h) in present), None)
         if found is not None:
             picked[column] = found
     return picked

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from switchboard.contracts import load_contracts
+from switchboard.contracts import header_key, load_contracts
 from switchboard.errors import InputError
 
 # How many close matches a message suggests.
@@ -33,8 +33,7 @@ def _reps_file(snapshot: Path) -> Path | None:
 def _rep_id_header(headers: Sequence[str]) -> str | None:
     """The header the reps contract reads as rep_id (rep_id, Id, UserId ...)."""
     aliases = load_contracts()["reps"].alias_map()
-    return next((h for h in headers
-                 if aliases.get(h.strip().strip("\ufeff").strip().lower()) == "rep_id"), None)
+    return next((h for h in headers if aliases.get(header_key(h)) == "rep_id"), None)
 
 
 def rep_ids_in_export(snapshot: Path) -> pl.Series | None:
