@@ -53,19 +53,23 @@ def full_suite_passed(con: duckdb.DuckDBPyConnection, suite_key: str) -> bool:
     return bool(ran) and not failed
 
 
+_OUTCOME = ("unique_id", "name", "status", "failures", "message")
+
+
+def outcomes(nodes: Sequence[NodeResult]) -> pl.DataFrame:
+    """The data tests among ``nodes``: unique_id, name, status, failures, message."""
+    return pl.DataFrame(
+        [{k: getattr(n, k) for k in _OUTCOME} for n in nodes if n.resource_type == "test"],
+        schema={k: DATA_TESTS[k] for k in _OUTCOME},
+    )
+
+
 def record(con: duckdb.DuckDBPyConnection, *, run_id: str, suite: str, suite_key: str,
            nodes: Sequence[NodeResult], tested_at: datetime) -> int:
     """Append the data tests among ``nodes``; returns how many."""
-    rows = [
-        {"unique_id": n.unique_id, "name": n.name, "status": n.status,
-         "failures": n.failures, "message": n.message}
-        for n in nodes
-        if n.resource_type == "test"
-    ]
-    if not rows:
+    frame = outcomes(nodes)
+    if frame.is_empty():
         return 0
-    frame = pl.DataFrame(rows, schema={k: DATA_TESTS[k] for k in
-                                       ("unique_id", "name", "status", "failures", "message")})
     frame = frame.with_columns(
         run_id=pl.lit(run_id), suite=pl.lit(suite), suite_key=pl.lit(suite_key),
         tested_at=pl.lit(tested_at, pl.Datetime("us")),
@@ -94,10 +98,4 @@ def run_on_demand(warehouse_path: Path, as_of: datetime, config: RoutingConfig
                nodes=nodes, tested_at=datetime.now(UTC).replace(tzinfo=None))
     finally:
         con.close()
-    return pl.DataFrame(
-        [{"unique_id": n.unique_id, "name": n.name, "status": n.status,
-          "failures": n.failures, "message": n.message}
-         for n in nodes if n.resource_type == "test"],
-        schema={k: DATA_TESTS[k] for k in ("unique_id", "name", "status", "failures",
-                                             "message")},
-    )
+    return outcomes(nodes)
