@@ -14,7 +14,6 @@ committed file and `python -m switchboard.dbt sources --check` fails when it is 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -30,7 +29,6 @@ import polars as pl
 import yaml
 from polars.datatypes import DataTypeClass
 
-import switchboard  # sets DBT_SEND_ANONYMOUS_USAGE_STATS before dbt is imported
 from switchboard import reference
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
@@ -395,89 +393,6 @@ def _failure_message(command: str, nodes: Sequence[NodeResult]) -> str:
     return "\n".join([first, *details])
 
 
-# --------------------------------------------------------------------------- the manifest
-#
-# dbt parses the project (532 macros, 31 models, 149 tests) before every invocation unless
-# its partial-parse state matches, and that state is invalidated whenever `--vars` change:
-# the hourly build's as-of changes every run, so each run paid a full parse (6.5 s of a 19 s
-# build at 10k accounts, whatever the book's size). Nothing in the project reads a var at
-# parse time except `arrivals` (macros/arrivals.sql picks the materialisation), so one
-# parsed manifest per project content and `arrivals` value serves every run: vars are read
-# when each node is compiled, from the invocation's own `--vars`. The manifest is kept in
-# the process (a served worker parses once) and on disk (a one-shot run loads it in 0.2 s).
-# dbt-duckdb names the database after the warehouse file's stem and writes that name into
-# every parsed node, so the stem is part of the key too.
-
-MANIFEST_CACHE = PROJECT_DIR / "target" / "manifests"
-_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros",
-                  "seeds", "snapshots", "tests")
-_MANIFESTS: dict[str, Any] = {}
-
-
-def project_digest() -> str:
-    """A digest of every file dbt parses, and of the dbt and Switchboard versions."""
-    from dbt.version import __version__ as dbt_version
-
-    digest = hashlib.sha256(f"{dbt_version}|{switchboard.__version__}".encode())
-    for part in _PROJECT_PARTS:
-        root = PROJECT_DIR / part
-        files = sorted(root.rglob("*")) if root.is_dir() else [root]
-        for path in files:
-            if path.is_file():
-                digest.update(str(path.relative_to(PROJECT_DIR)).encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def _parse_key(variables: dict[str, Any], warehouse: Path) -> str:
-    arrivals = str(bool(variables.get("arrivals"))).lower()
-    database = hashlib.sha256(Path(warehouse).stem.encode()).hexdigest()[:8]
-    return f"{project_digest()[:16]}-{database}-arrivals-{arrivals}"
-
-
-def _load_manifest(path: Path) -> Any:
-    from dbt.contracts.graph.manifest import Manifest
-
-    try:
-        return Manifest.from_msgpack(path.read_bytes())
-    except Exception:  # a cache from another dbt version or a torn file: parse again
-        return None
-
-
-def _save_manifest(manifest: Any, path: Path) -> None:
-    """Write atomically; a read-only install simply goes without the disk cache."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_bytes(manifest.to_msgpack())
-        os.replace(scratch, path)
-    except OSError:
-        pass
-
-
-def manifest(variables: dict[str, Any], warehouse: Path, base_args: Sequence[str]) -> Any:
-    """The parsed project for these vars and this warehouse's database name: from this
-    process, from disk, or parsed now (dbt reads the warehouse path from the environment
-    the caller set)."""
-    from dbt.cli.main import dbtRunner
-
-    key = _parse_key(variables, warehouse)
-    if key in _MANIFESTS:
-        return _MANIFESTS[key]
-    path = MANIFEST_CACHE / f"{key}.msgpack"
-    parsed = _load_manifest(path) if path.is_file() else None
-    if parsed is None:
-        outcome = dbtRunner().invoke(
-            ["parse", *base_args, "--vars", json.dumps(variables)])
-        if outcome.exception is not None or not outcome.success:
-            text = str(outcome.exception or "").strip() or repr(outcome.exception)
-            raise DbtBuildFailed(f"dbt parse failed: {text}")
-        parsed = outcome.result
-        _save_manifest(parsed, path)
-    _MANIFESTS[key] = parsed
-    return parsed
-
-
 def _invoke(
     command: Sequence[str],
     warehouse: Path,
@@ -486,6 +401,8 @@ def _invoke(
     log_dir: Path | None,
 ) -> DbtResult:
     from dbt.cli.main import dbtRunner
+
+    from switchboard.dbt_manifest import manifest
 
     target = Path(target_dir) if target_dir else PROJECT_DIR / "target"
     logs = Path(log_dir) if log_dir else PROJECT_DIR / "logs"

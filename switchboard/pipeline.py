@@ -340,13 +340,14 @@ def transform(ctx: RunContext) -> None:
     """dbt build: staging → intermediate → marts, with dbt's data tests (the whole suite in
     the first run of a day, switchboard.data_tests); then GX on the marts."""
     from switchboard import data_tests, dbt, quality
+    from switchboard.dbt_manifest import project_digest
 
     if ctx.incremental and ctx.arrivals_since is not None:
         # Only the models describing accounts and leads, for the new records; the marts
         # checks and dbt's data tests ran on the day's full build.
         dbt.run_arrivals(ctx.warehouse, ctx.config)
         return
-    suite_key = f"{_build_settings(ctx.build_key)}|{dbt.project_digest()[:16]}"
+    suite_key = f"{_build_settings(ctx.build_key)}|{project_digest()[:16]}"
     with connection(ctx) as con:
         full = not data_tests.full_suite_passed(con, suite_key)
     suite = "full" if full else "blocking"
