@@ -44,3 +44,17 @@ def test_profile_reads_the_warehouse_path_from_the_environment() -> None:
     assert output["type"] == "duckdb"
     assert output["path"] == "{{ env_var('SWITCHBOARD_WAREHOUSE', 'warehouse.duckdb') }}"
     assert output["threads"] in (1, 2)
+
+
+def test_routing_selectors_leave_unit_tests_to_the_test_suite() -> None:
+    """dbt selects a model's unit tests along with the model unless the selection says
+    `indirect_selection: empty`; routing runs must not pay for them (about 7 s a build)."""
+    spec = yaml.safe_load((dbt.PROJECT_DIR / "selectors.yml").read_text(encoding="utf-8"))
+    selectors = {s["name"]: s["definition"]["union"] for s in spec["selectors"]}
+    assert set(selectors) >= {dbt.FIRST_RUN_OF_DAY, dbt.LATER_RUN_OF_DAY}
+    for name, members in selectors.items():
+        for member in members:
+            if isinstance(member, dict) and member.get("method") == "resource_type":
+                assert member.get("indirect_selection") == "empty", (name, member)
+            else:  # data tests only: plain "resource_type:test" or an intersection
+                assert "unit_test" not in str(member), (name, member)
