@@ -30,6 +30,7 @@ import yaml
 from polars.datatypes import DataTypeClass
 
 from switchboard import reference
+from switchboard.changes import CHANGE_SCHEMA
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
 from switchboard.engine.schema import (
@@ -216,6 +217,13 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
                     "problem with the rep's reps or HR row, and the consecutive exports "
                     "that left the rep out (switchboard/roster.py).",
                     roster_schema(contracts["reps"]),
+                ),
+                _schema_table(
+                    "changes",
+                    "The records the last full load added, changed or dropped since the "
+                    "load before it (switchboard/changes.py): what an incremental build "
+                    "updates.",
+                    CHANGE_SCHEMA,
                 ),
             ],
         }
@@ -458,6 +466,7 @@ def build(
     exclude: str | None = None,
     selector: str | None = None,
     full_refresh: bool = False,
+    changes: bool = False,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> DbtResult:
@@ -467,9 +476,12 @@ def build(
     `selector` names a selection of dbt_project/selectors.yml (FIRST_RUN_OF_DAY,
     LATER_RUN_OF_DAY).
     `full_refresh` rebuilds incremental models, dropping fct_rep_workload's history.
+    `changes` updates the per-record models with raw.changes only (macros/changes.sql):
+    the caller has checked that they were built from the change set's base load
+    (switchboard.changes.incremental_reason).
     Raises DbtBuildFailed (first line: what failed) when any node errors or fails.
     """
-    variables = dbt_vars(as_of, config)
+    variables = {**dbt_vars(as_of, config), "changes": changes}
     extra = ["--vars", json.dumps(variables)]
     if select:
         extra += ["--select", *select.split()]

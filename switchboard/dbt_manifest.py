@@ -4,8 +4,9 @@ dbt parses its project (532 macros, 31 models, 149 tests) before every invocatio
 its partial-parse state matches, and that state is invalidated whenever `--vars` change:
 the hourly build's as-of changes every run, so each run paid a full parse (6.5 s of a 19 s
 build at 10k accounts, whatever the book's size). Nothing in the project reads a var at
-parse time except `arrivals` (macros/arrivals.sql picks the materialisation), so one
-parsed manifest per project content and `arrivals` value serves every run: vars are read
+parse time except `arrivals` and `changes` (macros/arrivals.sql and macros/changes.sql
+pick the materialisation), so one parsed manifest per project content and value of those
+two serves every run: vars are read
 when each node is compiled, from the invocation's own `--vars`. The manifest is kept in
 the process (a served worker parses once) and on disk (a one-shot run loads it in 0.2 s).
 dbt-duckdb names the database after the warehouse file's stem and writes that name into
@@ -48,9 +49,10 @@ def project_digest() -> str:
 
 
 def _parse_key(variables: dict[str, Any], warehouse: Path) -> str:
-    arrivals = str(bool(variables.get("arrivals"))).lower()
+    flags = "-".join(f"{name}-{str(bool(variables.get(name))).lower()}"
+                     for name in ("arrivals", "changes"))
     database = hashlib.sha256(Path(warehouse).stem.encode()).hexdigest()[:8]
-    return f"{project_digest()[:16]}-{database}-arrivals-{arrivals}"
+    return f"{project_digest()[:16]}-{database}-{flags}"
 
 
 def _load_manifest(path: Path) -> Any:

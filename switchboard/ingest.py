@@ -34,6 +34,7 @@ import duckdb
 import polars as pl
 
 from switchboard import quality as q
+from switchboard.changes import ChangeSet, change_set
 from switchboard.contracts import Column, Contract, header_key, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE
 from switchboard.errors import SnapshotError
@@ -239,7 +240,8 @@ def ingest_snapshot(
             new_hr_export=_is_new_export(report["hr"], previous),
             now=datetime.now(UTC).replace(tzinfo=None),
         )
-    _write(con, report, loaded, scope=scope, roster=roster)
+    changed = change_set(con, loaded, contracts, run_id)
+    _write(con, report, loaded, scope=scope, roster=roster, changes=changed)
     return report
 
 
@@ -487,6 +489,7 @@ def _write(
     mode: Literal["replace", "append"] = "replace",
     scope: pl.DataFrame | None = None,
     roster: pl.DataFrame | None = None,
+    changes: ChangeSet | None = None,
 ) -> None:
     """Replace (or append to) raw.<entity>, append quarantine and log rows and, with
     `scope`, add those records to routing.arrival_scope; all or nothing.
@@ -499,7 +502,8 @@ def _write(
     pass.
 
     A full load (``mode="replace"``) also appends its files to raw.export_history and,
-    with ``roster``, replaces raw.rep_roster.
+    with ``roster``, replaces raw.rep_roster; with ``changes``, it keeps what the load
+    changed (switchboard.changes).
     """
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     history = pl.DataFrame(
@@ -547,6 +551,8 @@ def _write(
             write_table(con, table, frame, mode="append")
         if roster is not None:
             write_table(con, "raw.rep_roster", roster)
+        if changes is not None:
+            changes.write(con)
         if scope is not None:
             con.execute("""
                 delete from routing.arrival_scope where run_id in (

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from switchboard import __version__, asof, preflight, publish, queued, warehouse
+from switchboard import __version__, asof, changes, preflight, publish, queued, warehouse
 from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.diff import PlanDiff, plan_diff
@@ -248,7 +248,8 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
     """
     since = _watermark(con)
     rows = con.execute("select build_key from routing.builds").fetchall()
-    same_build = bool(rows) and _build_settings(rows[0][0]) == _build_settings(ctx.build_key)
+    same_build = (bool(rows) and rows[0][0] is not None
+                  and _build_settings(rows[0][0]) == _build_settings(ctx.build_key))
     fp = hashlib.sha256(f"{ctx.fingerprint}|since={since}".encode()).hexdigest()
     return replace(ctx, arrivals_since=since, incremental=since is not None and same_build,
                    fingerprint=fp, run_id=_run_id(ctx.as_of, ctx.mode, fp))
@@ -265,10 +266,20 @@ def marts_are_current(ctx: RunContext) -> bool:
     return bool(rows) and rows[0][0] == ctx.build_key
 
 
-def _set_build_key(con: duckdb.DuckDBPyConnection, key: str | None) -> None:
+def _set_build_key(con: duckdb.DuckDBPyConnection, key: str | None, *,
+                   raw_run_id: str | None = None, settings_key: str | None = None,
+                   build: str | None = None) -> None:
+    """Record the marts' build; with key None, only that raw is newer than the marts (the
+    load they were built from stays known, for the next incremental build)."""
+    if key is None:
+        con.execute("update routing.builds set build_key = null")
+        return
     con.execute("delete from routing.builds")
-    if key is not None:
-        con.execute("insert into routing.builds values (?, ?)", [key, utc_now()])
+    con.execute(
+        "insert into routing.builds by name select ? as build_key, ? as built_at, "
+        "? as raw_run_id, ? as settings_key, ? as build",
+        [key, utc_now(), raw_run_id, settings_key, build],
+    )
 
 
 def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
@@ -297,7 +308,7 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since,
                                  guard=export_guard(ctx), mapping=ctx.config.mapping)
         check_export_time(con, ctx)
-        quality.check_raw(con, load_contracts())
+        quality.check_raw(con, load_contracts(), changed_only=True)
     return report.as_dict()
 
 
@@ -348,11 +359,15 @@ def transform(ctx: RunContext) -> None:
         dbt.run_arrivals(ctx.warehouse, ctx.config)
         return
     suite_key = f"{_build_settings(ctx.build_key)}|{project_digest()[:16]}"
+    settings = changes.settings_key(dbt.dbt_vars(ctx.as_of, ctx.config), project_digest())
     with connection(ctx) as con:
         full = not data_tests.full_suite_passed(con, suite_key)
+        incremental, why = changes.incremental_reason(con, ctx.run_id, settings)
+        # Until this build succeeds, the per-record models match no load.
+        con.execute("update routing.builds set raw_run_id = null")
     suite = "full" if full else "blocking"
     try:
-        result = dbt.build(ctx.warehouse, ctx.as_of, ctx.config,
+        result = dbt.build(ctx.warehouse, ctx.as_of, ctx.config, changes=incremental,
                            selector=dbt.FIRST_RUN_OF_DAY if full else dbt.LATER_RUN_OF_DAY)
     except dbt.DbtBuildFailed as failed:
         with connection(ctx) as con:  # keep what failed for the analyst, then stop
@@ -363,7 +378,8 @@ def transform(ctx: RunContext) -> None:
         quality.check_marts(con, ctx.as_of.date())
         data_tests.record(con, run_id=ctx.run_id, suite=suite, suite_key=suite_key,
                           nodes=result.nodes, tested_at=utc_now())
-        _set_build_key(con, ctx.build_key)
+        _set_build_key(con, ctx.build_key, raw_run_id=ctx.run_id, settings_key=settings,
+                       build=f"{'incremental' if incremental else 'full'}: {why}")
 
 
 @dataclass

@@ -44,7 +44,16 @@ MESSAGES: dict[str, pl.DataType] = {
     "sent_at": pl.Datetime("us"),
 }
 ROUTING_ALERTS = {**ALERTS}
-BUILDS: dict[str, pl.DataType] = {"build_key": pl.String(), "built_at": pl.Datetime("us")}
+# The marts' build: build_key (null while raw is newer than the marts), the full load it
+# was made from (raw_run_id, null while a build is under way) and the settings it was made
+# under (switchboard.changes.settings_key), and how: incremental or full, and why.
+BUILDS: dict[str, pl.DataType] = {
+    "build_key": pl.String(),
+    "built_at": pl.Datetime("us"),
+    "raw_run_id": pl.String(),
+    "settings_key": pl.String(),
+    "build": pl.String(),
+}
 # routing.runs (RUNS) is created with the engine's tables by warehouse.ensure_routing_tables:
 # the dbt project reads it.
 LEDGER_TABLES = {
@@ -71,6 +80,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, schema in LEDGER_TABLES.items():
         if not warehouse.table_exists(con, name):
             warehouse.write_table(con, name, pl.DataFrame(schema=schema))
+        else:
+            warehouse.add_missing_columns(con, name, schema)
 
 
 # ---------------------------------------------------------------- run ledger

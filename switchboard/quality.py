@@ -328,22 +328,29 @@ def _show(value: Any) -> str:
 
 
 def check_raw(
-    con: duckdb.DuckDBPyConnection, contracts: Mapping[str, Contract] | None = None
+    con: duckdb.DuckDBPyConnection, contracts: Mapping[str, Contract] | None = None,
+    *, changed_only: bool = False,
 ) -> None:
     """Validate every `raw.<entity>` against its contract suite after ingest.
 
     Ingest already quarantined rows that break the contract, so this should always pass;
     it guards against ingest itself drifting from the contracts. Stops at the first
-    entity that fails.
+    entity that fails. With ``changed_only``, only the rows the last full load added or
+    changed (switchboard.changes) are validated: the others passed when they were loaded.
     """
+    from switchboard.changes import changed_rows
+
     contracts = load_contracts() if contracts is None else contracts
     for entity, contract in contracts.items():
         table = f"raw.{entity}"
         try:
-            frame = to_pandas(read_table(con, table))
+            rows = changed_rows(con, entity, contract) if changed_only else read_table(con, table)
+            frame = to_pandas(rows)
         except duckdb.CatalogException:
             missing = ExpectationFailure(TABLE_COLUMNS, "table", error=f"{table} does not exist")
             raise StageCheckFailed(table, [missing]) from None
+        if changed_only and frame.empty:
+            continue
         validate_frame(frame, raw_suite(contract), table, row_id=RAW_ROW_ID)
 
 

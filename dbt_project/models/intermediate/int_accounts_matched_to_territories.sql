@@ -3,7 +3,8 @@
 -- (a conflict the engine resolves) or none.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=per_record_materialization(),
+        pre_hook="{{ delete_changed('accounts', 'account_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='account_id',
@@ -22,7 +23,7 @@ accounts as (
         employees,
         annual_revenue
     from {{ ref('stg_crm__accounts') }}
-    where {{ arrivals_only('account', 'account_id') }}
+    where {{ per_record_scope('accounts', 'account_id') }}
 ),
 
 territories as (

@@ -2,7 +2,8 @@
 -- company-name matching key. One row per raw account row.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=per_record_materialization(),
+        pre_hook="{{ delete_changed('accounts', 'account_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='account_id',
@@ -13,7 +14,7 @@ with
 
 source as (
     select * from {{ source('crm', 'accounts') }}
-    where {{ arrivals_only('account', 'account_id') }}
+    where {{ per_record_scope('accounts', 'account_id') }}
 ),
 
 -- Materialized: the regular expressions below run once per row, not once per reader

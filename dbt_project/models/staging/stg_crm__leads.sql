@@ -3,7 +3,8 @@
 -- company-name matching key. One row per raw lead row.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=per_record_materialization(),
+        pre_hook="{{ delete_changed('leads', 'lead_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='lead_id',
@@ -14,7 +15,7 @@ with
 
 source as (
     select * from {{ source('crm', 'leads') }}
-    where {{ arrivals_only('lead', 'lead_id') }}
+    where {{ per_record_scope('leads', 'lead_id') }}
 ),
 
 -- Materialized: the regular expressions below run once per row, not once per reader

@@ -1,8 +1,18 @@
 -- CRM opportunities, with is_open (not closed) for pipeline checks.
+{{
+    config(
+        materialized=per_record_materialization(),
+        pre_hook="{{ delete_changed('opportunities', 'opportunity_id') }}",
+        incremental_strategy='delete+insert',
+        unique_key='opportunity_id',
+    )
+}}
+
 with
 
 source as (
     select * from {{ source('crm', 'opportunities') }}
+    where {{ per_record_scope('opportunities', 'opportunity_id') }}
 )
 
 select
