@@ -10,8 +10,8 @@ finds them relative to its own source file.
   `switchboard/_bundled/` (setup.py calls `bundle()` below, so the list of what ships is
   written once, here). dbt writes beside its project (target/, logs/, the parsed
   manifests, the generated sources file) and site-packages may be read-only, so dbt runs
-  in a writable *working copy* of the bundled project: `home()/dbt_project/<version>-
-  <digest of the project>/`, made once per Switchboard version and project content.
+  in a writable *working copy* of the bundled project: `home()/dbt/<version>-<digest of
+  the project>/`, made once per Switchboard version and project content.
 
 The mapping presets live inside the package (`switchboard/mappings/`) in both cases.
 
@@ -30,6 +30,10 @@ import threading
 from pathlib import Path
 
 HOME_ENV = "SWITCHBOARD_HOME"
+# The working copies' folder in home(): not "dbt_project", so that a home that is also a
+# checkout (prefect.yaml's working folder, docs/OPERATIONS.md) does not nest them in its
+# own dbt_project/.
+WORKING_COPIES = "dbt"
 BUNDLE_DIR_NAME = "_bundled"
 
 # The parts of the dbt project that ship and that dbt parses; not target/, logs/ or
@@ -140,7 +144,7 @@ def dbt_project() -> Path:
     root = checkout()
     if root is not None:
         return root / "dbt_project"
-    return working_copy(bundle_dir() / "dbt_project", home() / "dbt_project")
+    return working_copy(bundle_dir() / "dbt_project", home() / WORKING_COPIES)
 
 
 # --------------------------------------------------------------------------- copies

@@ -104,10 +104,12 @@ def test_an_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path)
         "COLUMNS": "160",
     })
 
-    where = _run([str(python), "-c", "from switchboard import resources; "
-                  "print(resources.__file__); print(resources.checkout())"],
+    where = _run([str(python), "-c", "from importlib.metadata import version; "
+                  "from switchboard import resources; print(resources.__file__); "
+                  "print(resources.checkout()); print(version('switchboard'))"],
                  cwd=work, env=env, timeout=60).stdout.split()
-    assert where == [str(site_packages / "switchboard" / "resources.py"), "None"]
+    assert where == [str(site_packages / "switchboard" / "resources.py"), "None",
+                     switchboard.__version__]  # what --version prints is what was installed
 
     version = _run([str(venv / "bin" / "switchboard"), "--version"],
                    cwd=work, env=env, timeout=60)
@@ -127,7 +129,7 @@ def test_an_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path)
     assert list((work / "outbox").glob("*/summary.md"))
 
     # dbt ran in the working copy under the user's cache, not in site-packages.
-    (copy,) = (tmp_path / "cache" / "switchboard" / "dbt_project").iterdir()
+    (copy,) = (tmp_path / "cache" / "switchboard" / "dbt").iterdir()
     assert copy.name.startswith(f"{switchboard.__version__}-")
     assert (copy / "target" / "manifests").is_dir()
     assert (copy / "logs").is_dir()

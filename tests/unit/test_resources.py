@@ -118,7 +118,7 @@ def test_installed_reads_the_bundle_and_runs_dbt_in_a_writable_copy(
 
     project = resources.dbt_project()
     digest = resources.tree_digest(installed / "dbt_project")
-    assert project.parent == tmp_path / "home" / "dbt_project"
+    assert project.parent == tmp_path / "home" / "dbt"
     assert project.name.endswith(digest[:16])
     assert resources.tree_digest(project) == digest
     (project / "target").mkdir()  # the read-only bundle's modes did not follow
