@@ -56,13 +56,18 @@ AllowBackdated = Annotated[bool, typer.Option(
 
 
 def _known_guards(names: list[str] | None) -> list[str]:
+    """An unknown guard name is an input mistake like a bad --as-of: one line, EXIT_INPUT
+    (not Click's usage error, whose exit 2 would read as a failed check)."""
+    import difflib
+
     from switchboard.guards import GUARD_NAMES
 
-    unknown = sorted(set(names or ()) - set(GUARD_NAMES))
-    if unknown:
-        raise typer.BadParameter(
-            f"no guard named {', '.join(unknown)}; the guards are {', '.join(GUARD_NAMES)}"
-        )
+    for name in names or ():
+        if name not in GUARD_NAMES:
+            close = difflib.get_close_matches(name, GUARD_NAMES, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            _fail(f"--accept-guard {name} is not a guard that can be accepted: {hint}"
+                  f"the guards are {', '.join(GUARD_NAMES)}", EXIT_INPUT)
     return names or []
 
 

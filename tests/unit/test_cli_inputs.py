@@ -200,6 +200,12 @@ def test_run_departure_with_an_unknown_rep_exits_non_zero_before_anything_starts
      "error: snapshot /nonexistent/snapshot is not a folder"),
     (["run", "territory-change", "--territories", "/nonexistent/plan.csv"],
      "error: /nonexistent/plan.csv is not a file"),
+    # exit 1 like the others, not the 2 of a failed check
+    (["run", "hourly", "--accept-guard", "max_row_dorp"],
+     "error: --accept-guard max_row_dorp is not a guard that can be accepted: did you mean "
+     "max_row_drop? the guards are empty_export, max_row_drop,"),
+    (["ingest", "--accept-guard", "empty_export", "--accept-guard", "UNKNOWN"],
+     "error: --accept-guard UNKNOWN is not a guard that can be accepted: the guards are "),
 ])
 def test_every_option_is_checked_before_anything_starts(
     tmp_path: Path, args: list[str], start: str,
