@@ -131,6 +131,16 @@ def _time_option(value: str | None, option: str = "--as-of", *,
         _fail(str(exc), EXIT_INPUT)
 
 
+def _accounts_option(accounts: int) -> None:
+    """The generator's smallest org holds every demo story: fewer accounts is an input
+    mistake (one line, EXIT_INPUT), not a traceback from inside the generator."""
+    from switchboard.generate import MIN_ACCOUNTS
+
+    if accounts < MIN_ACCOUNTS:
+        _fail(f"--accounts {accounts}: the generated org needs at least {MIN_ACCOUNTS} "
+              "accounts", EXIT_INPUT)
+
+
 def _config_option(config: Path | None, mapping: str | None = None) -> None:
     """Stop in one line on a routing.yml (or --mapping) that does not load (the file, the
     line, the key it probably meant), before Prefect, dbt or Great Expectations are
@@ -322,7 +332,7 @@ def _run_flow(call: Callable[[], object]) -> object:
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the snapshot into.")],
-    accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = 2000,
+    accounts: Annotated[int, typer.Option(help="Number of accounts (at least 200).")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same org.")] = 7,
     leads: Annotated[int | None, typer.Option(help="Leads (default accounts/10).")] = None,
     reps: Annotated[int | None, typer.Option(help="Reps (default max(24, accounts/1000)).")]
@@ -334,6 +344,7 @@ def generate(
 ) -> None:
     """Generate a realistic synthetic org in the snapshot contract."""
     _time_option(as_of)
+    _accounts_option(accounts)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of
 
@@ -759,7 +770,7 @@ def run_territory_change(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where to write the demo org.")] = Path("demo_org"),
-    accounts: Annotated[int, typer.Option(min=100)] = 2000,
+    accounts: Annotated[int, typer.Option(help="Number of accounts (at least 200).")] = 2000,
     seed: int = 7,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     outbox: Outbox = Path("outbox"),
@@ -768,6 +779,7 @@ def demo(
 ) -> None:
     """Generate the demo org, run hourly routing on it, print the routing log."""
     _time_option(as_of)
+    _accounts_option(accounts)
     _config_option(config)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of

@@ -218,6 +218,15 @@ def test_every_option_is_checked_before_anything_starts(
     assert not (tmp_path / "w.duckdb").exists()
 
 
+@pytest.mark.parametrize("command", ["generate", "demo"])
+def test_too_few_accounts_is_an_input_mistake(tmp_path: Path, command: str) -> None:
+    out = tmp_path / "org"
+    line = one_line_error(runner.invoke(cli.app, [command, "--out", str(out),
+                                                  "--accounts", "150"]))
+    assert line == "error: --accounts 150: the generated org needs at least 200 accounts"
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- check
 
 
