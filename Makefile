@@ -46,4 +46,5 @@ lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python $(BIN)/python -o requirements.lock --no-header
 
 clean:
-	rm -rf $(VENV) .prefect warehouse.duckdb outbox demo_org dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .prefect warehouse.duckdb outbox demo_org dbt_project/target dbt_project/logs \
+		build dist switchboard.egg-info

@@ -56,13 +56,18 @@ AllowBackdated = Annotated[bool, typer.Option(
 
 
 def _known_guards(names: list[str] | None) -> list[str]:
+    """An unknown guard name is an input mistake like a bad --as-of: one line, EXIT_INPUT
+    (not Click's usage error, whose exit 2 would read as a failed check)."""
+    import difflib
+
     from switchboard.guards import GUARD_NAMES
 
-    unknown = sorted(set(names or ()) - set(GUARD_NAMES))
-    if unknown:
-        raise typer.BadParameter(
-            f"no guard named {', '.join(unknown)}; the guards are {', '.join(GUARD_NAMES)}"
-        )
+    for name in names or ():
+        if name not in GUARD_NAMES:
+            close = difflib.get_close_matches(name, GUARD_NAMES, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            _fail(f"--accept-guard {name} is not a guard that can be accepted: {hint}"
+                  f"the guards are {', '.join(GUARD_NAMES)}", EXIT_INPUT)
     return names or []
 
 
@@ -124,6 +129,16 @@ def _time_option(value: str | None, option: str = "--as-of", *,
             check_not_future(when, option=option)
     except AsOfError as exc:
         _fail(str(exc), EXIT_INPUT)
+
+
+def _accounts_option(accounts: int) -> None:
+    """The generator's smallest org holds every demo story: fewer accounts is an input
+    mistake (one line, EXIT_INPUT), not a traceback from inside the generator."""
+    from switchboard.generate import MIN_ACCOUNTS
+
+    if accounts < MIN_ACCOUNTS:
+        _fail(f"--accounts {accounts}: the generated org needs at least {MIN_ACCOUNTS} "
+              "accounts", EXIT_INPUT)
 
 
 def _config_option(config: Path | None, mapping: str | None = None) -> None:
@@ -317,7 +332,7 @@ def _run_flow(call: Callable[[], object]) -> object:
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the snapshot into.")],
-    accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = 2000,
+    accounts: Annotated[int, typer.Option(help="Number of accounts (at least 200).")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same org.")] = 7,
     leads: Annotated[int | None, typer.Option(help="Leads (default accounts/10).")] = None,
     reps: Annotated[int | None, typer.Option(help="Reps (default max(24, accounts/1000)).")]
@@ -329,6 +344,7 @@ def generate(
 ) -> None:
     """Generate a realistic synthetic org in the snapshot contract."""
     _time_option(as_of)
+    _accounts_option(accounts)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of
 
@@ -754,7 +770,7 @@ def run_territory_change(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where to write the demo org.")] = Path("demo_org"),
-    accounts: Annotated[int, typer.Option(min=100)] = 2000,
+    accounts: Annotated[int, typer.Option(help="Number of accounts (at least 200).")] = 2000,
     seed: int = 7,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     outbox: Outbox = Path("outbox"),
@@ -763,6 +779,7 @@ def demo(
 ) -> None:
     """Generate the demo org, run hourly routing on it, print the routing log."""
     _time_option(as_of)
+    _accounts_option(accounts)
     _config_option(config)
     from switchboard.generate import generate_org
     from switchboard.pipeline import parse_as_of

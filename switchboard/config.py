@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from switchboard import ENGINE_VERSION
+from switchboard import ENGINE_VERSION, resources
 from switchboard.mapping import HeaderMapping, MappingError, load_mapping, parse_mapping
 
 RuleName = Literal[
@@ -31,7 +31,7 @@ RuleName = Literal[
     "overflow_queue",
     "fallback_queue",
 ]
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "routing.yml"
+DEFAULT_CONFIG_PATH = resources.routing_yml()
 
 
 class _Strict(BaseModel):

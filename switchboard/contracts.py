@@ -14,7 +14,9 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "data_contracts"
+from switchboard import resources
+
+CONTRACTS_DIR = resources.contracts_dir()
 
 ColumnType = Literal["string", "integer", "number", "boolean", "timestamp", "date", "list"]
 

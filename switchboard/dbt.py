@@ -8,7 +8,8 @@ connection first (DuckDB allows one writer per file).
 
 `sources_yaml()` renders dbt_project/models/staging/_sources.yml from data_contracts/, the
 reference tables and the routing tables; `python -m switchboard.dbt sources` rewrites the
-committed file and `python -m switchboard.dbt sources --check` fails when it is stale.
+committed file and `python -m switchboard.dbt sources --check` fails when it is stale
+(installed as a package, both act on the working copy dbt runs in: `project_dir()`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import polars as pl
 import yaml
 from polars.datatypes import DataTypeClass
 
-from switchboard import reference
+from switchboard import reference, resources
 from switchboard.changes import CHANGE_SCHEMA
 from switchboard.config import RoutingConfig
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
@@ -42,8 +43,12 @@ from switchboard.engine.schema import (
 )
 from switchboard.roster import roster_schema
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-SOURCES_PATH = PROJECT_DIR / "models" / "staging" / "_sources.yml"
+# The dbt project as shipped, to read (switchboard/resources.py): the checkout's
+# dbt_project/, or the installed package's bundled copy. dbt itself runs in, and writes
+# to, `project_dir()`: the same folder in a checkout, a writable working copy installed.
+PROJECT_DIR = resources.shipped_dbt_project()
+SOURCES_FILE = Path("models") / "staging" / "_sources.yml"
+SOURCES_PATH = PROJECT_DIR / SOURCES_FILE
 WAREHOUSE_ENV = "SWITCHBOARD_WAREHOUSE"
 
 # The source system each contract entity comes from; names the stg_<source>__<entity> models.
@@ -319,8 +324,20 @@ def sources_yaml(contracts_dir: Path = CONTRACTS_DIR) -> str:
     return header + body
 
 
-def write_sources(path: Path = SOURCES_PATH) -> bool:
-    """Rewrite the committed sources file; returns whether it changed."""
+def project_dir() -> Path:
+    """The dbt project dbt runs in and writes target/, logs/ and manifests to (created on
+    first use when Switchboard runs installed; see switchboard/resources.py)."""
+    return resources.dbt_project()
+
+
+def sources_path() -> Path:
+    """The sources file of the project dbt runs: the committed one in a checkout."""
+    return project_dir() / SOURCES_FILE
+
+
+def write_sources(path: Path | None = None) -> bool:
+    """Rewrite the sources file (default `sources_path()`); returns whether it changed."""
+    path = path if path is not None else sources_path()
     text = sources_yaml()
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
@@ -412,13 +429,14 @@ def _invoke(
 
     from switchboard.dbt_manifest import manifest
 
-    target = Path(target_dir) if target_dir else PROJECT_DIR / "target"
-    logs = Path(log_dir) if log_dir else PROJECT_DIR / "logs"
+    project = project_dir()
+    target = Path(target_dir) if target_dir else project / "target"
+    logs = Path(log_dir) if log_dir else project / "logs"
     base = [
         "--project-dir",
-        str(PROJECT_DIR),
+        str(project),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        str(project),
         "--target-path",
         str(target),
         "--log-path",
@@ -510,8 +528,12 @@ FIRST_RUN_OF_DAY = "first_run_of_day"
 LATER_RUN_OF_DAY = "later_run_of_day"
 
 ARRIVALS_SELECTOR = "tag:arrivals"
-# Its own manifest: the hourly build's vars change every run and would force a re-parse.
-ARRIVALS_TARGET_DIR = PROJECT_DIR / "target" / "arrivals"
+
+
+def arrivals_target_dir() -> Path:
+    """Its own manifest: the hourly build's vars change every run and would force a
+    re-parse."""
+    return project_dir() / "target" / "arrivals"
 
 
 def run_arrivals(
@@ -532,7 +554,7 @@ def run_arrivals(
     """
     variables = {**config.dbt_vars(), "arrivals": True}
     extra = ["--vars", json.dumps(variables), "--select", ARRIVALS_SELECTOR]
-    target = target_dir if target_dir is not None else ARRIVALS_TARGET_DIR
+    target = target_dir if target_dir is not None else arrivals_target_dir()
     result = _invoke(["run"], Path(warehouse), extra, target, log_dir)
     return DbtResult(
         command=result.command,
@@ -580,24 +602,25 @@ def docs_generate(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m switchboard.dbt")
     commands = parser.add_subparsers(dest="command", required=True)
-    sources = commands.add_parser("sources", help=f"regenerate {SOURCES_PATH.name}")
+    sources = commands.add_parser("sources", help=f"regenerate {SOURCES_FILE.name}")
     sources.add_argument(
         "--check", action="store_true", help="exit 1 if the committed file is stale"
     )
     args = parser.parse_args(argv)
     if args.command == "sources":
+        path = sources_path()
         if args.check:
-            current = SOURCES_PATH.read_text(encoding="utf-8") if SOURCES_PATH.exists() else ""
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
             if current != sources_yaml():
                 print(
-                    f"{SOURCES_PATH} is out of date with data_contracts/; "
+                    f"{path} is out of date with data_contracts/; "
                     "run `python -m switchboard.dbt sources`",
                     file=sys.stderr,
                 )
                 return 1
             return 0
-        changed = write_sources()
-        print(f"{SOURCES_PATH}: {'updated' if changed else 'unchanged'}")
+        changed = write_sources(path)
+        print(f"{path}: {'updated' if changed else 'unchanged'}")
     return 0
 
 

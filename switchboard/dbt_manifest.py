@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import switchboard
-from switchboard.dbt import PROJECT_DIR, DbtBuildFailed
+from switchboard.dbt import DbtBuildFailed, project_dir
+from switchboard.resources import DBT_PROJECT_PARTS
 
-MANIFEST_CACHE = PROJECT_DIR / "target" / "manifests"
-_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "selectors.yml", "models", "macros",
-                  "seeds", "snapshots", "tests")
 _MANIFESTS: dict[str, Any] = {}
+
+
+def manifest_cache_dir() -> Path:
+    """Where parsed manifests are kept: the target/ folder of the project dbt runs."""
+    return project_dir() / "target" / "manifests"
 
 
 def project_digest() -> str:
@@ -38,12 +41,13 @@ def project_digest() -> str:
     from dbt.version import __version__ as dbt_version
 
     digest = hashlib.sha256(f"{dbt_version}|{switchboard.__version__}".encode())
-    for part in _PROJECT_PARTS:
-        root = PROJECT_DIR / part
+    project = project_dir()
+    for part in DBT_PROJECT_PARTS:
+        root = project / part
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         for path in files:
             if path.is_file():
-                digest.update(str(path.relative_to(PROJECT_DIR)).encode())
+                digest.update(str(path.relative_to(project)).encode())
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
@@ -84,7 +88,7 @@ def manifest(variables: dict[str, Any], warehouse: Path, base_args: Sequence[str
     key = _parse_key(variables, warehouse)
     if key in _MANIFESTS:
         return _MANIFESTS[key]
-    path = MANIFEST_CACHE / f"{key}.msgpack"
+    path = manifest_cache_dir() / f"{key}.msgpack"
     parsed = _load_manifest(path) if path.is_file() else None
     if parsed is None:
         outcome = dbtRunner().invoke(

@@ -32,9 +32,10 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from switchboard import resources
 from switchboard.contracts import Column, Contract, load_contracts
 
-PRESETS_DIR = Path(__file__).resolve().parent / "mappings"
+PRESETS_DIR = resources.mapping_presets_dir()
 DATE_TYPES = ("date", "timestamp")
 NUMERIC_TYPES = ("integer", "number")
 # What an owner value that names no rep is recorded as in raw.quarantine.

@@ -24,8 +24,9 @@ from typing import Any
 import httpx
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
+from switchboard import resources
+
+PREFECT_YAML = resources.prefect_yaml()
 
 
 def load_deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:

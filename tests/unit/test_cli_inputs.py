@@ -200,6 +200,12 @@ def test_run_departure_with_an_unknown_rep_exits_non_zero_before_anything_starts
      "error: snapshot /nonexistent/snapshot is not a folder"),
     (["run", "territory-change", "--territories", "/nonexistent/plan.csv"],
      "error: /nonexistent/plan.csv is not a file"),
+    # exit 1 like the others, not the 2 of a failed check
+    (["run", "hourly", "--accept-guard", "max_row_dorp"],
+     "error: --accept-guard max_row_dorp is not a guard that can be accepted: did you mean "
+     "max_row_drop? the guards are empty_export, max_row_drop,"),
+    (["ingest", "--accept-guard", "empty_export", "--accept-guard", "UNKNOWN"],
+     "error: --accept-guard UNKNOWN is not a guard that can be accepted: the guards are "),
 ])
 def test_every_option_is_checked_before_anything_starts(
     tmp_path: Path, args: list[str], start: str,
@@ -210,6 +216,15 @@ def test_every_option_is_checked_before_anything_starts(
                                                   str(tmp_path / "w.duckdb")]))
     assert line.startswith(start)
     assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize("command", ["generate", "demo"])
+def test_too_few_accounts_is_an_input_mistake(tmp_path: Path, command: str) -> None:
+    out = tmp_path / "org"
+    line = one_line_error(runner.invoke(cli.app, [command, "--out", str(out),
+                                                  "--accounts", "150"]))
+    assert line == "error: --accounts 150: the generated org needs at least 200 accounts"
+    assert not out.exists()
 
 
 # ---------------------------------------------------------------- check
