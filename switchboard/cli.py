@@ -296,7 +296,7 @@ def _flow(flow: Any) -> Callable[..., object]:
 
 
 def _run_flow(call: Callable[[], object]) -> object:
-    from switchboard.pipeline import warm_up
+    from switchboard.pipeline import warm_up, warm_up_in_background
     from switchboard.serve import start_temporary_server_early
 
     # On exit Prefect drains its event queue, logging "Still processing items" meanwhile;
@@ -309,8 +309,9 @@ def _run_flow(call: Callable[[], object]) -> object:
             warm_up()
             server_ready()
     else:
-        with console.status("Loading dbt and Great Expectations…"):
-            warm_up()
+        # Load them while the run prepares and ingests (pipeline.warm_up_in_background):
+        # the stage that first needs one waits for it, if it is not loaded yet.
+        warm_up_in_background()
     unsubscribe = _progress_printer()
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     levels = [lg.level for lg in loggers]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -162,6 +163,20 @@ def warm_up() -> None:
     record's owner — a served deployment starts every pass in a fresh process."""
     import dbt.cli.main  # noqa: F401
     import great_expectations  # noqa: F401
+
+
+def warm_up_in_background() -> threading.Thread:
+    """:func:`warm_up` in a thread, so that the imports (mostly Python, holding the GIL)
+    overlap the first stages (reading and checking files in Polars and DuckDB, which
+    release it). A stage that imports dbt or GX meanwhile waits for that import to finish
+    (Python's per-module import locks). pandas and pyarrow, which both sides import, are
+    imported here first, so the two threads never wait for each other's modules."""
+    import pandas  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    thread = threading.Thread(target=warm_up, name="switchboard-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def snapshot_signature(snapshot: Path | str) -> tuple[tuple[str, int, int], ...]:

@@ -15,6 +15,7 @@ catch :class:`StageCheckFailed` (CLI, flows, guards) should not pay for it.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -172,8 +173,23 @@ def raw_specs(contract: Contract, *, include_references: bool = False) -> list[E
     return specs
 
 
+_SUITES: dict[str, ExpectationSuite] = {}
+
+
 def build_suite(name: str, specs: Iterable[ExpectationSpec]) -> ExpectationSuite:
-    """A GX suite holding exactly the given expectations (not saved to any context)."""
+    """A GX suite holding exactly the given expectations (not saved to any context).
+
+    Suites are built once per process for the same name and expectations (about 0.1 s
+    each): a served worker or a test session validates with the same ones again."""
+    specs = list(specs)
+    key = json.dumps([name, [(s.type, dict(s.kwargs)) for s in specs]], sort_keys=True,
+                     default=str)
+    if key not in _SUITES:
+        _SUITES[key] = _new_suite(name, specs)
+    return _SUITES[key]
+
+
+def _new_suite(name: str, specs: Iterable[ExpectationSpec]) -> ExpectationSuite:
     # GX takes seconds to import: load it on first use (as in _batch_definition).
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
