@@ -8,7 +8,8 @@ with those of the previous full load, per record key, in the same transaction as
   hashes of the rows the last full load wrote;
 - `raw.changes` (replaced): run_id, base_run_id, entity, record_id, change (`new`,
   `changed`, `gone`) — one row per record that differs from the base load (an entity
-  without a primary key names its rows by their hash: they are new or gone);
+  without a primary key names its rows by their hash: they are new or gone); empty after
+  a load with no base, where every row is new;
 - `raw.change_counts` (appended): run_id, base_run_id, entity and the counts of new,
   changed, gone and unchanged rows, every entity (an entity without a key counts rows by
   their hash).
@@ -164,6 +165,8 @@ def change_set(
         pl.concat(changes),
         pl.concat(counts),
     ])
+    if base is None:  # a first load: every row is new, and the build is a full one
+        frames[1] = frames[1].clear()
     stamp = [pl.lit(run_id).alias("run_id"), pl.lit(base, dtype=pl.String).alias("base_run_id")]
     return ChangeSet(
         run_id=run_id,

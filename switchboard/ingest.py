@@ -128,6 +128,9 @@ class IngestReport:
     run_id: str
     snapshot: Path
     entities: dict[str, EntityReport]
+    # The full load this one's change set compares with (switchboard.changes); None for a
+    # first load (everything is new) and for a check or an arrivals pass.
+    base_run_id: str | None = None
 
     def __getitem__(self, entity: str) -> EntityReport:
         return self.entities[entity]
@@ -242,7 +245,7 @@ def ingest_snapshot(
         )
     changed = change_set(con, loaded, contracts, run_id)
     _write(con, report, loaded, scope=scope, roster=roster, changes=changed)
-    return report
+    return replace(report, base_run_id=changed.base_run_id)
 
 
 EXPORT_HISTORY_SCHEMA: dict[str, pl.DataType] = {
