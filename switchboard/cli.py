@@ -174,14 +174,17 @@ def _file_options(*paths: Path | None) -> None:
             _fail(f"{path} is not a file", EXIT_INPUT)
 
 
-def _rep_option(snapshot: Path, rep: str) -> None:
-    """Stop in one line when --rep is not in the snapshot's reps export, naming the ids it
-    probably meant (switchboard.preflight): a typo would otherwise decide nothing, exit 0."""
+def _rep_option(snapshot: Path, rep: str, config: Path | None = None,
+                mapping: str | None = None) -> None:
+    """Stop in one line when --rep is not in the snapshot's reps export (read through the
+    header mapping, if any), naming the ids it probably meant (switchboard.preflight): a
+    typo would otherwise decide nothing, exit 0."""
+    from switchboard.config import load_config
     from switchboard.errors import InputError
     from switchboard.preflight import check_leavers
 
     try:
-        check_leavers(snapshot, [rep])
+        check_leavers(snapshot, [rep], mapping=load_config(config, mapping).mapping)
     except InputError as exc:
         _fail(str(exc), EXIT_INPUT, exc)
 
@@ -686,7 +689,7 @@ def run_departure(
     _time_option(as_of, check_future=not allow_backdated)
     _config_option(config, mapping)
     _snapshot_option(snapshot)
-    _rep_option(snapshot, rep)
+    _rep_option(snapshot, rep, config, mapping)
     if _answered_from_ledger("departure", snapshot, warehouse, outbox, config,
                              effective or as_of, wait, allow_backdated, leaver=rep,
                              mapping=mapping):

@@ -123,7 +123,7 @@ def make_context(
     if as_of is not None and not allow_backdated:
         asof.check_not_future(when, option=as_of_option(mode))
     if mode == "departure":  # a leaver the export does not list is a typo, not a no-op
-        preflight.check_leavers(snapshot, leaver_rep_ids)
+        preflight.check_leavers(snapshot, leaver_rep_ids, mapping=config.mapping)
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
         snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__,

@@ -18,6 +18,7 @@ import polars as pl
 
 from switchboard.contracts import header_key, load_contracts
 from switchboard.errors import InputError
+from switchboard.mapping import HeaderMapping
 
 # How many close matches a message suggests.
 SUGGESTIONS = 3
@@ -30,25 +31,34 @@ def _reps_file(snapshot: Path) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
-def _rep_id_header(headers: Sequence[str]) -> str | None:
-    """The header the reps contract reads as rep_id (rep_id, Id, UserId ...)."""
+def _rep_id_header(headers: Sequence[str], mapping: HeaderMapping | None = None) -> str | None:
+    """The header ingest reads as rep_id: the mapping's headers for it (first present
+    wins), else the reps contract's (rep_id, Id, UserId ...)."""
+    mapped = mapping.columns("reps").get("rep_id") if mapping is not None else None
+    if mapped is not None:
+        present = {header_key(h): h for h in headers}
+        return next((present[header_key(h)] for h in mapped.header
+                     if header_key(h) in present), None)
     aliases = load_contracts()["reps"].alias_map()
     return next((h for h in headers if aliases.get(header_key(h)) == "rep_id"), None)
 
 
-def rep_ids_in_export(snapshot: Path) -> pl.Series | None:
-    """The rep_id column of the snapshot's reps file, stripped, without empties; None when
-    the file cannot be read this simply (missing, no rep_id header, not UTF-8, broken):
-    ingest reports those problems in its own words, so this check stands aside."""
+def rep_ids_in_export(snapshot: Path, mapping: HeaderMapping | None = None
+                      ) -> pl.Series | None:
+    """The rep_id column of the snapshot's reps file (read through ``mapping``'s headers
+    when it maps the reps), stripped, without empties; None when the file cannot be read
+    this simply (missing, no rep_id header, not UTF-8, broken): ingest reports those
+    problems in its own words, so this check stands aside."""
     path = _reps_file(snapshot)
     if path is None:
         return None
     try:
         if path.suffix == ".csv":
-            header = _rep_id_header(pl.read_csv(path, n_rows=0, infer_schema=False).columns)
+            header = _rep_id_header(pl.read_csv(path, n_rows=0, infer_schema=False).columns,
+                                    mapping)
             frame = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
         else:
-            header = _rep_id_header(list(pl.read_parquet_schema(path)))
+            header = _rep_id_header(list(pl.read_parquet_schema(path)), mapping)
             frame = pl.scan_parquet(path)
         if header is None:
             return None
@@ -66,12 +76,12 @@ def _close_matches(rep_id: str, known: pl.Series) -> list[str]:
 
 
 def check_leavers(snapshot: Path | str, rep_ids: Sequence[str],
-                  option: str = "--rep") -> None:
+                  option: str = "--rep", mapping: HeaderMapping | None = None) -> None:
     """Raise InputError naming each rep id the snapshot's reps export does not list, with
     the closest ids it does. Silent when the reps file cannot be read simply (see
     rep_ids_in_export): the run then stops at ingest with the file's own problem."""
     snapshot = Path(snapshot)
-    known = rep_ids_in_export(snapshot)
+    known = rep_ids_in_export(snapshot, mapping)
     if known is None:
         return
     listed = set(known.to_list())

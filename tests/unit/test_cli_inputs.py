@@ -177,6 +177,20 @@ def test_a_reps_file_that_cannot_be_read_simply_is_left_to_ingest(tmp_path: Path
     check_leavers(snap, ["R1"])  # no rep_id column: ingest names it
 
 
+def test_a_mapped_reps_file_is_read_through_its_mapping(tmp_path: Path) -> None:
+    """A reps export whose rep_id header only a mapping names is still checked."""
+    from switchboard.mapping import parse_mapping
+
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    (snap / "reps.csv").write_text("Owner Key,name\nU-100,Ada\nU-200,Grace\n")
+    mapping = parse_mapping({"reps": {"rep_id": ["Owner Key"]}}, "mine.yml")
+    check_leavers(snap, ["U-999"])  # without the mapping there is no rep_id column to read
+    check_leavers(snap, ["U-100"], mapping=mapping)
+    with pytest.raises(InputError, match=r"--rep U-999 is not in reps\.csv .*it lists 2 reps"):
+        check_leavers(snap, ["U-999"], mapping=mapping)
+
+
 def test_run_departure_with_an_unknown_rep_exits_non_zero_before_anything_starts(
     tmp_path: Path,
 ) -> None:
