@@ -105,15 +105,19 @@ def test_a_salesforce_report_export_routes_like_the_native_one(
 def routes_like_the_native_run(snapshot: Path, routed_org: Path, tmp_path: Path,
                                mapping: str | None = None, config: Path | None = None
                                ) -> None:
-    """Route `snapshot` hourly at AS_OF with `mapping` or `config`; the quarantine, every
-    account's owner and every decision match routed_org's native run."""
-    from flows.hourly_routing import hourly_routing
+    """`switchboard run hourly` on `snapshot` at AS_OF with `--mapping` or `--config`; the
+    quarantine, every account's owner and every decision match routed_org's native run."""
+    from typer.testing import CliRunner
 
-    summary = hourly_routing(snapshot=str(snapshot), warehouse=str(tmp_path / "w.duckdb"),
-                             outbox=str(tmp_path / "outbox"),
-                             config=str(config) if config else None, mapping=mapping,
-                             as_of=AS_OF.isoformat())
-    assert summary.status == "published"
+    from switchboard.cli import app
+
+    args = ["run", "hourly", "--snapshot", str(snapshot),
+            "--warehouse", str(tmp_path / "w.duckdb"), "--outbox", str(tmp_path / "outbox"),
+            "--as-of", AS_OF.isoformat()]
+    args += ["--mapping", mapping] if mapping else []
+    args += ["--config", str(config)] if config else []
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
 
     wh = tmp_path / "w.duckdb"
     quarantined = "select entity, row_number, expectation from raw.quarantine order by all"
