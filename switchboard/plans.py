@@ -5,8 +5,9 @@ Every routing run goes through the same stages — prepare, ingest, transform, r
 check, guard, record, publish — and differs only in what those stages take in and hand
 to the engine:
 
-- hourly: ingests the whole export (emptying the arrivals scope), builds every model,
-  decides every record needing an owner.
+- hourly: ingests the whole export (emptying the arrivals scope) and records what it
+  changed, builds the marts (the per-record models only for the changed records when the
+  last build allows it, switchboard.changes), decides every record needing an owner.
 - arrivals: ingests the records new since the watermark, increments the day's marts with
   them once those exist, decides only them; its identity includes the watermark, so the
   run ledger never answers for it.
