@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
-from switchboard import dbt, warehouse
+from switchboard import dbt, dbt_sources, warehouse
 from switchboard.contracts import CONTRACTS_DIR, load_contracts
 from switchboard.engine.schema import DECISIONS, RECORDED_DECISIONS, ROUTING_TABLES
 
@@ -24,7 +24,7 @@ def raw_tables(sources: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Entity -> table spec, over every source of a system the contracts come from."""
     tables: dict[str, dict[str, Any]] = {}
     for source in sources["sources"]:
-        if source["name"] in set(dbt.SOURCE_SYSTEMS.values()):
+        if source["name"] in set(dbt_sources.SOURCE_SYSTEMS.values()):
             for table in source["tables"]:
                 assert table["name"] not in tables, f"raw.{table['name']} declared twice"
                 tables[table["name"]] = table
@@ -37,7 +37,7 @@ def test_every_contract_has_a_raw_source_with_its_columns() -> None:
     assert set(tables) == set(contracts)
     for entity, contract in contracts.items():
         columns = [column["name"] for column in tables[entity]["columns"]]
-        expected = [*contract.column_names, dbt.ROW_NUMBER_COLUMN]
+        expected = [*contract.column_names, dbt_sources.ROW_NUMBER_COLUMN]
         assert columns == expected, (
             f"{dbt.SOURCES_PATH.name} disagrees with data_contracts/{entity}.yml; "
             "run `python -m switchboard.dbt sources`"
@@ -76,7 +76,7 @@ def test_staging_models_read_their_entity_from_its_source_system() -> None:
 
 
 def test_committed_file_is_the_generated_file() -> None:
-    assert dbt.SOURCES_PATH.read_text(encoding="utf-8") == dbt.sources_yaml(), (
+    assert dbt.SOURCES_PATH.read_text(encoding="utf-8") == dbt_sources.sources_yaml(), (
         f"{dbt.SOURCES_PATH} is stale; run `python -m switchboard.dbt sources`"
     )
     assert dbt.main(["sources", "--check"]) == 0
@@ -90,9 +90,9 @@ def test_a_contract_change_is_detected(tmp_path: Path) -> None:
     spec["columns"].append({"name": "region", "type": "string"})
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
 
-    changed = raw_tables(dbt.sources_dict(contracts_dir))["accounts"]
-    assert [c["name"] for c in changed["columns"]][-2:] == ["region", dbt.ROW_NUMBER_COLUMN]
-    assert dbt.sources_yaml(contracts_dir) != dbt.SOURCES_PATH.read_text(encoding="utf-8")
+    changed = raw_tables(dbt_sources.sources_dict(contracts_dir))["accounts"]
+    assert [c["name"] for c in changed["columns"]][-2:] == ["region", dbt_sources.ROW_NUMBER_COLUMN]
+    assert dbt_sources.sources_yaml(contracts_dir) != dbt.SOURCES_PATH.read_text(encoding="utf-8")
 
 
 def test_an_entity_without_a_source_system_is_refused(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_an_entity_without_a_source_system_is_refused(tmp_path: Path) -> None:
         "entity: quotas\ncolumns:\n  - {name: rep_id, type: string}\n", encoding="utf-8"
     )
     with pytest.raises(ValueError, match="quotas"):
-        dbt.sources_dict(contracts_dir)
+        dbt_sources.sources_dict(contracts_dir)
 
 
 def test_reference_and_routing_sources_are_declared() -> None:
