@@ -1,17 +1,12 @@
-{#- Arrivals passes. The hourly run rebuilds every model as a table. An arrivals pass runs
-    the models that describe accounts and leads with var('arrivals') true: those models are
-    then incremental (delete+insert on the record key) and read only the records listed in
-    routing.arrival_scope (the accounts and leads the pass's ingest appended), so a pass
+{#- Arrivals passes. An arrivals pass runs the models that describe accounts and leads
+    with var('arrivals') true: those models are then incremental (delete+insert on the
+    record key; scoped_materialization in macros/changes.sql) and read only the records
+    listed in routing.arrival_scope (the accounts and leads the pass's ingest appended), so a pass
     costs what the new records cost, not what the book costs. Everything else (reps,
     territories, workload) keeps the hourly build.
 
     The var is the same for every pass, so dbt's partial parsing holds from one pass to the
     next; which records a pass reads is data (the scope table), not a var. -#}
-
-{#- 'incremental' during an arrivals pass, 'table' otherwise; used in config(). -#}
-{% macro arrivals_materialization() -%}
-    {%- do return('incremental' if var('arrivals', false) else 'table') -%}
-{%- endmacro %}
 
 {#- True when this model is being updated by an arrivals pass. -#}
 {% macro in_arrivals_pass() -%}

@@ -1,6 +1,8 @@
 """The incremental build equals a full rebuild of the same inputs, on generated sequences of
-exports: new, changed and deleted accounts, leads and opportunities, a leaver in HR, and
-a territory plan change (which forces a full build).
+exports: new, changed and deleted accounts, leads and opportunities (renamed, moved,
+re-parented, re-hosted on another account's domain, orphaned; deals moved between
+accounts), a leaver in HR, a rep deactivated in the CRM, and a territory plan change
+(which forces a full build).
 
 Two warehouses take the same sequence of hourly runs: one builds incrementally whenever
 switchboard.changes allows it, the other always rebuilds in full. After every run their
@@ -38,6 +40,8 @@ STEPS = 3  # exports after the first
 # same inputs. `_row_number` is where a record sat in the export that last changed it.
 VOLATILE = ("_row_number", "decided_at", "latency_seconds", "updated_at")
 ROUTING_TABLES = ("routing.decisions", "routing.conflicts", "routing.rep_state")
+# What a build updates, not what it holds: empty in a full build.
+BUILD_SCOPE = "intermediate.int_records_in_scope"
 
 
 def _read(folder: Path, entity: str) -> pl.DataFrame:
@@ -63,6 +67,9 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
     moved = _pick(rng, accounts, 0.02)
     reparented = _pick(rng, accounts, 0.01)
     orphaned = _pick(rng, accounts, 0.01)
+    # another account's domain: the leads matching either domain may change account
+    rehosted = _pick(rng, accounts, 0.01)
+    domains = accounts["domain"].drop_nulls().to_list()
     accounts = accounts.with_columns(
         name=pl.when(renamed).then(pl.col("name") + f" v{step}").otherwise("name"),
         country=pl.when(moved).then(pl.lit(rng.choice(["DE", "US", "France", "JP"])))
@@ -71,6 +78,7 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
         parent_account_id=pl.when(reparented).then(pl.lit(rng.choice(ids)))
         .otherwise("parent_account_id"),
         owner_id=pl.when(orphaned).then(pl.lit(None, pl.String)).otherwise("owner_id"),
+        domain=pl.when(rehosted).then(pl.lit(rng.choice(domains))).otherwise("domain"),
     )
     template = accounts.sample(n=rng.randint(5, 25), seed=rng.randint(0, 10**6))
     new = template.with_columns(
@@ -100,8 +108,10 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
 
     opportunities = _read(folder, "opportunities")
     closed = _pick(rng, opportunities, 0.03)
+    moved_deals = _pick(rng, opportunities, 0.02)  # to another account: both accounts change
     opportunities = opportunities.with_columns(
-        is_closed=pl.when(closed).then(pl.lit("true")).otherwise("is_closed"))
+        is_closed=pl.when(closed).then(pl.lit("true")).otherwise("is_closed"),
+        account_id=pl.when(moved_deals).then(pl.lit(rng.choice(ids))).otherwise("account_id"))
     _write(opportunities.filter(~_pick(rng, opportunities, 0.01)), folder, "opportunities")
 
     hr = _read(folder, "hr")
@@ -113,6 +123,12 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
         status_start=pl.when(pl.int_range(pl.len()) == leaver)
         .then(pl.lit(AS_OF.date().isoformat())).otherwise("status_start"),
     ), folder, "hr")
+
+    reps = _read(folder, "reps")  # a rep deactivated in the CRM, HR unchanged
+    deactivated = rng.randrange(reps.height)
+    _write(reps.with_columns(
+        is_active=pl.when(pl.int_range(pl.len()) == deactivated).then(pl.lit("false"))
+        .otherwise("is_active")), folder, "reps")
 
     if plan_change:  # the first territory comes first now
         territories = _read(folder, "territories")
@@ -141,7 +157,7 @@ def _tables(warehouse: Path) -> list[str]:
             order by 1""").fetchall()
     finally:
         con.close()
-    return [name for (name,) in rows]
+    return [name for (name,) in rows if name != BUILD_SCOPE]
 
 
 def _contents(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:

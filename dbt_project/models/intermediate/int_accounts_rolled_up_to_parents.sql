@@ -6,7 +6,8 @@
 -- An arrivals pass walks up from the new accounts only, through the whole book.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=scoped_materialization(),
+        pre_hook="{{ delete_in_scope('account', 'account_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='account_id',
@@ -27,7 +28,7 @@ walk_from as (
         account_id,
         parent_account_id
     from {{ ref('stg_crm__accounts') }}
-    where {{ arrivals_only('account', 'account_id') }}
+    where {{ in_scope('account', 'account_id') }}
 ),
 
 hierarchy as (

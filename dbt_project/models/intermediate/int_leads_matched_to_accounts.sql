@@ -8,7 +8,8 @@
 -- account without a parent (the parent company) first, then most employees, then account_id.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=scoped_materialization(),
+        pre_hook="{{ delete_in_scope('lead', 'lead_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='lead_id',
@@ -19,7 +20,7 @@ with
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
-    where {{ arrivals_only('lead', 'lead_id') }}
+    where {{ in_scope('lead', 'lead_id') }}
 ),
 
 accounts as (

@@ -4,7 +4,8 @@
 -- band.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=scoped_materialization(),
+        pre_hook="{{ delete_in_scope('lead', 'lead_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='lead_id',
@@ -23,7 +24,7 @@ leads as (
         employees,
         cast(null as double) as annual_revenue
     from {{ ref('stg_crm__leads') }}
-    where {{ arrivals_only('lead', 'lead_id') }}
+    where {{ in_scope('lead', 'lead_id') }}
 ),
 
 territories as (

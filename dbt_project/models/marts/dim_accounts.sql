@@ -3,7 +3,8 @@
 -- priority number, then most specific, then territory_id; null when no territory matches).
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=scoped_materialization(),
+        pre_hook="{{ delete_in_scope('account', 'account_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='account_id',
@@ -14,7 +15,7 @@ with
 
 accounts as (
     select * from {{ ref('stg_crm__accounts') }}
-    where {{ arrivals_only('account', 'account_id') }}
+    where {{ in_scope('account', 'account_id') }}
 ),
 
 hierarchy as (
@@ -37,7 +38,7 @@ territory_matches as (
         territories.segment,
         count(*) over (partition by matches.account_id) as territory_match_count
     from {{ ref('int_accounts_matched_to_territories') }} as matches
-    {%- if in_arrivals_pass() %}
+    {%- if in_scoped_build() %}
     inner join accounts on matches.account_id = accounts.account_id
     {%- endif %}
     inner join {{ ref('stg_plan__territories') }} as territories

@@ -2,7 +2,8 @@
 -- lead was matched to (match_method crm_link, domain or company_name; null when none).
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=scoped_materialization(),
+        pre_hook="{{ delete_in_scope('lead', 'lead_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key='lead_id',
@@ -13,7 +14,7 @@ with
 
 leads as (
     select * from {{ ref('stg_crm__leads') }}
-    where {{ arrivals_only('lead', 'lead_id') }}
+    where {{ in_scope('lead', 'lead_id') }}
 ),
 
 matches as (

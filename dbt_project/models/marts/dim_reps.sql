@@ -1,5 +1,7 @@
 -- One row per CRM user with HR status and availability on the as-of date; see
 -- int_reps_joined_to_hr for the availability rules.
+-- Rebuilt after int_records_in_scope, which reads this mart as the last build left it:
+-- depends_on: {{ ref('int_records_in_scope') }}
 select
     rep_id,
     rep_name,

@@ -1,4 +1,6 @@
 -- Open (not closed) opportunities; their owners take precedence in routing.
+-- Rebuilt after int_records_in_scope, which reads this mart as the last build left it:
+-- depends_on: {{ ref('int_records_in_scope') }}
 with
 
 opportunities as (

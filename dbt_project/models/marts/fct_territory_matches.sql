@@ -4,7 +4,8 @@
 -- multi-territory conflict, resolved by the engine.
 {{
     config(
-        materialized=arrivals_materialization(),
+        materialized=scoped_materialization(),
+        pre_hook="{{ delete_in_scope(none, 'record_id') }}",
         tags=['arrivals'],
         incremental_strategy='delete+insert',
         unique_key=['record_type', 'record_id'],
@@ -20,7 +21,7 @@ account_matches as (
         matches.territory_id,
         'record' as match_source
     from {{ ref('int_accounts_matched_to_territories') }} as matches
-    where {{ arrivals_only('account', 'matches.account_id') }}
+    where {{ in_scope('account', 'matches.account_id') }}
 ),
 
 lead_matches as (
@@ -30,7 +31,7 @@ lead_matches as (
         matches.territory_id,
         matches.match_source
     from {{ ref('int_leads_matched_to_territories') }} as matches
-    where {{ arrivals_only('lead', 'matches.lead_id') }}
+    where {{ in_scope('lead', 'matches.lead_id') }}
 ),
 
 matches as (
