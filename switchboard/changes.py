@@ -14,6 +14,11 @@ with those of the previous full load, per record key, in the same transaction as
   changed, gone and unchanged rows, every entity (an entity without a key counts rows by
   their hash).
 
+An arrivals pass appends the records the export lists for the first time, replaces
+`raw.changes` with them, all `new`, and adds their hashes to `raw.row_hashes` under the
+full load's run (:func:`record_arrivals`): its dbt run is an incremental build on that
+change set, and the next hourly run compares with what raw holds.
+
 `base_run_id` is the run whose load the change set compares with (null: no earlier load,
 or one hashed by another Polars version, whose hashes are not comparable — every row is
 then new). The transform stage (switchboard.pipeline.transform) builds incrementally only
@@ -175,6 +180,51 @@ def change_set(
         changes=frames[1].select(*stamp, pl.all()).cast(CHANGE_SCHEMA),  # type: ignore[arg-type]
         counts=frames[2].select(*stamp, pl.all()).cast(COUNT_SCHEMA),  # type: ignore[arg-type]
     )
+
+
+def arrival_hashes(loaded: Mapping[str, pl.DataFrame], contracts: Mapping[str, Contract]
+                   ) -> pl.DataFrame:
+    """(entity, record_id, row_hash) of the rows an arrivals pass appends to raw."""
+    return pl.concat([
+        row_hashes(frame.lazy(), contracts[entity]).select(
+            pl.lit(entity).alias("entity"), "record_id", "row_hash")
+        for entity, frame in loaded.items()
+    ]).collect()
+
+
+def record_arrivals(con: duckdb.DuckDBPyConnection, run_id: str, hashes: pl.DataFrame
+                    ) -> None:
+    """What an arrivals pass changed, in the caller's transaction.
+
+    raw.changes becomes every record routing.arrival_scope holds (those the pass appended
+    to raw and those of passes that died before deciding them), all new: the pass's dbt
+    run is an incremental build on them. The appended rows' hashes join raw.row_hashes
+    under the full load's run, so row_hashes keeps describing what raw holds: the next
+    hourly run finds those records unchanged, changed or gone like any other.
+    """
+    base = None
+    if table_exists(con, ROW_HASHES):
+        base = con.execute(f"select any_value(run_id) from {ROW_HASHES}").fetchall()[0][0]
+    if base is not None:
+        appended = hashes.select(
+            "entity", "record_id", "row_hash", run_id=pl.lit(base),
+            hash_version=pl.lit(HASH_VERSION)).cast(ROW_HASH_SCHEMA)  # type: ignore[arg-type]
+        con.register("_arrival_hashes", appended)
+        try:
+            con.execute(f"""
+                delete from {ROW_HASHES} where exists (
+                    select 1 from _arrival_hashes as arrived
+                    where arrived.entity = {ROW_HASHES}.entity
+                      and arrived.record_id = {ROW_HASHES}.record_id)""")
+            con.execute(f"insert into {ROW_HASHES} by name select * from _arrival_hashes")
+        finally:
+            con.unregister("_arrival_hashes")
+    scope = query(con, "select distinct record_type, record_id from routing.arrival_scope")
+    write_table(con, CHANGES, scope.select(
+        run_id=pl.lit(run_id), base_run_id=pl.lit(base, dtype=pl.String),
+        entity=pl.col("record_type") + "s", record_id=pl.col("record_id"),
+        change=pl.lit(NEW),
+    ).cast(CHANGE_SCHEMA))  # type: ignore[arg-type]
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

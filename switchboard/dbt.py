@@ -282,8 +282,8 @@ ARRIVALS_SELECTOR = "tag:arrivals"
 
 
 def arrivals_target_dir() -> Path:
-    """Its own manifest: the hourly build's vars change every run and would force a
-    re-parse."""
+    """Its own target folder: the hourly build's vars change every run, and its artefacts
+    (run_results.json) stay those of the last hourly build."""
     return project_dir() / "target" / "arrivals"
 
 
@@ -294,16 +294,17 @@ def run_arrivals(
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> DbtResult:
-    """`dbt run` of the models tagged `arrivals` (those describing accounts and leads) for
-    the records in routing.arrival_scope only: with var('arrivals') true they are
-    delete+insert increments over the hourly build. Data tests stay with the hourly build;
-    the arrivals pass checks its raw rows at ingest and its decisions after the engine.
+    """`dbt run` of the models tagged `arrivals` (those describing accounts and leads, and
+    the scope model) as an incremental build on the pass's change set: raw.changes then
+    lists the records the pass appended (switchboard.changes.record_arrivals), and the
+    models update those and every record whose row reads them (macros/changes.sql). Data
+    tests stay with the hourly build; the arrivals pass checks its raw rows at ingest and
+    its decisions after the engine.
 
-    The vars do not change from pass to pass (no as-of: these models do not read it) and
-    the pass has its own target folder, so dbt re-parses the project only when the project
-    or the settings change.
+    The vars do not change from pass to pass (no as-of: these models do not read it), so
+    the parsed manifest is the hourly incremental build's (switchboard.dbt_manifest).
     """
-    variables = {**config.dbt_vars(), "arrivals": True}
+    variables = {**config.dbt_vars(), "changes": True}
     extra = ["--vars", json.dumps(variables), "--select", ARRIVALS_SELECTOR]
     target = target_dir if target_dir is not None else arrivals_target_dir()
     result = _invoke(["run"], Path(warehouse), extra, target, log_dir)

@@ -4,9 +4,8 @@ dbt parses its project (532 macros, 31 models, 149 tests) before every invocatio
 its partial-parse state matches, and that state is invalidated whenever `--vars` change:
 the hourly build's as-of changes every run, so each run paid a full parse (6.5 s of a 19 s
 build at 10k accounts, whatever the book's size). Nothing in the project reads a var at
-parse time except `arrivals` and `changes` (macros/arrivals.sql and macros/changes.sql
-pick the materialisation), so one parsed manifest per project content and value of those
-two serves every run: vars are read
+parse time except `changes` (macros/changes.sql picks the materialisation with it), so one
+parsed manifest per project content and value of that var serves every run: vars are read
 when each node is compiled, from the invocation's own `--vars`. The manifest is kept in
 the process (a served worker parses once) and on disk (a one-shot run loads it in 0.2 s).
 dbt-duckdb names the database after the warehouse file's stem and writes that name into
@@ -53,8 +52,7 @@ def project_digest() -> str:
 
 
 def _parse_key(variables: dict[str, Any], warehouse: Path) -> str:
-    flags = "-".join(f"{name}-{str(bool(variables.get(name))).lower()}"
-                     for name in ("arrivals", "changes"))
+    flags = f"changes-{str(bool(variables.get('changes'))).lower()}"
     database = hashlib.sha256(Path(warehouse).stem.encode()).hexdigest()[:8]
     return f"{project_digest()[:16]}-{database}-{flags}"
 

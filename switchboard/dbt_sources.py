@@ -20,7 +20,6 @@ from switchboard import reference, resources
 from switchboard.changes import CHANGE_SCHEMA
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
 from switchboard.engine.schema import (
-    ARRIVAL_SCOPE,
     CONFLICTS,
     RECORDED_DECISIONS,
     REP_STATE,
@@ -145,8 +144,8 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
                 _schema_table(
                     "changes",
                     "The records the last full load added, changed or dropped since the "
-                    "load before it (switchboard/changes.py): what an incremental build "
-                    "updates.",
+                    "load before it, or the records the last arrivals pass appended "
+                    "(switchboard/changes.py): what an incremental build updates.",
                     CHANGE_SCHEMA,
                 ),
             ],
@@ -205,12 +204,6 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
                     "The run ledger: one row per run (mode, as-of, rules version, status "
                     "started, decided, published, stopped or abandoned).",
                     RUNS,
-                ),
-                _schema_table(
-                    "arrival_scope",
-                    "The accounts and leads the current arrivals pass routes (record_type, "
-                    "record_id, run_id); the arrivals-tagged models read only these.",
-                    ARRIVAL_SCOPE,
                 ),
             ],
         }

@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 
 from switchboard import quality as q
-from switchboard.changes import ChangeSet, change_set
+from switchboard.changes import ChangeSet, arrival_hashes, change_set, record_arrivals
 from switchboard.contracts import Column, Contract, header_key, load_contracts
 from switchboard.engine.schema import ARRIVAL_SCOPE
 from switchboard.errors import SnapshotError
@@ -346,7 +346,8 @@ def ingest_arrivals(
             quarantine=quarantine,
         )
     report = IngestReport(run_id=run_id, snapshot=snapshot, entities=reports)
-    _write(con, report, loaded, mode="append", scope=pl.concat(scopes))
+    _write(con, report, loaded, mode="append", scope=pl.concat(scopes),
+           arrived=arrival_hashes(loaded, contracts))
     return report
 
 
@@ -493,6 +494,7 @@ def _write(
     scope: pl.DataFrame | None = None,
     roster: pl.DataFrame | None = None,
     changes: ChangeSet | None = None,
+    arrived: pl.DataFrame | None = None,
 ) -> None:
     """Replace (or append to) raw.<entity>, append quarantine and log rows and, with
     `scope`, add those records to routing.arrival_scope; all or nothing.
@@ -506,7 +508,9 @@ def _write(
 
     A full load (``mode="replace"``) also appends its files to raw.export_history and,
     with ``roster``, replaces raw.rep_roster; with ``changes``, it keeps what the load
-    changed (switchboard.changes).
+    changed (switchboard.changes). An arrivals pass (``mode="append"``) passes the hashes
+    of the rows it appends as ``arrived``: the change set becomes the records of its scope
+    (switchboard.changes.record_arrivals).
     """
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     history = pl.DataFrame(
@@ -565,6 +569,8 @@ def _write(
             """)
             con.execute("update routing.arrival_scope set run_id = ?", [report.run_id])
             write_table(con, "routing.arrival_scope", scope, mode="append")
+            if arrived is not None:  # an arrivals pass: its dbt run updates these records
+                record_arrivals(con, report.run_id, arrived)
         con.commit()
     except BaseException:
         con.rollback()

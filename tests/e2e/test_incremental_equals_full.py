@@ -2,7 +2,9 @@
 exports: new, changed and deleted accounts, leads and opportunities (renamed, moved,
 re-parented, re-hosted on another account's domain, orphaned; deals moved between
 accounts), a leaver in HR, a rep deactivated in the CRM, and a territory plan change
-(which forces a full build).
+(which forces a full build). After the first export an arrivals pass adds accounts and
+leads: the models it updates must equal a full build of the same raw tables, and the
+hourly runs after it build on what it left.
 
 Two warehouses take the same sequence of hourly runs: one builds incrementally whenever
 switchboard.changes allows it, the other always rebuilds in full. After every run their
@@ -17,7 +19,7 @@ import os
 import random
 import shutil
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from polars.testing import assert_frame_equal
 from switchboard import changes, dbt, pipeline, stages
 from switchboard.config import load_config
 from switchboard.dbt import DbtResult
+from switchboard.plans import Mode
 
 from .conftest import AS_OF
 
@@ -139,10 +142,56 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
     return folder
 
 
-def _run(snapshot: Path, warehouse: Path, step: int) -> None:
+ARRIVING_PARENT = "ACC-ARRIVING-PARENT"
+
+
+def _first_export(org: Path, folder: Path) -> Path:
+    """The org, with one account whose parent is not in the export yet (it arrives)."""
+    shutil.copytree(org, folder)
+    accounts = _read(folder, "accounts")
+    child = pl.int_range(pl.len()) == 1
+    _write(accounts.with_columns(parent_account_id=pl.when(child).then(pl.lit(ARRIVING_PARENT))
+                                 .otherwise("parent_account_id")), folder, "accounts")
+    return folder
+
+
+def _arrivals_export(previous: Path, folder: Path, rng: random.Random) -> Path:
+    """`previous` plus new accounts and leads, as an arrivals pass finds them: the missing
+    parent of an existing account, accounts on the e-mail domains of existing leads (which
+    may now match them), and leads of the new accounts."""
+    shutil.copytree(previous, folder)
+    created = (AS_OF + timedelta(minutes=20)).isoformat()
+    accounts = _read(folder, "accounts")
+    leads = _read(folder, "leads")
+    hosts = (leads["email"].drop_nulls().str.split("@").list.last().str.to_lowercase()
+             .unique().sort().to_list())
+    template = accounts.sample(n=6, seed=rng.randint(0, 10**6))
+    new = template.with_columns(
+        account_id=pl.format("ACC-ARRIVED-{}", pl.int_range(pl.len())),
+        name=pl.format("Arrived {}", pl.int_range(pl.len())),
+        domain=pl.Series(rng.sample(hosts, 6)),
+        parent_account_id=pl.lit(None, pl.String),
+        owner_id=pl.lit(None, pl.String),
+        created_at=pl.lit(created),
+    )
+    new = new.with_columns(account_id=pl.when(pl.int_range(pl.len()) == 0)
+                           .then(pl.lit(ARRIVING_PARENT)).otherwise("account_id"))
+    _write(pl.concat([accounts, new]), folder, "accounts")
+    arrived = leads.sample(n=4, seed=rng.randint(0, 10**6)).with_columns(
+        lead_id=pl.format("LEAD-ARRIVED-{}", pl.int_range(pl.len())),
+        email=pl.format("buyer{}@{}", pl.int_range(pl.len()), new["domain"].head(4)),
+        owner_id=pl.lit(None, pl.String),
+        created_at=pl.lit(created),
+    )
+    _write(pl.concat([leads, arrived]), folder, "leads")
+    return folder
+
+
+def _run(snapshot: Path, warehouse: Path, step: int, mode: Mode = "hourly",
+         as_of: datetime | None = None) -> None:
     ctx = pipeline.make_context(
         snapshot=snapshot, warehouse_path=warehouse, outbox=warehouse.parent / "outbox",
-        config=load_config(), as_of=AS_OF + timedelta(hours=step), mode="hourly")
+        config=load_config(), as_of=as_of or AS_OF + timedelta(hours=step), mode=mode)
     summary = stages.run(ctx)
     assert summary.status == "published", summary
 
@@ -165,6 +214,44 @@ def _contents(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
                if row[0] not in VOLATILE and not row[0].startswith("dbt_")]
     listed = ", ".join(f'"{c}"' for c in columns)
     return con.sql(f"select {listed} from {table} order by all").pl()
+
+
+# The models an arrivals pass updates (dbt tag `arrivals`), but for the scope model.
+ARRIVALS_MODELS = (
+    "staging.stg_crm__accounts", "staging.stg_crm__leads",
+    "intermediate.int_accounts_matched_to_territories",
+    "intermediate.int_accounts_rolled_up_to_parents",
+    "intermediate.int_leads_matched_to_accounts",
+    "intermediate.int_leads_matched_to_territories",
+    "marts.dim_accounts", "marts.dim_leads", "marts.fct_territory_matches",
+)
+
+
+def _assert_arrivals_equal_a_full_build(warehouse: Path, scratch: Path) -> None:
+    """The models an arrivals pass updated hold what a full build of the same raw tables
+    (at the last hourly run's as-of) writes."""
+    rebuilt = scratch / warehouse.name
+    scratch.mkdir(parents=True)
+    shutil.copyfile(warehouse, rebuilt)
+    dbt.build(rebuilt, AS_OF, load_config())  # models only: the test patches dbt.build
+    left = duckdb.connect(str(warehouse), read_only=True)
+    right = duckdb.connect(str(rebuilt), read_only=True)
+    try:
+        assert left.execute(
+            "select count(*) from raw.changes where change = 'new'").fetchall()[0][0] >= 10
+        hierarchy = left.execute(
+            "select ultimate_parent_account_id from marts.dim_accounts where parent_account_id"
+            " = ?", [ARRIVING_PARENT]).fetchall()
+        assert hierarchy == [(ARRIVING_PARENT,)]  # the child found its arriving parent
+        for table in ARRIVALS_MODELS:
+            try:
+                assert_frame_equal(_contents(left, table), _contents(right, table),
+                                   check_exact=True)
+            except AssertionError as differs:
+                raise AssertionError(f"arrivals pass, {table}: {differs}") from None
+    finally:
+        left.close()
+        right.close()
 
 
 def _builds(warehouse: Path) -> str:
@@ -198,7 +285,7 @@ def test_incremental_build_equals_full_rebuild(
     rng = random.Random(seed)
     plan_step = rng.randint(1, STEPS)
     incremental, full = tmp_path / "inc" / "w.duckdb", tmp_path / "full" / "w.duckdb"
-    export = org
+    export = _first_export(org, tmp_path / "export-0")
     kinds: list[str] = []
     for step in range(STEPS + 1):
         if step:
@@ -210,8 +297,12 @@ def test_incremental_build_equals_full_rebuild(
             with monkeypatch.context() as patch:
                 patch.setattr(changes, "incremental_reason", _always_full)
                 _run(export, full, step)
-        else:  # the first export builds in full on both
+        else:  # the first export builds in full on both, then an arrivals pass runs
             shutil.copytree(incremental.parent, full.parent)
+            export = _arrivals_export(export, tmp_path / "export-0-arrivals", rng)
+            for warehouse in (incremental, full):
+                _run(export, warehouse, step, "arrivals", AS_OF + timedelta(minutes=30))
+            _assert_arrivals_equal_a_full_build(incremental, tmp_path / "rebuilt")
         tables = _tables(incremental)
         assert tables == _tables(full)
         assert len(tables) > 20

@@ -3,7 +3,7 @@
 -- (has_cycle), when the parent is not a known account (has_missing_parent) or after
 -- var('max_hierarchy_depth') links (is_depth_capped); cyclic and capped hierarchies have no
 -- ultimate parent. An account without a parent is its own ultimate parent (depth 0).
--- An arrivals pass walks up from the new accounts only, through the whole book.
+-- An incremental build walks up from the accounts in scope only, through the whole book.
 {{
     config(
         materialized=scoped_materialization(),

@@ -20,7 +20,7 @@
 --     owner, may change.
 -- A superset is harmless (more records are rebuilt); a record missing here would keep a
 -- stale row, which tests/e2e/test_incremental_equals_full.py looks for.
-{{ config(materialized='table') }}
+{{ config(materialized='table', tags=['arrivals']) }}
 
 {%- if var('changes', false) %}
 
