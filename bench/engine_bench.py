@@ -21,6 +21,7 @@ import polars as pl
 
 from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputs, route
+from switchboard.plans import plan_for
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
 
@@ -213,14 +214,14 @@ def main() -> None:
     config = RoutingConfig()
     leavers = (
         inputs.reps.filter(pl.col("availability") == "terminated").collect()["rep_id"].to_list()
-        if args.mode == "departure"
+        if plan_for(args.mode).selection.leavers_only
         else []
     )
     timings = []
     for run in range(args.repeat):
         started = time.perf_counter()
-        result = route(inputs, config, run_id=f"bench-{run}", as_of=AS_OF, mode=args.mode,
-                       leaver_rep_ids=leavers)
+        result = route(inputs, config, run_id=f"bench-{run}", as_of=AS_OF,
+                       selection=plan_for(args.mode).selection, leaver_rep_ids=leavers)
         timings.append(time.perf_counter() - started)
         print(f"run {run + 1}: route() {timings[-1]:.2f} s")
     print(f"best of {args.repeat}: {min(timings):.2f} s")

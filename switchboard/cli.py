@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.table import Table
 
 import switchboard  # (also switches telemetry off before anything else loads)
 from switchboard import progress
+
+if TYPE_CHECKING:  # typer must not pay for the engine's import at start-up
+    from switchboard.plans import Mode
 
 app = typer.Typer(
     name="switchboard",
@@ -595,7 +598,7 @@ def publish_messages(
     raise typer.Exit(EXIT_PENDING)
 
 
-def _answered_from_ledger(mode: str, snapshot: Path, warehouse: Path, outbox: Path,
+def _answered_from_ledger(mode: Mode, snapshot: Path, warehouse: Path, outbox: Path,
                           config: Path | None, as_of: str | None, wait: float,
                           allow_backdated: bool, leaver: str | None = None,
                           mapping: str | None = None) -> bool:
@@ -609,7 +612,7 @@ def _answered_from_ledger(mode: str, snapshot: Path, warehouse: Path, outbox: Pa
     def lookup() -> object:
         ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
                            config=load_config(config, mapping), as_of=as_of,
-                           mode="departure" if mode == "departure" else "hourly",
+                           mode=mode,
                            leaver_rep_ids=(leaver,) if leaver else (),
                            allow_backdated=allow_backdated)
         return answer_from_ledger(ctx, wait)

@@ -36,7 +36,7 @@ from switchboard.guards import (
     measure,
     previous_availability,
 )
-from switchboard.plans import EngineMode, Mode, Plan, plan_for
+from switchboard.plans import Mode, Plan, plan_for
 from switchboard.summary import RunSummary, summarize
 
 ENGINE_TABLES = {
@@ -91,10 +91,6 @@ class RunContext:
     def plan(self) -> Plan:
         return plan_for(self.mode)
 
-    @property
-    def engine_mode(self) -> EngineMode:
-        return self.plan.engine_mode
-
 
 def make_context(
     *,
@@ -122,7 +118,7 @@ def make_context(
     when = parse_as_of(as_of, as_of_option(mode))
     if as_of is not None and not allow_backdated:
         asof.check_not_future(when, option=as_of_option(mode))
-    if mode == "departure":  # a leaver the export does not list is a typo, not a no-op
+    if plan_for(mode).needs_leavers:  # a leaver the export does not list is a typo
         preflight.check_leavers(snapshot, leaver_rep_ids, mapping=config.mapping)
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
@@ -473,7 +469,7 @@ def route(ctx: RunContext) -> Routed:
         scope=_without_settled(frames, scope, settled),
     )
     result = engine_route(
-        inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, mode=ctx.engine_mode,
+        inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, selection=ctx.plan.selection,
         leaver_rep_ids=ctx.leaver_rep_ids,
     )
     with connection(ctx) as con:

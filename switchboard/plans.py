@@ -22,11 +22,12 @@ copy of the warehouse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from switchboard.engine.eligibility import OUTSIDE_TERRITORY, Selection
+
 Mode = Literal["hourly", "arrivals", "departure", "territory_change"]
-EngineMode = Literal["hourly", "departure", "territory_change"]
 
 # The entities a territory change replaces on purpose: their row counts may drop.
 PLAN_ENTITIES = ("territories", "territory_members")
@@ -37,8 +38,8 @@ class Plan:
     """The choices a mode makes at each stage."""
 
     mode: Mode
-    # route: which records the engine may decide (switchboard.engine eligibility).
-    engine_mode: EngineMode
+    # route: which records the engine decides (switchboard.engine.eligibility.Selection).
+    selection: Selection = field(default_factory=Selection)
     # prepare/ingest/route: the run routes only the records new since the last published
     # hourly or arrivals run (routing.arrival_scope), and increments the day's marts.
     arrivals_only: bool = False
@@ -59,17 +60,21 @@ class Plan:
     checks_export_time: bool = True
     # ingest: the row-drop guard ignores these entities (the run replaces them).
     replaces: tuple[str, ...] = ()
+    # before anything starts: the run names leavers (--rep), each of which the export's
+    # reps file must list (a leaver it does not list is a typo, not a no-op).
+    needs_leavers: bool = False
     # the command-line option that carries the as-of, for messages.
     as_of_option: str = "--as-of"
 
 
 PLANS: dict[Mode, Plan] = {
-    "hourly": Plan("hourly", "hourly", routes_every_record=True),
-    "arrivals": Plan("arrivals", "hourly", arrivals_only=True, delivers_pending_first=False,
+    "hourly": Plan("hourly", routes_every_record=True),
+    "arrivals": Plan("arrivals", arrivals_only=True, delivers_pending_first=False,
                      answers_from_ledger=False),
-    "departure": Plan("departure", "departure", reuses_marts=True, checks_export_time=False,
-                      as_of_option="--effective"),
-    "territory_change": Plan("territory_change", "territory_change", replaces=PLAN_ENTITIES),
+    "departure": Plan("departure", Selection(leavers_only=True), reuses_marts=True,
+                      checks_export_time=False, needs_leavers=True, as_of_option="--effective"),
+    "territory_change": Plan("territory_change", Selection(also_repairs=(OUTSIDE_TERRITORY,)),
+                             replaces=PLAN_ENTITIES),
 }
 
 

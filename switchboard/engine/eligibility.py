@@ -2,16 +2,18 @@
 
 docs/ARCHITECTURE.md ("Needs an owner"): a record needs an owner when it is unowned or its
 owner is not valid; a record
-with a valid owner is left alone. Which problems a run repairs depends on the mode:
+with a valid owner is left alone. Which problems a run repairs is its plan's
+:class:`Selection` (switchboard/plans.py):
 
-* ``hourly``: the problems listed in ``routing.yml`` ``hourly_repairs``. ``not_in_hr``
+* by default, the problems listed in ``routing.yml`` ``hourly_repairs``. ``not_in_hr``
   (a CRM user missing from the HR export) counts as ``unknown_owner`` for that list.
-* ``territory_change``: the same, plus ``outside_territory`` accounts: a valid owner who is
-  a member of none of the territories the account now matches (on its own attributes),
-  unless the owner is pinned there by the named list (account, parent or ultimate
-  parent) or holds an open opportunity on the account. An account matching no territory
-  is not moved: there is nowhere better to send it.
-* ``departure``: only the records owned by the named leavers, whatever else is wrong.
+* ``also_repairs=("outside_territory",)`` (a territory change): also accounts whose valid
+  owner is a member of none of the territories the account now matches (on its own
+  attributes), unless the owner is pinned there by the named list (account, parent or
+  ultimate parent) or holds an open opportunity on the account. An account matching no
+  territory is not moved: there is nowhere better to send it.
+* ``leavers_only`` (a departure): only the records owned by the named leavers, whatever
+  else is wrong.
 
 On leave is not a problem: the rep keeps the book and only stops receiving new records.
 """
@@ -19,14 +21,42 @@ On leave is not a problem: the rep keeps the book and only stops receiving new r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import get_args
 
 import polars as pl
 
-from switchboard.config import RoutingConfig
+from switchboard.config import OwnerProblem, RoutingConfig
 from switchboard.engine.inputs import EngineInputs
 
-Mode = Literal["hourly", "departure", "territory_change"]
+OUTSIDE_TERRITORY = "outside_territory"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records a run decides; each run's plan holds one (switchboard/plans.py).
+
+    ``leavers_only``: only the records owned by the leavers the run names, whatever else
+    is wrong with them. ``also_repairs``: owner problems repaired on top of routing.yml's
+    ``hourly_repairs`` (``outside_territory`` is worked out only when asked for).
+    """
+
+    leavers_only: bool = False
+    also_repairs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        known = {*get_args(OwnerProblem), OUTSIDE_TERRITORY}
+        unknown = sorted(set(self.also_repairs) - known)
+        if unknown:
+            raise ValueError(f"unknown owner problem {', '.join(unknown)}; "
+                             f"the problems are {', '.join(sorted(known))}")
+
+    def repairs(self, config: RoutingConfig) -> list[str]:
+        return [*config.hourly_repairs, *self.also_repairs]
+
+
+# The hourly run's selection: routing.yml's hourly_repairs, nothing more.
+REPAIRS_ONLY = Selection()
 
 INVALID_AVAILABILITY = ("terminated", "deactivated", "role_change", "not_in_hr")
 # Keeps a book: available, on leave, or held because the export has a problem with the
@@ -132,22 +162,20 @@ def _outside_territory(accounts: pl.LazyFrame, inputs: EngineInputs) -> pl.LazyF
     )
 
 
-def _selected(mode: Mode, config: RoutingConfig, leaver_rep_ids: Sequence[str]) -> pl.Expr:
-    """Which records this mode decides, given their owner problem."""
-    if mode == "departure":
+def _selected(selection: Selection, config: RoutingConfig, leaver_rep_ids: Sequence[str]
+              ) -> pl.Expr:
+    """Which records this run decides, given their owner problem."""
+    if selection.leavers_only:
         return pl.col("previous_owner_id").is_in(list(leaver_rep_ids))
-    repairs = list(config.hourly_repairs)
-    if mode == "territory_change":
-        repairs.append("outside_territory")
     as_listed = pl.col("problem").replace({"not_in_hr": "unknown_owner"})
-    return as_listed.is_in(repairs)
+    return as_listed.is_in(selection.repairs(config))
 
 
 def records_needing_owner(
     inputs: EngineInputs,
     reps: pl.DataFrame,
     config: RoutingConfig,
-    mode: Mode,
+    selection: Selection,
     leaver_rep_ids: Sequence[str],
 ) -> pl.DataFrame:
     """Accounts and leads this run decides, one row each, in arrival order (``seq``).
@@ -164,7 +192,7 @@ def records_needing_owner(
         .with_columns(problem=_owner_problem("owner_id"))
         .drop("_known", "_availability", "_is_valid_owner")
     )
-    if mode == "territory_change":
+    if OUTSIDE_TERRITORY in selection.repairs(config) and not selection.leavers_only:
         accounts = accounts.pipe(_outside_territory, inputs)
     account_records = accounts.select(
         record_type=pl.lit("account"),
@@ -206,7 +234,7 @@ def records_needing_owner(
             match_method="match_method",
         )
     )
-    selected = _selected(mode, config, leaver_rep_ids)
+    selected = _selected(selection, config, leaver_rep_ids)
     records = pl.concat([account_records, lead_records])
     if inputs.scope is not None:
         records = records.join(

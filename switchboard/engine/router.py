@@ -29,13 +29,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import get_args
 
 import polars as pl
 
 from switchboard.config import RoutingConfig
 from switchboard.engine import capacity, conflicts, eligibility, hierarchy, rationale, territory
-from switchboard.engine.eligibility import Mode
+from switchboard.engine.eligibility import REPAIRS_ONLY, Selection
 from switchboard.engine.inputs import EngineInputs
 from switchboard.engine.schema import DECISIONS, REP_STATE
 
@@ -106,28 +105,28 @@ def route(
     *,
     run_id: str,
     as_of: datetime,
-    mode: Mode = "hourly",
+    selection: Selection = REPAIRS_ONLY,
     leaver_rep_ids: Sequence[str] = (),
 ) -> EngineResult:
     """Decide every record that needs an owner; see docs/ARCHITECTURE.md "Rule hierarchy".
 
-    ``mode``: ``hourly`` repairs ``routing.yml`` ``hourly_repairs``; ``departure``
-    decides only the books of ``leaver_rep_ids`` (treated as terminated whatever HR
-    says); ``territory_change`` also repairs accounts left outside their owner's
-    territories. Output row order is deterministic: decisions by (created_at,
-    record_type, record_id), conflicts likewise then by type, rep state by rep_id.
+    ``selection`` (the run's plan, switchboard/plans.py): by default the problems of
+    ``routing.yml`` ``hourly_repairs`` are repaired; ``leavers_only`` decides only the
+    books of ``leaver_rep_ids`` (treated as terminated whatever HR says);
+    ``also_repairs=("outside_territory",)`` also repairs accounts left outside their
+    owner's territories (see switchboard.engine.eligibility). Output row order is
+    deterministic: decisions by (created_at, record_type, record_id), conflicts likewise
+    then by type, rep state by rep_id.
     """
-    if mode not in get_args(Mode):
-        raise ValueError(f"unknown mode {mode!r}; expected one of {get_args(Mode)}")
-    if mode == "departure" and not leaver_rep_ids:
-        raise ValueError("departure mode needs leaver_rep_ids")
+    if selection.leavers_only and not leaver_rep_ids:
+        raise ValueError("a selection of the leavers' books needs leaver_rep_ids")
     leavers = sorted(set(leaver_rep_ids))
     decided_at = _naive_utc(as_of)
     data = inputs.normalised()
 
     reps = capacity.rep_table(data, config, leavers)
     names = reps.lazy().select("rep_id", "rep_name")
-    records = eligibility.records_needing_owner(data, reps, config, mode, leavers)
+    records = eligibility.records_needing_owner(data, reps, config, selection, leavers)
     territories = territory.territory_table(data.territory_matches, config)
 
     facts = _rule_facts(data, records, reps, config)

@@ -12,6 +12,7 @@ import pytest
 from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputs, EngineResult, route
 from switchboard.engine.inputs import FRAME_COLUMNS
+from switchboard.plans import plan_for
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
 T0 = AS_OF - timedelta(hours=1)
@@ -222,7 +223,7 @@ class Org:
             config or RoutingConfig(),
             run_id=run_id,
             as_of=AS_OF,
-            mode=mode,  # type: ignore[arg-type]
+            selection=plan_for(mode).selection,
             leaver_rep_ids=leavers,
         )
 

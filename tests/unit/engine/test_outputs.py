@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputError, EngineInputs, route
+from switchboard.engine.eligibility import Selection
 from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RULES
 
 from .conftest import AS_OF, T0, Org, decision
@@ -188,11 +189,9 @@ def test_engine_imports_neither_duckdb_nor_prefect() -> None:
     assert completed.returncode == 0, completed.stderr
 
 
-def test_unknown_mode_is_rejected() -> None:
-    org = Org().rep("R1").account("A1")
-    with pytest.raises(ValueError, match="unknown mode"):
-        route(org.inputs(), RoutingConfig(), run_id="r", as_of=AS_OF,
-              mode="weekly")  # type: ignore[arg-type]
+def test_an_unknown_owner_problem_to_repair_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown owner problem weekly"):
+        Selection(also_repairs=("weekly",))
 
 
 def test_decided_at_is_as_of() -> None:

@@ -40,6 +40,7 @@ from polars.testing import assert_frame_equal
 from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputs, EngineResult, route
 from switchboard.engine.schema import RULES
+from switchboard.plans import plan_for
 
 from .conftest import AS_OF, Org
 
@@ -256,7 +257,7 @@ def check_followers(case: Case, result: EngineResult) -> None:
 
 def _run(case: Case, frames: dict[str, pl.DataFrame]) -> EngineResult:
     return route(EngineInputs.from_frames(frames), CONFIG, run_id="p", as_of=AS_OF,
-                 mode=case.mode, leaver_rep_ids=case.leavers)  # type: ignore[arg-type]
+                 selection=plan_for(case.mode).selection, leaver_rep_ids=case.leavers)
 
 
 def _deltas(rep: dict[str, Any], workload: dict[str, Any]) -> dict[str, float]:

@@ -7,6 +7,8 @@ from collections import Counter
 import polars as pl
 import pytest
 
+from switchboard.config import RoutingConfig
+
 from .conftest import Org, config_with, decision
 
 
@@ -126,3 +128,11 @@ def test_territory_change_moves_accounts_outside_their_owners_territories() -> N
 
 def test_hourly_run_never_repairs_outside_territory() -> None:
     assert _plan_change().route().decisions.is_empty()
+
+
+def test_hourly_run_repairs_outside_territory_when_routing_yml_lists_it() -> None:
+    config = RoutingConfig.model_validate(
+        {**RoutingConfig().model_dump(), "hourly_repairs": ["unowned", "outside_territory"]})
+    result = _plan_change().route(config)
+    assert result.decisions["record_id"].to_list() == ["A-MOVED"]
+    assert decision(result, "A-MOVED")["owner_id"] == "R-NEW"
