@@ -236,6 +236,7 @@ def build(
     selector: str | None = None,
     full_refresh: bool = False,
     changes: bool = False,
+    data_tests_on_changes: bool = False,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> DbtResult:
@@ -248,9 +249,12 @@ def build(
     `changes` updates the per-record models with raw.changes only (macros/changes.sql):
     the caller has checked that they were built from the change set's base load
     (switchboard.changes.incremental_reason).
+    `data_tests_on_changes`, with `changes`: the generic tests of the scoped marts read only
+    the records the build updated (a later run of the day; macros/changes.sql).
     Raises DbtBuildFailed (first line: what failed) when any node errors or fails.
     """
-    variables = {**dbt_vars(as_of, config), "changes": changes}
+    variables = {**dbt_vars(as_of, config), "changes": changes,
+                 "data_tests_on_changes": data_tests_on_changes}
     extra = ["--vars", json.dumps(variables)]
     if select:
         extra += ["--select", *select.split()]

@@ -8,6 +8,7 @@ The caller holds ``warehouse.run_lock`` for the whole run.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import shutil
 import tempfile
 import threading
@@ -156,9 +157,11 @@ def warm_up() -> None:
     """Import dbt and Great Expectations now (about 6 s in a fresh process) rather than
     inside the first stage that needs them. An arrivals pass calls this before it reads
     the clock: its as-of decides which records it routes, so the imports then delay no
-    record's owner — a served deployment starts every pass in a fresh process."""
-    import dbt.cli.main  # noqa: F401
-    import great_expectations  # noqa: F401
+    record's owner — a served deployment starts every pass in a fresh process.
+
+    Great Expectations first: ingest's raw check needs it before the build needs dbt."""
+    importlib.import_module("great_expectations")
+    importlib.import_module("dbt.cli.main")
 
 
 def warm_up_in_background() -> threading.Thread:
@@ -387,7 +390,9 @@ def transform(ctx: RunContext) -> None:
         con.execute("update routing.builds set raw_run_id = null")
     suite = "full" if full else "blocking"
     try:
+        # A later run's blocking tests check what it changed; the day's first, everything.
         result = dbt.build(ctx.warehouse, ctx.as_of, ctx.config, changes=incremental,
+                           data_tests_on_changes=incremental and not full,
                            selector=dbt.FIRST_RUN_OF_DAY if full else dbt.LATER_RUN_OF_DAY)
     except dbt.DbtBuildFailed as failed:
         with connection(ctx) as con:  # keep what failed for the analyst, then stop

@@ -104,14 +104,43 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A mart as the previous build left it, for int_records_in_scope to compare with: its
-    relation, named without ref() (the mart is built after the scope model, which would
-    otherwise be a cycle). The mart orders itself after int_records_in_scope with a
-    depends_on comment, so it is read before it is rebuilt. -#}
-{% macro previous_build(model_name) -%}
+{#- A model's relation, named without ref(): int_records_in_scope compares with marts as
+    the last build left them (they are built after it, so a ref would be a cycle; each
+    orders itself after the scope model with a depends_on comment), and the tests of a
+    later run read the scope model, which every scoped mart already follows. -#}
+{% macro relation_of(model_name) -%}
     {%- if execute -%}
         {{ graph.nodes['model.' ~ project_name ~ '.' ~ model_name].relation_name }}
     {%- else -%}
         {{ model_name }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The data tests of a later run of the day check what the run changed (the whole suite
+    ran in the day's first run): in an incremental build with var('data_tests_on_changes')
+    true, a generic test of a scoped mart reads only the records in scope, unless it says
+    meta: {scope_to_changes: false} (a whole-table reconciliation). dbt wraps every generic
+    test's model in this macro (it also applies a test's own `where`). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set scoped = {
+        'dim_accounts': "account_id in (select record_id from {scope} where record_type = 'account')",
+        'dim_leads': "lead_id in (select record_id from {scope} where record_type = 'lead')",
+        'fct_territory_matches': "(record_type, record_id) in (select record_type, record_id from {scope})",
+    } -%}
+    {%- set conditions = [] -%}
+    {%- if config.get('where', '') -%}
+        {%- do conditions.append('(' ~ config.get('where') ~ ')') -%}
+    {%- endif -%}
+    {%- if var('changes', false) and var('data_tests_on_changes', false)
+           and relation.identifier in scoped
+           and (config.get('meta') or {}).get('scope_to_changes', true) -%}
+        {%- do conditions.append(
+            scoped[relation.identifier].replace('{scope}', relation_of('int_records_in_scope') | trim)) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')
+                      ~ ') dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}

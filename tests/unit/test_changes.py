@@ -3,6 +3,7 @@ next build may be incremental; the raw check on the changed rows only."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -174,3 +175,38 @@ def test_the_raw_check_can_look_at_the_changed_rows_only(snapshot: Path) -> None
     con.execute("update raw.hr set status = 'retired' where email = 'ada@example.com'")
     with pytest.raises(StageCheckFailed, match="'retired'"):
         check_raw(con, CONTRACTS, changed_only=True)
+
+
+@pytest.mark.parametrize(("changes", "on_changes", "scoped"), [
+    (True, True, True),    # a later run's incremental build: what it changed
+    (True, False, False),  # the day's first run, incremental or not: everything
+    (False, True, False),  # a full build has no scope
+])
+def test_a_later_incremental_run_tests_the_scoped_marts_on_the_records_in_scope(
+    tmp_path: Path, changes: bool, on_changes: bool, scoped: bool
+) -> None:
+    """dbt wraps every generic test's model in get_where_subquery (macros/changes.sql):
+    the tests of dim_accounts, dim_leads and fct_territory_matches read int_records_in_scope
+    only when both vars say so; a whole-table reconciliation and the tests of other marts
+    never do."""
+    from datetime import datetime
+
+    from switchboard import dbt
+    from switchboard.config import load_config
+
+    variables = {**dbt.dbt_vars(datetime(2026, 11, 23, 9), load_config()),
+                 "changes": changes, "data_tests_on_changes": on_changes}
+    target = tmp_path / "target"
+    dbt._invoke(["compile"], tmp_path / "w.duckdb",
+                ["--vars", json.dumps(variables), "--select",
+                 "dim_accounts,resource_type:test", "dim_reps,resource_type:test"],
+                target, tmp_path / "logs")
+    compiled = {path.stem: path.read_text() for path in target.rglob("compiled/**/*.sql")}
+    accounts = [sql for name, sql in compiled.items()
+                if "dim_accounts" in name and not name.startswith("row_count_matches")]
+    # a whole-table reconciliation, and the tests of marts that are never scoped
+    whole = [sql for name, sql in compiled.items()
+             if "dim_reps" in name or name.startswith("row_count_matches_dim_accounts")]
+    assert len(accounts) >= 3 and len(whole) >= 2
+    assert all(("int_records_in_scope" in sql) == scoped for sql in accounts)
+    assert not any("int_records_in_scope" in sql for sql in whole)

@@ -77,7 +77,7 @@ pipeline_accounts as (
     union all
 
     select previous.account_id
-    from {{ previous_build('fct_open_opportunities') }} as previous
+    from {{ relation_of('fct_open_opportunities') }} as previous
     inner join changed_opportunities
         on previous.opportunity_id = changed_opportunities.opportunity_id
 ),
@@ -95,7 +95,7 @@ previous_rep_state as (
         rep_id,
         availability,
         is_valid_owner
-    from {{ previous_build('dim_reps') }}
+    from {{ relation_of('dim_reps') }}
 ),
 
 changed_reps as (
@@ -136,7 +136,7 @@ changed_account_keys as (
         previous.account_id,
         previous.domain,
         previous.company_name_key
-    from {{ previous_build('dim_accounts') }} as previous
+    from {{ relation_of('dim_accounts') }} as previous
     inner join changed_accounts
         on previous.account_id = changed_accounts.account_id
 ),
