@@ -145,6 +145,13 @@ def build_deployments(specs: list[dict[str, Any]], overrides: dict[str, Any]) ->
             "description": spec.get("description"),
             "tags": spec.get("tags") or [],
         }
+        limit = spec.get("concurrency_limit")
+        if isinstance(limit, dict):  # {limit, collision_strategy}: prefect deploy's form
+            from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+            kwargs["concurrency_limit"] = ConcurrencyLimitConfig(**limit)
+        elif limit is not None:
+            kwargs["concurrency_limit"] = int(limit)
         for schedule in spec.get("schedules") or []:
             if "cron" in schedule:
                 kwargs["cron"] = schedule["cron"]

@@ -23,9 +23,10 @@ def test_prefect_yaml_lists_the_four_deployments_with_their_schedules() -> None:
     assert specs["hourly-routing"]["schedules"] == [{"cron": "0 * * * *", "timezone": "UTC"}]
     assert specs["arrivals"]["schedules"] == [{"interval": 60}]
     # Shared definitions resolve to the same parameters for the scheduled flows; arrivals
-    # also watches the export for most of its minute.
+    # also watches the export, warm, until just before a scheduled start an hour on.
     arrivals = dict(specs["arrivals"]["parameters"])
-    assert 0 < arrivals.pop("watch_seconds") < 60
+    watch = arrivals.pop("watch_seconds")
+    assert 3600 - 60 < watch < 3600 and watch % 60 > 0
     assert arrivals == specs["hourly-routing"]["parameters"]
 
 
@@ -50,6 +51,9 @@ def test_build_deployments_applies_overrides_and_schedules() -> None:
     assert "unknown" not in deployment.parameters
     (schedule,) = deployment.schedules
     assert schedule.schedule.interval.total_seconds() == 60
+    # one worker: the minute's run is cancelled while the last one still watches
+    assert deployment.concurrency_limit == 1
+    assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
 
 
 # ---------------------------------------------------------------- servers die with the CLI
