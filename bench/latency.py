@@ -174,6 +174,7 @@ def measure(warehouse: Path, created: dict[str, datetime]) -> dict[str, Any]:
         "decided_twice": decided_twice,
         "p50_seconds": statistics.median(seconds) if seconds else None,
         "p90_seconds": pct(0.9) if seconds else None,
+        "p99_seconds": pct(0.99) if seconds else None,
         "max_seconds": max(seconds) if seconds else None,
         "passes": passes.height,
         "pass_seconds_median": float(durations.median()) if passes.height else None,
