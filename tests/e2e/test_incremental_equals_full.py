@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,15 +243,20 @@ def _assert_arrivals_equal_a_full_build(warehouse: Path, scratch: Path) -> None:
             "select ultimate_parent_account_id from marts.dim_accounts where parent_account_id"
             " = ?", [ARRIVING_PARENT]).fetchall()
         assert hierarchy == [(ARRIVING_PARENT,)]  # the child found its arriving parent
-        for table in ARRIVALS_MODELS:
-            try:
-                assert_frame_equal(_contents(left, table), _contents(right, table),
-                                   check_exact=True)
-            except AssertionError as differs:
-                raise AssertionError(f"arrivals pass, {table}: {differs}") from None
+        _assert_tables_equal(left, right, ARRIVALS_MODELS, "arrivals pass")
     finally:
         left.close()
         right.close()
+
+
+def _assert_tables_equal(left: duckdb.DuckDBPyConnection, right: duckdb.DuckDBPyConnection,
+                         tables: Sequence[str], when: str) -> None:
+    for table in tables:
+        try:
+            assert_frame_equal(_contents(left, table), _contents(right, table),
+                               check_exact=True)
+        except AssertionError as differs:
+            raise AssertionError(f"{when}, {table}: {differs}") from None
 
 
 def _builds(warehouse: Path) -> str:
@@ -309,12 +314,7 @@ def test_incremental_build_equals_full_rebuild(
         left = duckdb.connect(str(incremental), read_only=True)
         right = duckdb.connect(str(full), read_only=True)
         try:
-            for table in (*tables, *ROUTING_TABLES):
-                try:
-                    assert_frame_equal(_contents(left, table), _contents(right, table),
-                                       check_exact=True)
-                except AssertionError as differs:
-                    raise AssertionError(f"export {step}, {table}: {differs}") from None
+            _assert_tables_equal(left, right, (*tables, *ROUTING_TABLES), f"export {step}")
         finally:
             left.close()
             right.close()
