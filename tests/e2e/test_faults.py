@@ -70,8 +70,8 @@ def test_a_read_only_outbox_stops_publishing_and_keeps_the_decisions(
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
     with tmpfs(tmp_path / "ro", "ro") as read_only:
-        # Through Prefect: publishing is the one task with retries, which a machine fault
-        # must not take (flows/tasks.py).
+        # Through Prefect: the fault leaves a failed publish task run and flow run behind,
+        # and the CLI still says it in one line.
         line = one_line(run_hourly(org, warehouse, read_only / "outbox", orchestrated=True))
     assert line.startswith(f"error: read-only file system: {read_only}/outbox")
     con = duckdb.connect(str(warehouse), read_only=True)
