@@ -18,20 +18,25 @@ os.environ.pop("SWITCHBOARD_WEBHOOK_URL", None)
 # setup and call times measured with `pytest --durations=0`.
 SLOWEST_FIRST = (
     "e2e/test_reliability.py",
-    "e2e/test_installed_package.py",
     "e2e/test_incremental_equals_full.py",
-    "unit/test_dbt_models.py",
+    "e2e/test_installed_package.py",
     "e2e/test_flows_later_runs.py",
-    "e2e/test_flows.py",
-    "e2e/test_cli.py",
+    "unit/test_dbt_models.py",
     "e2e/test_faults.py",
-    "e2e/test_bad_exports.py",
-    "e2e/test_header_mapping.py",
     "e2e/test_kill.py",
-    "unit/test_serve.py",
+    "e2e/test_cli.py",
+    "e2e/test_flows.py",
+    "e2e/test_header_mapping.py",
     "unit/test_fuzz_ingest.py",
+    "e2e/test_bad_exports.py",
+    "e2e/test_deliveries.py",
+    "unit/test_serve.py",
     "e2e/test_report.py",
+    "unit/engine/test_properties.py",
     "unit/test_bench_smoke.py",
+    "unit/test_queued.py",
+    "unit/test_dbt_routing_marts.py",
+    "e2e/test_leads_follow.py",
 )
 
 
