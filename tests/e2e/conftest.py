@@ -1,9 +1,13 @@
-"""End-to-end set-up: one Prefect test harness and one generated org per session."""
+"""End-to-end set-up: one Prefect test harness per worker process; one generated org and
+one hourly run of it per test session, shared by the xdist workers."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -22,26 +26,58 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+def _shared(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder every xdist worker of this test session sees (next to the workers' own base
+    temp folders), or this process's own without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / f"shared-{name}"
+
+
+@contextmanager
+def _build_once(folder: Path) -> Iterator[bool]:
+    """Under a lock the workers share: yields True when `folder` still has to be built
+    (it is then empty; the caller builds it), False when another worker built it. A worker
+    that died while building left no marker: the next one builds it again."""
+    done = folder.with_name(folder.name + ".done")
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            yield False
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        yield True
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo org (the stories included), written once and never modified."""
+    """A small demo org (the stories included), written once per test session (one folder
+    for every xdist worker) and never modified."""
     from switchboard.generate import generate_org
 
-    out = tmp_path_factory.mktemp("org")
-    generate_org(out, accounts=800, reps=60, seed=11, as_of=AS_OF)
+    out = _shared(tmp_path_factory, "org")
+    with _build_once(out) as build:
+        if build:
+            generate_org(out, accounts=800, reps=60, seed=11, as_of=AS_OF)
     return out
 
 
 @pytest.fixture(scope="session")
 def routed_org(org: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The warehouse after one published hourly run of `org` at AS_OF. Read it as it is;
-    copy the file (`copy_warehouse`) to run anything more on it."""
+    copy the file (`copy_warehouse`) to run anything more on it. The run is made once per
+    test session; each worker gets its own copy of the warehouse and outbox."""
     from flows.hourly_routing import hourly_routing
 
+    shared = _shared(tmp_path_factory, "routed")
+    with _build_once(shared) as build:
+        if build:
+            summary = hourly_routing(snapshot=str(org), warehouse=str(shared / "w.duckdb"),
+                                     outbox=str(shared / "outbox"), as_of=AS_OF.isoformat())
+            assert summary.status == "published"
     tmp = tmp_path_factory.mktemp("routed")
-    summary = hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
-                             outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat())
-    assert summary.status == "published"
+    shutil.copytree(shared, tmp, dirs_exist_ok=True)
     return tmp / "w.duckdb"
 
 

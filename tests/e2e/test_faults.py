@@ -1,6 +1,7 @@
 """Faults of the machine through the real command line, in its own process: a full disk,
-a read-only warehouse, a read-only outbox. Each is one line on stderr naming the cause and
-the path, no traceback, exit code 6."""
+a read-only warehouse (a one-shot run without a Prefect API), a read-only outbox (a flow
+run on a Prefect server). Each is one line on stderr naming the cause and the path, no
+traceback, exit code 6."""
 
 from __future__ import annotations
 
@@ -19,21 +20,28 @@ from tests.mounts import tmpfs
 pytestmark = pytest.mark.e2e
 
 
-def switchboard(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh process, using the session's Prefect server (no server start-up)."""
+def switchboard(*args: str, orchestrated: bool) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh process: orchestrated, a flow run on the session's Prefect server
+    (no server start-up); else the one-shot run of a CLI without a Prefect API, each stage
+    called directly (what `switchboard run` does by default)."""
     from prefect.settings import PREFECT_API_URL
 
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env = dict(os.environ)
     env.pop("SWITCHBOARD_DEBUG", None)
+    env.pop("PREFECT_API_URL", None)
+    if orchestrated:
+        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     return subprocess.run(
         [sys.executable, "-c", "from switchboard.cli import main; main()", *args],
         capture_output=True, text=True, env=env, timeout=600, check=False,
     )
 
 
-def run_hourly(org: Path, warehouse: Path, outbox: Path) -> subprocess.CompletedProcess[str]:
+def run_hourly(org: Path, warehouse: Path, outbox: Path, *, orchestrated: bool = False
+               ) -> subprocess.CompletedProcess[str]:
     return switchboard("run", "hourly", "--snapshot", str(org), "--warehouse", str(warehouse),
-                       "--outbox", str(outbox), "--as-of", AS_OF.isoformat())
+                       "--outbox", str(outbox), "--as-of", AS_OF.isoformat(),
+                       orchestrated=orchestrated)
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -62,7 +70,9 @@ def test_a_read_only_outbox_stops_publishing_and_keeps_the_decisions(
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
     with tmpfs(tmp_path / "ro", "ro") as read_only:
-        line = one_line(run_hourly(org, warehouse, read_only / "outbox"))
+        # Through Prefect: the fault leaves a failed publish task run and flow run behind,
+        # and the CLI still says it in one line.
+        line = one_line(run_hourly(org, warehouse, read_only / "outbox", orchestrated=True))
     assert line.startswith(f"error: read-only file system: {read_only}/outbox")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

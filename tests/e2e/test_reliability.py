@@ -21,7 +21,7 @@ from flows.hourly_routing import hourly_routing
 from switchboard import pipeline, publish
 from switchboard.config import DEFAULT_CONFIG_PATH
 from switchboard.summary import RunSummary
-from tests.e2e.conftest import AS_OF, q
+from tests.e2e.conftest import AS_OF, copy_warehouse, q
 from tests.webhook_server import Sink, webhook_sink
 
 pytestmark = pytest.mark.e2e
@@ -88,21 +88,55 @@ KILLS = {
 }
 
 
+# The kills inside publishing start from a run that recorded its decisions and died before
+# publishing them (the after_record kill, made once per module): publishing reads the
+# decisions back from the warehouse, so the first attempt and a resumed one publish alike.
+FROM_DECIDED = ("after_record", "publish_after_queueing", "publish_after_outbox")
+
+
+@pytest.fixture(scope="module")
+def decided_run(org: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """A warehouse left by a run killed after recording its decisions (KILLS['after_record']):
+    'decided', nothing in the outbox. Copy it to run anything on it. Also returns how many
+    decisions it recorded."""
+    module, name, make_fault, left_behind = KILLS["after_record"]
+    tmp = tmp_path_factory.mktemp("decided")
+    with pytest.MonkeyPatch.context() as faulty:
+        faulty.setattr(tasks.publish, "retries", 0)
+        faulty.setattr(module, name, make_fault())
+        with pytest.raises(SystemError, match="killed after record"):
+            run_hourly(org, tmp)
+    wh = tmp / "w.duckdb"
+    assert q(wh, "select status from routing.runs")["status"].to_list() == [left_behind]
+    assert not (tmp / "outbox").exists()
+    recorded = q(wh, "select count(*) n from routing.decisions").item()
+    assert recorded > 0
+    return wh, recorded
+
+
 @pytest.mark.parametrize("where", list(KILLS))
 def test_a_run_killed_at_a_stage_boundary_recovers_exactly_once(
     org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     clean_run: tuple[set[Record], set[Record]], where: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     module, name, make_fault, left_behind = KILLS[where]
     wh = tmp_path / "w.duckdb"
     # A kill is not a transient error: no Prefect retry of the publish task in between.
     monkeypatch.setattr(tasks.publish, "retries", 0)
-    with monkeypatch.context() as faulty:
-        faulty.setattr(module, name, make_fault())
-        with pytest.raises(SystemError, match="killed"):
-            run_hourly(org, tmp_path)
+    recorded = None
+    if where in FROM_DECIDED:
+        source, recorded = request.getfixturevalue("decided_run")
+        copy_warehouse(source, tmp_path)
+    if where != "after_record":  # that kill is decided_run's own
+        with monkeypatch.context() as faulty:
+            faulty.setattr(module, name, make_fault())
+            with pytest.raises(SystemError, match="killed"):
+                run_hourly(org, tmp_path)
     runs = q(wh, "select status from routing.runs")
     assert runs["status"].to_list() == [left_behind]
+    if recorded is not None:  # nothing decided again, nothing lost
+        assert q(wh, "select count(*) n from routing.decisions").item() == recorded
 
     summary = run_hourly(org, tmp_path)
     assert summary.status == "published"

@@ -5,6 +5,7 @@ SnapshotError line naming the file. Never another exception, never a vanished ro
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +18,13 @@ from hypothesis import strategies as st
 from switchboard.ingest import IngestReport, SnapshotError, ingest_snapshot
 from switchboard.publish import neutralise_formulas
 
+# Examples per property and run of the suite. Each run draws new ones (and Hypothesis's
+# database, .hypothesis/, replays any that failed before); an ingest costs about 0.2 s, so
+# the suite keeps this small. For a deep search: SWITCHBOARD_FUZZ_EXAMPLES=1000 pytest
+# tests/unit/test_fuzz_ingest.py
+FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
-    max_examples=60,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
