@@ -201,8 +201,7 @@ def time_engine(ctx: RunContext) -> tuple[float, int]:
         rep_state=rep_state.lazy(),
     )
     started = time.perf_counter()
-    result = engine_route(inputs, ctx.config, run_id="bench-engine", as_of=ctx.as_of,
-                          mode="hourly")
+    result = engine_route(inputs, ctx.config, run_id="bench-engine", as_of=ctx.as_of)
     return time.perf_counter() - started, result.decisions.height
 
 
