@@ -23,16 +23,16 @@ def arrivals(
     as_of: str | None = None,
     lock_wait_seconds: float = 30,
     watch_seconds: float = 0,
-    poll_seconds: float = 2,
+    poll_seconds: float = 0.5,
     accept_guards: list[str] | None = None,
     allow_backdated: bool = False,
 ) -> RunSummary:
     """New accounts and leads only; ownership repairs are left to hourly-routing.
 
     One pass, then, for `watch_seconds`, another pass each time the snapshot folder changes
-    (checked every `poll_seconds`): a deployment run every minute with `watch_seconds` a
-    little under 60 routes a record seconds after its export lands, and pays the process
-    start-up once a minute rather than once a pass. While watching, a pass that finds the
+    (checked every `poll_seconds`): the deployment's run watches for most of an hour
+    (prefect.yaml), routes a record seconds after its export lands, and pays the process
+    start-up once an hour rather than once a pass. While watching, a pass that finds the
     warehouse held by another run past `lock_wait_seconds` is skipped and the next poll
     passes again; the flow fails only when every pass was skipped. Returns the last
     pass's summary. ``allow_backdated``: accept an as-of far from the clock or the export
