@@ -8,9 +8,10 @@ to the engine:
 - hourly: ingests the whole export (emptying the arrivals scope) and records what it
   changed, builds the marts (the per-record models only for the changed records when the
   last build allows it, switchboard.changes), decides every record needing an owner.
-- arrivals: ingests the records new since the watermark, increments the day's marts with
-  them once those exist, decides only them; its identity includes the watermark, so the
-  run ledger never answers for it.
+- arrivals: ingests the records new since the watermark and makes them the change set,
+  builds the day's marts incrementally on it once those exist (switchboard.changes),
+  decides only them; its identity includes the watermark, so the run ledger never answers
+  for it.
 - departure: reuses the marts built today from the same export and settings, decides
   the leaver's book; its effective time may lie before the export.
 - territory_change: ingests the export with the new plan's files (their row counts may
@@ -41,7 +42,7 @@ class Plan:
     # route: which records the engine decides (switchboard.engine.eligibility.Selection).
     selection: Selection = field(default_factory=Selection)
     # prepare/ingest/route: the run routes only the records new since the last published
-    # hourly or arrivals run (routing.arrival_scope), and increments the day's marts.
+    # hourly or arrivals run (routing.arrival_scope), and builds the marts on them alone.
     arrivals_only: bool = False
     # ingest: the run routes every record needing an owner, so the arrivals scope of
     # passes that stopped is emptied (not in a dry run, which publishes nothing).

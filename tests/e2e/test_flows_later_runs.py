@@ -54,7 +54,6 @@ def _append_copy(path: Path, key: str, source_id: str, new_id: str, minutes: int
 def test_arrivals_route_the_records_new_since_the_last_run(
     org: Path, routed_org: Path, tmp_path: Path
 ) -> None:
-
     from flows.arrivals import arrivals
 
     copy_warehouse(routed_org, tmp_path)  # after the hourly run of `org` at AS_OF
