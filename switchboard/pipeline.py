@@ -119,7 +119,9 @@ def make_context(
     when = parse_as_of(as_of, as_of_option(mode))
     if as_of is not None and not allow_backdated:
         asof.check_not_future(when, option=as_of_option(mode))
-    if plan_for(mode).needs_leavers:  # a leaver the export does not list is a typo
+    # A run that decides the leavers' books needs leavers the export lists (a typo is not a
+    # no-op).
+    if plan_for(mode).selection.leavers_only:
         preflight.check_leavers(snapshot, leaver_rep_ids, mapping=config.mapping)
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256("|".join([
@@ -363,6 +365,14 @@ def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
     asof.check_not_before_export(ctx.as_of, newest, option=as_of_option(ctx.mode))
 
 
+def _unmark_built_load(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Until a build succeeds, the incremental models match no load: clear
+    routing.builds.raw_run_id (no later build starts from them) and return what it was."""
+    rows = con.execute("select raw_run_id from routing.builds").fetchall()
+    con.execute("update routing.builds set raw_run_id = null")
+    return rows[0][0] if rows else None
+
+
 def transform(ctx: RunContext) -> None:
     """dbt build: staging → intermediate → marts, with dbt's data tests (the whole suite in
     the first run of a day, switchboard.data_tests); then GX on the marts."""
@@ -375,8 +385,7 @@ def transform(ctx: RunContext) -> None:
         # day's full build. Until it succeeds those models lack rows raw.row_hashes
         # already lists, so no later build may start from them.
         with connection(ctx) as con:
-            (built,) = con.execute("select raw_run_id from routing.builds").fetchall()[0]
-            con.execute("update routing.builds set raw_run_id = null")
+            built = _unmark_built_load(con)
         dbt.run_arrivals(ctx.warehouse, ctx.config)
         with connection(ctx) as con:
             con.execute("update routing.builds set raw_run_id = ?", [built])
@@ -386,8 +395,7 @@ def transform(ctx: RunContext) -> None:
     with connection(ctx) as con:
         full = not data_tests.full_suite_passed(con, suite_key)
         incremental, why = changes.incremental_reason(con, ctx.run_id, settings)
-        # Until this build succeeds, the per-record models match no load.
-        con.execute("update routing.builds set raw_run_id = null")
+        _unmark_built_load(con)
     suite = "full" if full else "blocking"
     try:
         # A later run's blocking tests check what it changed; the day's first, everything.

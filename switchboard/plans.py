@@ -61,9 +61,6 @@ class Plan:
     checks_export_time: bool = True
     # ingest: the row-drop guard ignores these entities (the run replaces them).
     replaces: tuple[str, ...] = ()
-    # before anything starts: the run names leavers (--rep), each of which the export's
-    # reps file must list (a leaver it does not list is a typo, not a no-op).
-    needs_leavers: bool = False
     # the command-line option that carries the as-of, for messages.
     as_of_option: str = "--as-of"
 
@@ -73,7 +70,7 @@ PLANS: dict[Mode, Plan] = {
     "arrivals": Plan("arrivals", arrivals_only=True, delivers_pending_first=False,
                      answers_from_ledger=False),
     "departure": Plan("departure", Selection(leavers_only=True), reuses_marts=True,
-                      checks_export_time=False, needs_leavers=True, as_of_option="--effective"),
+                      checks_export_time=False, as_of_option="--effective"),
     "territory_change": Plan("territory_change", Selection(also_repairs=(OUTSIDE_TERRITORY,)),
                              replaces=PLAN_ENTITIES),
 }
