@@ -71,12 +71,22 @@
         {%- set scope = ref('int_records_in_scope') -%}
     {%- endif -%}
     {%- if var('changes', false) and is_incremental() -%}
+        {{ records_in_scope(record_type, key_column, scope) }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The predicate itself: `key_column` among the records of `record_type` in `scope` (the
+    scope model's relation); `record_type` none, the model's own record_type column too. -#}
+{% macro records_in_scope(record_type, key_column, scope) -%}
+    {%- if record_type -%}
         {{ key_column }} in (
             select record_id from {{ scope }}
             where record_type = '{{ record_type }}'
         )
     {%- else -%}
-        true
+        (record_type, {{ key_column }}) in (select record_type, record_id from {{ scope }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -86,19 +96,8 @@
     names them in its record_type column. -#}
 {% macro delete_in_scope(record_type, key_column) -%}
     {%- if var('changes', false) and is_incremental() -%}
-        delete from {{ this }} where
-        {%- if record_type %}
-            {{ key_column }} in (
-                select record_id from {{ ref('int_records_in_scope') }}
-                where record_type = '{{ record_type }}'
-            )
-        {%- else %}
-            exists (
-                select 1 from {{ ref('int_records_in_scope') }} as scope
-                where scope.record_type = {{ this }}.record_type
-                    and scope.record_id = {{ this }}.{{ key_column }}
-            )
-        {%- endif %}
+        delete from {{ this }}
+        where {{ records_in_scope(record_type, key_column, ref('int_records_in_scope')) }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -118,24 +117,24 @@
 
 {#- The data tests of a later run of the day check what the run changed (the whole suite
     ran in the day's first run): in an incremental build with var('data_tests_on_changes')
-    true, a generic test of a scoped mart reads only the records in scope, unless it says
-    meta: {scope_to_changes: false} (a whole-table reconciliation). dbt wraps every generic
-    test's model in this macro (it also applies a test's own `where`). -#}
+    true, a generic test of a model whose config names its `meta.record_scope`
+    ([record_type, key_column], as its in_scope() call does) reads only the records in
+    scope, unless the test says meta: {scope_to_changes: false} (a whole-table
+    reconciliation). dbt wraps every generic test's model in this macro (it also applies a
+    test's own `where`). -#}
 {% macro get_where_subquery(relation) -%}
-    {%- set scoped = {
-        'dim_accounts': "account_id in (select record_id from {scope} where record_type = 'account')",
-        'dim_leads': "lead_id in (select record_id from {scope} where record_type = 'lead')",
-        'fct_territory_matches': "(record_type, record_id) in (select record_type, record_id from {scope})",
-    } -%}
     {%- set conditions = [] -%}
     {%- if config.get('where', '') -%}
         {%- do conditions.append('(' ~ config.get('where') ~ ')') -%}
     {%- endif -%}
-    {%- if var('changes', false) and var('data_tests_on_changes', false)
-           and relation.identifier in scoped
+    {%- if execute and var('changes', false) and var('data_tests_on_changes', false)
            and (config.get('meta') or {}).get('scope_to_changes', true) -%}
-        {%- do conditions.append(
-            scoped[relation.identifier].replace('{scope}', relation_of('int_records_in_scope') | trim)) -%}
+        {%- set tested = graph.nodes.get('model.' ~ project_name ~ '.' ~ relation.identifier) -%}
+        {%- set scope = (tested.config.meta or {}).get('record_scope') if tested else none -%}
+        {%- if scope -%}
+            {%- do conditions.append(records_in_scope(
+                scope[0], scope[1], relation_of('int_records_in_scope') | trim) | trim) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')

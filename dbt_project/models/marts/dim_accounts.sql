@@ -1,11 +1,14 @@
 -- One row per CRM account: normalised attributes, hierarchy, open pipeline, the owner's
 -- availability and the account's segment (that of its best-matching territory: lowest
 -- priority number, then most specific, then territory_id; null when no territory matches).
+{#- meta.record_scope: a later run's tests of this mart read the records in scope
+    (get_where_subquery in macros/changes.sql). -#}
 {{
     config(
         materialized=scoped_materialization(),
         pre_hook="{{ delete_in_scope('account', 'account_id') }}",
         tags=['arrivals'],
+        meta={'record_scope': ['account', 'account_id']},
         incremental_strategy='delete+insert',
         unique_key='account_id',
     )

@@ -1,10 +1,13 @@
 -- One row per lead: normalised contact and company attributes and the existing account the
 -- lead was matched to (match_method crm_link, domain or company_name; null when none).
+{#- meta.record_scope: a later run's tests of this mart read the records in scope
+    (get_where_subquery in macros/changes.sql). -#}
 {{
     config(
         materialized=scoped_materialization(),
         pre_hook="{{ delete_in_scope('lead', 'lead_id') }}",
         tags=['arrivals'],
+        meta={'record_scope': ['lead', 'lead_id']},
         incremental_strategy='delete+insert',
         unique_key='lead_id',
     )
