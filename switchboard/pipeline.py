@@ -162,7 +162,9 @@ def warm_up() -> None:
     record's owner — a served deployment starts every pass in a fresh process.
 
     Great Expectations first: ingest's raw check needs it before the build needs dbt."""
-    importlib.import_module("great_expectations")
+    from switchboard.quality import import_great_expectations
+
+    import_great_expectations()
     importlib.import_module("dbt.cli.main")
 
 
