@@ -95,9 +95,10 @@ def payloads(decisions: pl.DataFrame, queues: Queues) -> pl.DataFrame:
 
 
 def _yaml_key(name: pl.Expr) -> pl.Expr:
-    """A queue name as a routing.yml key path part: quoted unless plain."""
+    """A queue name as a routing.yml key path part: quoted unless plain (in single quotes,
+    which a CSV cell does not double)."""
     return pl.when(name.str.contains(r"^[A-Za-z0-9_-]+$")).then(name).otherwise(
-        pl.concat_str(pl.lit('"'), name, pl.lit('"')))
+        pl.concat_str(pl.lit("'"), name, pl.lit("'")))
 
 
 def review_reason() -> pl.Expr:

@@ -114,8 +114,8 @@ def test_owner_changes_go_to_one_file_per_object_with_queue_ids_per_object(
     assert reasons == {
         "A5": "no CRM id for queue fallback-queue on accounts; add "
               "queues.fallback-queue.account to routing.yml",
-        "L3": 'no CRM id for territory pool pool:T-NAE-MM on leads; add '
-              'queues."pool:T-NAE-MM".lead to routing.yml',
+        "L3": "no CRM id for territory pool pool:T-NAE-MM on leads; add "
+              "queues.'pool:T-NAE-MM'.lead to routing.yml",
         "A6": "owner kept for manager review (open pipeline): nothing to write back; the "
               "manager hands the account over in the CRM",
     }
