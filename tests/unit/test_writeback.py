@@ -253,3 +253,14 @@ def test_the_shipped_routing_yml_writes_back_with_the_audit_columns() -> None:
     shipped = load_config()
     assert shipped.writeback.id_column == "Id" and shipped.writeback.owner_column == "OwnerId"
     assert shipped.writeback.columns == RoutingConfig().writeback.columns
+
+
+def test_the_documented_routing_yml_examples_load(tmp_path: Path) -> None:
+    """docs/OPERATIONS.md's write-back examples are settings the loader takes."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "OPERATIONS.md").read_text()
+    section = docs.split("## Writing owners back to the CRM")[1].split("\n## ")[0]
+    examples = section.split("```yaml\n")[1:]
+    assert len(examples) == 3
+    for block in examples:
+        settings = config(tmp_path, block.split("```")[0])
+        assert settings.queues.crm_ids or settings.writeback.columns
