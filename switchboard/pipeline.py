@@ -687,10 +687,12 @@ def publish_run(ctx: RunContext) -> RunSummary:
                                  [ctx.run_id])
         webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
         publish.queue_messages(con, run_id=ctx.run_id, decisions=decisions, alerts=alerts,
-                               summary_markdown=summary.to_markdown(), webhook=webhook)
+                               summary_markdown=summary.to_markdown(), webhook=webhook,
+                               queues=ctx.config.queues)
         if ctx.config.sinks.files:
             publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
-                                 summary_markdown=summary.to_markdown())
+                                 summary_markdown=summary.to_markdown(),
+                                 writeback_settings=ctx.config.writeback)
         summary = _deliver(con, ctx, summary)
         publish.set_status(con, ctx.run_id, "published")
     return summary
@@ -742,7 +744,8 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
                                alerts=alerts, summary_markdown=summary.to_markdown(),
                                webhook=webhook)
         publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
-                             summary_markdown=summary.to_markdown())
+                             summary_markdown=summary.to_markdown(),
+                             writeback_settings=ctx.config.writeback)
         return _deliver(con, ctx, summary)
 
 

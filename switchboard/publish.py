@@ -26,15 +26,15 @@ import duckdb
 import httpx
 import polars as pl
 
-from switchboard import data_tests, warehouse
+from switchboard import data_tests, warehouse, writeback
 from switchboard.alerts import ALERTS
-from switchboard.config import Webhook
+from switchboard.config import Queues, Webhook, Writeback
 from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, RUNS
 
 MESSAGES: dict[str, pl.DataType] = {
     "message_key": pl.String(),
     "run_id": pl.String(),
-    "kind": pl.String(),  # reassignment | alert | summary
+    "kind": pl.String(),  # reassignment | review | alert | summary
     "sink": pl.String(),  # file | webhook
     "payload": pl.String(),
     "status": pl.String(),  # pending | sent
@@ -62,6 +62,8 @@ LEDGER_TABLES = {
     "routing.outbox_messages": MESSAGES,
     "routing.alerts": ROUTING_ALERTS,
 }
+# reassignments.csv: every decision that gives a record a new owner or queue, both objects,
+# in Switchboard's ids and queue names (for analysts; the CRM takes switchboard.writeback's).
 REASSIGNMENT_COLUMNS = [
     "record_type", "record_id", "old_owner_id", "new_owner_id", "queue", "rule", "reason",
 ]
@@ -237,19 +239,6 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def reassignments(decisions: pl.DataFrame) -> pl.DataFrame:
-    """Decisions that change a record's owner, in CRM bulk-update shape."""
-    return decisions.filter(pl.col("rule") != "manager_review").select(
-        "record_type",
-        "record_id",
-        pl.col("previous_owner_id").alias("old_owner_id"),
-        pl.col("owner_id").alias("new_owner_id"),
-        "queue",
-        "rule",
-        pl.col("rationale").alias("reason"),
-    )
-
-
 def _messages(run_id: str, kind: str, sink: str, keys: Iterable[str],
               payloads: Iterable[str]) -> pl.DataFrame:
     keys, payloads = list(keys), list(payloads)
@@ -271,21 +260,41 @@ def _messages(run_id: str, kind: str, sink: str, keys: Iterable[str],
     )
 
 
-def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl.DataFrame,
-                   alerts: pl.DataFrame, summary_markdown: str, webhook: bool) -> int:
-    """Queue this run's outbound messages; keys already queued by any run are skipped.
-    Returns how many messages are new."""
-    moves = reassignments(decisions).with_columns(
-        key=pl.concat_str(
-            [pl.lit("reassign")]
-            + [pl.col(c).fill_null("") for c in
-               ("record_type", "record_id", "old_owner_id", "new_owner_id", "queue")],
-            separator="|",
-        )
+def _keyed(decisions: pl.DataFrame, queues: Queues) -> pl.DataFrame:
+    """The decisions the files publish (writeback.payloads) with their message keys: a
+    reassignment by record, old and new owner and queue, plus the queue's CRM id where
+    routing.yml maps it (so mapping a queue publishes its records again); a manager review
+    by record and the owner kept."""
+    def joined(*parts: pl.Expr | str) -> pl.Expr:
+        return pl.concat_str([pl.col(p).fill_null("") if isinstance(p, str) else p
+                              for p in parts], separator="|")
+
+    mapped_queue = pl.col("new_owner_id").is_null() & pl.col("crm_owner_id").is_not_null()
+    return writeback.payloads(decisions, queues).with_columns(
+        key=pl.when(pl.col("kind") == "review")
+        .then(joined(pl.lit("review"), "record_type", "record_id", "old_owner_id"))
+        .when(mapped_queue)
+        .then(joined(pl.lit("reassign"), "record_type", "record_id", "old_owner_id",
+                     "new_owner_id", "queue", "crm_owner_id"))
+        .otherwise(joined(pl.lit("reassign"), "record_type", "record_id", "old_owner_id",
+                          "new_owner_id", "queue"))
     )
+
+
+def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl.DataFrame,
+                   alerts: pl.DataFrame, summary_markdown: str, webhook: bool,
+                   queues: Queues | None = None) -> int:
+    """Queue this run's outbound messages; keys already queued by any run are skipped.
+    ``queues`` (routing.yml `queues:`) gives queue decisions their CRM owner ids for the
+    write-back files. Returns how many messages are new."""
+    published = _keyed(decisions, queues or Queues())
+    payload = pl.struct(list(writeback.PAYLOAD)).struct.json_encode()
+    moves, reviews = (published.filter(pl.col("kind") == kind)
+                      for kind in ("reassignment", "review"))
     frames = [
         _messages(run_id, "reassignment", "file", moves["key"],
-                  moves.drop("key").select(pl.struct(pl.all()).struct.json_encode()).to_series()),
+                  moves.select(payload).to_series()),
+        _messages(run_id, "review", "file", reviews["key"], reviews.select(payload).to_series()),
         _messages(run_id, "alert", "file", "file|" + alerts["alert_key"],
                   alerts.select(pl.struct(pl.all()).struct.json_encode()).to_series()),
     ]
@@ -321,9 +330,11 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
-                 summary_markdown: str) -> Path:
-    """Write outbox/<run_id>/ from the messages this run queued first. Rewriting is
-    harmless: the files always hold exactly this run's new messages."""
+                 summary_markdown: str, writeback_settings: Writeback | None = None) -> Path:
+    """Write outbox/<run_id>/ from the messages this run queued first: reassignments.csv,
+    the write-back files (switchboard.writeback: Account.csv, Lead.csv, review.csv, shaped
+    by routing.yml `writeback:`), alerts.jsonl and summary.md. Rewriting is harmless: the
+    files always hold exactly this run's new messages."""
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     mine = warehouse.query(
@@ -331,16 +342,17 @@ def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
         "where run_id = ? and sink = 'file' order by message_key",
         [run_id],
     )
-    moves = mine.filter(pl.col("kind") == "reassignment")["payload"]
+    published = mine.filter(pl.col("kind").is_in(["reassignment", "review"]))
     table = (
-        pl.DataFrame({"payload": moves})
-        .select(pl.col("payload").str.json_decode(
-            pl.Struct({c: pl.String() for c in REASSIGNMENT_COLUMNS})
-        ).struct.unnest())
-        if moves.len()
-        else pl.DataFrame(schema={c: pl.String() for c in REASSIGNMENT_COLUMNS})
+        published.select("kind", pl.col("payload").str.json_decode(
+            pl.Struct(writeback.PAYLOAD)).struct.unnest())
+        if published.height
+        else pl.DataFrame(schema={"kind": pl.String(), **writeback.PAYLOAD})
     )
-    _atomic_write(folder / "reassignments.csv", neutralise_formulas(table).write_csv())
+    moves = table.filter(pl.col("kind") == "reassignment").select(REASSIGNMENT_COLUMNS)
+    _atomic_write(folder / "reassignments.csv", neutralise_formulas(moves).write_csv())
+    for name, frame in writeback.files(table, writeback_settings or Writeback()).items():
+        _atomic_write(folder / name, neutralise_formulas(frame).write_csv())
     _write_alert_lines(folder, mine.filter(pl.col("kind") == "alert")["payload"].to_list())
     _atomic_write(folder / "summary.md", summary_markdown)
     con.execute(

@@ -58,7 +58,7 @@ def test_outbox_files_hold_the_runs_new_messages(con, tmp_path: Path) -> None:  
     )
     new = publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts(),
                                  summary_markdown="# s", webhook=False)
-    assert new == 3  # two reassignments (manager review keeps the owner) + one alert
+    assert new == 4  # two reassignments, a manager review (review.csv) and an alert
     folder = publish.write_outbox(con, run_id="r1", outbox=tmp_path / "outbox",
                                   summary_markdown="# summary")
     rows = list(csv.DictReader((folder / "reassignments.csv").open()))
@@ -66,6 +66,11 @@ def test_outbox_files_hold_the_runs_new_messages(con, tmp_path: Path) -> None:  
     assert rows[0]["old_owner_id"] == "OLD" and rows[0]["new_owner_id"] == "REP-1"
     assert rows[1]["queue"] == "fallback-queue" and rows[1]["new_owner_id"] == ""
     assert set(rows[0]) == set(publish.REASSIGNMENT_COLUMNS)
+    accounts = list(csv.DictReader((folder / "Account.csv").open()))
+    assert [(r["Id"], r["OwnerId"]) for r in accounts] == [("A1", "REP-1")]
+    review = list(csv.DictReader((folder / "review.csv").open()))
+    assert [(r["record_id"], r["rule"]) for r in review] == [
+        ("A2", "fallback_queue"), ("A3", "manager_review")]
     lines = (folder / "alerts.jsonl").read_text().splitlines()
     assert [json.loads(x)["type"] for x in lines] == ["pipeline_handoff"]
     assert {"type", "severity", "recipient_id", "record_id", "rep_id", "message"} <= set(
