@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from prefect import flow
 
-from flows.tasks import run_pipeline
-from switchboard.config import load_config
-from switchboard.pipeline import make_context, snapshot_signature, wait_for_export, warm_up
+from flows.tasks import run_as_task, said
+from switchboard import runs
 from switchboard.summary import RunSummary
-from switchboard.warehouse import WarehouseLocked
 
 
 @flow(name="arrivals", log_prints=True)
@@ -38,33 +34,6 @@ def arrivals(
     pass's summary. ``allow_backdated``: accept an as-of far from the clock or the export
     (see switchboard.asof).
     """
-    if watch_seconds > 0 and as_of is not None:
-        raise ValueError("watch_seconds needs the current time: leave as_of unset")
-    until = time.monotonic() + watch_seconds
-    warm_up()  # before the as-of is read: see switchboard.pipeline.warm_up
-    settings = load_config(config, mapping)
-    result: RunSummary | None = None
-    skipped: WarehouseLocked | None = None
-    while True:
-        seen = snapshot_signature(snapshot)
-        ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                           config=settings, as_of=as_of, mode="arrivals",
-                           accepted_guards=tuple(accept_guards or ()),
-                           allow_backdated=allow_backdated)
-        try:
-            routed = run_pipeline(ctx, lock_wait_seconds)
-        except WarehouseLocked as busy:
-            # The hourly run (or a departure) holds the warehouse. While watching, pass
-            # again at the next poll: that pass takes this one's records.
-            if watch_seconds <= 0:
-                raise
-            print(f"pass skipped: {busy}")
-            skipped, seen = busy, ()
-        else:
-            assert isinstance(routed, RunSummary)
-            result = routed
-        if not wait_for_export(snapshot, seen, until, poll_seconds):
-            if result is None:
-                assert skipped is not None  # every pass was skipped
-                raise skipped
-            return result
+    return runs.arrivals(snapshot, warehouse, outbox, config, mapping, as_of,
+                         lock_wait_seconds, watch_seconds, poll_seconds, accept_guards,
+                         allow_backdated, runner=run_as_task, each_pass=said)

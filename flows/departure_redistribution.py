@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.tasks import run_pipeline
-from switchboard.config import load_config
-from switchboard.pipeline import make_context
+from flows.tasks import run_as_task, said
+from switchboard import runs
 from switchboard.summary import RunSummary
 
 
@@ -29,10 +28,6 @@ def departure_redistribution(
     from then on, even if HR does not show it yet. It may lie before the export (a leaver
     effective yesterday); more than a day ahead of the clock it needs ``allow_backdated``.
     """
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config, mapping), as_of=effective, mode="departure",
-                       accepted_guards=tuple(accept_guards or ()),
-                       leaver_rep_ids=(rep,), allow_backdated=allow_backdated)
-    result = run_pipeline(ctx, lock_wait_seconds)
-    assert isinstance(result, RunSummary)
-    return result
+    return said(runs.departure(snapshot, rep, effective, warehouse, outbox, config, mapping,
+                               lock_wait_seconds, accept_guards, allow_backdated,
+                               runner=run_as_task))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.tasks import run_pipeline
-from switchboard.config import load_config
-from switchboard.pipeline import make_context
+from flows.tasks import run_as_task, said
+from switchboard import runs
 from switchboard.summary import RunSummary
 
 
@@ -26,13 +25,9 @@ def hourly_routing(
 
     ``allow_backdated``: accept an as-of more than a day ahead of the clock or earlier than
     the export (a deliberate replay; see switchboard.asof)."""
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config, mapping), as_of=as_of, mode="hourly",
-                       accepted_guards=tuple(accept_guards or ()),
-                       allow_backdated=allow_backdated)
-    result = run_pipeline(ctx, lock_wait_seconds)
-    assert isinstance(result, RunSummary)
-    return result
+    return said(runs.hourly(snapshot, warehouse, outbox, config, mapping, as_of,
+                            lock_wait_seconds, accept_guards, allow_backdated,
+                            runner=run_as_task))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows import tasks
-from switchboard import stages
-from switchboard import warehouse as wh
-from switchboard.config import load_config
-from switchboard.pipeline import make_context
+from flows.tasks import run_as_task
+from switchboard import runs
 
 
 @flow(name="ingest", log_prints=True)
@@ -21,10 +18,5 @@ def ingest(
     accept_guards: list[str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Snapshot → raw.<entity> + raw.quarantine; returns input/loaded/quarantined counts."""
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox="outbox",
-                       config=load_config(config, mapping), mode="hourly",
-                       accepted_guards=tuple(accept_guards or ()), dry_run=True)
-    with wh.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
-        tasks.run_as_task(stages.PREPARE, ctx)
-        counts: dict[str, dict[str, int]] = tasks.run_as_task(stages.INGEST, ctx)
-        return counts
+    return runs.ingest(snapshot, warehouse, config, mapping, lock_wait_seconds, accept_guards,
+                       runner=run_as_task)

@@ -53,7 +53,7 @@ def run_as_task(stage: stages.Stage, *args: Any) -> Any:
         return TASKS[stage.name](*args)
 
 
-def _said(summary: RunSummary) -> RunSummary:
+def said(summary: RunSummary) -> RunSummary:
     """Log deliveries left pending on the flow run, where a served deployment shows them
     (the CLI says so itself, on stderr and in its exit code)."""
     if summary.pending_messages and _in_flow_run():
@@ -64,4 +64,4 @@ def _said(summary: RunSummary) -> RunSummary:
 def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | Routed:
     """The run's plan through switchboard.stages.run, each stage a Prefect task."""
     result = stages.run(ctx, run_as_task, lock_wait_seconds)
-    return _said(result) if isinstance(result, RunSummary) else result
+    return said(result) if isinstance(result, RunSummary) else result

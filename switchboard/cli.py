@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -289,13 +290,53 @@ def _orchestrated() -> bool:
     """True when a Prefect API is configured (PREFECT_API_URL): a run from the command
     line is then a flow run that server records. Without one, a one-shot run needs no
     orchestrator, and starting Prefect's temporary server (about 6 s) would buy nothing:
-    the flow's body runs in this process, each stage called directly."""
+    the run's plain function (switchboard.runs) runs in this process, each stage called
+    directly, and Prefect is not even imported (about 1.5 s) when none of the places
+    Prefect reads its settings from exists."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if not _prefect_settings_files():
+        return False
     from prefect.settings import PREFECT_API_URL
 
     return bool(PREFECT_API_URL.value())
 
 
-def _flow(flow: Any) -> Callable[..., object]:
+def _prefect_settings_files() -> list[Path]:
+    """The files Prefect could read PREFECT_API_URL from, of those that exist: its
+    profiles (PREFECT_PROFILES_PATH, else PREFECT_HOME/profiles.toml), and .env,
+    prefect.toml and a pyproject.toml with a [tool.prefect] table in the working folder."""
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    candidates = [Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml"),
+                  Path(".env"), Path("prefect.toml")]
+    found = [path for path in candidates if path.is_file()]
+    pyproject = Path("pyproject.toml")
+    if pyproject.is_file() and "[tool.prefect" in pyproject.read_text(errors="replace"):
+        found.append(pyproject)
+    return found
+
+
+def _flow(name: str) -> Callable[..., Any]:
+    """The run `name` of switchboard.runs: as its Prefect flow (flows/) when orchestrated,
+    else as the plain function, its stages called directly."""
+    if not _orchestrated():
+        from switchboard import runs
+
+        return cast(Callable[..., Any], getattr(runs, name))
+    import flows.arrivals
+    import flows.departure_redistribution
+    import flows.hourly_routing
+    import flows.ingest
+
+    return cast(Callable[..., Any], {
+        "hourly": flows.hourly_routing.hourly_routing,
+        "departure": flows.departure_redistribution.departure_redistribution,
+        "arrivals": flows.arrivals.arrivals,
+        "ingest": flows.ingest.ingest,
+    }[name])
+
+
+def _prefect_flow(flow: Any) -> Callable[..., object]:
     """The flow itself when orchestrated, else its plain function (flows/tasks.py then
     calls each stage directly)."""
     return flow if _orchestrated() else getattr(flow, "fn", flow)
@@ -522,9 +563,7 @@ def ingest(
     """Load a snapshot into raw.* (bad rows to raw.quarantine) without routing."""
     _config_option(config, mapping)
     _snapshot_option(snapshot)
-    from flows.ingest import ingest as ingest_flow
-
-    counts = _run_flow(lambda: _flow(ingest_flow)(
+    counts = _run_flow(lambda: _flow("ingest")(
         snapshot=str(snapshot), warehouse=str(warehouse),
         config=str(config) if config else None, mapping=_mapping_arg(mapping),
         lock_wait_seconds=wait, accept_guards=accept_guard,
@@ -627,12 +666,12 @@ def _answered_from_ledger(mode: Mode, snapshot: Path, warehouse: Path, outbox: P
     return True
 
 
-def _route_and_print(flow_fn: Callable[..., object], snapshot: Path, warehouse: Path,
+def _route_and_print(run: str, snapshot: Path, warehouse: Path,
                      outbox: Path, config: Path | None, as_of: str | None, wait: float,
                      allow_backdated: bool, accept_guard: list[str] | None = None,
                      mapping: str | None = None) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
-    summary = _run_flow(lambda: _flow(flow_fn)(
+    summary = _run_flow(lambda: _flow(run)(
         snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, mapping=_mapping_arg(mapping),
         as_of=as_of, lock_wait_seconds=wait,
@@ -662,9 +701,7 @@ def run_hourly(
     if _answered_from_ledger("hourly", snapshot, warehouse, outbox, config, as_of, wait,
                              allow_backdated, mapping=mapping):
         return
-    from flows.hourly_routing import hourly_routing
-
-    _route_and_print(hourly_routing, snapshot, warehouse, outbox, config, as_of, wait,
+    _route_and_print("hourly", snapshot, warehouse, outbox, config, as_of, wait,
                      allow_backdated, accept_guard, mapping)
 
 
@@ -697,9 +734,7 @@ def run_departure(
                              effective or as_of, wait, allow_backdated, leaver=rep,
                              mapping=mapping):
         return
-    from flows.departure_redistribution import departure_redistribution
-
-    summary = _run_flow(lambda: _flow(departure_redistribution)(
+    summary = _run_flow(lambda: _flow("departure")(
         snapshot=str(snapshot), rep=rep, effective=effective or as_of,
         warehouse=str(warehouse), outbox=str(outbox),
         config=str(config) if config else None, mapping=_mapping_arg(mapping),
@@ -727,9 +762,7 @@ def run_arrivals(
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     _config_option(config, mapping)
     _snapshot_option(snapshot)
-    from flows.arrivals import arrivals
-
-    _route_and_print(arrivals, snapshot, warehouse, outbox, config, as_of, wait,
+    _route_and_print("arrivals", snapshot, warehouse, outbox, config, as_of, wait,
                      allow_backdated, accept_guard, mapping)
 
 
@@ -758,7 +791,7 @@ def run_territory_change(
     from flows.territory_change import territory_change
     from switchboard.whatif import WhatIfDiff
 
-    result = _run_flow(lambda: _flow(territory_change)(
+    result = _run_flow(lambda: _prefect_flow(territory_change)(
         snapshot=str(snapshot), territories=str(territories),
         members=str(members) if members else None, dry_run=dry_run,
         warehouse=str(warehouse), outbox=str(outbox),

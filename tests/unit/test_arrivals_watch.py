@@ -1,4 +1,5 @@
-"""The arrivals flow's watch loop: another pass on each new export, until the deadline."""
+"""The arrivals run's watch loop (switchboard.runs.arrivals, the body of the arrivals flow):
+another pass on each new export, until the deadline."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import flows.arrivals as arrivals_flow
+from switchboard import runs, stages
 from switchboard.pipeline import RunContext, snapshot_signature, wait_for_export
 from switchboard.summary import RunSummary
 from switchboard.warehouse import WarehouseLocked
@@ -43,19 +44,19 @@ def test_the_flow_passes_again_for_each_export_that_lands_while_it_watches(
     accounts.write_text("account_id,created_at\nA1,2026-03-02T09:00:00\n")
     passes: list[RunContext] = []
 
-    def one_pass(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary:
+    def one_pass(ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
+                 ) -> RunSummary:
         passes.append(ctx)
         if len(passes) == 1:  # an export lands while the first pass runs
             with accounts.open("a") as handle:
                 handle.write("A2,2026-03-02T09:00:30\n")
         return RunSummary(run_id=ctx.run_id, mode=ctx.mode, status="published")
 
-    monkeypatch.setattr(arrivals_flow, "run_pipeline", one_pass)
-    monkeypatch.setattr(arrivals_flow, "warm_up", lambda: None)
+    monkeypatch.setattr(stages, "run", one_pass)
+    monkeypatch.setattr(runs, "warm_up", lambda: None)
     started = time.monotonic()
-    summary = arrivals_flow.arrivals.fn(snapshot=str(snapshot), warehouse=str(tmp_path / "w"),
-                                        outbox=str(tmp_path / "o"), watch_seconds=1.5,
-                                        poll_seconds=0.1)
+    summary = runs.arrivals(snapshot=str(snapshot), warehouse=str(tmp_path / "w"),
+                            outbox=str(tmp_path / "o"), watch_seconds=1.5, poll_seconds=0.1)
     assert len(passes) == 2
     assert [p.mode for p in passes] == ["arrivals", "arrivals"]
     assert passes[0].fingerprint != passes[1].fingerprint  # the second saw the new export
@@ -65,7 +66,7 @@ def test_the_flow_passes_again_for_each_export_that_lands_while_it_watches(
 
 def test_watching_needs_the_clock() -> None:
     with pytest.raises(ValueError, match="leave as_of unset"):
-        arrivals_flow.arrivals.fn(snapshot=".", as_of="2026-03-02T09:00:00", watch_seconds=5)
+        runs.arrivals(snapshot=".", as_of="2026-03-02T09:00:00", watch_seconds=5)
 
 
 def test_a_pass_that_finds_the_warehouse_busy_is_tried_again_while_watching(
@@ -76,23 +77,24 @@ def test_a_pass_that_finds_the_warehouse_busy_is_tried_again_while_watching(
     (snapshot / "accounts.csv").write_text("account_id,created_at\nA1,2026-03-02T09:00:00\n")
     calls: list[str] = []
 
-    def busy_once(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary:
+    def busy_once(ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
+                 ) -> RunSummary:
         calls.append(ctx.run_id)
         if len(calls) == 1:
             raise WarehouseLocked("another run holds the warehouse")
         return RunSummary(run_id=ctx.run_id, mode=ctx.mode, status="published")
 
-    monkeypatch.setattr(arrivals_flow, "run_pipeline", busy_once)
-    monkeypatch.setattr(arrivals_flow, "warm_up", lambda: None)
-    summary = arrivals_flow.arrivals.fn(snapshot=str(snapshot), watch_seconds=1.0,
-                                        poll_seconds=0.1)
+    monkeypatch.setattr(stages, "run", busy_once)
+    monkeypatch.setattr(runs, "warm_up", lambda: None)
+    summary = runs.arrivals(snapshot=str(snapshot), watch_seconds=1.0, poll_seconds=0.1)
     assert len(calls) == 2 and summary.status == "published"
 
-    def always_busy(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary:
+    def always_busy(ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
+                 ) -> RunSummary:
         raise WarehouseLocked("another run holds the warehouse")
 
-    monkeypatch.setattr(arrivals_flow, "run_pipeline", always_busy)
+    monkeypatch.setattr(stages, "run", always_busy)
     with pytest.raises(WarehouseLocked):
-        arrivals_flow.arrivals.fn(snapshot=str(snapshot), watch_seconds=0.5, poll_seconds=0.1)
+        runs.arrivals(snapshot=str(snapshot), watch_seconds=0.5, poll_seconds=0.1)
     with pytest.raises(WarehouseLocked):  # one pass, no watching: as before
-        arrivals_flow.arrivals.fn(snapshot=str(snapshot))
+        runs.arrivals(snapshot=str(snapshot))

@@ -1,0 +1,142 @@
+"""What each routing command runs, as plain functions of a stage runner.
+
+A Prefect flow (flows/) is one of these with its stages run as tasks
+(flows.tasks.run_as_task); a one-shot command without a Prefect API calls the same
+function with switchboard.stages.run_direct and never imports Prefect (about 1.5 s of a
+fresh process). The parameters are the flows' parameters, so either can be called with
+the same keywords.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from switchboard import stages
+from switchboard import warehouse as wh
+from switchboard.config import load_config
+from switchboard.pipeline import make_context, snapshot_signature, wait_for_export, warm_up
+from switchboard.summary import RunSummary
+from switchboard.warehouse import WarehouseLocked
+
+
+def _summary(result: object) -> RunSummary:
+    assert isinstance(result, RunSummary)
+    return result
+
+
+def hourly(
+    snapshot: str,
+    warehouse: str = "warehouse.duckdb",
+    outbox: str = "outbox",
+    config: str | None = None,
+    mapping: str | None = None,
+    as_of: str | None = None,
+    lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
+    *,
+    runner: stages.Runner = stages.run_direct,
+) -> RunSummary:
+    """Route what needs an owner: new unowned records and the books of invalid owners."""
+    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
+                       config=load_config(config, mapping), as_of=as_of, mode="hourly",
+                       accepted_guards=tuple(accept_guards or ()),
+                       allow_backdated=allow_backdated)
+    return _summary(stages.run(ctx, runner, lock_wait_seconds))
+
+
+def departure(
+    snapshot: str,
+    rep: str,
+    effective: str | None = None,
+    warehouse: str = "warehouse.duckdb",
+    outbox: str = "outbox",
+    config: str | None = None,
+    mapping: str | None = None,
+    lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
+    *,
+    runner: stages.Runner = stages.run_direct,
+) -> RunSummary:
+    """A leaver's book now: pipeline accounts to manager review, pool tiers to the
+    territory pool, the rest by territory. ``effective`` is the run's as-of."""
+    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
+                       config=load_config(config, mapping), as_of=effective, mode="departure",
+                       accepted_guards=tuple(accept_guards or ()),
+                       leaver_rep_ids=(rep,), allow_backdated=allow_backdated)
+    return _summary(stages.run(ctx, runner, lock_wait_seconds))
+
+
+def arrivals(
+    snapshot: str,
+    warehouse: str = "warehouse.duckdb",
+    outbox: str = "outbox",
+    config: str | None = None,
+    mapping: str | None = None,
+    as_of: str | None = None,
+    lock_wait_seconds: float = 30,
+    watch_seconds: float = 0,
+    poll_seconds: float = 0.5,
+    accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
+    *,
+    runner: stages.Runner = stages.run_direct,
+    say: Callable[[str], object] = print,
+    each_pass: Callable[[RunSummary], object] = lambda summary: None,
+) -> RunSummary:
+    """New accounts and leads only: one pass, then, for `watch_seconds`, another pass each
+    time the snapshot folder changes (checked every `poll_seconds`). While watching, a pass
+    that finds the warehouse held past `lock_wait_seconds` is skipped (`say` tells) and the
+    next poll passes again; it fails only when every pass was skipped. `each_pass` sees
+    every pass's summary; the last is returned."""
+    if watch_seconds > 0 and as_of is not None:
+        raise ValueError("watch_seconds needs the current time: leave as_of unset")
+    until = time.monotonic() + watch_seconds
+    warm_up()  # before the as-of is read: see switchboard.pipeline.warm_up
+    settings = load_config(config, mapping)
+    result: RunSummary | None = None
+    skipped: WarehouseLocked | None = None
+    while True:
+        seen = snapshot_signature(snapshot)
+        ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
+                           config=settings, as_of=as_of, mode="arrivals",
+                           accepted_guards=tuple(accept_guards or ()),
+                           allow_backdated=allow_backdated)
+        try:
+            result = _summary(stages.run(ctx, runner, lock_wait_seconds))
+            each_pass(result)
+        except WarehouseLocked as busy:
+            # The hourly run (or a departure) holds the warehouse. While watching, pass
+            # again at the next poll: that pass takes this one's records.
+            if watch_seconds <= 0:
+                raise
+            say(f"pass skipped: {busy}")
+            skipped, seen = busy, ()
+        if not wait_for_export(snapshot, seen, until, poll_seconds):
+            if result is None:
+                assert skipped is not None  # every pass was skipped
+                raise skipped
+            return result
+
+
+def ingest(
+    snapshot: str,
+    warehouse: str = "warehouse.duckdb",
+    config: str | None = None,
+    mapping: str | None = None,
+    lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
+    *,
+    runner: stages.Runner = stages.run_direct,
+) -> dict[str, dict[str, int]]:
+    """Snapshot → raw.<entity> + raw.quarantine, checked, without routing; returns the
+    input, loaded and quarantined counts per entity."""
+    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox="outbox",
+                       config=load_config(config, mapping), mode="hourly",
+                       accepted_guards=tuple(accept_guards or ()), dry_run=True)
+    with wh.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
+        runner(stages.PREPARE, ctx)
+        counts: dict[str, dict[str, int]] = runner(stages.INGEST, ctx)
+        return counts
