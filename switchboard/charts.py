@@ -137,6 +137,12 @@ def _figure(chart_id: str, title: str, svg: str, legend: Sequence[tuple[str, str
             "</figure>")
 
 
+def _empty(chart_id: str, title: str) -> str:
+    """A chart with nothing to draw: its caption and a line saying so."""
+    return (f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(title)}'
+            "</figcaption><p class='empty'>Nothing to show.</p></figure>")
+
+
 def _dash(kind: str) -> str:
     return kind.partition(":")[2] or "none"
 
@@ -200,10 +206,12 @@ def hbar(frame: pl.DataFrame, *, label: str, value: str, chart_id: str, title: s
     """Horizontal bars, one row per row of ``frame`` in its order: the label left of the
     axis, the value at the bar's end. ``color`` names a column of CSS colours."""
     n = frame.height
+    if n == 0:
+        return _empty(chart_id, title)
     shown = shorten(pl.col(label), LABEL_CHARS)
     number = fixed(pl.col(value), decimals)
-    label_chars = int(frame.select(shown.str.len_chars().max()).item() or 1) if n else 1
-    value_chars = int(frame.select(number.str.len_chars().max()).item() or 1) if n else 1
+    label_chars = int(_largest(frame.select(shown.str.len_chars()).to_series())) or 1
+    value_chars = int(_largest(frame.select(number.str.len_chars()).to_series())) or 1
     left = text_width(label_chars) + 12
     right = WIDTH - text_width(value_chars) - 12
     top_value = max([_largest(frame[value])]
@@ -242,8 +250,10 @@ def strip(frame: pl.DataFrame, *, group: str, value: str, chart_id: str, title: 
     so that equal values stay visible."""
     groups = frame.select(pl.col(group).unique().sort()).to_series()
     n = groups.len()
-    label_chars = int(groups.to_frame().select(
-        shorten(pl.col(group), LABEL_CHARS).str.len_chars().max()).item() or 1) if n else 1
+    if n == 0:
+        return _empty(chart_id, title)
+    label_chars = int(_largest(groups.to_frame().select(
+        shorten(pl.col(group), LABEL_CHARS).str.len_chars()).to_series())) or 1
     left = text_width(label_chars) + 12
     right = WIDTH - 28
     top_value = max([_largest(frame[value])]
@@ -282,6 +292,8 @@ def histogram(values: pl.Series, *, chart_id: str, title: str, x_title: str, y_t
     reference line)."""
     plot_h = 220.0
     data = values.drop_nulls().cast(pl.Float64).clip(lower_bound=0).to_frame("v")
+    if data.is_empty():
+        return _empty(chart_id, title)
     top_value = max([_largest(data["v"])]
                     + [line.value for line in lines]) or 1.0
     width = nice_step(top_value, target_bins)
@@ -329,6 +341,8 @@ def stacked_columns(frame: pl.DataFrame, *, category: str, series: str, value: s
     in the legend. Category labels are thinned so that none touches its neighbour."""
     plot_h = 220.0
     cats = frame.select(pl.col(category).cast(pl.String).unique().sort()).to_series()
+    if cats.is_empty():
+        return _empty(chart_id, title)
     names = frame.select(pl.col(series).cast(pl.String).unique().sort()).to_series().to_list()
     colours = {name: palette[i % len(palette)] for i, name in enumerate(names)}
     totals = frame.group_by(category).agg(pl.col(value).sum())

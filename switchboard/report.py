@@ -971,8 +971,7 @@ def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: Con
     wl = _workload_charts(workload)
     types = charts.hbar(
         conflicts.by_type, label="conflict_type", value="conflicts", chart_id="conflicts-types",
-        title="Conflicts by type", x_title="Conflicts in the window", y_title="Conflict type"
-    ) if conflicts.by_type.height else "<p class='empty' id='conflicts-types'>None.</p>"
+        title="Conflicts by type", x_title="Conflicts in the window", y_title="Conflict type")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

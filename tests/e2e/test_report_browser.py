@@ -26,7 +26,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 
 # Per chart: its label texts, and every pair of texts (SVG text, legend entries, caption)
 # whose boxes overlap by more than half a pixel both ways, and texts outside their SVG.
-LAYOUT = """() => Array.from(document.querySelectorAll('figure.chart')).map((fig) => {
+LAYOUT = """() => Array.from(document.querySelectorAll('figure.chart:has(svg.plot)')).map(
+    (fig) => {
   const svg = fig.querySelector('svg.plot').getBoundingClientRect();
   const boxes = Array.from(fig.querySelectorAll(
       'svg.plot text, ul.legend li, figcaption')).map((el) => {

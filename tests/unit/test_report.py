@@ -419,6 +419,21 @@ def test_render_html_is_one_offline_page_with_a_table_of_contents() -> None:
     assert "<td>Bo</td><td class='num'>120.0</td><td>on_leave</td>" in reps
 
 
+def test_an_empty_window_renders_each_chart_as_nothing_to_show() -> None:
+    data = report.ReportData(
+        since=SINCE, latest=None, decisions=decisions([]),
+        conflicts=conflicts([]).with_columns(day=pl.lit(None, pl.Date())),
+        workload=pl.DataFrame(schema={"rep_id": pl.String(), "workload_index": pl.Float64()}),
+        reps=pl.DataFrame(schema={"rep_id": pl.String(), "rep_name": pl.String(),
+                                  "team": pl.String()}),
+        accounts=ACCOUNTS, leads=LEADS, named_accounts=NAMED)
+    page = report.render_html(*report.build_all(data, RoutingConfig()), since=SINCE)
+    figures = page.split('<figure class="chart"')[1:]
+    assert len(figures) == 6 and "<svg" not in "".join(figures)
+    assert page.count("Nothing to show.") == 6
+    assert "No conflicts in this window." in page
+
+
 def test_conflicts_over_several_days_are_a_stacked_chart_with_a_label_per_day() -> None:
     data = small_report_data()
     c = conflicts([{"record_id": f"S{i}", "conflict_type": kind}
