@@ -992,8 +992,8 @@ def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: Con
 <section id="workload"><h2>Workload balance</h2>
 <p>High-water mark {workload.high_water:g}: at or above it a rep receives no new records until
 the index falls below the release mark {workload.release:g}. A rep's status is their
-availability when they take no new records (on leave, terminated, deactivated, role change,
-data problem, not in HR), else where their index stands against these marks.</p>
+availability when they take no new records (on leave, terminated, deactivated, data problem,
+not in HR), else where their index stands against these marks.</p>
 {workload_tiles}
 {wl["histogram"]}
 {wl["top"]}
