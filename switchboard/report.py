@@ -15,7 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from switchboard import warehouse
+from switchboard import charts, warehouse
+from switchboard.charts import esc
 from switchboard.config import RoutingConfig
 from switchboard.summary import NEW_RECORD_SECONDS, RULE_LABELS
 
@@ -34,8 +35,9 @@ class ReportData:
 
     since: datetime
     latest: datetime | None
-    decisions: pl.DataFrame      # routing.decisions in the window
-    conflicts: pl.DataFrame      # routing.conflicts in the window, plus day (run as-of date)
+    decisions: pl.DataFrame      # marts.fct_routing_decisions in the window
+    conflicts: pl.DataFrame      # marts.fct_routing_conflicts in the window, plus day (the
+    #                              run's as-of date)
     workload: pl.DataFrame       # latest marts.fct_rep_workload row per rep
     reps: pl.DataFrame           # rep_id, rep_name, team, carries_accounts (+ availability,
     #                              is_valid_owner)
@@ -73,13 +75,10 @@ def load(warehouse_path: Path | str, since: datetime | None = None, *,
         latest: datetime | None = rows[0][0] if rows else None
         start = since or (latest or datetime.now()) - timedelta(days=WINDOW_DAYS)
         decisions = warehouse.query(
-            con, "select * from routing.decisions where decided_at >= ?", [start])
+            con, "select * from marts.fct_routing_decisions where decided_at >= ?", [start])
         conflicts = warehouse.query(
-            con,
-            "select c.*, cast(r.as_of as date) as day from routing.conflicts c "
-            "join routing.runs r using (run_id) where r.as_of >= ?",
-            [start],
-        )
+            con, "select *, run_date as day from marts.fct_routing_conflicts "
+            "where run_as_of >= ?", [start])
         workload = warehouse.query(
             con,
             "select * from marts.fct_rep_workload "
@@ -217,19 +216,41 @@ def fairness(assignments: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# A rep's status in the workload report: the rep's availability (marts.dim_reps) when the
+# rep cannot take new records, else where the index stands against routing.yml's marks.
+OVER_CAPACITY = "over capacity"    # index at or above workload.high_water: skipped
+ABOVE_RELEASE = "above release"    # between release and high water: skipped while flagged
+OK = "ok"
+NO_INDEX = "no index"              # no fct_rep_workload row for the rep
+AVAILABLE = "available"
+
+
 @dataclass(frozen=True)
 class WorkloadReport:
     per_rep: pl.DataFrame   # team, rep_id, rep_name, workload_index, status, days_over_high_water,
     #                         new_assignments, territory_records, overflow_records
-    teams: pl.DataFrame     # team, reps, avg_index, over_high_water, new_assignments, spread, gini
+    teams: pl.DataFrame     # team, reps, avg_index, over_high_water, unavailable,
+    #                         new_assignments, spread, gini
     high_water: float
     release: float
 
+    def status_counts(self) -> dict[str, int]:
+        """Reps per status, largest first."""
+        counts = self.per_rep.group_by("status").agg(reps=pl.len()).sort(
+            ["reps", "status"], descending=[True, False])
+        return {str(k): int(v) for k, v in counts.iter_rows()}
+
     def headline(self) -> str:
-        over = self.per_rep.filter(pl.col("status") == "over high water").height
+        counts = self.status_counts()
+        over = counts.get(OVER_CAPACITY, 0)
+        away = {k: v for k, v in counts.items() if k not in (OVER_CAPACITY, ABOVE_RELEASE, OK,
+                                                                 NO_INDEX)}
+        text = (f"{over} of {self.per_rep.height} reps are over capacity (index at or above "
+                f"the high-water mark, {self.high_water:g}).")
+        if away:
+            listed = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in away.items())
+            text += f" {sum(away.values())} take no new records ({listed})."
         worst = self.teams.sort("gini", descending=True, nulls_last=True).head(1)
-        text = (f"{over} of {self.per_rep.height} reps are at or above the high-water mark "
-                f"({self.high_water:g}).")
         if worst.height and worst["new_assignments"][0]:
             row = worst.row(0, named=True)
             text += (f" Least even team: {row['team']} (Gini {row['gini']:.2f}, spread "
@@ -237,13 +258,31 @@ class WorkloadReport:
         return text
 
 
+def rep_status(high_water: float, release: float) -> pl.Expr:
+    """The status of a rep from columns availability and workload_index: the availability
+    when the rep is not available (on_leave, terminated, deactivated, role_change,
+    data_problem, not_in_hr), else over capacity, above release, ok or no index."""
+    index = pl.col("workload_index")
+    availability = pl.col("availability").fill_null(AVAILABLE)
+    return (
+        pl.when(availability != AVAILABLE).then(availability)
+        .when(index.is_null()).then(pl.lit(NO_INDEX))
+        .when(index >= high_water).then(pl.lit(OVER_CAPACITY))
+        .when(index >= release).then(pl.lit(ABOVE_RELEASE))
+        .otherwise(pl.lit(OK))
+    )
+
+
 def workload_report(
     workload: pl.DataFrame, reps: pl.DataFrame, decisions: pl.DataFrame, config: RoutingConfig
 ) -> WorkloadReport:
-    """Index per rep against the high-water/release lines, and how evenly teams received."""
+    """Index per rep against the high-water/release lines, each rep's status (availability
+    first), and how evenly teams received."""
     hw, rel = config.workload.high_water, config.workload.release
     if "carries_accounts" in reps.columns:
         reps = reps.filter(pl.col("carries_accounts").fill_null(False))
+    if "availability" not in reps.columns:
+        reps = reps.with_columns(availability=pl.lit(AVAILABLE))
     received = (
         decisions.filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
         .group_by(pl.col("owner_id").alias("rep_id"))
@@ -257,28 +296,26 @@ def workload_report(
             else pl.lit(None, pl.Int64))
     index = workload.select("rep_id", "workload_index", days.alias("days_over_high_water"))
     per_rep = (
-        reps.select("rep_id", "rep_name", pl.col("team").fill_null("(no team)"))
+        reps.select("rep_id", "rep_name", pl.col("team").fill_null("(no team)"),
+                    "availability")
         .join(index, on="rep_id", how="left")
         .join(received, on="rep_id", how="left")
         .with_columns(pl.col("new_assignments", "territory_records", "overflow_records")
                       .fill_null(0).cast(pl.Int64))
-        .with_columns(
-            status=pl.when(pl.col("workload_index") >= hw).then(pl.lit("over high water"))
-            .when(pl.col("workload_index") >= rel).then(pl.lit("above release"))
-            .when(pl.col("workload_index").is_null()).then(pl.lit("no index"))
-            .otherwise(pl.lit("ok"))
-        )
-        .select("team", "rep_id", "rep_name", "workload_index", "status",
-                "days_over_high_water", "new_assignments", "territory_records",
-                "overflow_records")
+        .with_columns(status=rep_status(hw, rel))
         .sort(["team", "workload_index"], descending=[False, True], nulls_last=True)
     )
     teams = per_rep.group_by("team").agg(
         avg_index=pl.col("workload_index").mean(),
         over_high_water=(pl.col("workload_index") >= hw).sum(),
+        unavailable=(pl.col("availability").fill_null(AVAILABLE) != AVAILABLE).sum(),
     ).join(fairness(per_rep), on="team").select(
-        "team", "reps", "avg_index", "over_high_water", "new_assignments", "spread", "gini"
+        "team", "reps", "avg_index", "over_high_water", "unavailable", "new_assignments",
+        "spread", "gini"
     ).sort("team")
+    per_rep = per_rep.select("team", "rep_id", "rep_name", "workload_index", "status",
+                             "days_over_high_water", "new_assignments", "territory_records",
+                             "overflow_records")
     return WorkloadReport(per_rep=per_rep, teams=teams, high_water=hw, release=rel)
 
 
@@ -626,53 +663,192 @@ def _minutes(value: float) -> str:
     return f"{value:.1f} min"
 
 
-def _table(frame: pl.DataFrame, limit: int = 200) -> str:
+TABLE_ROWS = 500   # rows a table shows (the reps table shows every rep)
+TOP_REPS = 15      # reps in each of the highest / lowest workload charts
+STATUS_COLOURS = {OK: "#3b6ea5", ABOVE_RELEASE: "#e67e22", OVER_CAPACITY: "#c0392b",
+                  NO_INDEX: "#b8c2cc", "on_leave": "#8e6fb5", "terminated": "#4d4d4d",
+                  "deactivated": "#95a5a6", "role_change": "#a0785a",
+                  "data_problem": "#d4ac0d", "not_in_hr": "#5d6d7e"}
+UNAVAILABLE_COLOUR = "#7f8c8d"   # an availability this list does not know
+SERIES = ("#3b6ea5", "#e67e22", "#16a085", "#8e6fb5", "#c0392b", "#7f8c8d")
+
+
+def _table(frame: pl.DataFrame, table_id: str, limit: int | None = TABLE_ROWS) -> str:
+    """A sortable (click a header) and filterable table; numbers right-aligned."""
     if frame.is_empty():
         return "<p class='empty'>None.</p>"
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
-    shown = frame.head(limit).with_columns(
-        pl.col(pl.Float32, pl.Float64).round(2)).cast(pl.String).fill_null("—")
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-        for row in shown.iter_rows()
+    numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
+    num_head = " class='num' data-type='num'"
+    head = "".join(
+        f"<th scope='col'{num_head if c in numeric else ''}>"
+        f"{html.escape(c.replace('_', ' '))}</th>" for c in frame.columns)
+    shown = frame if limit is None else frame.head(limit)
+    cells = shown.with_columns(pl.col(pl.Float32, pl.Float64).round(2)).select(
+        pl.concat_str([
+            pl.format("<td{}>{}</td>", pl.lit(" class='num'" if c in numeric else ""),
+                      esc(pl.col(c)))
+            for c in frame.columns
+        ]).alias("cells"))
+    body = cells.select(pl.format("<tr>{}</tr>", "cells").str.join("")).item()
+    note = (f" (the first {shown.height:,} of {frame.height:,})"
+            if shown.height < frame.height else "")
+    return (f"<div class='table-tools'><input type='search' class='filter' "
+            f"data-table='{table_id}' placeholder='Filter rows' aria-label='Filter rows'> "
+            f"<span class='count' id='{table_id}-count'>{shown.height:,} rows{note}</span>"
+            f"</div><div class='table-wrap'><table class='data' id='{table_id}'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def _kpis(tiles: list[tuple[str, str]], tiles_id: str) -> str:
+    """Numbers as tiles: (value, what it counts)."""
+    items = "".join(f"<div class='kpi'><div class='kpi-value'>{html.escape(value)}</div>"
+                    f"<div class='kpi-label'>{html.escape(label)}</div></div>"
+                    for value, label in tiles)
+    return f"<div class='kpis' id='{tiles_id}'>{items}</div>"
+
+
+def _status_colour(column: str = "status") -> pl.Expr:
+    return pl.col(column).replace_strict(STATUS_COLOURS, default=UNAVAILABLE_COLOUR,
+                                         return_dtype=pl.String)
+
+
+def _status_legend(statuses: list[str]) -> list[tuple[str, str, str]]:
+    order = [OK, ABOVE_RELEASE, OVER_CAPACITY, NO_INDEX]
+    ranked = sorted(set(statuses), key=lambda s: (order.index(s) if s in order else 9, s))
+    return [("box", STATUS_COLOURS.get(s, UNAVAILABLE_COLOUR), s.replace("_", " "))
+            for s in ranked]
+
+
+def _capacity_lines(workload: WorkloadReport) -> list[charts.RefLine]:
+    return [
+        charts.RefLine(workload.high_water, f"high-water mark ({workload.high_water:g}): "
+                       "no new records at or above it", "#c0392b", "6 4"),
+        charts.RefLine(workload.release, f"release mark ({workload.release:g}): an "
+                       "overflowing rep takes records again below it", "#e67e22", "2 3"),
+    ]
+
+
+def _workload_charts(workload: WorkloadReport) -> dict[str, str]:
+    """The histogram of every rep, the highest and lowest reps, every rep by team, and the
+    fairness of each team (chart ids: workload-histogram, workload-top, workload-room,
+    workload-teams, workload-fairness)."""
+    lines = _capacity_lines(workload)
+    x_title = "Workload index (100 = at capacity)"
+    indexed = workload.per_rep.filter(pl.col("workload_index").is_not_null()).with_columns(
+        label=pl.format("{} ({})", "rep_name", "team"),
+        colour=_status_colour(),
+        tip=pl.format("{} ({}), {}: {}", "rep_name", "team", "status",
+                      pl.col("workload_index").round(1)),
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    out = {"histogram": charts.histogram(
+        indexed["workload_index"], chart_id="workload-histogram",
+        title=f"Workload index of all {indexed.height:,} reps with an index",
+        x_title=x_title, y_title="Reps", lines=lines)}
+    by_index = indexed.sort(["workload_index", "rep_id"], descending=[True, False])
+    statuses = by_index["status"].to_list()
+    if by_index.height <= 2 * TOP_REPS:
+        out["top"] = charts.hbar(
+            by_index, label="label", value="workload_index", chart_id="workload-top",
+            title=f"Workload index of each of the {by_index.height} reps", x_title=x_title,
+            y_title="Rep (team)", color="colour", tooltip="tip", lines=lines,
+            legend=_status_legend(statuses), decimals=1)
+    else:
+        top = by_index.head(TOP_REPS)
+        room = by_index.filter(pl.col("status").is_in([OK, ABOVE_RELEASE, OVER_CAPACITY])
+                               ).tail(TOP_REPS).reverse()
+        out["top"] = charts.hbar(
+            top, label="label", value="workload_index", chart_id="workload-top",
+            title=f"The {top.height} reps with the highest workload index "
+                  f"(of {by_index.height:,})",
+            x_title=x_title, y_title="Rep (team)", color="colour", tooltip="tip",
+            lines=lines, legend=_status_legend(top["status"].to_list()), decimals=1)
+        out["room"] = charts.hbar(
+            room, label="label", value="workload_index", chart_id="workload-room",
+            title=f"The {room.height} available reps with the most room "
+                  "(lowest workload index)",
+            x_title=x_title, y_title="Rep (team)", color="colour", tooltip="tip",
+            lines=lines, legend=_status_legend(room["status"].to_list()), decimals=1)
+    out["teams"] = charts.strip(
+        indexed, group="team", value="workload_index", chart_id="workload-teams",
+        title="Every rep's workload index, by team (one dot per rep)", x_title=x_title,
+        y_title="Team", color="colour", tooltip="tip", lines=lines,
+        legend=_status_legend(statuses))
+    out["fairness"] = charts.hbar(
+        workload.teams.with_columns(pl.col("gini").fill_null(0.0)), label="team",
+        value="gini", chart_id="workload-fairness",
+        title="Fairness of new assignments per team (Gini, 0 = even)",
+        x_title="Gini coefficient of new assignments per rep (0 = even, 1 = one rep took all)",
+        y_title="Team", decimals=2, x_max=1.0)
+    return out
 
 
-def _figures(routing: RoutingReport, workload: WorkloadReport, conflicts: ConflictsReport
-             ) -> list[tuple[str, object]]:
-    import plotly.graph_objects as go
+def _conflicts_per_day(conflicts: ConflictsReport) -> str:
+    """One day of conflicts is a number per type (tiles), several days a stacked chart."""
+    per_day = conflicts.per_day
+    days = per_day["day"].drop_nulls().n_unique() if per_day.height else 0
+    if days == 0:
+        return "<p class='empty'>No conflicts in this window.</p>"
+    if days == 1:
+        day = per_day["day"].drop_nulls()[0]
+        by_type = per_day.group_by("conflict_type").agg(pl.col("conflicts").sum()).sort(
+            ["conflicts", "conflict_type"], descending=[True, False])
+        tiles = [(f"{int(by_type['conflicts'].sum()):,}", f"conflicts on {day}")] + [
+            (f"{int(n):,}", str(kind).replace("_", " ")) for kind, n in by_type.iter_rows()]
+        return _kpis(tiles, "conflicts-day-tiles")
+    return charts.stacked_columns(
+        per_day.with_columns(pl.col("day").cast(pl.String)), category="day",
+        series="conflict_type", value="conflicts", chart_id="conflicts-per-day",
+        title="Conflicts per day, by type", x_title="Day (the run's as-of date)",
+        y_title="Conflicts", palette=SERIES)
 
-    figs: list[tuple[str, object]] = []
-    rules = go.Figure(go.Bar(x=routing.by_rule["rule"].to_list(),
-                             y=routing.by_rule["records"].to_list(), marker_color="#3b6ea5"))
-    rules.update_layout(title="Records routed by rule", height=360)
-    figs.append(("routing", rules))
-    reps = workload.per_rep.filter(pl.col("workload_index").is_not_null())
-    index = go.Figure(go.Bar(
-        x=reps["rep_name"].to_list(), y=reps["workload_index"].to_list(),
-        marker_color=["#c0392b" if s == "over high water" else "#3b6ea5"
-                      for s in reps["status"].to_list()],
-        text=reps["team"].to_list(), hovertemplate="%{x} (%{text}): %{y:.0f}<extra></extra>",
-    ))
-    index.add_hline(y=workload.high_water, line_dash="dash", line_color="#c0392b",
-                    annotation_text="high water")
-    index.add_hline(y=workload.release, line_dash="dot", line_color="#e67e22",
-                    annotation_text="release")
-    index.update_layout(title="Workload index per rep", height=420)
-    figs.append(("workload", index))
-    teams = go.Figure(go.Bar(x=workload.teams["team"].to_list(),
-                             y=workload.teams["gini"].to_list(), marker_color="#16a085"))
-    teams.update_layout(title="Fairness of new assignments per team (Gini, 0 = even)",
-                        height=360, yaxis_range=[0, 1])
-    figs.append(("workload", teams))
-    per_day = go.Figure()
-    for (kind,), part in conflicts.per_day.group_by("conflict_type", maintain_order=True):
-        per_day.add_trace(go.Bar(name=str(kind), x=[str(d) for d in part["day"].to_list()],
-                                 y=part["conflicts"].to_list()))
-    per_day.update_layout(title="Conflicts per day", barmode="stack", height=360)
-    figs.append(("conflicts", per_day))
-    return figs
+
+def _coverage_section(coverage: CoverageReport | None) -> str:
+    if coverage is None:
+        return ""
+    return f"""<section id="coverage"><h2>Territory coverage</h2>
+<p>The territory plan as the latest build matched it (not limited to the window).
+{html.escape(coverage.headline())}</p>
+<h3 id="coverage-overlaps">Territories overlapping at equal priority</h3>
+<p>Both match these records at the records' best priority; the engine settles each by
+specificity, then territory_id. Give them distinct priorities or disjoint criteria.</p>
+{_table(coverage.overlaps, "table-overlaps")}
+<h3 id="coverage-gaps">Records no territory matches</h3>
+<p>The territory rule cannot place them; those needing an owner go to the fallback queue
+unless another rule applies.</p>
+{_table(coverage.gaps, "table-gaps")}
+<h3 id="coverage-unstaffed">Territories without an available member</h3>
+<p>Every record the territory rule gives them goes to their overflow queue.</p>
+{_table(coverage.unstaffed, "table-unstaffed")}
+</section>"""
+
+
+def _toc(coverage: bool) -> str:
+    entries: list[tuple[str, str, list[tuple[str, str]]]] = [
+        ("summary", "Summary", []),
+        ("routing", "Routing log", [("routing-rules", "Records by rule"),
+                                    ("routing-conflicts", "Conflicts")]),
+        ("workload", "Workload balance", [
+            ("workload-histogram", "Distribution of the workload index"),
+            ("workload-top", "Highest and lowest reps"),
+            ("workload-teams", "Reps by team"),
+            ("workload-fairness", "Fairness per team"),
+            ("teams", "Teams table"), ("reps", "Reps table")]),
+        ("conflicts", "Conflicts and rule gaps", [
+            ("conflicts-day", "Conflicts per day"),
+            ("conflicts-types", "Conflicts by type"),
+            ("suggestions", "Suggested rule changes")]),
+    ]
+    if coverage:
+        entries.append(("coverage", "Territory coverage", [
+            ("coverage-overlaps", "Overlapping territories"),
+            ("coverage-gaps", "Records no territory matches"),
+            ("coverage-unstaffed", "Territories without an available member")]))
+    items = "".join(
+        f"<li><a href='#{target}'>{html.escape(text)}</a>"
+        + ("<ol>" + "".join(f"<li><a href='#{t}'>{html.escape(x)}</a></li>" for t, x in subs)
+           + "</ol>" if subs else "") + "</li>"
+        for target, text, subs in entries)
+    return f"<nav id='toc' aria-label='Contents'><h2>Contents</h2><ol>{items}</ol></nav>"
 
 
 STYLE = """
@@ -680,87 +856,169 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;ma
 color:#222;padding:0 1rem}
 h1{font-size:1.6rem}h2{border-bottom:2px solid #3b6ea5;padding-bottom:.2rem;margin-top:2.5rem}
 .headline{font-size:1.15rem;background:#eef3f9;padding:1rem;border-radius:6px}
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}th{background:#f4f4f4}
+nav#toc{background:#f7f9fc;border:1px solid #dde4ee;border-radius:6px;padding:.2rem 1.2rem}
+nav#toc h2{border:0;margin:.6rem 0 .2rem;font-size:1.1rem}nav#toc ol ol{font-size:.9rem}
+.kpis{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
+.kpi{border:1px solid #dde4ee;border-radius:6px;padding:.6rem .9rem;min-width:9rem;
+background:#fafcff}.kpi-value{font-size:1.6rem;font-weight:600}
+.kpi-label{color:#555;font-size:.85rem}
+figure.chart{margin:1.5rem 0}figcaption{font-weight:600;margin-bottom:.3rem}
+svg.plot{display:block;max-width:100%;height:auto;font-family:inherit}
+svg.plot text{font-size:12px;fill:#333}svg.plot .axis-title{font-weight:600}
+svg.plot .value{paint-order:stroke;stroke:#fff;stroke-width:3px}
+svg.plot .grid{stroke:#e6e6e6}svg.plot .axis{stroke:#888}svg.plot .band{fill:#f5f7fa}
+ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;padding:0;
+margin:.2rem 0 .5rem;font-size:.85rem}ul.legend li{margin:0}
+ul.legend svg{margin-right:.35rem;vertical-align:1px}
+.swatch{display:inline-block;width:12px;height:12px;margin-right:.35rem;
+vertical-align:-1px;border-radius:2px}
+.table-tools{margin:.8rem 0 .3rem;font-size:.9rem}.table-tools .count{color:#666}
+.table-wrap{max-height:32rem;overflow:auto;margin-bottom:1rem}
+table{border-collapse:collapse;font-size:.9rem}
+th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}
+th{background:#f4f4f4;position:sticky;top:0;cursor:pointer;white-space:nowrap}
+th.num,td.num{text-align:right}th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
 .empty{color:#777}li{margin:.2rem 0}
 """
 
-
-def _coverage_section(coverage: CoverageReport | None) -> str:
-    if coverage is None:
-        return ""
-    return f"""<h2>Territory coverage</h2>
-<p>The territory plan as the latest build matched it (not limited to the window).
-{html.escape(coverage.headline())}</p>
-<h3>Territories overlapping at equal priority</h3>
-<p>Both match these records at the records' best priority; the engine settles each by
-specificity, then territory_id. Give them distinct priorities or disjoint criteria.</p>
-{_table(coverage.overlaps)}
-<h3>Records no territory matches</h3>
-<p>The territory rule cannot place them; those needing an owner go to the fallback queue
-unless another rule applies.</p>
-{_table(coverage.gaps)}
-<h3>Territories without an available member</h3>
-<p>Every record the territory rule gives them goes to their overflow queue.</p>
-{_table(coverage.unstaffed)}
+# Sorts a table when a header is clicked (numbers largest first, then toggling; empty
+# cells last) and filters its rows by the text typed above it.
+SCRIPT = """
+(function () {
+  function key(cell, num) {
+    var t = cell.textContent.trim();
+    if (t === '' || t === '\\u2014') { return null; }
+    if (!num) { return t.toLowerCase(); }
+    var v = parseFloat(t.replace(/,/g, ''));
+    return isNaN(v) ? null : v;
+  }
+  document.querySelectorAll('table.data').forEach(function (table) {
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.tabIndex = 0;
+      function sort() {
+        var num = th.getAttribute('data-type') === 'num';
+        var now = th.getAttribute('aria-sort');
+        var asc = now ? now === 'descending' : !num;
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = key(a.cells[col], num), y = key(b.cells[col], num);
+          if (x === null) { return y === null ? 0 : 1; }
+          if (y === null) { return -1; }
+          var c = x < y ? -1 : (x > y ? 1 : 0);
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      }
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', function (e) {
+        if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); }
+      });
+    });
+  });
+  document.querySelectorAll('input.filter').forEach(function (input) {
+    var id = input.getAttribute('data-table');
+    var rows = document.getElementById(id).tBodies[0].rows;
+    var count = document.getElementById(id + '-count');
+    input.addEventListener('input', function () {
+      var q = input.value.trim().toLowerCase(), shown = 0;
+      for (var i = 0; i < rows.length; i++) {
+        var hit = !q || rows[i].textContent.toLowerCase().indexOf(q) >= 0;
+        rows[i].hidden = !hit;
+        if (hit) { shown++; }
+      }
+      count.textContent = shown + ' of ' + rows.length + ' rows';
+    });
+  });
+})();
 """
 
 
 def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: ConflictsReport,
                 since: datetime, latest: datetime | None = None,
                 coverage: CoverageReport | None = None) -> str:
-    """One self-contained page (plotly.js inlined once; opens offline). The coverage
-    section is included when ``coverage`` is given."""
-    figs = _figures(routing, workload, conflicts)
-    charts: dict[str, list[str]] = {"routing": [], "workload": [], "conflicts": []}
-    for i, (section, fig) in enumerate(figs):
-        charts[section].append(fig.to_html(  # type: ignore[attr-defined]
-            full_html=False, include_plotlyjs=(i == 0), div_id=f"chart-{i}",
-            config={"displaylogo": False, "responsive": True},
-        ))
+    """One self-contained page: charts as inline SVG (switchboard.charts), a table of
+    contents, sortable and filterable tables (a small inline script); nothing to fetch.
+    The coverage section is included when ``coverage`` is given."""
     window = f"since {since:%Y-%m-%d %H:%M}" + (
         f" (latest run {latest:%Y-%m-%d %H:%M} UTC)" if latest else "")
     headline = " ".join([routing.headline(), workload.headline(), conflicts.headline()]
                         + ([coverage.headline()] if coverage is not None else []))
     conflict_items = "".join(f"<li>{html.escape(line)}</li>" for line in routing.conflict_lines)
-    stats = pl.DataFrame({
-        "measure": ["records routed", "median time to owner (new)", "p90 time to owner (new)",
-                    "to overflow queues", "to the fallback queue"],
-        "value": [str(routing.records),
-                  _minutes(routing.median_minutes) if routing.median_minutes is not None
-                  else "—",
-                  _minutes(routing.p90_minutes) if routing.p90_minutes is not None else "—",
-                  str(routing.overflow), str(routing.fallback)],
-    })
+    routing_tiles = _kpis([
+        (f"{routing.records:,}", "records routed"),
+        (f"{routing.accounts:,} / {routing.leads:,}", "accounts / leads"),
+        (_minutes(routing.median_minutes) if routing.median_minutes is not None else "—",
+         "median time to owner (new records)"),
+        (_minutes(routing.p90_minutes) if routing.p90_minutes is not None else "—",
+         "p90 time to owner (new records)"),
+        (f"{routing.overflow:,}", "to overflow queues"),
+        (f"{routing.fallback:,}", "to the fallback queue"),
+    ], "routing-kpis")
+    statuses = workload.status_counts()
+    workload_tiles = _kpis(
+        [(f"{workload.per_rep.height:,}", "reps who carry accounts")]
+        + [(f"{n:,}", status.replace("_", " ")) for status, n in statuses.items()],
+        "workload-kpis")
+    rules = charts.hbar(
+        routing.by_rule, label="rule", value="records", chart_id="routing-rules",
+        title="Records routed by rule", x_title="Records routed in the window",
+        y_title="Rule")
+    wl = _workload_charts(workload)
+    types = charts.hbar(
+        conflicts.by_type, label="conflict_type", value="conflicts", chart_id="conflicts-types",
+        title="Conflicts by type", x_title="Conflicts in the window", y_title="Conflict type")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Switchboard routing report</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Switchboard routing report</title>
 <style>{STYLE}</style></head><body>
 <h1>Switchboard routing report</h1>
 <p class="window">Window: {html.escape(window)}</p>
-<p class="headline" id="headline">{html.escape(headline)}</p>
-<h2>Routing log</h2>
-{_table(stats)}
-{"".join(charts["routing"])}
-{_table(routing.by_rule)}
-<h3>Conflicts (first {CONFLICT_LINES})</h3>
+{_toc(coverage is not None)}
+<section id="summary"><h2>Summary</h2>
+<p class="headline" id="headline">{html.escape(headline)}</p></section>
+<section id="routing"><h2>Routing log</h2>
+{routing_tiles}
+{rules}
+{_table(routing.by_rule, "table-rules")}
+<h3 id="routing-conflicts">Conflicts (first {CONFLICT_LINES})</h3>
 {f"<ul>{conflict_items}</ul>" if conflict_items else "<p class='empty'>None.</p>"}
-<h2>Workload balance</h2>
+</section>
+<section id="workload"><h2>Workload balance</h2>
 <p>High-water mark {workload.high_water:g}: at or above it a rep receives no new records until
-the index falls below the release mark {workload.release:g}.</p>
-{"".join(charts["workload"])}
-<h3>Teams</h3>
-{_table(workload.teams)}
-<h3>Reps</h3>
-{_table(workload.per_rep)}
-<h2>Conflicts and rule gaps</h2>
-{"".join(charts["conflicts"])}
-<h3>Suggested rule changes</h3>
-{_table(conflicts.recommendations.select("type", "evidence", "recommendation"))}
+the index falls below the release mark {workload.release:g}. A rep's status is their
+availability when they take no new records (on leave, terminated, deactivated, data problem,
+not in HR), else where their index stands against these marks.</p>
+{workload_tiles}
+{wl["histogram"]}
+{wl["top"]}
+{wl.get("room", "")}
+{wl["teams"]}
+{wl["fairness"]}
+<h3 id="teams">Teams</h3>
+{_table(workload.teams, "table-teams")}
+<h3 id="reps">Reps</h3>
+{_table(workload.per_rep, "table-reps", limit=None)}
+</section>
+<section id="conflicts"><h2>Conflicts and rule gaps</h2>
+<h3 id="conflicts-day">Conflicts per day</h3>
+{_conflicts_per_day(conflicts)}
+{types}
+<h3 id="suggestions">Suggested rule changes</h3>
+{_table(conflicts.recommendations.select("type", "evidence", "recommendation"),
+        "table-suggestions")}
 <h3>By type</h3>
-{_table(conflicts.by_type)}
+{_table(conflicts.by_type, "table-conflict-types")}
 <h3>By resolution</h3>
-{_table(conflicts.by_resolution)}
+{_table(conflicts.by_resolution, "table-resolutions")}
+</section>
 {_coverage_section(coverage)}
+<script>{SCRIPT}</script>
 </body></html>
 """
 

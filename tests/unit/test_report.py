@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import datetime
 
 import polars as pl
 import pytest
 
-from switchboard import report
+from switchboard import charts, report
 from switchboard.config import RoutingConfig
 from switchboard.diff import plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS
 from switchboard.whatif import WhatIfDiff, newly_overflowing, overflow_summary
+from tests.report_shapes import large_org
 
 SINCE = datetime(2026, 11, 16)
 
@@ -99,7 +102,7 @@ def test_workload_report_counts_reps_with_no_new_records_and_flags_high_water() 
     w = report.workload_report(workload, reps, d, RoutingConfig())
     per_rep = {r["rep_id"]: r for r in w.per_rep.iter_rows(named=True)}
     assert set(per_rep) == {"A", "B", "C"}  # non-carrying rep left out
-    assert per_rep["A"]["status"] == "over high water" and per_rep["A"][
+    assert per_rep["A"]["status"] == "over capacity" and per_rep["A"][
         "days_over_high_water"] == 22
     assert per_rep["B"]["status"] == "above release" and per_rep["B"]["overflow_records"] == 1
     assert per_rep["A"]["new_assignments"] == 0  # manager review keeps, does not assign
@@ -351,26 +354,168 @@ def test_coverage_needs_the_coverage_frames() -> None:
 # ---------------------------------------------------------------- HTML
 
 
-def test_render_html_is_one_offline_page_with_plotly_inlined_once() -> None:
+def test_status_is_the_reps_availability_first_then_the_index_against_the_marks() -> None:
+    reps = pl.DataFrame({
+        "rep_id": ["L", "T", "D", "P", "O", "R", "K", "N", "U"],
+        "rep_name": list("ltdporknu"), "team": ["East"] * 5 + ["West"] * 4,
+        "carries_accounts": [True] * 9,
+        "availability": ["on_leave", "terminated", "deactivated", "data_problem",
+                         "available", "available", "available", "available", None],
+    })
+    workload = pl.DataFrame({"rep_id": ["L", "T", "D", "P", "O", "R", "K", "U"],
+                             "workload_index": [150.0, 10.0, 100.0, 50.0, 100.0, 95.0, 94.9,
+                                                30.0]})
+    w = report.workload_report(workload, reps, decisions([]), RoutingConfig())
+    status = dict(w.per_rep.select("rep_id", "status").iter_rows())
+    assert status == {"L": "on_leave", "T": "terminated", "D": "deactivated",
+                      "P": "data_problem", "O": "over capacity", "R": "above release",
+                      "K": "ok", "N": "no index", "U": "ok"}
+    assert w.headline().startswith(
+        "1 of 9 reps are over capacity (index at or above the high-water mark, 100). 4 take "
+        "no new records (1 data problem, 1 deactivated, 1 on leave, 1 terminated).")
+    teams = {r["team"]: r for r in w.teams.iter_rows(named=True)}
+    assert (teams["East"]["unavailable"], teams["West"]["unavailable"]) == (4, 0)
+    assert (teams["East"]["over_high_water"], teams["West"]["over_high_water"]) == (3, 0)
+
+
+def small_report_data() -> report.ReportData:
     d = decisions([{"record_type": "lead", "record_id": "L1", "owner_id": "A",
                     "rule": "territory"}])
     c = conflicts([{"record_id": "S1", "conflict_type": "named_subsidiary"}]).with_columns(
         day=pl.lit(datetime(2026, 11, 20).date()))
-    data = report.ReportData(
+    return report.ReportData(
         since=SINCE, latest=datetime(2026, 11, 23, 9), decisions=d, conflicts=c,
-        workload=pl.DataFrame({"rep_id": ["A"], "workload_index": [50.0]}),
-        reps=pl.DataFrame({"rep_id": ["A"], "rep_name": ["Ann <b>"], "team": ["East"]}),
+        workload=pl.DataFrame({"rep_id": ["A", "B"], "workload_index": [50.0, 120.0]}),
+        reps=pl.DataFrame({"rep_id": ["A", "B"], "rep_name": ["Ann <b>", "Bo"],
+                           "team": ["East", "East"], "availability": ["available", "on_leave"]}),
         accounts=ACCOUNTS, leads=LEADS, named_accounts=NAMED)
+
+
+def test_render_html_is_one_offline_page_with_a_table_of_contents() -> None:
+    data = small_report_data()
     page = report.render_html(*report.build_all(data, RoutingConfig()), since=SINCE,
                               latest=data.latest)
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("Plotly.newPlot") >= 4
-    assert page.count("plotly.js v") == 1 or page.count("* plotly.js") == 1
-    assert "<script src=" not in page and "cdn.plot.ly/plotly" not in page
+    assert "<script src=" not in page and "http://" not in page and "https://" not in page
+    assert "<link" not in page and "@import" not in page
     assert "Ann &lt;b&gt;" in page and "Ann <b>" not in page
     assert "1 records routed" in page  # headline at the top
     assert "subsidiary-of-named-account rule for parents P1" in page
     assert "Territory coverage" not in page  # no coverage frames, no section
+    ids = re.findall(r"""\bid=['"]([^'"]+)['"]""", page)
+    assert len(ids) == len(set(ids))
+    links = re.findall(r"<a href='#([^']+)'>", page.split("</nav>")[0])
+    assert len(links) >= 12 and set(links) <= set(ids)
+    # one day of conflicts: a number per type, not a one-bar chart
+    tiles = page.split("id='conflicts-day-tiles'>", 1)[1].split("</div></div></div>")[0]
+    assert "conflicts on 2026-11-20" in tiles and "named subsidiary" in tiles
+    assert "conflicts-per-day" not in page
+    # every chart has both axis titles
+    figures = page.split('<figure class="chart"')[1:]
+    assert len(figures) == 6
+    assert all(f.split("</figure>")[0].count('class="axis-title"') == 2 for f in figures)
+    # the on-leave rep over the mark is on leave, not over capacity
+    reps = page.split("id='table-reps'>", 1)[1].split("</table>")[0]
+    assert "<td>Bo</td><td class='num'>120.0</td><td>on_leave</td>" in reps
+
+
+def test_an_empty_window_renders_each_chart_as_nothing_to_show() -> None:
+    data = report.ReportData(
+        since=SINCE, latest=None, decisions=decisions([]),
+        conflicts=conflicts([]).with_columns(day=pl.lit(None, pl.Date())),
+        workload=pl.DataFrame(schema={"rep_id": pl.String(), "workload_index": pl.Float64()}),
+        reps=pl.DataFrame(schema={"rep_id": pl.String(), "rep_name": pl.String(),
+                                  "team": pl.String()}),
+        accounts=ACCOUNTS, leads=LEADS, named_accounts=NAMED)
+    page = report.render_html(*report.build_all(data, RoutingConfig()), since=SINCE)
+    figures = page.split('<figure class="chart"')[1:]
+    assert len(figures) == 6 and "<svg" not in "".join(figures)
+    assert page.count("Nothing to show.") == 6
+    assert "No conflicts in this window." in page
+
+
+def test_conflicts_over_several_days_are_a_stacked_chart_with_a_label_per_day() -> None:
+    data = small_report_data()
+    c = conflicts([{"record_id": f"S{i}", "conflict_type": kind}
+                   for i, kind in enumerate(["multi_territory"] * 3 + ["named_subsidiary"])]
+                  ).with_columns(day=pl.Series([datetime(2026, 11, d).date()
+                                                for d in (20, 21, 21, 23)]))
+    data = report.ReportData(**{**data.__dict__, "conflicts": c})
+    page = report.render_html(*report.build_all(data, RoutingConfig()), since=SINCE)
+    chart = page.split('id="conflicts-per-day">', 1)[1].split("</figure>")[0]
+    assert re.findall(r'class="tick"[^>]*>(2026-[^<]+)<', chart) == [
+        "2026-11-20", "2026-11-21", "2026-11-23"]
+    assert "multi_territory</li>" in chart and "named_subsidiary</li>" in chart
+    assert len(re.findall("<rect ", chart)) == 3  # one per (day, type)
+
+
+def test_the_million_account_shape_renders_top_and_bottom_reps_and_every_rep() -> None:
+    data = large_org()
+    routing, workload, conflicts_report = report.build_all(data, RoutingConfig())
+    page = report.render_html(routing, workload, conflicts_report, data.since, data.latest,
+                              coverage=report.coverage_report(data))
+    assert len(page.encode()) < 1_000_000
+
+    def chart(chart_id: str) -> str:
+        return page.split(f'id="{chart_id}">', 1)[1].split("</figure>")[0]
+
+    assert chart("workload-top").count('class="label"') == report.TOP_REPS
+    assert chart("workload-room").count('class="label"') == report.TOP_REPS
+    assert chart("workload-teams").count('class="label"') == 24
+    assert chart("workload-teams").count("<circle") == 1000
+    table = page.split("id='table-reps'>", 1)[1].split("</table>")[0]
+    assert table.count("<tr>") == 1001  # the header and every rep
+    assert workload.status_counts()["on_leave"] == 30
+
+
+# ---------------------------------------------------------------- charts
+
+
+def test_hbar_has_a_label_and_value_per_row_shortened_and_escaped() -> None:
+    frame = pl.DataFrame({"name": ["short", "x" * 60, "<b>"], "n": [3, 10, 0]})
+    svg = charts.hbar(frame, label="name", value="n", chart_id="c", title="T",
+                      x_title="Records", y_title="Name",
+                      lines=[charts.RefLine(8, "the line", "#f00")])
+    labels = re.findall(r'class="label"[^>]*>([^<]*)<', svg)
+    assert labels == ["short", "x" * (charts.LABEL_CHARS - 1) + "…", "&lt;b&gt;"]
+    assert re.findall(r'class="value"[^>]*>([^<]*)<', svg) == ["3", "10", "0"]
+    assert "<title>" + "x" * 60 in svg  # the whole label in the tooltip
+    assert svg.count("the line") == 2  # named once in the legend, once as the tooltip
+    assert re.findall(r'class="axis-title"[^>]*>([^<]*)<', svg) == ["Name", "Records"]
+
+
+def test_value_ticks_are_round_cover_the_top_and_leave_room_for_their_labels() -> None:
+    for top, room in ((166.1, 600.0), (0.51, 700.0), (7.0, 200.0), (123_456.0, 500.0)):
+        ticks = charts.value_ticks(top, room)
+        assert ticks[0] == 0 and ticks[-1] >= top and len(ticks) >= 2
+        gap = room / (len(ticks) - 1)
+        assert gap >= charts.text_width(max(len(charts.short_number(t)) for t in ticks))
+    assert charts.value_ticks(7.0, 220.0, gap=30, whole=True) == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert [charts.short_number(v) for v in (0, 2.5, 950, 2500, 40_000, 1_200_000)] == [
+        "0", "2.5", "950", "2.5k", "40k", "1.2M"]
+
+
+def test_histogram_counts_every_value_once() -> None:
+    values = pl.Series([0.0, 4.9, 5.0, 99.9, 100.0, 250.0, None])
+    svg = charts.histogram(values, chart_id="h", title="T", x_title="Index", y_title="Reps",
+                           lines=[charts.RefLine(100, "hw", "#f00")])
+    bins = {(float(a), float(b)): int(n) for a, b, n in re.findall(
+        r"<title>([\d.]+) to ([\d.]+): (\d+)</title>", svg)}
+    assert len(bins) == 26  # 0 to 260 in tens: the largest value is 250
+    assert {k: n for k, n in bins.items() if n} == {
+        (0, 10): 3, (90, 100): 1, (100, 110): 1, (250, 260): 1}
+
+
+def test_stacked_columns_thin_their_labels_so_that_none_touches_the_next() -> None:
+    days = pl.date_range(datetime(2026, 1, 1), datetime(2026, 3, 31), eager=True)
+    frame = pl.DataFrame({"day": days.cast(pl.String), "kind": "a", "n": 1})
+    svg = charts.stacked_columns(frame, category="day", series="kind", value="n",
+                                 chart_id="s", title="T", x_title="Day", y_title="N",
+                                 palette=["#000"])
+    xs = [float(x) for x in re.findall(r'class="tick" x="([\d.]+)" y="[\d.]+" '
+                                       r'text-anchor="middle">2026', svg)]
+    assert 2 < len(xs) < days.len()
+    assert min(b - a for a, b in itertools.pairwise(xs)) >= charts.text_width(10)
 
 
 def test_render_html_includes_the_coverage_section() -> None:
