@@ -11,7 +11,7 @@ from flows.tasks import run_as_task, run_pipeline
 from switchboard import pipeline
 from switchboard.config import load_config
 from switchboard.summary import RunSummary
-from switchboard.whatif import WhatIfDiff, whatif
+from switchboard.whatif import WhatIf, whatif
 
 
 @flow(name="territory-change", log_prints=True)
@@ -28,17 +28,19 @@ def territory_change(
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
     allow_backdated: bool = False,
-) -> RunSummary | WhatIfDiff:
+    whatif_dir: str = "whatif",
+) -> RunSummary | WhatIf:
     """Re-evaluate every account under the new plan, including owners the plan leaves
     outside all their territories. With ``dry_run`` it is a what-if
-    (switchboard.whatif): the diff against a scratch copy of the warehouse, nothing
+    (switchboard.whatif): the new plan against the export's, both routed on a scratch copy
+    of the warehouse under ``config``, the diff saved in ``whatif_dir/<id>/``, nothing
     published. ``allow_backdated``: accept an as-of far from the clock or the export (see
     switchboard.asof)."""
     if dry_run:
-        return whatif(snapshot, warehouse, config_path=config, mapping=mapping,
-                      territories=territories,
-                      members=members, as_of=as_of, allow_backdated=allow_backdated,
-                      runner=run_as_task)
+        return whatif(snapshot, warehouse, config_path=config, current_config=config,
+                      mapping=mapping, territories=territories, members=members,
+                      as_of=as_of, allow_backdated=allow_backdated, runner=run_as_task,
+                      out=whatif_dir)
     replacements = {"territories": Path(territories)}
     if members:
         replacements["territory_members"] = Path(members)
