@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
@@ -1055,6 +1056,51 @@ def _print_whatif(result: object) -> None:
     if result.folder is not None:
         console.print(f"[green]✓[/] every move in {result.folder / MOVES_FILE}, the page in "
                       f"{result.folder / PAGE_FILE}", highlight=False, soft_wrap=True)
+
+
+def _may_open_browser(no_open: bool) -> bool:
+    """Open a browser only for someone at a terminal: never with --no-open, in CI (CI set)
+    or when stdin is not a TTY (a script, a scheduler, a test)."""
+    return not no_open and not os.environ.get("CI") and sys.stdin.isatty()
+
+
+@app.command()
+def docs(
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder for the site's index.html.")] = Path("dbt-docs"),
+    config: ConfigOpt = None,
+    no_open: Annotated[bool, typer.Option(
+        "--no-open", help="Do not open the site in a browser.")] = False,
+    wait: Wait = 0,
+) -> None:
+    """Build dbt's documentation of the warehouse (every model, column, test and the
+    lineage) as one static page, and open it in a browser."""
+    _config_option(config)
+    if not warehouse.is_file():
+        _fail(f"warehouse {warehouse} is not a file: route an export into it first "
+              "(switchboard run hourly)", EXIT_INPUT)
+
+    def body() -> Path:
+        from switchboard import dbt
+        from switchboard import warehouse as wh
+        from switchboard.config import load_config
+        from switchboard.pipeline import utc_now
+        from switchboard.whatif import latest_as_of
+
+        # dbt opens the file itself: not while a run writes to it.
+        with wh.run_lock(warehouse, wait_seconds=wait):
+            as_of = latest_as_of(warehouse) or utc_now()
+            with console.status("dbt docs generate…"):
+                return dbt.static_docs(warehouse, as_of, load_config(config), out)
+
+    page = _guarded(body).resolve()
+    console.print(f"[green]✓[/] dbt docs of {warehouse}: {page}", highlight=False,
+                  soft_wrap=True)
+    if _may_open_browser(no_open):
+        import webbrowser
+
+        webbrowser.open(page.as_uri())
 
 
 def main() -> None:  # pragma: no cover - console entry point
