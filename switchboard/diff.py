@@ -123,7 +123,8 @@ class PlanDiff:
         if self.newly_overflowing:
             shown = ", ".join(self.newly_overflowing[:5])
             more = len(self.newly_overflowing) - 5
-            text += (f"; {len(self.newly_overflowing)} reps would newly stop taking records "
+            text += (f"; {_plural(len(self.newly_overflowing), 'rep')} would newly stop "
+                     "taking records "
                      f"({shown}{f' and {more} more' if more > 0 else ''})")
         return text + "."
 

@@ -298,7 +298,8 @@ def _unmark_marts(path: Path) -> None:
     (pipeline.marts_are_current)."""
     con = warehouse.connect(path)
     try:
-        con.execute("update routing.builds set build_key = null")
+        if warehouse.table_exists(con, "routing.builds"):  # else nothing was built yet
+            con.execute("update routing.builds set build_key = null")
     finally:
         con.close()
 

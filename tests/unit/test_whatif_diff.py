@@ -158,7 +158,7 @@ def test_membership_and_overflow_changes_show_per_territory() -> None:
     assert (t1["territory_id"], t1["members_before"], t1["members_after"]) == ("T1", 2, 1)
     assert (t1["max_deviation_before"], t1["max_deviation_after"]) == (5.0, 0.0)
     assert diff.newly_overflowing == ["R3"]
-    assert "1 reps would newly stop taking records (R3)" in diff.headline()
+    assert "1 rep would newly stop taking records (R3)" in diff.headline()
 
 
 def test_the_page_has_the_tables_and_escapes_names() -> None:
