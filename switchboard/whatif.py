@@ -278,9 +278,9 @@ def whatif(
             shutil.rmtree(overlay, ignore_errors=True)
     notes: tuple[str, ...] = ()
     if latest is not None and latest[1] != current.rules_version:
-        notes = (f"The latest run decided under rules_version {latest[1]}, not the current "
-                 f"config's {current.rules_version}: the diff also shows what separates "
-                 "the two (pass the routing.yml that run used as the current config).",)
+        notes = (f"The latest run decided under rules_version {latest[1]}, the current "
+                 f"side under {current.rules_version}: if that run's routing.yml is the one "
+                 "in use, pass it as the current config (--current-config).",)
     result = WhatIf(
         id=whatif_id(before_ctx.as_of, before_ctx, after_ctx), as_of=before_ctx.as_of,
         diff=diff, current=_describe(current_config, current, {}),
