@@ -1,5 +1,5 @@
-"""The stages of switchboard.stages as Prefect tasks, and the shared body of every routing
-flow.
+"""The stages of switchboard.stages as Prefect tasks: the runner every flow hands to its
+run in switchboard.runs.
 
 Tasks carry no logic of their own: each wraps one stage function. Inputs are frames and
 paths, so task caching is off; retries are configured only where a stage does I/O that
@@ -17,7 +17,6 @@ from prefect.states import State
 
 from switchboard import progress, stages
 from switchboard.faults import infrastructure_fault
-from switchboard.pipeline import Routed, RunContext
 from switchboard.summary import RunSummary
 
 
@@ -59,9 +58,3 @@ def said(summary: RunSummary) -> RunSummary:
     if summary.pending_messages and _in_flow_run():
         get_run_logger().warning(summary.delivery_line())
     return summary
-
-
-def run_pipeline(ctx: RunContext, lock_wait_seconds: float = 0) -> RunSummary | Routed:
-    """The run's plan through switchboard.stages.run, each stage a Prefect task."""
-    result = stages.run(ctx, run_as_task, lock_wait_seconds)
-    return said(result) if isinstance(result, RunSummary) else result

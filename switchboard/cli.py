@@ -75,6 +75,8 @@ def _known_guards(names: list[str] | None) -> list[str]:
     return names or []
 
 
+WhatIfDir = Annotated[Path, typer.Option(
+    "--whatif-dir", help="Folder for whatif/<id>/ files (moves.csv, index.html).")]
 AcceptGuard = Annotated[list[str] | None, typer.Option(
     "--accept-guard", callback=_known_guards, metavar="GUARD",
     help="Accept this guard for this run only (repeatable): the stop message names it.")]
@@ -327,19 +329,15 @@ def _flow(name: str) -> Callable[..., Any]:
     import flows.departure_redistribution
     import flows.hourly_routing
     import flows.ingest
+    import flows.territory_change
 
     return cast(Callable[..., Any], {
         "hourly": flows.hourly_routing.hourly_routing,
         "departure": flows.departure_redistribution.departure_redistribution,
         "arrivals": flows.arrivals.arrivals,
+        "territory_change": flows.territory_change.territory_change,
         "ingest": flows.ingest.ingest,
     }[name])
-
-
-def _prefect_flow(flow: Any) -> Callable[..., object]:
-    """The flow itself when orchestrated, else its plain function (flows/tasks.py then
-    calls each stage directly)."""
-    return flow if _orchestrated() else getattr(flow, "fn", flow)
 
 
 def _run_flow(call: Callable[[], object]) -> object:
@@ -782,16 +780,19 @@ def run_territory_change(
     allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
     mapping: MappingOpt = None,
+    whatif_dir: WhatIfDir = Path("whatif"),
 ) -> None:
-    """Apply a new territory plan to the affected accounts now."""
+    """Apply a new territory plan to the affected accounts now.
+
+    With --dry-run it is a what-if of the new plan (see `switchboard whatif`): the diff
+    against the export's plan under the same config, saved in whatif/<id>/."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     _config_option(config, mapping)
     _snapshot_option(snapshot)
     _file_options(territories, members)
-    from flows.territory_change import territory_change
-    from switchboard.whatif import WhatIfDiff
+    from switchboard.whatif import WhatIf
 
-    result = _run_flow(lambda: _prefect_flow(territory_change)(
+    result = _run_flow(lambda: _flow("territory_change")(
         snapshot=str(snapshot), territories=str(territories),
         members=str(members) if members else None, dry_run=dry_run,
         warehouse=str(warehouse), outbox=str(outbox),
@@ -799,8 +800,9 @@ def run_territory_change(
         as_of=as_of, lock_wait_seconds=wait,
         allow_backdated=allow_backdated,
         accept_guards=accept_guard,
+        whatif_dir=str(whatif_dir),
     ))
-    if isinstance(result, WhatIfDiff):
+    if isinstance(result, WhatIf):
         _print_whatif(result)
     else:
         _print_summary(result)
@@ -1007,56 +1009,125 @@ def whatif(
     snapshot: Snapshot,
     config: Annotated[Path | None, typer.Option(
         "--config", help="The new routing.yml to try (default: the shipped one).")] = None,
+    current_config: Annotated[Path | None, typer.Option(
+        "--current-config",
+        help="The routing.yml the book is routed with now, to compare against (default: "
+             "the shipped one).")] = None,
     territories: Annotated[Path | None, typer.Option(
         help="The new territories.csv / .parquet to try.")] = None,
     members: Annotated[Path | None, typer.Option(
         help="New territory_members file, if any.")] = None,
     warehouse: Warehouse = Path("warehouse.duckdb"),
+    whatif_dir: WhatIfDir = Path("whatif"),
     as_of: AsOf = None,
     allow_backdated: AllowBackdated = False,
     mapping: MappingOpt = None,
 ) -> None:
-    """Replay the current book under a new routing.yml and/or territory plan; publish nothing.
+    """Route the export under the current config and under a new routing.yml and/or
+    territory plan, and show what would move; publish nothing.
 
+    Writes every move to whatif/<id>/moves.csv and a page to whatif/<id>/index.html.
     Without --as-of it replays the latest run's as-of."""
     _time_option(as_of, check_future=not allow_backdated)
     _snapshot_option(snapshot)
-    _file_options(config, territories, members)
+    _file_options(config, current_config, territories, members)
     _config_option(config, mapping)
+    _config_option(current_config, mapping)
     from switchboard.whatif import whatif as run_whatif
 
     result = _run_flow(lambda: run_whatif(snapshot, warehouse, config_path=config,
+                                          current_config=current_config,
                                           mapping=_mapping_arg(mapping),
                                           territories=territories, as_of=as_of,
-                                          members=members, allow_backdated=allow_backdated))
+                                          members=members, allow_backdated=allow_backdated,
+                                          out=whatif_dir))
     _print_whatif(result)
 
 
+# How many territories and reps the printed summary lists; the page lists them all.
+WHATIF_TOP = 5
+
+
 def _print_whatif(result: object) -> None:
-    """A what-if's diff (also what `run territory-change --dry-run` shows)."""
+    """A what-if's summary (also what `run territory-change --dry-run` shows): the counts,
+    the territories and reps it touches most, and where its files are."""
     import polars as pl
 
-    from switchboard.whatif import WhatIfDiff
+    from switchboard.whatif import MOVES_FILE, PAGE_FILE, WhatIf
 
-    assert isinstance(result, WhatIfDiff)
-    per_rep = result.per_rep.select(
-        rep=pl.format("{} ({})", "rep_name", "rep_id"), before="before", after="after",
-        change="change")
-    console.print(_frame_table(per_rep, "Per-rep book, before → after", limit=40))
-    moved = result.moved.select(
-        record=pl.format("{} {}", "record_type", "record_id"),
-        from_owner="from_owner_id", to=pl.coalesce("to_owner_id", "queue"), rule="rule")
-    console.print(_frame_table(moved, "Records that would move (first 20)", limit=20))
-    if result.conflicts.height:
-        console.print(_frame_table(
-            result.conflicts.select("record_type", "record_id", "conflict_type", "resolution"),
-            "Conflicts under the new plan (first 20)", limit=20))
-    console.print(_frame_table(result.overflow, "Overflow under the new plan"))
-    if result.newly_overflowing:
-        console.print("Reps that would newly stop taking records (over high water): "
-                      + ", ".join(result.newly_overflowing), highlight=False, soft_wrap=True)
-    console.print(f"[bold]What-if, nothing published.[/] {result.headline()}",
+    assert isinstance(result, WhatIf)
+    diff = result.diff
+
+    def arrow(before: str, after: str) -> pl.Expr:
+        return pl.format("{} → {}", pl.col(before).fill_null(0.0),
+                         pl.col(after).fill_null(0.0))
+
+    if diff.per_territory.height:
+        console.print(_frame_table(diff.per_territory.select(
+            territory=pl.format("{} ({})", "territory_name", "territory_id"),
+            records_in="records_in", records_out="records_out", within="moved_within",
+            max_deviation=arrow("max_deviation_before", "max_deviation_after"),
+        ), f"Territories most affected (of {diff.per_territory.height})", WHATIF_TOP))
+    if diff.per_rep.height:
+        console.print(_frame_table(diff.per_rep.select(
+            rep=pl.format("{} ({})", "rep_name", "rep_id"),
+            records_in="records_in", records_out="records_out",
+            workload=arrow("workload_before", "workload_after"),
+        ), f"Reps most affected (of {diff.per_rep.height})", WHATIF_TOP))
+    console.print(f"[bold]What-if {result.id}, nothing published.[/] {escape(result.headline())}",
                   highlight=False, soft_wrap=True)
+    console.print(f"[dim]current: {escape(result.current)}\nnew:     {escape(result.proposed)}[/]",
+                  highlight=False, soft_wrap=True)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    if result.folder is not None:
+        console.print(f"[green]✓[/] every move in {result.folder / MOVES_FILE}, the page in "
+                      f"{result.folder / PAGE_FILE}", highlight=False, soft_wrap=True)
+
+
+def _may_open_browser(no_open: bool) -> bool:
+    """Open a browser only for someone at a terminal: never with --no-open, in CI (CI set)
+    or when stdin is not a TTY (a script, a scheduler, a test)."""
+    return not no_open and not os.environ.get("CI") and sys.stdin.isatty()
+
+
+@app.command()
+def docs(
+    warehouse: Warehouse = Path("warehouse.duckdb"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Folder for the site's index.html.")] = Path("dbt-docs"),
+    config: ConfigOpt = None,
+    no_open: Annotated[bool, typer.Option(
+        "--no-open", help="Do not open the site in a browser.")] = False,
+    wait: Wait = 0,
+) -> None:
+    """Build dbt's documentation of the warehouse (every model, column, test and the
+    lineage) as one static page, and open it in a browser."""
+    _config_option(config)
+    if not warehouse.is_file():
+        _fail(f"warehouse {warehouse} is not a file: route an export into it first "
+              "(switchboard run hourly)", EXIT_INPUT)
+
+    def body() -> Path:
+        from switchboard import dbt
+        from switchboard import warehouse as wh
+        from switchboard.config import load_config
+        from switchboard.pipeline import utc_now
+        from switchboard.whatif import latest_as_of
+
+        # dbt opens the file itself: not while a run writes to it.
+        with wh.run_lock(warehouse, wait_seconds=wait):
+            as_of = latest_as_of(warehouse) or utc_now()
+            with console.status("dbt docs generate…"):
+                return dbt.static_docs(warehouse, as_of, load_config(config), out)
+
+    page = _guarded(body).resolve()
+    console.print(f"[green]✓[/] dbt docs of {warehouse}: {page}", highlight=False,
+                  soft_wrap=True)
+    if _may_open_browser(no_open):
+        import webbrowser
+
+        webbrowser.open(page.as_uri())
 
 
 def main() -> None:  # pragma: no cover - console entry point

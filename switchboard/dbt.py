@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -353,14 +355,35 @@ def docs_generate(
     as_of: datetime,
     config: RoutingConfig,
     *,
+    static: bool = False,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> Path:
     """`dbt docs generate` (manifest + catalog of the built warehouse); returns the target
-    folder holding index.html, manifest.json and catalog.json."""
-    extra = ["--vars", json.dumps(dbt_vars(as_of, config))]
+    folder holding index.html, manifest.json and catalog.json, and with ``static`` also
+    static_index.html (`--static`: the site with both inlined, one file that opens
+    without a server)."""
+    extra = ["--vars", json.dumps(dbt_vars(as_of, config)), *(["--static"] if static else [])]
     result = _invoke(["docs", "generate"], Path(warehouse), extra, target_dir, log_dir)
     return result.target_dir
+
+
+STATIC_DOCS_FILE = "static_index.html"
+
+
+def static_docs(warehouse: Path, as_of: datetime, config: RoutingConfig, out: Path) -> Path:
+    """dbt's documentation site of the warehouse as one file, ``out/index.html`` (written
+    whole, then renamed into place); dbt's other artefacts stay in a temporary folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="switchboard-docs-") as scratch:
+        target = docs_generate(warehouse, as_of, config, static=True,
+                               target_dir=Path(scratch) / "target",
+                               log_dir=Path(scratch) / "logs")
+        staged = out / f".{STATIC_DOCS_FILE}.partial"
+        shutil.copyfile(target / STATIC_DOCS_FILE, staged)
+        page = out / "index.html"
+        os.replace(staged, page)
+    return page
 
 
 # --------------------------------------------------------------------------- command line

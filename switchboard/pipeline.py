@@ -25,7 +25,6 @@ import polars as pl
 from switchboard import __version__, asof, changes, preflight, publish, queued, warehouse
 from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
-from switchboard.diff import PlanDiff, plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS, empty
 from switchboard.guards import (
     GUARD_NAMES,
@@ -274,10 +273,12 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
 
 
 def marts_are_current(ctx: RunContext) -> bool:
-    """True when the plan may reuse the marts (Plan.reuses_marts) and they were built from
-    this snapshot, settings and as-of date. The hourly run always rebuilds (it also
-    refreshes the workload history)."""
-    if not ctx.plan.reuses_marts or ctx.dry_run:
+    """True when the marts were built from this snapshot, settings and as-of date and the
+    run may reuse them: its plan says so (Plan.reuses_marts), or it is a dry run, which
+    records nothing (a what-if's side on the export the warehouse was last built from
+    routes without a build). The hourly run always rebuilds (it also refreshes the
+    workload history)."""
+    if not (ctx.plan.reuses_marts or ctx.dry_run):
         return False
     with connection(ctx) as con:
         rows = con.execute("select build_key from routing.builds").fetchall()
@@ -426,7 +427,6 @@ class Routed:
     rep_state: pl.DataFrame
     alerts: pl.DataFrame
     guard: GuardReport
-    diff: PlanDiff | None = None
     recent_assignments: pl.DataFrame | None = None  # arrivals: given since the marts build
 
 
@@ -503,11 +503,8 @@ def route(ctx: RunContext) -> Routed:
         decisions=decisions, accounts=accounts_in_scope, reps=reps_df.lazy(),
         exempt_rep_ids=ctx.leaver_rep_ids, previous=previous,
     )
-    diff = (
-        plan_diff(decisions, conflicts, frames["accounts"], reps_df.lazy())
-        if ctx.dry_run else None
-    )
-    return Routed(decisions, conflicts, result.rep_state, alerts, guard, diff, recent)
+    return Routed(decisions, conflicts, result.rep_state, alerts, guard,
+                  recent_assignments=recent)
 
 
 def _without_settled(frames: dict[str, pl.LazyFrame], scope: pl.LazyFrame | None,

@@ -17,8 +17,8 @@ to the engine:
 - territory_change: ingests the export with the new plan's files (their row counts may
   drop), also decides accounts left outside their owner's territories.
 
-A what-if (switchboard.whatif) is a dry run of the territory_change plan against a scratch
-copy of the warehouse.
+A what-if (switchboard.whatif) is two dry runs of the territory_change plan on one scratch
+copy of the warehouse, under the current config and plan and under the new ones.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What each routing command runs, as plain functions of a stage runner.
+"""What each routing command runs (hourly, departure, arrivals, territory change, ingest),
+as plain functions of a stage runner.
 
 A Prefect flow (flows/) is one of these with its stages run as tasks
 (flows.tasks.run_as_task); a one-shot command without a Prefect API calls the same
@@ -9,15 +10,24 @@ the same keywords.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from switchboard import stages
 from switchboard import warehouse as wh
 from switchboard.config import load_config
-from switchboard.pipeline import make_context, snapshot_signature, wait_for_export, warm_up
+from switchboard.pipeline import (
+    make_context,
+    overlay_snapshot,
+    snapshot_signature,
+    wait_for_export,
+    warm_up,
+)
 from switchboard.summary import RunSummary
 from switchboard.warehouse import WarehouseLocked
+from switchboard.whatif import WhatIf, whatif
 
 
 def _summary(result: object) -> RunSummary:
@@ -140,3 +150,43 @@ def ingest(
         runner(stages.PREPARE, ctx)
         counts: dict[str, dict[str, int]] = runner(stages.INGEST, ctx)
         return counts
+
+
+def territory_change(
+    snapshot: str,
+    territories: str,
+    members: str | None = None,
+    dry_run: bool = True,
+    warehouse: str = "warehouse.duckdb",
+    outbox: str = "outbox",
+    config: str | None = None,
+    mapping: str | None = None,
+    as_of: str | None = None,
+    lock_wait_seconds: float = 0,
+    accept_guards: list[str] | None = None,
+    allow_backdated: bool = False,
+    whatif_dir: str = "whatif",
+    *,
+    runner: stages.Runner = stages.run_direct,
+) -> RunSummary | WhatIf:
+    """Re-evaluate every account under the new plan, including owners the plan leaves
+    outside all their territories. With ``dry_run`` it is a what-if (switchboard.whatif):
+    the new plan against the export's, both routed on a scratch copy of the warehouse
+    under ``config``, the diff saved in ``whatif_dir/<id>/``, nothing published."""
+    if dry_run:
+        return whatif(snapshot, warehouse, config_path=config, current_config=config,
+                      mapping=mapping, territories=territories, members=members,
+                      as_of=as_of, allow_backdated=allow_backdated, runner=runner,
+                      out=whatif_dir)
+    replacements = {"territories": Path(territories)}
+    if members:
+        replacements["territory_members"] = Path(members)
+    overlay = overlay_snapshot(Path(snapshot), replacements)
+    try:
+        ctx = make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
+                           config=load_config(config, mapping), as_of=as_of,
+                           mode="territory_change", accepted_guards=tuple(accept_guards or ()),
+                           allow_backdated=allow_backdated)
+        return _summary(stages.run(ctx, runner, lock_wait_seconds))
+    finally:
+        shutil.rmtree(overlay, ignore_errors=True)

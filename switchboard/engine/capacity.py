@@ -110,12 +110,7 @@ def rep_table(
             was_overflowing=pl.col("is_overflowing").fill_null(False),
             rr_position=pl.col("rr_position").fill_null(0),
         )
-        .with_columns(
-            delta_account=100.0
-            * (w.weights.active_accounts + w.weights.inbound_last_7d)
-            / pl.col("capacity"),
-            delta_lead=100.0 * w.weights.inbound_last_7d / pl.col("capacity"),
-        )
+        .with_columns(**delta_columns(config))
         .pipe(_add_recent_load, inputs.recent_assignments)
         .select(
             "rep_id",
@@ -132,6 +127,17 @@ def rep_table(
         )
         .collect(engine="in-memory")
     )
+
+
+def delta_columns(config: RoutingConfig) -> dict[str, pl.Expr]:
+    """``delta_account`` and ``delta_lead``: what one record adds to the workload index of
+    a rep with the frame's ``capacity`` (the what-if's workload estimate uses the same)."""
+    weights = config.workload.weights
+    return {
+        "delta_account": 100.0 * (weights.active_accounts + weights.inbound_last_7d)
+        / pl.col("capacity"),
+        "delta_lead": 100.0 * weights.inbound_last_7d / pl.col("capacity"),
+    }
 
 
 def _add_recent_load(reps: pl.LazyFrame, recent: pl.LazyFrame) -> pl.LazyFrame:

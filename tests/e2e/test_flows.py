@@ -1,6 +1,6 @@
 """Each flow end to end through Prefect on a generated org: decisions, alerts, outbox,
-idempotency, guards and dry runs. Crash recovery: test_reliability.py; later runs on a
-routed warehouse: test_flows_later_runs.py."""
+idempotency and guards. Crash recovery: test_reliability.py; later runs on a routed
+warehouse: test_flows_later_runs.py; dry runs (what-ifs): test_whatif.py."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ import pytest
 
 from flows.departure_redistribution import departure_redistribution
 from flows.hourly_routing import hourly_routing
-from flows.territory_change import territory_change
 from switchboard.guards import GuardTripped, previous_availability
 from switchboard.summary import RunSummary
-from switchboard.whatif import WhatIfDiff
 from tests.e2e.conftest import AS_OF, copy_warehouse
 
 pytestmark = pytest.mark.e2e
@@ -151,30 +149,3 @@ def test_the_invalid_rep_guard_compares_with_the_last_published_run(
                        match=r"since the last published run \(2026-11-23 09:00\)"):
         # max_row_drop would stop it first, on the file alone
         run_hourly(snap, tmp_path, as_of=later.isoformat(), accept_guards=["max_row_drop"])
-
-
-def test_territory_change_dry_run_shows_the_diff_and_publishes_nothing(
-    org: Path, routed_org: Path, tmp_path: Path
-) -> None:
-    copy_warehouse(routed_org, tmp_path)  # after the hourly run of `org` at AS_OF
-    wh = tmp_path / "w.duckdb"
-    before = q(wh, "select count(*) n from routing.decisions")["n"][0]
-    plan = pl.read_csv(org / "territories.csv", infer_schema=False)
-    # New York moves from NA-East to NA-West Enterprise.
-    moved_plan = plan.with_columns(
-        pl.when(pl.col("territory_id") == "T-NAE-ENT")
-        .then(pl.col("states").str.replace_all(r"(^|;)NY(;|$)", "$1$2"))
-        .when(pl.col("territory_id") == "T-NAW-ENT")
-        .then(pl.col("states") + ";NY")
-        .otherwise(pl.col("states"))
-        .alias("states")
-    )
-    new = tmp_path / "territories.csv"
-    moved_plan.write_csv(new)
-    result = territory_change(snapshot=str(org), territories=str(new), dry_run=True,
-                              warehouse=str(wh), outbox=str(tmp_path / "outbox"),
-                              as_of=AS_OF.isoformat())
-    assert isinstance(result, WhatIfDiff)
-    assert result.moved.height > 0
-    assert result.per_rep["change"].sum() == 0 or result.per_rep.height > 0
-    assert q(wh, "select count(*) n from routing.decisions")["n"][0] == before

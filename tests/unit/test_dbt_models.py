@@ -771,16 +771,6 @@ def test_rep_availability_snapshot(con: duckdb.DuckDBPyConnection) -> None:
     assert rows == [("R-ANN", "available", DAY_1, None), ("R-BEN", "terminated", DAY_1, None)]
 
 
-# --------------------------------------------------------------------------- docs
-
-
-def test_docs_generate_writes_a_catalog_of_the_marts(org: Org, tmp_path: Path) -> None:
-    target = dbt.docs_generate(org.path, DAY_2, CONFIG, target_dir=tmp_path / "docs")
-    catalog = (target / "catalog.json").read_text(encoding="utf-8")
-    assert "model.switchboard.dim_reps" in catalog
-    assert (target / "index.html").exists()
-
-
 # --------------------------------------------------------------------------- failures
 
 

@@ -10,7 +10,6 @@ import pytest
 from switchboard import guards
 from switchboard.alerts import build_alerts
 from switchboard.config import RoutingConfig
-from switchboard.diff import plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS
 from switchboard.summary import summarize
 
@@ -200,15 +199,3 @@ def test_summary_headline_reads_like_a_routing_log() -> None:
     assert "3 via territory" in text and "1 to open-opportunity owners" in text
     assert "1 conflict flagged: lead L1 (multi_territory): Opp owner wins" in text
     assert "| territory | 3 |" in s.to_markdown()
-
-
-def test_plan_diff_counts_moves_per_rep() -> None:
-    rows = [
-        decision(record_id="A4", previous_owner_id="R3", owner_id="R1"),
-        decision(record_id="A5", previous_owner_id="R3", owner_id="R3", rule="manager_review"),
-        decision(record_id="A8", previous_owner_id=None, owner_id="R2"),
-    ]
-    diff = plan_diff(frame(rows, DECISIONS), frame([], CONFLICTS), ACCOUNTS, REPS)
-    per_rep = {r["rep_id"]: (r["before"], r["after"]) for r in diff.per_rep.iter_rows(named=True)}
-    assert per_rep == {"R1": (2, 3), "R2": (2, 3), "R3": (2, 1)}
-    assert diff.flagged.height == 1 and diff.moved.height == 2 and diff.unchanged == 7

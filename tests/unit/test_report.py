@@ -1,4 +1,4 @@
-"""Reports and what-if helpers on tiny hand-built frames whose right answers are known."""
+"""Reports on tiny hand-built frames whose right answers are known."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import pytest
 
 from switchboard import charts, report
 from switchboard.config import RoutingConfig
-from switchboard.diff import plan_diff
 from switchboard.engine.schema import CONFLICTS, DECISIONS
-from switchboard.whatif import WhatIfDiff, newly_overflowing, overflow_summary
 from tests.report_shapes import large_org
 
 SINCE = datetime(2026, 11, 16)
@@ -537,37 +535,3 @@ def test_render_html_includes_the_coverage_section() -> None:
     assert "<td>T-A</td><td>US A</td><td>T-B</td>" in section
     assert "<td>G1 (Gap Co)</td>" in section
     assert "<td>R5 (on_leave), R6 (on_leave)</td>" in section
-
-
-# ---------------------------------------------------------------- what-if
-
-
-def test_whatif_diff_moves_overflow_and_newly_overflowing_reps() -> None:
-    accounts = pl.DataFrame({"account_id": ["A1", "A2", "A3"],
-                             "owner_id": ["R1", "R1", "R2"]}).lazy()
-    reps = pl.DataFrame({"rep_id": ["R1", "R2", "R3"],
-                         "rep_name": ["One", "Two", "Three"]}).lazy()
-    d = decisions([
-        {"record_type": "account", "record_id": "A1", "previous_owner_id": "R1",
-         "owner_id": "R3", "rule": "territory"},
-        {"record_type": "account", "record_id": "A2", "previous_owner_id": "R1",
-         "queue": "overflow:T1", "rule": "overflow_queue"},
-        {"record_type": "lead", "record_id": "L1", "queue": "overflow:T1",
-         "rule": "overflow_queue"},
-        {"record_type": "lead", "record_id": "L2", "owner_id": "BACKUP",
-         "rule": "overflow_queue"},
-    ])
-    base = plan_diff(d, conflicts([]), accounts, reps)
-    before = pl.DataFrame({"rep_id": ["R1", "R2"], "is_overflowing": [True, False]})
-    after = pl.DataFrame({"rep_id": ["R1", "R2", "R3"], "is_overflowing": [True, True, None]})
-    diff = WhatIfDiff(moved=base.moved, flagged=base.flagged, per_rep=base.per_rep,
-                      conflicts=base.conflicts, unchanged=base.unchanged,
-                      overflow=overflow_summary(d),
-                      newly_overflowing=newly_overflowing(before, after))
-    assert dict(diff.overflow.iter_rows()) == {"overflow:T1": 2, "BACKUP": 1}
-    assert diff.overflow_records == 3
-    assert diff.newly_overflowing == ["R2"]
-    assert dict(diff.per_rep.select("rep_id", "change").iter_rows()) == {"R1": -2, "R3": 1}
-    assert diff.unchanged == 1
-    assert diff.headline().startswith("4 records would move")
-    assert "3 records would go to overflow queues; 1 reps would newly stop" in diff.headline()
