@@ -349,6 +349,10 @@ def _run_flow(call: Callable[[], object]) -> object:
     logging.getLogger("EventsWorker").setLevel(logging.ERROR)
     started = time.perf_counter()
     if _orchestrated():
+        # Prefect configures its loggers when it loads (prefect.main); load it now, so the
+        # levels set below for the run are not reset when the flow is first imported.
+        import prefect.main  # noqa: F401
+
         with console.status("Starting Prefect and loading dbt…"):
             server_ready = start_temporary_server_early()
             warm_up()

@@ -167,7 +167,7 @@ def test_a_bad_time_option_fails_in_one_line_before_anything_starts(
 
 def test_allow_backdated_reaches_the_flow(monkeypatch: pytest.MonkeyPatch,
                                           tmp_path: Path) -> None:
-    import flows.hourly_routing
+    from switchboard import runs
 
     seen: dict[str, Any] = {}
 
@@ -175,7 +175,7 @@ def test_allow_backdated_reaches_the_flow(monkeypatch: pytest.MonkeyPatch,
         seen.update(kwargs)
         return RunSummary(run_id="r", mode="hourly", status="published")
 
-    monkeypatch.setattr(flows.hourly_routing, "hourly_routing", flow)
+    monkeypatch.setattr(runs, "hourly", flow)
     monkeypatch.setattr(cli, "_run_flow", lambda call: call())
     result = runner.invoke(cli.app, ["run", "hourly", "--snapshot", str(SALESFORCE),
                                      "--warehouse", str(tmp_path / "w.duckdb"),
