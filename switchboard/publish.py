@@ -13,7 +13,6 @@ Retries of the webhook live here and nowhere else.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -35,7 +34,7 @@ MESSAGES: dict[str, pl.DataType] = {
     "message_key": pl.String(),
     "run_id": pl.String(),
     "kind": pl.String(),  # reassignment | alert | summary
-    "sink": pl.String(),  # file | webhook
+    "sink": pl.String(),  # file | webhook | email | teams
     "payload": pl.String(),
     "status": pl.String(),  # pending | sent
     "attempts": pl.Int64(),
@@ -65,9 +64,6 @@ LEDGER_TABLES = {
 REASSIGNMENT_COLUMNS = [
     "record_type", "record_id", "old_owner_id", "new_owner_id", "queue", "rule", "reason",
 ]
-# Alert types sent one message each to the webhook; the rest reach it in the run summary.
-WEBHOOK_ALERT_TYPES = ("unowned_account", "rep_overloaded", "pipeline_handoff", "guard_tripped",
-                       "rep_data_problem")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -272,9 +268,10 @@ def _messages(run_id: str, kind: str, sink: str, keys: Iterable[str],
 
 
 def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl.DataFrame,
-                   alerts: pl.DataFrame, summary_markdown: str, webhook: bool) -> int:
-    """Queue this run's outbound messages; keys already queued by any run are skipped.
-    Returns how many messages are new."""
+                   alerts: pl.DataFrame) -> int:
+    """Queue this run's outbox files' messages; keys already queued by any run are skipped.
+    Returns how many messages are new. (The notification sinks' messages: switchboard.notify.)
+    """
     moves = reassignments(decisions).with_columns(
         key=pl.concat_str(
             [pl.lit("reassign")]
@@ -289,16 +286,6 @@ def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl
         _messages(run_id, "alert", "file", "file|" + alerts["alert_key"],
                   alerts.select(pl.struct(pl.all()).struct.json_encode()).to_series()),
     ]
-    if webhook:
-        hooked = alerts.filter(pl.col("type").is_in(WEBHOOK_ALERT_TYPES))
-        frames.append(_messages(
-            run_id, "alert", "webhook", "webhook|" + hooked["alert_key"],
-            hooked.select(pl.struct(text=pl.format("[{}] {}", "severity", "message"),
-                                    alert_key="alert_key", type="type")
-                          .struct.json_encode()).to_series(),
-        ))
-        frames.append(_messages(run_id, "summary", "webhook", [f"webhook|summary|{run_id}"],
-                                [json.dumps({"text": summary_markdown})]))
     candidates = pl.concat(frames)
     existing = con.sql("select message_key from routing.outbox_messages").pl()
     fresh = candidates.join(existing, on="message_key", how="anti").unique(
@@ -371,7 +358,7 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.Data
     if not fresh.height:
         return 0
     queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS),
-                   alerts=fresh, summary_markdown="", webhook=False)
+                   alerts=fresh)
     warehouse.write_table(con, "routing.alerts", fresh.select(list(ALERTS)), mode="append")
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -410,6 +397,7 @@ class DeliveryReport:
     pending: int
     error: str | None = None
     delivered: tuple[str, ...] = ()
+    sinks: tuple[str, ...] = ()  # the sinks messages are still pending for (notify.deliver)
 
 
 NO_WEBHOOK_URL = "no webhook URL (set sinks.webhook.url or SWITCHBOARD_WEBHOOK_URL)"
@@ -500,11 +488,11 @@ def deliver_webhooks(con: duckdb.DuckDBPyConnection, config: Webhook) -> Deliver
 
 
 def pending_messages(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Webhook messages not delivered yet, oldest first: what the next delivery sends. File
-    messages are written with their run's outbox folder (or not at all, with the files sink
-    off): there is nothing to retry."""
+    """Notification messages (webhook, e-mail, Teams) not delivered yet, oldest first: what
+    the next delivery sends. File messages are written with their run's outbox folder (or
+    not at all, with the files sink off): there is nothing to retry."""
     return warehouse.query(
         con, "select message_key, run_id, kind, sink, attempts, last_error, created_at "
-        "from routing.outbox_messages where sink = 'webhook' and status = 'pending' "
+        "from routing.outbox_messages where sink <> 'file' and status = 'pending' "
         "order by created_at, message_key",
     )
