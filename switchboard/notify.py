@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -335,8 +335,3 @@ def pending_sinks(pending: pl.DataFrame) -> list[str]:
     """The sinks ``pending`` (publish.pending_messages) has messages for, in SINKS order."""
     present = set(pending["sink"].to_list()) if pending.height else set()
     return [sink for sink in SINKS if sink in present]
-
-
-def labels(sinks: Iterable[str]) -> str:
-    names = [SINK_NAMES.get(s, s) for s in sinks]
-    return " and ".join(names) if names else SINK_NAMES["webhook"]

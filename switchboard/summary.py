@@ -107,7 +107,8 @@ def delivery_line(pending: int, last_error: str | None, sinks: Sequence[str] = (
     """The one line that says deliveries are pending: how many, where (the webhook when
     ``sinks`` is empty), the last error, and what sends them."""
     noun = "message" if pending == 1 else "messages"
-    where = " and ".join(SINK_NAMES.get(s, s) for s in sinks) or SINK_NAMES["webhook"]
+    names = [SINK_NAMES.get(s, s) for s in sinks] or [SINK_NAMES["webhook"]]
+    where = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
     return (
         f"deliveries pending: {pending} {noun} to {where} not delivered "
         f"(last error: {last_error or 'none recorded'}); every run retries them, "

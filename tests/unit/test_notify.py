@@ -212,12 +212,18 @@ def test_an_smtp_outage_leaves_mail_pending_then_delivers_it_once(con) -> None: 
     assert publish.pending_messages(con).is_empty()
 
 
-def test_no_email_url_keeps_queued_mail_pending_and_says_which_setting(con) -> None:  # type: ignore[no-untyped-def]
-    queue(con, "r1", RUN_1, settings(email=f"mailto://127.0.0.1?from={FROM}"))
+def test_no_url_keeps_queued_messages_pending_and_says_which_setting(con) -> None:  # type: ignore[no-untyped-def]
+    queue(con, "r1", RUN_1, settings(webhook="http://127.0.0.1:9/hook",
+                                     email=f"mailto://127.0.0.1?from={FROM}",
+                                     teams="workflows://127.0.0.1/wf/sig"))
     report = notify.deliver(con, settings().sinks)
-    assert report.pending == 2
-    assert report.error == ("e-mail: no e-mail URL (set sinks.email.url or "
-                            "SWITCHBOARD_EMAIL_URL)")
+    assert (report.pending, report.sinks) == (8, ("webhook", "email", "teams"))
+    assert report.error == (
+        "no webhook URL (set sinks.webhook.url or SWITCHBOARD_WEBHOOK_URL); "
+        "e-mail: no e-mail URL (set sinks.email.url or SWITCHBOARD_EMAIL_URL); "
+        "Teams: no Teams URL (set sinks.teams.url or SWITCHBOARD_TEAMS_URL)")
+    assert delivery_line(report.pending, report.error, report.sinks).startswith(
+        "deliveries pending: 8 messages to the webhook, e-mail and Teams not delivered")
 
 
 # ---------------------------------------------------------------- Microsoft Teams
