@@ -79,31 +79,33 @@ def no_url(sink: Sink) -> str:
 # ---------------------------------------------------------------- queueing
 
 
+# Each record type's display name in the marts: an account by its name, a lead by its
+# e-mail and company, a rep by name.
+_NAME_SQL = {
+    "account": ("marts.dim_accounts", "account_id", "coalesce(account_name, account_id)"),
+    "lead": ("marts.dim_leads", "lead_id",
+             "coalesce(email || coalesce(' (' || company || ')', ''), lead_id)"),
+    "rep": ("marts.dim_reps", "rep_id", "coalesce(rep_name, rep_id)"),
+}
+
+
 def _names(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame) -> pl.DataFrame:
-    """Display names of the accounts, leads and reps ``alerts`` are about, from the marts
-    (a lead by its e-mail and company). Tables a warehouse lacks yet give no names."""
-    ids = {
-        kind: alerts.filter(pl.col("record_type") == kind)["record_id"].drop_nulls().to_list()
-        for kind in ("account", "lead")
-    }
-    ids["rep"] = alerts.filter(pl.col("record_id").is_null())["rep_id"].drop_nulls().to_list()
-    queries = {
-        "account": "select account_id, coalesce(account_name, account_id) "
-                   "from marts.dim_accounts where account_id in (select unnest(?::varchar[]))",
-        "lead": "select lead_id, coalesce(email || coalesce(' (' || company || ')', ''), "
-                "lead_id) from marts.dim_leads where lead_id in (select unnest(?::varchar[]))",
-        "rep": "select rep_id, coalesce(rep_name, rep_id) from marts.dim_reps "
-               "where rep_id in (select unnest(?::varchar[]))",
-    }
-    tables = {"account": "marts.dim_accounts", "lead": "marts.dim_leads",
-              "rep": "marts.dim_reps"}
+    """Display names of the accounts, leads and reps ``alerts`` are about (messages.NAMES),
+    from the marts. A table the warehouse lacks yet (a guard tripped before the first
+    build) gives no names: the ids stand in."""
+    wanted = alerts.select(
+        record_type=pl.when(pl.col("record_id").is_not_null()).then("record_type")
+        .otherwise(pl.lit("rep")),
+        record_id=pl.coalesce("record_id", "rep_id"),
+    ).drop_nulls().unique()
     frames = [pl.DataFrame(schema=messages.NAMES)]
-    for kind, wanted in ids.items():
-        if wanted and warehouse.table_exists(con, tables[kind]):
-            rows = con.execute(queries[kind], [sorted(set(wanted))]).fetchall()
-            frames.append(pl.DataFrame(
-                {"record_type": [kind] * len(rows), "record_id": [r[0] for r in rows],
-                 "name": [r[1] for r in rows]}, schema=messages.NAMES))
+    for kind, (table, key, name) in _NAME_SQL.items():
+        ids = wanted.filter(pl.col("record_type") == kind)["record_id"].to_list()
+        if ids and warehouse.table_exists(con, table):
+            frames.append(warehouse.query(
+                con, f"select '{kind}' as record_type, {key} as record_id, {name} as name "
+                f"from {table} where {key} in (select unnest(?::varchar[]))", [ids],
+            ).cast(messages.NAMES))  # type: ignore[arg-type]
     return pl.concat(frames)
 
 
