@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -151,6 +152,24 @@ def _check_url(url: str | None, schemes: tuple[str, ...], example: str) -> str |
         raise ValueError(f"`{_redacted(url)}` is not a URL this sink takes: use "
                          f"{' or '.join(f'{s}://' for s in schemes)} (e.g. {example})")
     return url
+
+
+# The environment variables that set a sink's URL instead of routing.yml (secrets stay out
+# of the file); see switchboard.notify.sink_url.
+SINK_URL_VARIABLES = {
+    "SWITCHBOARD_EMAIL_URL": (EMAIL_SCHEMES, "mailtos://user:password@smtp.example.com"),
+    "SWITCHBOARD_TEAMS_URL": (TEAMS_SCHEMES, "the workflow's https://… URL"),
+}
+
+
+def check_sink_variables() -> None:
+    """A sink URL set in the environment is checked like routing.yml's: ConfigError naming
+    the variable, before anything runs rather than at the first delivery."""
+    for variable, (schemes, example) in SINK_URL_VARIABLES.items():
+        try:
+            _check_url(os.environ.get(variable) or None, schemes, example)
+        except ValueError as exc:
+            raise ConfigError(f"{variable}: {exc}") from None
 
 
 def _redacted(url: str) -> str:

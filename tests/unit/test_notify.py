@@ -312,3 +312,19 @@ def test_a_recipients_address_replaces_the_urls_recipients() -> None:
                    "&cto=7&rto=7&to=maria%40example.com")
     unchanged = notify.message_url(url, {"to": None}, 7)
     assert "/other@example.com?" in unchanged and "to=revops%40x.com" in unchanged
+
+
+def test_a_sink_url_in_the_environment_is_checked_before_a_command_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from switchboard.cli import app
+
+    monkeypatch.setenv("SWITCHBOARD_EMAIL_URL", "smtps://switchboard:hunter2@smtp.example.com")
+    result = CliRunner().invoke(app, ["publish", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: SWITCHBOARD_EMAIL_URL: `smtps://switchboard:***@smtp.example.com` is not a "
+        "URL this sink takes: use mailto:// or mailtos:// (e.g. "
+        "mailtos://user:password@smtp.example.com)")
