@@ -3,6 +3,10 @@
 Each alert carries an ``alert_key``: the same situation always yields the same key, so
 publishing can skip what an earlier run already announced (a pipeline handoff is
 announced once, an over-capacity rep once a day, an orphaned account once per gap).
+
+``message`` is the whole sentence, naming records by id (alerts.jsonl, routing.alerts);
+``detail`` is what it says about its record or rep, without naming it, for the messages
+that list records by name (switchboard.messages).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from switchboard.config import RoutingConfig
+from switchboard.summary import SINK_NAMES
 
 ALERT_TYPES = (
     "unowned_account",
@@ -34,6 +39,7 @@ ALERTS: dict[str, pl.DataType] = {
     "record_id": pl.String(),
     "rep_id": pl.String(),
     "message": pl.String(),
+    "detail": pl.String(),
     "alert_key": pl.String(),
 }
 
@@ -72,6 +78,10 @@ def pipeline_handoffs(decisions: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,
                 "record_type", "record_id",
                 pl.coalesce("previous_owner_name", "previous_owner_id"),
             ),
+            detail=pl.format(
+                "open pipeline, owner {} no longer valid: hand it off",
+                pl.coalesce("previous_owner_name", "previous_owner_id"),
+            ),
         )
     )
     return _finish(frame, run_id, [pl.col("record_id"), pl.col("rep_id")])
@@ -88,6 +98,7 @@ def routing_conflicts(conflicts: pl.LazyFrame, run_id: str, recipient: str) -> p
         rep_id="owner_id",
         message=pl.format("{} on {} {}: {}", "conflict_type", "record_type", "record_id",
                           "rationale"),
+        detail=pl.format("{}: {}", "conflict_type", "rationale"),
         conflict_type="conflict_type",
         resolution="resolution",
     )
@@ -108,6 +119,7 @@ def rule_gaps(decisions: pl.LazyFrame, run_id: str, recipient: str) -> pl.LazyFr
         rep_id=pl.lit(None, dtype=pl.String),
         message=pl.format("No rule matched {} {}; it waits in {}.", "record_type", "record_id",
                           "queue"),
+        detail=pl.format("no rule matched; waits in {}", "queue"),
     )
     return _finish(frame, run_id, [pl.col("record_id")])
 
@@ -121,7 +133,9 @@ def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyF
         & pl.col("owner_id").is_not_null()
         & (pl.col("rule") != "manager_review")
     ).select(pl.col("record_id").alias("account_id"))
-    managers = reps.select(pl.col("rep_id").alias("owner_id"), "manager_id")
+    managers = reps.select(pl.col("rep_id").alias("owner_id"), "manager_id",
+                           owner_name="rep_name")
+    since = pl.col("gap_since").dt.strftime("%Y-%m-%d %H:%M")
     frame = (
         gaps.filter(~pl.col("reason").is_in(HELD_REASONS) & (pl.col("gap_since") < limit))
         .join(placed, on="account_id", how="anti")
@@ -134,8 +148,12 @@ def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyF
             record_id="account_id",
             rep_id="owner_id",
             message=pl.format(
-                "Account {} has had no valid owner since {} ({}).",
-                "account_id", pl.col("gap_since").dt.strftime("%Y-%m-%d %H:%M"), "reason",
+                "Account {} has had no valid owner since {} ({}).", "account_id", since, "reason",
+            ),
+            detail=pl.format(
+                "no valid owner since {} ({})", since,
+                pl.when(pl.col("owner_id").is_null()).then("reason").otherwise(pl.format(
+                    "{}: {}", "reason", pl.coalesce("owner_name", "owner_id"))),
             ),
             gap_since="gap_since",
         )
@@ -157,6 +175,14 @@ def rep_data_problems(reps: pl.LazyFrame, gaps: pl.LazyFrame, run_id: str,
         .group_by(rep_id="owner_id")
         .agg(book=pl.len())
     )
+    keeps = (pl.when(pl.col("book") > 0).then(pl.format("{} account(s)", "book"))
+             .otherwise(pl.lit("the accounts they own")))
+    problem = pl.format(
+        "{} (column {}, value {})",
+        pl.coalesce("data_problem", pl.lit("data problem")),
+        pl.coalesce("data_problem_column", pl.lit("?")),
+        pl.coalesce(pl.format("'{}'", "data_problem_value"), pl.lit("empty")),
+    )
     frame = (
         reps.filter(pl.col("availability") == "data_problem")
         .join(books, on="rep_id", how="left")
@@ -169,14 +195,12 @@ def rep_data_problems(reps: pl.LazyFrame, gaps: pl.LazyFrame, run_id: str,
             record_id=pl.lit(None, dtype=pl.String),
             rep_id="rep_id",
             message=pl.format(
-                "{} ({}) keeps {} but gets no new records until the export is fixed: {} "
-                "(column {}, value {}).",
-                pl.coalesce("rep_name", "rep_id"), "rep_id",
-                pl.when(pl.col("book") > 0).then(pl.format("{} account(s)", "book"))
-                .otherwise(pl.lit("the accounts they own")),
-                pl.coalesce("data_problem", pl.lit("data problem")),
-                pl.coalesce("data_problem_column", pl.lit("?")),
-                pl.coalesce(pl.format("'{}'", "data_problem_value"), pl.lit("empty")),
+                "{} ({}) keeps {} but gets no new records until the export is fixed: {}.",
+                pl.coalesce("rep_name", "rep_id"), "rep_id", keeps, problem,
+            ),
+            detail=pl.format(
+                "keeps {} but gets no new records until the export is fixed: {}", keeps,
+                problem,
             ),
             column="data_problem_column",
             value="data_problem_value",
@@ -207,6 +231,10 @@ def overloaded_reps(workload_history: pl.LazyFrame, reps: pl.LazyFrame, config: 
             pl.coalesce("rep_name", "rep_id"), pl.lit(days),
             pl.col("latest_index").round(0).cast(pl.Int64),
         ),
+        detail=pl.format(
+            "over capacity for {} days (workload index {})", pl.lit(days),
+            pl.col("latest_index").round(0).cast(pl.Int64),
+        ),
     )
     return _finish(frame, run_id, [pl.col("rep_id"), pl.lit(today.isoformat())])
 
@@ -221,6 +249,7 @@ def guard_tripped(run_id: str, guard: str, message: str, recipient: str) -> pl.D
             "record_id": [None],
             "rep_id": [None],
             "message": [message],
+            "detail": [message],
             "guard": [guard],
         },
         schema_overrides={"record_type": pl.String, "record_id": pl.String, "rep_id": pl.String},
@@ -251,11 +280,11 @@ def delivery_failed(pending: pl.DataFrame, *, run_id: str, recipient: str, hours
         record_id=pl.lit(None, dtype=pl.String),
         rep_id=pl.lit(None, dtype=pl.String),
         message=pl.format(
-            "{} to the {} {} undelivered for more than {} h (oldest since {} UTC; last "
+            "{} to {} {} undelivered for more than {} h (oldest since {} UTC; last "
             "error: {}). Every run retries them; so does `switchboard publish --retry`.",
             pl.when(pl.col("stale") == 1).then(pl.lit("1 message"))
             .otherwise(pl.format("{} messages", "stale")),
-            "sink",
+            pl.col("sink").replace_strict(SINK_NAMES, default=pl.col("sink")),
             pl.when(pl.col("stale") == 1).then(pl.lit("has been"))
             .otherwise(pl.lit("have been")),
             pl.lit(f"{hours:g}"),
@@ -264,7 +293,7 @@ def delivery_failed(pending: pl.DataFrame, *, run_id: str, recipient: str, hours
         ),
         sink="sink",
         oldest_key="oldest_key",
-    )
+    ).with_columns(detail=pl.col("message"))
     return _finish(frame, run_id, [pl.col("sink"), pl.col("oldest_key")]).collect()
 
 

@@ -151,10 +151,11 @@ def _config_option(config: Path | None, mapping: str | None = None) -> None:
     """Stop in one line on a routing.yml (or --mapping) that does not load (the file, the
     line, the key it probably meant), before Prefect, dbt or Great Expectations are
     imported: a typo should not cost their start-up, nor read as one of their errors."""
-    from switchboard.config import ConfigError, load_config
+    from switchboard.config import ConfigError, check_sink_variables, load_config
 
     try:
         load_config(config, mapping)
+        check_sink_variables()
     except ConfigError as exc:
         _fail(str(exc), EXIT_INPUT, exc)
 
@@ -583,17 +584,19 @@ def ingest(
 @app.command("publish")
 def publish_messages(
     retry: Annotated[bool, typer.Option(
-        "--retry", help="Deliver the pending webhook messages now (without it: list them).")]
+        "--retry", help="Deliver the pending webhook, e-mail and Teams messages now "
+        "(without it: list them).")]
     = False,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     config: ConfigOpt = None,
     wait: Wait = 0,
 ) -> None:
-    """Deliver the webhook messages earlier runs left pending; exit 5 while any remain."""
+    """Deliver the webhook, e-mail and Teams messages earlier runs left pending; exit 5
+    while any remain."""
     _config_option(config)
     import polars as pl
 
-    from switchboard import publish
+    from switchboard import notify, publish
     from switchboard import warehouse as wh
     from switchboard.config import load_config
     from switchboard.summary import delivery_line
@@ -606,9 +609,9 @@ def publish_messages(
             con = wh.connect(warehouse)
             try:
                 publish.ensure_tables(con)
-                report = publish.deliver_webhooks(con, settings.sinks.webhook) if retry else None
+                report = notify.deliver(con, settings.sinks) if retry else None
                 delivered = wh.query(
-                    con, "select message_key, run_id, kind from routing.outbox_messages "
+                    con, "select message_key, run_id, sink, kind from routing.outbox_messages "
                     "where message_key in (select unnest(?::varchar[])) order by sent_at",
                     [list(report.delivered) if report else []],
                 )
@@ -621,21 +624,21 @@ def publish_messages(
         if delivered.height:
             noun = "message" if delivered.height == 1 else "messages"
             console.print(_frame_table(delivered, f"Delivered {delivered.height} pending "
-                                                  f"{noun} to the webhook"))
+                                                  f"{noun}"))
         else:
             console.print("Nothing delivered.", highlight=False)
     if not pending.height:
         console.print("[green]✓[/] no message is pending", highlight=False)
         return
     console.print(_frame_table(
-        pending.select("message_key", "run_id", "kind", "attempts", "last_error",
+        pending.select("message_key", "run_id", "sink", "kind", "attempts", "last_error",
                        pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("queued_at")),
         f"Still pending ({pending.height})"))
     errors = pending["last_error"].drop_nulls().to_list()
     last_error = report.error if report is not None and report.error else (
         str(errors[-1]) if errors else None)
-    err.print(delivery_line(pending.height, last_error), highlight=False, soft_wrap=True,
-              markup=False)
+    err.print(delivery_line(pending.height, last_error, notify.pending_sinks(pending)),
+              highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(EXIT_PENDING)
 
 

@@ -2208,9 +2208,13 @@ class _Builder:
 
 
 def _conform(frame: pl.DataFrame, entity: str) -> pl.DataFrame:
-    """Exactly the contract's columns, in contract order and contract types."""
+    """Exactly the contract's columns, in contract order and contract types; a column the
+    generator does not fill (reps.slack_user_id) is empty."""
     schema = load_contracts()[entity].polars_schema
-    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+    return frame.select([
+        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
+        for c, t in schema.items()
+    ])
 
 
 def _as_text(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:

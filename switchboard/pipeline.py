@@ -22,7 +22,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from switchboard import __version__, asof, changes, preflight, publish, queued, warehouse
+from switchboard import (
+    __version__,
+    asof,
+    changes,
+    notify,
+    preflight,
+    publish,
+    queued,
+    warehouse,
+)
 from switchboard.alerts import build_alerts, delivery_failed, guard_tripped
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS, empty
@@ -682,24 +691,31 @@ def publish_run(ctx: RunContext) -> RunSummary:
                                     [ctx.run_id])
         alerts = warehouse.query(con, "select * from routing.alerts where run_id = ?",
                                  [ctx.run_id])
-        webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
         publish.queue_messages(con, run_id=ctx.run_id, decisions=decisions, alerts=alerts,
-                               summary_markdown=summary.to_markdown(), webhook=webhook,
                                queues=ctx.config.queues)
         if ctx.config.sinks.files:
             publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
                                  summary_markdown=summary.to_markdown(),
                                  writeback_settings=ctx.config.writeback)
+        _notify(con, ctx, alerts, summary)
         summary = _deliver(con, ctx, summary)
         publish.set_status(con, ctx.run_id, "published")
     return summary
+
+
+def _notify(con: duckdb.DuckDBPyConnection, ctx: RunContext, alerts: pl.DataFrame,
+            summary: RunSummary) -> None:
+    """Queue the run's messages to the notification sinks: one per recipient of its new
+    alerts, and its summary (switchboard.notify)."""
+    notify.queue(con, run_id=ctx.run_id, mode=ctx.mode, as_of=ctx.as_of, alerts=alerts,
+                 summary=summary, config=ctx.config, outbox=ctx.outbox)
 
 
 def deliver_pending(ctx: RunContext) -> publish.DeliveryReport:
     """Deliver what earlier runs left pending before this run does anything else, so a
     run that then fails (a broken export, a failed check) still gets them through."""
     with connection(ctx) as con:
-        return publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+        return notify.deliver(con, ctx.config.sinks)
 
 
 def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummary
@@ -709,7 +725,7 @@ def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummar
     non-zero on it), in the run's summary.md, and, once messages have waited longer than
     alerts.pending_hours, as a delivery_failed alert in the run's alerts.jsonl. That alert
     goes to the files sink whatever `sinks.files` says: the webhook is what is failing."""
-    report = publish.deliver_webhooks(con, ctx.config.sinks.webhook)
+    report = notify.deliver(con, ctx.config.sinks)
     if report.pending:
         stale = delivery_failed(
             publish.pending_messages(con), run_id=ctx.run_id,
@@ -720,7 +736,8 @@ def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummar
             counts = dict(summary.alerts_by_type)
             counts["delivery_failed"] = counts.get("delivery_failed", 0) + 1
             summary = replace(summary, alerts_by_type=counts)
-    summary = replace(summary, pending_messages=report.pending, pending_error=report.error)
+    summary = replace(summary, pending_messages=report.pending, pending_error=report.error,
+                      pending_sinks=report.sinks)
     publish.write_summary(ctx.outbox, ctx.run_id, summary.to_markdown())
     return summary
 
@@ -736,13 +753,12 @@ def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
             conflicts=empty(CONFLICTS), alerts=alerts, status="stopped",
             message=error.message,
         )
-        webhook = publish.webhook_url(ctx.config.sinks.webhook) is not None
         publish.queue_messages(con, run_id=ctx.run_id, decisions=_no_decisions(),
-                               alerts=alerts, summary_markdown=summary.to_markdown(),
-                               webhook=webhook)
+                               alerts=alerts)
         publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
                              summary_markdown=summary.to_markdown(),
                              writeback_settings=ctx.config.writeback)
+        _notify(con, ctx, alerts, summary)
         return _deliver(con, ctx, summary)
 
 

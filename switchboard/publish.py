@@ -13,7 +13,6 @@ Retries of the webhook live here and nowhere else.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -35,7 +34,7 @@ MESSAGES: dict[str, pl.DataType] = {
     "message_key": pl.String(),
     "run_id": pl.String(),
     "kind": pl.String(),  # reassignment | review | alert | summary
-    "sink": pl.String(),  # file | webhook
+    "sink": pl.String(),  # file | webhook | email | teams
     "payload": pl.String(),
     "status": pl.String(),  # pending | sent
     "attempts": pl.Int64(),
@@ -67,9 +66,6 @@ LEDGER_TABLES = {
 REASSIGNMENT_COLUMNS = [
     "record_type", "record_id", "old_owner_id", "new_owner_id", "queue", "rule", "reason",
 ]
-# Alert types sent one message each to the webhook; the rest reach it in the run summary.
-WEBHOOK_ALERT_TYPES = ("unowned_account", "rep_overloaded", "pipeline_handoff", "guard_tripped",
-                       "rep_data_problem")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -282,11 +278,11 @@ def _keyed(decisions: pl.DataFrame, queues: Queues) -> pl.DataFrame:
 
 
 def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl.DataFrame,
-                   alerts: pl.DataFrame, summary_markdown: str, webhook: bool,
-                   queues: Queues | None = None) -> int:
-    """Queue this run's outbound messages; keys already queued by any run are skipped.
+                   alerts: pl.DataFrame, queues: Queues | None = None) -> int:
+    """Queue this run's outbox files' messages; keys already queued by any run are skipped.
     ``queues`` (routing.yml `queues:`) gives queue decisions their CRM owner ids for the
-    write-back files. Returns how many messages are new."""
+    write-back files. Returns how many messages are new. (The notification sinks'
+    messages: switchboard.notify.)"""
     published = _keyed(decisions, queues or Queues())
     payload = pl.struct(list(writeback.PAYLOAD)).struct.json_encode()
     moves, reviews = (published.filter(pl.col("kind") == kind)
@@ -298,16 +294,6 @@ def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl
         _messages(run_id, "alert", "file", "file|" + alerts["alert_key"],
                   alerts.select(pl.struct(pl.all()).struct.json_encode()).to_series()),
     ]
-    if webhook:
-        hooked = alerts.filter(pl.col("type").is_in(WEBHOOK_ALERT_TYPES))
-        frames.append(_messages(
-            run_id, "alert", "webhook", "webhook|" + hooked["alert_key"],
-            hooked.select(pl.struct(text=pl.format("[{}] {}", "severity", "message"),
-                                    alert_key="alert_key", type="type")
-                          .struct.json_encode()).to_series(),
-        ))
-        frames.append(_messages(run_id, "summary", "webhook", [f"webhook|summary|{run_id}"],
-                                [json.dumps({"text": summary_markdown})]))
     candidates = pl.concat(frames)
     existing = con.sql("select message_key from routing.outbox_messages").pl()
     fresh = candidates.join(existing, on="message_key", how="anti").unique(
@@ -383,7 +369,7 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.Data
     if not fresh.height:
         return 0
     queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS),
-                   alerts=fresh, summary_markdown="", webhook=False)
+                   alerts=fresh)
     warehouse.write_table(con, "routing.alerts", fresh.select(list(ALERTS)), mode="append")
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -422,6 +408,7 @@ class DeliveryReport:
     pending: int
     error: str | None = None
     delivered: tuple[str, ...] = ()
+    sinks: tuple[str, ...] = ()  # the sinks messages are still pending for (notify.deliver)
 
 
 NO_WEBHOOK_URL = "no webhook URL (set sinks.webhook.url or SWITCHBOARD_WEBHOOK_URL)"
@@ -512,11 +499,11 @@ def deliver_webhooks(con: duckdb.DuckDBPyConnection, config: Webhook) -> Deliver
 
 
 def pending_messages(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Webhook messages not delivered yet, oldest first: what the next delivery sends. File
-    messages are written with their run's outbox folder (or not at all, with the files sink
-    off): there is nothing to retry."""
+    """Notification messages (webhook, e-mail, Teams) not delivered yet, oldest first: what
+    the next delivery sends. File messages are written with their run's outbox folder (or
+    not at all, with the files sink off): there is nothing to retry."""
     return warehouse.query(
         con, "select message_key, run_id, kind, sink, attempts, last_error, created_at "
-        "from routing.outbox_messages where sink = 'webhook' and status = 'pending' "
+        "from routing.outbox_messages where sink <> 'file' and status = 'pending' "
         "order by created_at, message_key",
     )

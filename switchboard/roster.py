@@ -78,7 +78,10 @@ def update_roster(
     columns = reps_contract.column_names
     if not previous.columns:  # the first load
         previous = pl.DataFrame(schema=schema)
-    prev = previous.lazy().cast(schema)  # type: ignore[arg-type]
+    # A roster written before the contract gained a column (an upgrade) lacks it.
+    added = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items()
+             if name not in previous.columns]
+    prev = previous.lazy().with_columns(added).cast(schema)  # type: ignore[arg-type]
     null_problem = [pl.lit(None, pl.String).alias(f"reps_{name}") for name in PROBLEM]
 
     present = reps.lazy().select(columns).with_columns(

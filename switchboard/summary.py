@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,6 +21,8 @@ RULE_LABELS = {
 
 
 NEW_RECORD_SECONDS = 24 * 3600
+# How a line names a notification sink (routing.outbox_messages.sink).
+SINK_NAMES = {"webhook": "the webhook", "email": "e-mail", "teams": "Teams"}
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,15 @@ class RunSummary:
     mean_latency_minutes: float | None = None
     p90_latency_minutes: float | None = None
     message: str = ""
-    # Webhook messages still undelivered when the run ended (of this run or earlier ones):
-    # the run is published, its delivery is not. The CLI exits non-zero on them.
+    # Notification messages (webhook, e-mail, Teams) still undelivered when the run ended
+    # (of this run or earlier ones), and their sinks: the run is published, its delivery is
+    # not. The CLI exits non-zero on them.
     pending_messages: int = 0
     pending_error: str | None = None
+    pending_sinks: tuple[str, ...] = ()
 
     def delivery_line(self) -> str:
-        return delivery_line(self.pending_messages, self.pending_error)
+        return delivery_line(self.pending_messages, self.pending_error, self.pending_sinks)
 
     def headline(self) -> str:
         """One paragraph a sales manager can read: what was routed, how fast, how."""
@@ -58,7 +63,7 @@ class RunSummary:
         parts = [f"{self.accounts} accounts and {self.leads} leads routed."]
         if self.mean_latency_minutes is not None:
             parts.append(
-                f"Avg routing time {_minutes(self.mean_latency_minutes)} for new records."
+                f"Avg routing time {format_minutes(self.mean_latency_minutes)} for new records."
             )
         how = ", ".join(
             f"{n} {RULE_LABELS.get(rule, rule)}"
@@ -82,8 +87,8 @@ class RunSummary:
         if self.median_latency_minutes is not None:
             lines.append(
                 f"Time from creation to owner, records of the last 24 h: median "
-                f"{_minutes(self.median_latency_minutes)}, p90 "
-                f"{_minutes(self.p90_latency_minutes or 0)}."
+                f"{format_minutes(self.median_latency_minutes)}, p90 "
+                f"{format_minutes(self.p90_latency_minutes or 0)}."
             )
             lines.append("")
         if self.conflict_examples:
@@ -98,18 +103,20 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def delivery_line(pending: int, last_error: str | None) -> str:
-    """The one line that says deliveries are pending: how many, where, the last error, and
-    what sends them."""
+def delivery_line(pending: int, last_error: str | None, sinks: Sequence[str] = ()) -> str:
+    """The one line that says deliveries are pending: how many, where (the webhook when
+    ``sinks`` is empty), the last error, and what sends them."""
     noun = "message" if pending == 1 else "messages"
+    names = [SINK_NAMES.get(s, s) for s in sinks] or [SINK_NAMES["webhook"]]
+    where = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
     return (
-        f"deliveries pending: {pending} {noun} to the webhook not delivered "
+        f"deliveries pending: {pending} {noun} to {where} not delivered "
         f"(last error: {last_error or 'none recorded'}); every run retries them, "
         "and so does `switchboard publish --retry`"
     )
 
 
-def _minutes(value: float) -> str:
+def format_minutes(value: float) -> str:
     if value >= 120:
         return f"{value / 60:.1f} h"
     return f"{value:.1f} min"

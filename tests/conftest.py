@@ -10,7 +10,8 @@ import pytest
 import switchboard  # noqa: F401  (switches every library's telemetry off)
 
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="switchboard-prefect-"))
-os.environ.pop("SWITCHBOARD_WEBHOOK_URL", None)
+for _sink_url in ("SWITCHBOARD_WEBHOOK_URL", "SWITCHBOARD_EMAIL_URL", "SWITCHBOARD_TEAMS_URL"):
+    os.environ.pop(_sink_url, None)
 
 # The slowest files (whole minutes of flow runs), started first: `make test` hands whole
 # files to two workers in collection order (pytest_configure below), and a long file

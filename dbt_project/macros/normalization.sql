@@ -194,5 +194,6 @@
     {{ clean_text('manager_id') }} as manager_id,
     capacity,
     coalesce(skills, cast([] as varchar[])) as skills,
-    coalesce(is_active, true) as is_active
+    coalesce(is_active, true) as is_active,
+    {{ clean_text('slack_user_id') }} as slack_user_id
 {%- endmacro %}

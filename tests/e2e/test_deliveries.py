@@ -17,10 +17,13 @@ from typer.testing import CliRunner
 
 from flows.hourly_routing import hourly_routing
 from switchboard import pipeline
+from switchboard.blockkit import escape
 from switchboard.cli import EXIT_PENDING, app
 from switchboard.config import DEFAULT_CONFIG_PATH
+from switchboard.messages import DIGEST_TYPES
 from tests.e2e.conftest import AS_OF
 from tests.e2e.test_reliability import with_one_new_account
+from tests.slack_blocks import texts, validate
 from tests.webhook_server import Sink, webhook_sink
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +43,7 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
 ) -> None:
     data = yaml.safe_load(Path(DEFAULT_CONFIG_PATH).read_text(encoding="utf-8"))
     data["sinks"]["webhook"].update(timeout_seconds=0.5, max_attempts=2, backoff_seconds=0.01)
+    data["messages"]["record_url"] = "https://crm.example.com/{id}"
     config = tmp_path / "routing.yml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     wh, outbox = tmp_path / "w.duckdb", tmp_path / "outbox"
@@ -66,7 +70,7 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     held_back = {str(k) for (k,) in q(wh, "select message_key from routing.outbox_messages "
                                           "where sink = 'webhook' and status = 'pending'")}
     assert f"webhook|summary|{run_id}" in held_back
-    assert any(k.startswith("webhook|pipeline_handoff|") for k in held_back)
+    assert any(k.startswith(f"webhook|alerts|{run_id}|") for k in held_back)
     assert still_down.exit_code == EXIT_PENDING, still_down.output
     shutil.copyfile(wh, tmp_path / "copy.duckdb")  # for the failing run below
 
@@ -80,6 +84,23 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     assert "snapshot unchanged since run" in second.stdout
     assert Counter(str(m["key"]) for m in healthy.received) == Counter(held_back), (
         "every held-back message delivered exactly once")
+    # One Block Kit message per recipient of the run's alerts, and the run summary.
+    recipients = q(wh, "select distinct recipient_id from routing.alerts where type in "
+                       f"{DIGEST_TYPES} order by 1")
+    assert len(recipients) >= 2
+    assert sorted(str(m["key"]) for m in healthy.received) == sorted(
+        [f"webhook|alerts|{run_id}|{r}" for (r,) in recipients] + [f"webhook|summary|{run_id}"])
+    for message in healthy.received:
+        assert validate(message["body"]) == [], message["key"]
+    # Records by name, linked: a manager's unowned accounts as dim_accounts names them.
+    (manager, account, name), = q(wh, "select a.recipient_id, a.record_id, d.account_name "
+                                      "from routing.alerts a join marts.dim_accounts d "
+                                      "on a.record_id = d.account_id "
+                                      "where a.type = 'unowned_account' "
+                                      "order by lower(d.account_name), a.record_id limit 1")
+    body = next(m["body"] for m in healthy.received
+                if m["key"] == f"webhook|alerts|{run_id}|{manager}")
+    assert f"<https://crm.example.com/{account}|{escape(name)}>" in "\n".join(texts(body))
     assert third.exit_code == 0 and nothing_left.exit_code == 0
     assert "no message is pending" in nothing_left.stdout
     assert q(wh, "select count(*) from routing.outbox_messages where status = 'pending' "

@@ -14,10 +14,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from switchboard import pipeline, publish, warehouse
+from switchboard import notify, pipeline, publish, warehouse
 from switchboard.cli import EXIT_PENDING, app
 from switchboard.config import DEFAULT_CONFIG_PATH, RoutingConfig, Sinks, Webhook, load_config
 from switchboard.pipeline import RunContext
+from switchboard.summary import RunSummary
 from tests.unit.test_publish import alerts, decisions
 from tests.webhook_server import Sink, webhook_sink
 
@@ -32,8 +33,9 @@ def settings(url: str) -> RoutingConfig:
 
 @pytest.fixture
 def published(tmp_path: Path) -> RunContext:
-    """A published run whose two webhook messages (a pipeline handoff and the run summary)
-    were queued and its outbox written, as publish_run leaves them before delivery."""
+    """A published run whose two webhook messages (the manager's, with a pipeline handoff,
+    and the run summary) were queued and its outbox written, as publish_run leaves them
+    before delivery."""
     ctx = RunContext(snapshot=tmp_path, warehouse=tmp_path / "w.duckdb",
                      outbox=tmp_path / "outbox", config=RoutingConfig(), as_of=AS_OF,
                      run_id=RUN)
@@ -46,9 +48,11 @@ def published(tmp_path: Path) -> RunContext:
         a = alerts({"run_id": RUN})
         warehouse.write_table(con, "routing.decisions", d, mode="append")
         warehouse.write_table(con, "routing.alerts", a, mode="append")
-        publish.queue_messages(con, run_id=RUN, decisions=d, alerts=a,
-                               summary_markdown="# run", webhook=True)
+        publish.queue_messages(con, run_id=RUN, decisions=d, alerts=a)
         publish.write_outbox(con, run_id=RUN, outbox=ctx.outbox, summary_markdown="# run")
+        notify.queue(con, run_id=RUN, mode="hourly", as_of=AS_OF, alerts=a,
+                     summary=RunSummary(run_id=RUN, mode="hourly", status="published"),
+                     config=settings("http://127.0.0.1:9/queued"), outbox=ctx.outbox)
         publish.set_status(con, RUN, "published")
     finally:
         con.close()
@@ -97,7 +101,7 @@ def test_an_unchanged_export_delivers_what_an_outage_held_back_exactly_once(
         second = pipeline.done_summary(ctx)
         third = pipeline.done_summary(ctx)
     keys = Counter(str(m["key"]) for m in healthy.received)
-    assert keys == Counter({"webhook|pipeline_handoff|A1|REP-9": 1, f"webhook|summary|{RUN}": 1})
+    assert keys == Counter({f"webhook|alerts|{RUN}|MGR": 1, f"webhook|summary|{RUN}": 1})
     assert second.pending_messages == third.pending_messages == 0
     assert second.pending_error is None
     assert q(published, "select distinct status from routing.outbox_messages") == [("sent",)]
@@ -198,7 +202,7 @@ def test_publish_retry_delivers_pending_messages_once_and_exits_5_while_any_rema
     assert "no message is pending" in delivered.stdout and delivered.stderr == ""
     assert again.exit_code == 0 and "Nothing delivered" in again.stdout
     keys = [str(m["key"]) for m in healthy.received]
-    assert sorted(keys) == sorted(["webhook|pipeline_handoff|A1|REP-9", f"webhook|summary|{RUN}"])
+    assert sorted(keys) == sorted([f"webhook|alerts|{RUN}|MGR", f"webhook|summary|{RUN}"])
 
 
 def test_publish_retry_takes_the_run_lock(published: RunContext, tmp_path: Path) -> None:

@@ -75,6 +75,35 @@ def test_a_bad_optional_cell_is_cleared_and_the_rep_row_kept(
                              "the cell was cleared and the row kept")
 
 
+def test_slack_user_id_is_optional_and_a_value_that_is_no_member_id_is_cleared(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    ingest_snapshot(make_snapshot(tmp_path / "1", {}), con, "r1")  # no such column at all
+    assert con.sql("select slack_user_id from raw.reps").fetchall() == [(None,)]
+    reps = ("rep_id,name,email,role,Slack ID\n"
+            "R1,Ada,ada@example.com,AE, U0ADA123 \n"
+            "R2,Bo,bo@example.com,AE,@bo\n")
+    hr = "email,status\nada@example.com,active\nbo@example.com,active\n"
+    report = ingest_snapshot(make_snapshot(tmp_path / "2", {"reps.csv": reps, "hr.csv": hr}),
+                             con, "r2")
+    assert report["reps"].loaded_rows == 2
+    assert con.sql("select rep_id, slack_user_id from raw.reps order by 1").fetchall() == [
+        ("R1", "U0ADA123"), ("R2", None)]
+    assert [(row, column, action) for row, column, action, _ in quarantine(con, "reps")] == [
+        (2, "slack_user_id", "cell_cleared")]
+    assert roster(con)["R1"]["slack_user_id"] == "U0ADA123"
+
+
+def test_a_roster_kept_before_slack_user_id_existed_still_updates(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    ingest_snapshot(make_snapshot(tmp_path / "1", {}), con, "r1")
+    con.execute("alter table raw.rep_roster drop column slack_user_id")  # an older warehouse
+    reps = "rep_id,name,email,role,slack_user_id\nR1,Ada,ada@example.com,AE,U0ADA123\n"
+    ingest_snapshot(make_snapshot(tmp_path / "2", {"reps.csv": reps}), con, "r2")
+    assert roster(con)["R1"]["slack_user_id"] == "U0ADA123"
+
+
 def test_a_required_cell_still_sets_the_row_aside_but_the_rep_is_held(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from switchboard import publish, warehouse
+from switchboard import notify, publish, warehouse
 from switchboard.alerts import ALERTS
-from switchboard.config import Webhook
+from switchboard.config import RoutingConfig, Sinks, Webhook
 from switchboard.engine.schema import DECISIONS
+from switchboard.summary import RunSummary
 from tests.webhook_server import Sink, webhook_sink
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
@@ -56,8 +57,7 @@ def test_outbox_files_hold_the_runs_new_messages(con, tmp_path: Path) -> None:  
         {"record_id": "A3", "previous_owner_id": "OLD", "owner_id": "OLD",
          "rule": "manager_review"},
     )
-    new = publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts(),
-                                 summary_markdown="# s", webhook=False)
+    new = publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts())
     assert new == 4  # two reassignments, a manager review (review.csv) and an alert
     folder = publish.write_outbox(con, run_id="r1", outbox=tmp_path / "outbox",
                                   summary_markdown="# summary")
@@ -80,11 +80,9 @@ def test_outbox_files_hold_the_runs_new_messages(con, tmp_path: Path) -> None:  
 
 def test_second_run_with_the_same_content_publishes_nothing_new(con, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     d = decisions({"record_id": "A1", "previous_owner_id": "OLD"})
-    assert publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts(),
-                                  summary_markdown="", webhook=False) == 2
+    assert publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts()) == 2
     again = d.with_columns(run_id=pl.lit("r2"))
-    assert publish.queue_messages(con, run_id="r2", decisions=again, alerts=alerts(),
-                                  summary_markdown="", webhook=False) == 0
+    assert publish.queue_messages(con, run_id="r2", decisions=again, alerts=alerts()) == 0
     folder = publish.write_outbox(con, run_id="r2", outbox=tmp_path, summary_markdown="")
     assert list(csv.DictReader((folder / "reassignments.csv").open())) == []
     assert (folder / "alerts.jsonl").read_text() == ""
@@ -93,8 +91,7 @@ def test_second_run_with_the_same_content_publishes_nothing_new(con, tmp_path: P
 def test_formula_cells_are_neutralised(con, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     d = decisions({"record_id": '=HYPERLINK("http://x","y")', "rationale": "+cmd|' /C calc'!A0",
                    "previous_owner_id": "@SUM(1)"})
-    publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts().head(0),
-                           summary_markdown="", webhook=False)
+    publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts().head(0))
     folder = publish.write_outbox(con, run_id="r1", outbox=tmp_path, summary_markdown="")
     row = next(csv.DictReader((folder / "reassignments.csv").open()))
     assert row["record_id"].startswith("'=")
@@ -104,9 +101,12 @@ def test_formula_cells_are_neutralised(con, tmp_path: Path) -> None:  # type: ig
 
 
 def _queue_webhook(con, n_alerts: int = 1) -> None:  # type: ignore[no-untyped-def]
+    """Two webhook messages: the recipient's alerts and the run summary."""
     rows = [{"record_id": f"A{i}", "alert_key": f"pipeline_handoff|A{i}"} for i in range(n_alerts)]
-    publish.queue_messages(con, run_id="r1", decisions=decisions().head(0), alerts=alerts(*rows),
-                           summary_markdown="# run r1", webhook=True)
+    queued = RoutingConfig(sinks=Sinks(webhook=Webhook(url="http://127.0.0.1:9/unused")))
+    notify.queue(con, run_id="r1", mode="hourly", as_of=AS_OF, alerts=alerts(*rows),
+                 summary=RunSummary(run_id="r1", mode="hourly", status="published"),
+                 config=queued, outbox=None)
 
 
 FAST = Webhook(timeout_seconds=0.5, max_attempts=3, backoff_seconds=0.01)

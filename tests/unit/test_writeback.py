@@ -61,8 +61,7 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def publish_run(con: duckdb.DuckDBPyConnection, outbox: Path, d: pl.DataFrame,
                 settings: RoutingConfig, run_id: str = "r1") -> Path:
     publish.queue_messages(con, run_id=run_id, decisions=d.with_columns(run_id=pl.lit(run_id)),
-                           alerts=pl.DataFrame(schema=ALERTS), summary_markdown="",
-                           webhook=False, queues=settings.queues)
+                           alerts=pl.DataFrame(schema=ALERTS), queues=settings.queues)
     return publish.write_outbox(con, run_id=run_id, outbox=outbox, summary_markdown="",
                                 writeback_settings=settings.writeback)
 

@@ -56,6 +56,7 @@ reps as (
         capacity,
         skills,
         is_active,
+        slack_user_id,
         false as is_held
     from crm_reps
     union all
@@ -71,6 +72,7 @@ reps as (
         capacity,
         skills,
         is_active,
+        slack_user_id,
         true as is_held
     from held
 ),
@@ -91,6 +93,7 @@ joined as (
         coalesce(reps.capacity, {{ var('default_capacity') }}) as capacity,
         reps.skills,
         reps.is_active as crm_is_active,
+        reps.slack_user_id,
         employees.email is not null as is_in_hr,
         employees.status as hr_status,
         employees.status_start,
@@ -204,6 +207,7 @@ select
     crm_capacity,
     skills,
     crm_is_active,
+    slack_user_id,
     is_in_hr,
     hr_status,
     status_start,

@@ -16,6 +16,7 @@ select
     capacity,
     skills,
     crm_is_active,
+    slack_user_id,
     is_in_hr,
     hr_status,
     status_start,
