@@ -107,7 +107,7 @@ def test_territory_fairness_mart_adds_up_and_shows_the_drift_story(routed: Path)
     """fct_territory_fairness over the published run: every territory's member rows sum to
     its picks in each window, the expected records to the same total, and its picks are the
     territory decisions of the ledger; the demo's overload territory drifted (its
-    returning rep, REP-LIGHT, took every pick)."""
+    returning rep, REP-LIGHT, took most of its picks)."""
     con = duckdb.connect(str(routed), read_only=True)
     try:
         fairness = con.sql("select * from marts.fct_territory_fairness").pl()

@@ -676,3 +676,20 @@ def test_diverging_bars_go_left_below_zero_and_right_above() -> None:
     assert "Nothing to show" in charts.diverging(frame.head(0), label="name", value="d",
                                                  chart_id="c", title="T", x_title="x",
                                                  y_title="y")
+
+
+def test_the_demo_drift_story_reads_the_overload_territory() -> None:
+    from switchboard.stories import _drift_story
+
+    rows = fairness_rows().filter(pl.col("territory_id") == "T-SKEW", pl.col("window_days") == 7)
+    rows = rows.with_columns(pl.col("rep_id").replace({"R-L": "REP-LIGHT", "R-C": "REP-OVER"}),
+                             available_days=pl.Series([4, 7]))
+    story = _drift_story(rows)
+    assert story is not None
+    assert story[0].startswith("T-Skew's territory picks drifted over the last 7 days")
+    assert story[1].startswith(
+        "REP-LIGHT got 10 of the territory's 12 picks in 4 available days: expected 2.7, "
+        "drift +7.3 records (beyond the tolerance of 2 + 10%); REP-OVER, over capacity, got 2 "
+        "(drift -7.3).")
+    assert story[1].endswith("warn_territory_pick_drift names 2 of its 2 members.")
+    assert _drift_story(rows.head(0)) is None
