@@ -10,7 +10,7 @@
 --     gives no date for (a CRM deactivation, a role change, a held row) from the run that
 --     first saw it; before the first run the history says nothing and only HR's dates count.
 -- Every other day counts as available.
-{%- set longest = fairness_window_days() | max %}
+{%- set longest = fairness_window_days().split(',') | map('int') | max %}
 
 with
 
@@ -54,7 +54,7 @@ observed_unavailable_days as (
             unavailable_versions.unavailable_from <= days.day
             and (
                 unavailable_versions.unavailable_until is null
-                or days.day < unavailable_versions.unavailable_until
+                or unavailable_versions.unavailable_until > days.day
             )
 ),
 
