@@ -926,6 +926,7 @@ def report(
                        coverage=with_coverage)
         routing, workload, conflicts = rp.build_all(data, load_config(config))
         coverage = rp.coverage_report(data) if with_coverage else None
+        fairness = rp.fairness_report(data.fairness) if data.fairness is not None else None
         if kind == "coverage":
             console.print("[dim]territory plan of the latest build (no window)[/]",
                           highlight=False)
@@ -936,6 +937,8 @@ def report(
             _print_routing_report(routing)
         elif kind == "workload":
             _print_workload_report(workload)
+            if fairness is not None:
+                _print_fairness_report(fairness)
         elif kind == "conflicts":
             _print_conflicts_report(conflicts)
         else:
@@ -943,7 +946,8 @@ def report(
         if html_file is not None:
             html_file.parent.mkdir(parents=True, exist_ok=True)
             html_file.write_text(rp.render_html(routing, workload, conflicts, data.since,
-                                                data.latest, coverage=coverage),
+                                                data.latest, coverage=coverage,
+                                                fairness=fairness),
                                  encoding="utf-8")
             console.print(f"[green]✓[/] wrote {html_file}", highlight=False)
 
@@ -985,6 +989,19 @@ def _print_workload_report(workload: object) -> None:
     console.print(_frame_table(workload.teams, "Teams: average index and fairness of new "
                                                "assignments"))
     console.print(workload.headline(), highlight=False, soft_wrap=True)
+
+
+def _print_fairness_report(fairness: object) -> None:
+    from switchboard.report import FAIRNESS_WINDOWS, FairnessReport
+
+    assert isinstance(fairness, FairnessReport)
+    days = FAIRNESS_WINDOWS[0]
+    console.print(_frame_table(fairness.window(days).select(
+        "territory_id", "records", "max_abs_drift", "gini", "beyond_tolerance", "most_over",
+        "most_under"),
+                               f"Territory fairness, last {days} days (largest drift first)",
+                               limit=20))
+    console.print(fairness.headline(days), highlight=False, soft_wrap=True)
 
 
 def _print_conflicts_report(conflicts: object) -> None:

@@ -1,7 +1,7 @@
 """Which dbt data tests a run builds with, and the kept results of every test that ran.
 
 dbt's data tests guard the project's SQL and the data it reads. The SQL changes only with
-a new version or new settings, so the whole suite (149 tests) runs in the first routing
+a new version or new settings, so the whole suite (163 tests) runs in the first routing
 run of each day under a version and settings, and with `switchboard check --warehouse`;
 every later run of the day runs only the error-level tests on the marts the engine reads
 (dbt_project/selectors.yml), and the Great Expectations checks at the engine's boundary

@@ -4,7 +4,8 @@
 mixed spellings that staging has to normalise, overlapping territories that produce real
 conflicts, reps on leave or over capacity, a leaver with pipeline, and a handful of
 contract-breaking rows that must be quarantined rather than stop the run. On top of the
-random bulk sit fixed *story* records (Acme, Globex, the leave, overload and leaver reps)
+random bulk sit fixed *story* records (Acme, Globex, the leave, overload and leaver reps,
+and the overload territory whose picks drift from the weighted share)
 with the same ids whatever the size, so the demo and the tests can find them.
 
 Everything is drawn from one ``np.random.default_rng(seed)`` in a fixed order and written
@@ -64,6 +65,7 @@ REP_LIGHT = "REP-LIGHT"
 REP_LEAVER = "REP-LEAVER"
 REP_MANAGER_EAST = "REP-MGR-EAST"
 STORY_NEW_ACCOUNTS = 5  # new unowned accounts in each of the leave and overload territories
+BACK_FROM_LEAVE_DAYS = 3  # REP-LIGHT came back from nine days of leave this many days ago
 
 _HOUR = 3600
 _DAY = 86_400
@@ -2089,6 +2091,13 @@ class _Builder:
         updated[leave] = rng.uniform(_HOUR, 3 * _DAY, len(leave))
         lee = st.story[REP_LEAVE]
         start[lee], end[lee] = today - np.timedelta64(10, "D"), today + np.timedelta64(30, "D")
+        # Liam Light is back from nine days of leave: available today and with room, the
+        # capacity pick gives him the overload territory's new records, far more than his
+        # weighted share of the days he was there (the territory fairness story).
+        liam = st.story[REP_LIGHT]
+        status[liam] = "leave"
+        start[liam] = today - np.timedelta64(BACK_FROM_LEAVE_DAYS + 9, "D")
+        end[liam] = today - np.timedelta64(BACK_FROM_LEAVE_DAYS, "D")
         pat = st.story[REP_LEAVER]
         status[pat] = "terminated"
         start[pat] = today - np.timedelta64(1, "D")

@@ -47,6 +47,9 @@ class ReportData:
     named_accounts: pl.DataFrame  # account_id
     # The coverage report's frames (latest build, no window); None when not loaded.
     coverage: CoverageData | None = field(default=None)
+    # marts.fct_territory_fairness (its own 7- and 30-day windows, ending at the latest
+    # build's as-of); None when not loaded.
+    fairness: pl.DataFrame | None = field(default=None)
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,15 @@ def load(warehouse_path: Path | str, since: datetime | None = None, *,
                 con, "select territory_id, rep_id, rep_availability, rep_is_available "
                 "from marts.dim_territory_members"),
         ) if coverage else None
+        # a warehouse last built before the fairness mart existed has none until its next run
+        fairness = (warehouse.query(con, "select * from marts.fct_territory_fairness")
+                    if warehouse.table_exists(con, "marts.fct_territory_fairness")
+                    else pl.DataFrame(schema=FAIRNESS_SCHEMA))
     finally:
         con.close()
     return ReportData(since=start, latest=latest, decisions=decisions, conflicts=conflicts,
                       workload=workload, reps=reps, accounts=accounts, leads=leads,
-                      named_accounts=named, coverage=plan)
+                      named_accounts=named, coverage=plan, fairness=fairness)
 
 
 # ---------------------------------------------------------------- routing
@@ -652,6 +659,103 @@ def coverage_report(data: ReportData) -> CoverageReport:
     )
 
 
+# ---------------------------------------------------------------- territory fairness
+
+# How far a member's records may drift from the weighted expected share before the
+# warn-level dbt test warn_territory_pick_drift (dbt_project/models/marts/_marts__models.yml)
+# fires: 2 records plus 10% of the expected records.
+DRIFT_ABSOLUTE = 2.0
+DRIFT_RELATIVE = 0.1
+FAIRNESS_WINDOWS = (7, 30)
+FAIRNESS_SCHEMA: dict[str, pl.DataType] = {
+    "territory_id": pl.String(), "territory_name": pl.String(), "window_days": pl.Int32(),
+    "window_start": pl.Date(), "window_end": pl.Date(), "rep_id": pl.String(),
+    "rep_name": pl.String(), "weight": pl.Float64(), "available_days": pl.Int64(),
+    "weighted_available_days": pl.Float64(), "records": pl.Int64(),
+    "territory_records": pl.Int64(), "expected_share": pl.Float64(),
+    "expected_records": pl.Float64(), "drift_records": pl.Float64(),
+    "records_per_weighted_day": pl.Float64(), "territory_max_abs_drift_records": pl.Float64(),
+    "territory_gini": pl.Float64(),
+}
+
+
+def beyond_tolerance() -> pl.Expr:
+    """A member whose |drift_records| exceeds 2 records + 10% of expected_records."""
+    return (pl.col("drift_records").abs()
+            > DRIFT_ABSOLUTE + DRIFT_RELATIVE * pl.col("expected_records").abs())
+
+
+def _signed(column: str) -> pl.Expr:
+    """A drift as text with its sign and one decimal: +3.0, -2.5, 0.0."""
+    value = pl.col(column)
+    return (pl.when(value > 0).then(pl.format("+{}", charts.fixed(value, 1)))
+            .otherwise(charts.fixed(value, 1)))
+
+
+def _extreme(descending: bool) -> pl.Expr:
+    """The member furthest over (descending) or under the share, as `name (+drift)`; null
+    when nobody is on that side."""
+    side = pl.col("drift_records") > 0 if descending else pl.col("drift_records") < 0
+    named = pl.format("{} ({})", pl.col("rep_name").fill_null(pl.col("rep_id")),
+                      _signed("drift_records"))
+    return named.filter(side).sort_by(pl.col("drift_records").filter(side),
+                                      descending=descending).first()
+
+
+@dataclass(frozen=True)
+class FairnessReport:
+    territories: pl.DataFrame  # per window and territory, worst first: window_days,
+    #                            territory_id, territory_name, members, records,
+    #                            max_abs_drift, gini, beyond_tolerance, most_over, most_under
+    members: pl.DataFrame      # every member row of the mart, with beyond_tolerance
+
+    def window(self, days: int) -> pl.DataFrame:
+        """The territories of one window, worst first, without the window column."""
+        return self.territories.filter(pl.col("window_days") == days).drop("window_days")
+
+    def drifted(self, days: int) -> pl.DataFrame:
+        """Territories of the window with a member beyond the tolerance, worst first."""
+        return self.window(days).filter(pl.col("beyond_tolerance") > 0)
+
+    def headline(self, days: int = FAIRNESS_WINDOWS[0]) -> str:
+        picked = self.window(days).filter(pl.col("records") > 0)
+        if picked.is_empty():
+            return f"The territory pick gave no records in the last {days} days."
+        drifted = self.drifted(days)
+        text = (f"Territory fairness, last {days} days: {drifted.height} of {picked.height} "
+                "territories the pick gave records to have a member off the weighted share by "
+                f"more than {DRIFT_ABSOLUTE:g} records + {DRIFT_RELATIVE:.0%}.")
+        worst = picked.row(0, named=True)
+        if worst["max_abs_drift"]:
+            text += (f" Most drifted: {worst['territory_name'] or worst['territory_id']} "
+                     f"(max drift {worst['max_abs_drift']:.1f} records, Gini "
+                     f"{worst['gini']:.2f}).")
+        return text
+
+
+def fairness_report(fairness: pl.DataFrame) -> FairnessReport:
+    """Per territory and window: the largest drift from the weighted expected share, the
+    Gini coefficient, how many members are beyond the tolerance, and who is furthest over and
+    under; the territories with the largest drift first (then the highest Gini)."""
+    members = fairness.with_columns(beyond_tolerance=beyond_tolerance().fill_null(False))
+    territories = (
+        members.group_by("window_days", "territory_id")
+        .agg(
+            territory_name=pl.col("territory_name").first(),
+            members=pl.len().cast(pl.Int64),
+            records=pl.col("territory_records").first().cast(pl.Int64),
+            max_abs_drift=pl.col("territory_max_abs_drift_records").first(),
+            gini=pl.col("territory_gini").first(),
+            beyond_tolerance=pl.col("beyond_tolerance").sum().cast(pl.Int64),
+            most_over=_extreme(descending=True),
+            most_under=_extreme(descending=False),
+        )
+        .sort(["window_days", "max_abs_drift", "gini", "territory_id"],
+              descending=[False, True, True, False], nulls_last=True)
+    )
+    return FairnessReport(territories=territories, members=members)
+
+
 # ---------------------------------------------------------------- HTML
 
 
@@ -822,7 +926,99 @@ unless another rule applies.</p>
 </section>"""
 
 
-def _toc(coverage: bool) -> str:
+FAIRNESS_TERRITORIES = 15   # territories in the largest-drift chart
+DRIFT_TERRITORIES = 5       # territories whose members the drift chart shows
+DRIFTED_COLOUR = "#c0392b"
+
+
+def _fairness_charts(fairness: FairnessReport, days: int) -> tuple[str, str]:
+    """The territories with the largest drift, and every member's drift in the most drifted
+    territories (chart ids fairness-territories, fairness-members)."""
+    picked = fairness.window(days).filter(pl.col("records") > 0)
+    top = picked.head(FAIRNESS_TERRITORIES).with_columns(
+        label=pl.col("territory_name").fill_null(pl.col("territory_id")),
+        colour=pl.when(pl.col("beyond_tolerance") > 0).then(pl.lit(DRIFTED_COLOUR))
+        .otherwise(pl.lit(charts.BLUE)),
+        tip=pl.format("{} ({}): {} records, Gini {}, {} of {} members beyond the tolerance",
+                      pl.col("territory_name").fill_null(""), "territory_id", "records",
+                      charts.fixed(pl.col("gini"), 2), "beyond_tolerance", "members"),
+    )
+    tolerance = f"more than {DRIFT_ABSOLUTE:g} records + {DRIFT_RELATIVE:.0%} of the share"
+    territories = charts.hbar(
+        top, label="label", value="max_abs_drift", chart_id="fairness-territories",
+        title=f"The {top.height} territories with the largest drift, last {days} days"
+        if picked.height > top.height else f"Largest drift per territory, last {days} days",
+        x_title="Largest |records - expected records| of a member",
+        y_title="Territory", color="colour", tooltip="tip", decimals=1,
+        legend=[("box", DRIFTED_COLOUR, f"a member drifted {tolerance}"),
+                ("box", charts.BLUE, "within the tolerance")])
+    worst = picked.head(DRIFT_TERRITORIES).select("territory_id").with_row_index("rank")
+    members = (
+        fairness.members.filter(pl.col("window_days") == days)
+        .join(worst, on="territory_id")
+        .sort(["rank", "drift_records"], descending=[False, True])
+        .with_columns(
+            label=pl.format("{} ({})", pl.col("rep_name").fill_null(pl.col("rep_id")),
+                            pl.col("territory_name").fill_null(pl.col("territory_id"))),
+            tip=pl.format("{} in {}: {} records, expected {} (weight {}, {} days available)",
+                          pl.col("rep_name").fill_null(pl.col("rep_id")),
+                          pl.col("territory_name").fill_null(pl.col("territory_id")),
+                          "records", charts.fixed(pl.col("expected_records"), 1), "weight",
+                          "available_days"),
+        )
+    )
+    drift = charts.diverging(
+        members, label="label", value="drift_records", chart_id="fairness-members",
+        title=f"Each member's drift in the {worst.height} most drifted territories, last "
+              f"{days} days",
+        x_title="Records - expected records (weighted share of the days available)",
+        y_title="Member (territory)", tooltip="tip",
+        legend=[("box", "#e67e22", "more than the share"),
+                ("box", charts.BLUE, "fewer than the share")])
+    return territories, drift
+
+
+def _fairness_section(fairness: FairnessReport | None) -> str:
+    if fairness is None:
+        return ""
+    days, longer = FAIRNESS_WINDOWS
+    territories, drift = _fairness_charts(fairness, days)
+    picked = fairness.window(days).filter(pl.col("records") > 0)
+    top = picked.row(0, named=True) if picked.height else None
+    tiles = _kpis([
+        (f"{picked.height:,}", f"territories the pick gave records to (last {days} days)"),
+        (f"{fairness.drifted(days).height:,}", "with a member beyond the tolerance"),
+        (f"{top['max_abs_drift']:.1f}" if top else "—", "largest drift (records)"),
+        (f"{fairness.drifted(longer).height:,}",
+         f"territories beyond the tolerance (last {longer} days)"),
+    ], "fairness-kpis")
+    beyond = fairness.members.filter(pl.col("beyond_tolerance")).sort(
+        ["window_days", "drift_records"], descending=[False, True]).select(
+        "window_days", "territory_id", "rep_name", "weight", "available_days", "records",
+        "expected_records", "drift_records")
+    return f"""<section id="fairness"><h2>Territory fairness</h2>
+<p>What the territory rule's capacity pick gave each member (marts.fct_territory_fairness),
+against the member's weighted share of the territory's records: weight &times; the days
+the member was available in the window. Windows end at the latest build's as-of. Drift is
+records minus the expected records; a member more than {DRIFT_ABSOLUTE:g} records +
+{DRIFT_RELATIVE:.0%} of the expected records away is beyond the tolerance (and the dbt test
+warn_territory_pick_drift warns). The pick balances workload, so a member at or above the
+high-water mark drifts below the share on purpose. The Gini coefficient is that of the
+members' records per weighted available day (0 = even).</p>
+<p>{html.escape(fairness.headline(days))}</p>
+{tiles}
+{territories}
+{drift}
+<h3 id="fairness-week">Territories, last {days} days</h3>
+{_table(fairness.window(days), "table-fairness-week")}
+<h3 id="fairness-month">Territories, last {longer} days</h3>
+{_table(fairness.window(longer), "table-fairness-month")}
+<h3 id="fairness-beyond">Members beyond the tolerance</h3>
+{_table(beyond, "table-fairness-members")}
+</section>"""
+
+
+def _toc(coverage: bool, fairness: bool = False) -> str:
     entries: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("summary", "Summary", []),
         ("routing", "Routing log", [("routing-rules", "Records by rule"),
@@ -833,6 +1029,15 @@ def _toc(coverage: bool) -> str:
             ("workload-teams", "Reps by team"),
             ("workload-fairness", "Fairness per team"),
             ("teams", "Teams table"), ("reps", "Reps table")]),
+    ]
+    if fairness:
+        entries.append(("fairness", "Territory fairness", [
+            ("fairness-territories", "Largest drift per territory"),
+            ("fairness-members", "Members' drift"),
+            ("fairness-week", f"Territories, last {FAIRNESS_WINDOWS[0]} days"),
+            ("fairness-month", f"Territories, last {FAIRNESS_WINDOWS[1]} days"),
+            ("fairness-beyond", "Members beyond the tolerance")]))
+    entries += [
         ("conflicts", "Conflicts and rule gaps", [
             ("conflicts-day", "Conflicts per day"),
             ("conflicts-types", "Conflicts by type"),
@@ -940,13 +1145,17 @@ SCRIPT = """
 
 def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: ConflictsReport,
                 since: datetime, latest: datetime | None = None,
-                coverage: CoverageReport | None = None) -> str:
+                coverage: CoverageReport | None = None,
+                fairness: FairnessReport | None = None) -> str:
     """One self-contained page: charts as inline SVG (switchboard.charts), a table of
     contents, sortable and filterable tables (a small inline script); nothing to fetch.
-    The coverage section is included when ``coverage`` is given."""
+    The coverage and territory fairness sections are included when ``coverage`` and
+    ``fairness`` are given."""
     window = f"since {since:%Y-%m-%d %H:%M}" + (
         f" (latest run {latest:%Y-%m-%d %H:%M} UTC)" if latest else "")
-    headline = " ".join([routing.headline(), workload.headline(), conflicts.headline()]
+    headline = " ".join([routing.headline(), workload.headline()]
+                        + ([fairness.headline()] if fairness is not None else [])
+                        + [conflicts.headline()]
                         + ([coverage.headline()] if coverage is not None else []))
     conflict_items = "".join(f"<li>{html.escape(line)}</li>" for line in routing.conflict_lines)
     routing_tiles = _kpis([
@@ -979,7 +1188,7 @@ def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: Con
 <style>{STYLE}</style></head><body>
 <h1>Switchboard routing report</h1>
 <p class="window">Window: {html.escape(window)}</p>
-{_toc(coverage is not None)}
+{_toc(coverage is not None, fairness is not None)}
 <section id="summary"><h2>Summary</h2>
 <p class="headline" id="headline">{html.escape(headline)}</p></section>
 <section id="routing"><h2>Routing log</h2>
@@ -1005,6 +1214,7 @@ not in HR), else where their index stands against these marks.</p>
 <h3 id="reps">Reps</h3>
 {_table(workload.per_rep, "table-reps", limit=None)}
 </section>
+{_fairness_section(fairness)}
 <section id="conflicts"><h2>Conflicts and rule gaps</h2>
 <h3 id="conflicts-day">Conflicts per day</h3>
 {_conflicts_per_day(conflicts)}

@@ -7,6 +7,8 @@ from pathlib import Path
 import polars as pl
 
 from switchboard import warehouse
+from switchboard.generate import BACK_FROM_LEAVE_DAYS
+from switchboard.report import DRIFT_ABSOLUTE, DRIFT_RELATIVE, beyond_tolerance
 
 
 def _latest_decisions(path: Path) -> pl.DataFrame:
@@ -19,6 +21,50 @@ def _latest_decisions(path: Path) -> pl.DataFrame:
         )
     finally:
         con.close()
+
+
+def _overload_fairness(path: Path) -> pl.DataFrame:
+    """marts.fct_territory_fairness's last 7 days of the territory REP-OVER and REP-LIGHT
+    share (empty for a warehouse built before the mart existed)."""
+    con = warehouse.connect(path, read_only=True)
+    try:
+        if not warehouse.table_exists(con, "marts.fct_territory_fairness"):
+            return pl.DataFrame()
+        return warehouse.query(
+            con,
+            "select * from marts.fct_territory_fairness where window_days = 7 and territory_id "
+            "in (select territory_id from marts.dim_territory_members where rep_id = "
+            "'REP-OVER' intersect select territory_id from marts.dim_territory_members "
+            "where rep_id = 'REP-LIGHT')",
+        )
+    finally:
+        con.close()
+
+
+def _drift_story(fairness: pl.DataFrame) -> tuple[str, str] | None:
+    """How far the overload territory's picks drifted from the weighted shares."""
+    if fairness.is_empty():
+        return None
+    marked = fairness.with_columns(beyond=beyond_tolerance().fill_null(False))
+    rows = {row["rep_id"]: row for row in marked.iter_rows(named=True)}
+    light, over = rows.get("REP-LIGHT"), rows.get("REP-OVER")
+    if light is None or over is None or not light["territory_records"]:
+        return None
+    flagged = int(marked["beyond"].sum())
+    name = light["territory_name"] or light["territory_id"]
+    return (
+        f"{name}'s territory picks drifted over the last 7 days: Liam Light (REP-LIGHT) "
+        f"came back from leave {BACK_FROM_LEAVE_DAYS} days ago",
+        f"REP-LIGHT got {light['records']} of the territory's {light['territory_records']} "
+        f"picks in {light['available_days']} available days: expected "
+        f"{light['expected_records']:.1f}, drift {light['drift_records']:+.1f} records "
+        f"({'beyond' if light['beyond'] else 'within'} the tolerance of "
+        f"{DRIFT_ABSOLUTE:g} + {DRIFT_RELATIVE:.0%}); REP-OVER, over capacity, got "
+        f"{over['records']} (drift {over['drift_records']:+.1f}). Largest drift "
+        f"{light['territory_max_abs_drift_records']:.1f} records, Gini "
+        f"{light['territory_gini']:.2f}; warn_territory_pick_drift names {flagged} of its "
+        f"{len(rows)} members.",
+    )
 
 
 def story_rows(path: Path) -> list[tuple[str, str]]:
@@ -60,6 +106,9 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         f"{by_territory.get('REP-LIGHT', 0)} new records (leads of accounts REP-OVER already "
         f"owns still follow the account: {counts.get('REP-OVER', 0)}).",
     ))
+    drift = _drift_story(_overload_fairness(path))
+    if drift:
+        rows.append(drift)
     leaver = decisions.filter(pl.col("previous_owner_id") == "REP-LEAVER")
     if leaver.height:
         by_rule = ", ".join(

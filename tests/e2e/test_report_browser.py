@@ -132,13 +132,22 @@ def check_sorting_and_filter(page: Any) -> None:
 def test_demo_org_report_in_chromium(browser: Any, routed_org: Path, tmp_path: Path) -> None:
     data = report.load(routed_org)
     routing, workload, conflicts = report.build_all(data, load_config())
+    assert data.fairness is not None
+    fairness = report.fairness_report(data.fairness)
     page, errors = open_page(browser, report.render_html(
         routing, workload, conflicts, data.since, data.latest,
-        coverage=report.coverage_report(data)), tmp_path)
+        coverage=report.coverage_report(data), fairness=fairness), tmp_path)
     assert errors == []
     charts = charts_of(page)
     assert set(charts) >= {"routing-rules", "workload-histogram", "workload-top",
-                           "workload-teams", "workload-fairness", "conflicts-types"}
+                           "workload-teams", "workload-fairness", "conflicts-types",
+                           "fairness-territories", "fairness-members"}
+    picked = fairness.window(7).filter(pl.col("records") > 0)
+    assert charts["fairness-territories"]["labels"] == picked["territory_name"].head(
+        report.FAIRNESS_TERRITORIES).to_list()
+    assert "0" in charts["fairness-members"]["ticks"]  # bars either side of zero
+    drifts = [float(v) for v in column(page, "table-fairness-week", "max abs drift")]
+    assert drifts == sorted(drifts, reverse=True)  # the worst territories first
     assert charts["routing-rules"]["labels"] == routing.by_rule["rule"].to_list()
     indexed = workload.per_rep.filter(pl.col("workload_index").is_not_null())
     shown = indexed.height if indexed.height <= 2 * report.TOP_REPS else report.TOP_REPS

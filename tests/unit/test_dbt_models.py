@@ -392,6 +392,9 @@ def test_builds_run_every_node_including_dbt_unit_tests(org: Org) -> None:
     assert org.day_1.count("unit_test") >= 9 and org.day_2.count("unit_test") == 0
     assert org.day_1.status_of("test_territory_matching_criteria") == "pass"
     assert org.day_1.status_of("test_workload_index_components_and_formula") == "pass"
+    assert org.day_1.status_of("test_territory_fairness_arithmetic") == "pass"
+    assert org.day_1.status_of(
+        "test_rep_available_days_count_hr_dates_and_observed_unavailability") == "pass"
     for result in (org.day_1, org.day_2):
         statuses = {node.status for node in result.nodes}
         assert statuses <= {"success", "pass", "warn"}, statuses

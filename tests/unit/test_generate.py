@@ -12,6 +12,7 @@ import pytest
 
 from switchboard.contracts import load_contracts
 from switchboard.generate import (
+    BACK_FROM_LEAVE_DAYS,
     DEFAULT_AS_OF,
     EMAIL_DOMAIN,
     ENTITIES,
@@ -338,6 +339,12 @@ def test_overloaded_and_light_reps_share_a_territory_that_gets_new_accounts(
     assert {"REP-OVER", "REP-LIGHT"} <= members(tables, s.overload_territory)
     assert s.overload_territory.startswith("T-NAC-SMB")
     assert_new_unowned_accounts_in(tables, s.overload_new_accounts, s.overload_territory)
+    # REP-LIGHT is back from nine days of leave: available today, away 3 of the last 7 days
+    liam = one(tables["reps"], "rep_id", "REP-LIGHT")
+    hr = one(tables["hr"], "email", liam["email"] or "")
+    back = AS_OF.date() - timedelta(days=BACK_FROM_LEAVE_DAYS)
+    assert (hr["status"], hr["status_end"]) == ("leave", back.isoformat())
+    assert hr["status_start"] == (back - timedelta(days=9)).isoformat()
 
 
 def test_leaver_is_terminated_with_pipeline_and_tier_three_accounts(
