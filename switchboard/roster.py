@@ -78,6 +78,11 @@ def update_roster(
     columns = reps_contract.column_names
     if not previous.columns:  # the first load
         previous = pl.DataFrame(schema=schema)
+    # A roster written before a contract gained a column: the column was empty then.
+    previous = previous.with_columns(
+        pl.lit(None, dtype).alias(name) for name, dtype in schema.items()
+        if name not in previous.columns
+    )
     prev = previous.lazy().cast(schema)  # type: ignore[arg-type]
     null_problem = [pl.lit(None, pl.String).alias(f"reps_{name}") for name in PROBLEM]
 

@@ -194,5 +194,7 @@
     {{ clean_text('manager_id') }} as manager_id,
     capacity,
     coalesce(skills, cast([] as varchar[])) as skills,
+    {{ clean_text('timezone') }} as timezone,
+    {{ clean_text('working_hours') }} as working_hours,
     coalesce(is_active, true) as is_active
 {%- endmacro %}

@@ -55,6 +55,8 @@ reps as (
         manager_id,
         capacity,
         skills,
+        timezone,
+        working_hours,
         is_active,
         false as is_held
     from crm_reps
@@ -70,6 +72,8 @@ reps as (
         manager_id,
         capacity,
         skills,
+        timezone,
+        working_hours,
         is_active,
         true as is_held
     from held
@@ -90,6 +94,8 @@ joined as (
         reps.capacity as crm_capacity,
         coalesce(reps.capacity, {{ var('default_capacity') }}) as capacity,
         reps.skills,
+        reps.timezone,
+        reps.working_hours,
         reps.is_active as crm_is_active,
         employees.email is not null as is_in_hr,
         employees.status as hr_status,
@@ -203,6 +209,8 @@ select
     capacity,
     crm_capacity,
     skills,
+    timezone,
+    working_hours,
     crm_is_active,
     is_in_hr,
     hr_status,
