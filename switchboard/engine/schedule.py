@@ -113,8 +113,9 @@ def _local_clock(zones: list[str], as_of: datetime) -> pl.DataFrame:
 def _to_utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """``column`` (naive local time in ``zone``) as naive UTC, converted zone by zone.
 
-    A local time that does not exist (the hour skipped by a DST change) reads as the
-    instant after the gap; an ambiguous one as the earlier instant."""
+    A local time that does not exist (in the hour a DST change skips) is read an hour
+    later, as the clocks show it after the change (02:30 becomes 03:30); an ambiguous
+    one as the earlier instant."""
     if frame.is_empty():
         return frame.with_columns(pl.lit(None, pl.Datetime("us")).alias(f"{column}_utc"))
     parts = []
@@ -123,7 +124,7 @@ def _to_utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         exact = local.dt.replace_time_zone(str(zone), ambiguous="earliest", non_existent="null")
         shifted = (local + pl.duration(hours=1)).dt.replace_time_zone(
             str(zone), ambiguous="earliest", non_existent="null"
-        ) - pl.duration(hours=1)
+        )
         parts.append(
             part.with_columns(
                 pl.coalesce(exact, shifted)
