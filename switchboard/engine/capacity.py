@@ -319,7 +319,36 @@ def with_lead_eligibility(members: pl.LazyFrame, base: pl.Expr) -> pl.LazyFrame:
     return members.with_columns(
         eligible_lead=working | off_hours.fill_null(False),
         off_hours=off_hours.fill_null(False),
+        lead_able=able,
     )
+
+
+def off_duty_members(members: pl.DataFrame) -> pl.DataFrame:
+    """Per territory (or lead group), members who could take a lead but are outside
+    their working hours, as rationale text: "Ana Silva (starts 09:00 Europe/Berlin)"."""
+    return (
+        members.lazy()
+        .filter(pl.col("lead_able") & ~pl.col("working_now"))
+        .sort("territory_id", "next_start", "rep_name", nulls_last=True)
+        .group_by("territory_id", maintain_order=True)
+        .agg(
+            off_duty_text=pl.concat_str(
+                [pl.col("rep_name"), _with_start()], ignore_nulls=True
+            ).head(3).str.join(", "),
+            off_duty_count=pl.len(),
+        )
+        .select(
+            "territory_id",
+            off_duty_text=pl.when(pl.col("off_duty_count") > 3)
+            .then(pl.format("{} and {} more", "off_duty_text", pl.col("off_duty_count") - 3))
+            .otherwise(pl.col("off_duty_text")),
+        )
+        .collect(engine="in-memory")
+    )
+
+
+def _with_start() -> pl.Expr:
+    return pl.concat_str([pl.lit(" (starts "), pl.col("next_start_text"), pl.lit(")")])
 
 
 def start_picks(members: pl.DataFrame) -> pl.DataFrame:

@@ -209,7 +209,7 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
                 pl.when(pl.col("alloc_off_hours")).then(
                     _group("; outside working hours; ", owner, " starts ",
                            pl.col("alloc_next_start_text"))
-                ),
+                ).otherwise(_group("; not working now: ", pl.col("off_duty_text"))),
                 _group("; ", skipped, " skipped"),
             ],
         ),

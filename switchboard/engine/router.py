@@ -185,7 +185,7 @@ def route(
         followers=hierarchy.pending_followers(facts),
     )
     round_robin = rotation.next_state(rotations, capacity.positions_used(placed), decided_at)
-    placed = _with_skills(placed, grouped, group_members)
+    placed = _with_lead_facts(placed, grouped, group_members)
     named_accounts = _named_account_names(data.accounts, data.named_accounts)
     decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
                       named_accounts=named_accounts.lazy(), config=config)
@@ -213,18 +213,27 @@ def route(
     )
 
 
-def _with_skills(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.DataFrame
-                 ) -> pl.DataFrame:
-    """The placement with, for leads that require skills, the skills as text
-    (``skills_text``) and how many members of the territory have them (``skilled``)."""
+def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.DataFrame
+                     ) -> pl.DataFrame:
+    """The placement with, per lead, what its rationale says beyond the pick: the skills
+    it requires as text (``skills_text``), how many members of the territory have them
+    (``skilled``) and the members who could have taken it but are not working now
+    (``off_duty_text``)."""
     skilled = members.filter(pl.col("skilled").is_not_null()).select(
         "territory_id", "skilled"
     ).unique("territory_id")
     facts = (
-        grouped.filter(pl.col("required_skills").list.len() > 0)
+        grouped.filter(pl.col("record_type") == "lead")
         .join(skilled, on="territory_id", how="left")
-        .select("seq", skills_text=pl.col("required_skills").list.join(", "),
-                skilled=pl.col("skilled").fill_null(0).cast(pl.Int64))
+        .join(capacity.off_duty_members(members), on="territory_id", how="left")
+        .select(
+            "seq",
+            "off_duty_text",
+            skills_text=pl.when(pl.col("required_skills").list.len() > 0)
+            .then(pl.col("required_skills").list.join(", ")),
+            skilled=pl.when(pl.col("required_skills").list.len() > 0)
+            .then(pl.col("skilled").fill_null(0).cast(pl.Int64)),
+        )
     )
     return facts.join(placed, on="seq", how="full", coalesce=True)
 

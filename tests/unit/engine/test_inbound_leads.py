@@ -83,6 +83,9 @@ def test_a_lead_goes_to_the_member_working_now(as_of: datetime, working: str) ->
     row = decision(org.route(as_of=as_of), "L1")
     assert (row["rule"], row["owner_id"]) == ("territory", working)
     assert "outside working hours" not in row["rationale"]
+    idle = {"ANA": "Ned Park (starts 09:00 America/New_York)",
+            "NED": "Ana Silva (starts Thu 09:00 Europe/Berlin)"}[working]
+    assert row["rationale"].endswith(f"; not working now: {idle}.")
 
 
 def test_when_both_work_the_workload_pick_decides() -> None:
