@@ -37,6 +37,14 @@ owner, and its delta is added to that owner after the accounts pass, before any 
 pass. An account's followers may so take its owner past high water; the owner then
 receives nothing more from a territory in this run.
 
+Inbound leads see fewer members than accounts: ``eligible_lead`` keeps the eligible
+members working at the as-of, or, when none is, those whose next shift starts first
+(switchboard.engine.schedule); leads that require skills are placed as lead groups of
+their own, with the members who have the skills (``lead_groups``). Members of a
+round-robin territory offer their turns in the territory's rotation instead
+(switchboard.engine.rotation): slot k is keyed by the position of the member's k-th turn,
+the capacity limit staying the same.
+
 Reps in several territories. Two territories placed from the same starting index would
 hand out the same headroom twice. Territories are therefore processed conceptually one
 after another in (priority, territory_id) order, a higher-priority territory drawing

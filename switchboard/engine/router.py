@@ -10,9 +10,10 @@ The steps, each a vectorised pass over all records being decided:
 3. the load those earlier rules already give reps, then the members' starting state,
    each territory's start-of-run pick and every record's winning territory
    (territory.py);
-4. capacity-aware placement of the records that reach the territory rule
-   (capacity.py, loops over shared-rep layers only); the leads following a placed
-   account count on its new owner;
+4. capacity-aware (or round-robin) placement of the records that reach the territory
+   rule (capacity.py, loops over shared-rep layers only), inbound leads only with members
+   working now who have their skills; the leads following a placed account count on its
+   new owner;
 5. the first rule with a candidate wins (routing.yml order), accounts before the leads
    that follow them; conflicts are derived, rationale and candidates are written, rep
    state is advanced.
