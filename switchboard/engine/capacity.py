@@ -407,10 +407,14 @@ def territory_layers(
 
     ``order`` maps territory_id to its processing rank. Iterates to a fixed point; the
     number of iterations is the depth of the shared-rep chain, not the number of records.
+    A member shares a territory's headroom when it may take its accounts or its leads.
     """
     ranked = pending_territories.join(order, on="territory_id", how="inner")
+    takes = pl.col("eligible")
+    if "eligible_lead" in members.columns:
+        takes = takes | pl.col("eligible_lead")
     shared = (
-        members.filter(pl.col("eligible"))
+        members.filter(takes)
         .select("territory_id", "rep_id")
         .join(ranked, on="territory_id", how="inner")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ import polars as pl
 import pytest
 
 from switchboard.alerts import ALERTS, skill_gap_alerts
+from switchboard.config import RoutingConfig
 from switchboard.engine import rotation
 from switchboard.engine.schedule import rep_schedule
 
@@ -190,6 +192,19 @@ def test_skilled_members_who_cannot_take_it_are_named_as_such() -> None:
         "No member of territory Desk with skills en, security could take it"
     )
     assert org.route().skill_gaps.is_empty()
+
+
+def test_a_member_is_not_handed_out_twice_to_plain_and_skilled_leads() -> None:
+    """Plain leads and leads needing skills are placed in separate groups: the member
+    they share takes no more than its headroom below high water."""
+    config = RoutingConfig()
+    delta = 100 * config.workload.weights.inbound_last_7d / 2  # capacity 2
+    slots = math.ceil(config.workload.high_water / delta)
+    org = Org().rep("A", skills=["de"], capacity=2).territory("T", ["A"], queue="q")
+    for n in range(slots + 2):
+        org.lead(f"L{n}", territories=["T"], skills=["de"] if n % 2 else None)
+    owners = Counter(org.route().decisions["owner_id"].to_list())
+    assert owners == {"A": slots, None: 2}
 
 
 def test_skills_and_working_hours_combine() -> None:
