@@ -599,6 +599,7 @@ def place(
     work = pending.join(layers, on="territory_id", how="inner").with_columns(
         lead_pass=pl.col("record_type") == "lead"
     )
+    has_turns = bool((eligible["method"] == rotation.ROUND_ROBIN).any())
     consumed = pl.DataFrame(schema={"rep_id": pl.String(), "used": pl.Float64()})
     turns_used = pl.DataFrame(schema={"home_territory_id": pl.String(),
                                       "positions": pl.Int64()})
@@ -615,12 +616,15 @@ def place(
             .with_columns(index=pl.col("index") + pl.col("used").fill_null(0.0))
             .drop("used")
         )
-        by_workload = current.filter(pl.col("method") != rotation.ROUND_ROBIN)
-        by_turn = current.filter(pl.col("method") == rotation.ROUND_ROBIN)
-        slots = _ranked(pl.concat([
-            _slots(batch, by_workload, record_type, hw),
-            _turn_slots(batch, by_turn, record_type, hw, turns_used),
-        ]))
+        if has_turns:
+            by_workload = current.filter(pl.col("method") != rotation.ROUND_ROBIN)
+            by_turn = current.filter(pl.col("method") == rotation.ROUND_ROBIN)
+            slots = _ranked(pl.concat([
+                _slots(batch, by_workload, record_type, hw),
+                _turn_slots(batch, by_turn, record_type, hw, turns_used),
+            ]))
+        else:
+            slots = _ranked(_slots(batch, current, record_type, hw))
         result = (
             batch.lazy()
             .with_columns(
@@ -637,7 +641,12 @@ def place(
         if record_type == "account" and followers is not None and not followers.is_empty():
             used_now = pl.concat([used_now, _follower_load(result, followers, eligible)])
         consumed = pl.concat([consumed, used_now]).group_by("rep_id").agg(pl.col("used").sum())
-        turns_used = positions_used(pl.concat(placed, how="diagonal_relaxed"))
+        if has_turns:
+            turns_used = (
+                pl.concat([turns_used, positions_used(placed[-1])])
+                .group_by("home_territory_id")
+                .agg(pl.col("positions").max())
+            )
     return pl.concat(placed, how="diagonal_relaxed").select(list(PLACED_SCHEMA)).cast(
         PLACED_SCHEMA  # type: ignore[arg-type]
     )

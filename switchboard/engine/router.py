@@ -220,13 +220,20 @@ def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.Da
     it requires as text (``skills_text``), how many members of the territory have them
     (``skilled``) and the members who could have taken it but are not working now
     (``off_duty_text``)."""
+    off_duty = capacity.off_duty_members(members)
+    if off_duty.is_empty() and not grouped["required_skills"].list.len().gt(0).any():
+        return placed.with_columns(
+            off_duty_text=pl.lit(None, pl.String()),
+            skills_text=pl.lit(None, pl.String()),
+            skilled=pl.lit(None, pl.Int64()),
+        )
     skilled = members.filter(pl.col("skilled").is_not_null()).select(
         "territory_id", "skilled"
     ).unique("territory_id")
     facts = (
         grouped.filter(pl.col("record_type") == "lead")
         .join(skilled, on="territory_id", how="left")
-        .join(capacity.off_duty_members(members), on="territory_id", how="left")
+        .join(off_duty, on="territory_id", how="left")
         .select(
             "seq",
             "off_duty_text",

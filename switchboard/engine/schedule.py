@@ -145,6 +145,13 @@ def rep_schedule(reps: pl.LazyFrame, as_of: datetime) -> pl.DataFrame:
     the coming week has no next start.
     """
     base = reps.select("rep_id", "timezone", "working_hours").unique("rep_id").collect()
+    if base["working_hours"].null_count() == base.height:  # nobody has hours: all work
+        return base.select(
+            "rep_id",
+            working_now=pl.lit(True),
+            next_start=pl.lit(None, pl.Datetime("us")),
+            next_start_text=pl.lit(None, pl.String()),
+        ).cast(SCHEDULE_SCHEMA)  # type: ignore[arg-type]
     base = base.with_columns(zone=_zone_or_utc())
     clock = _local_clock(base["zone"].unique().sort().to_list(), as_of)
     with_clock = base.join(clock, on="zone", how="left").with_columns(
