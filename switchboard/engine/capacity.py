@@ -613,7 +613,11 @@ def place(
             .filter(pl.col("eligible_lead" if record_type == "lead" else "eligible"))
             .join(batch.lazy().select("territory_id").unique(), on="territory_id", how="semi")
             .join(consumed.lazy(), on="rep_id", how="left")
-            .with_columns(index=pl.col("index") + pl.col("used").fill_null(0.0))
+            .with_columns(
+                index=pl.col("index") + pl.col("used").fill_null(0.0),
+                # Working hours are about leads; an account is never "off hours".
+                off_hours=pl.col("off_hours") & pl.lit(record_type == "lead"),
+            )
             .drop("used")
         )
         if has_turns:

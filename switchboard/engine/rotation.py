@@ -117,10 +117,13 @@ def rotations(members: pl.DataFrame, state: pl.LazyFrame) -> pl.DataFrame:
             (pl.col("territory_id") == territory_id) & (pl.col("cycle_key") == key)
         )
         start = int(stored["position"][0]) % length if stored.height else 0
+        offsets: dict[int, list[int]] = {}
+        for position, member in enumerate(order):
+            offsets.setdefault(member, []).append((position - start) % length)
         for member, rep_id in enumerate(reps):
-            offsets = sorted((p - start) % length for p, m in enumerate(order) if m == member)
             rows.append({
-                "territory_id": territory_id, "rep_id": rep_id, "rr_offsets": offsets,
+                "territory_id": territory_id, "rep_id": rep_id,
+                "rr_offsets": sorted(offsets[member]),
                 "rr_turns": weights[member], "rr_length": length, "rr_start": start,
                 "cycle_key": key,
             })

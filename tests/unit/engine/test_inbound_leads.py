@@ -116,7 +116,9 @@ def test_next_shift_ties_go_by_workload() -> None:
 def test_accounts_ignore_working_hours() -> None:
     org = _follow_the_sun().set_index("NED", 50.0).account("ACC-1", territories=["T-INBOUND"])
     result = org.route(as_of=NIGHT)
-    assert decision(result, "ACC-1")["owner_id"] == "ANA"  # lightest, off hours or not
+    row = decision(result, "ACC-1")
+    assert row["owner_id"] == "ANA"  # lightest, off hours or not
+    assert "working" not in row["rationale"]
     org = _follow_the_sun().set_index("ANA", 50.0).account("ACC-1", territories=["T-INBOUND"])
     assert decision(org.route(as_of=MORNING), "ACC-1")["owner_id"] == "NED"  # NY asleep
 

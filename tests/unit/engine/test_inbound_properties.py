@@ -15,6 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from switchboard.config import RoutingConfig
 from switchboard.engine import rotation
 
 from .conftest import T0, Org
@@ -160,3 +161,32 @@ def test_round_robin_gives_each_rep_its_weighted_share_within_one(
         total = sum(weights)
         for rep_id, weight in team.items():
             assert abs(counts[rep_id] - routed * weight / total) <= 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    team=st.lists(
+        st.tuples(st.sets(st.sampled_from(SKILLS[:2])), st.floats(0, 99),
+                  st.sampled_from([1, 2, 5])),
+        min_size=1, max_size=3),
+    needs=st.lists(st.sets(st.sampled_from(SKILLS[:2]), max_size=1), min_size=1, max_size=12),
+    method=st.sampled_from(["workload", "round_robin"]),
+)
+def test_no_member_is_pushed_past_high_water_by_plain_and_skilled_leads(
+    team: list[tuple[set[str], float, int]], needs: list[set[str]], method: str
+) -> None:
+    """Tight capacity, leads with and without skills, either method: every rep took its
+    last lead while still below high water."""
+    config = RoutingConfig()
+    org = Org()
+    for i, (skills, index, capacity) in enumerate(team):
+        org.rep(f"R{i}", skills=sorted(skills), index=index, capacity=capacity)
+    org.territory("T", [f"R{i}" for i in range(len(team))], method=method)
+    for n, skills in enumerate(needs):
+        org.lead(f"L{n}", territories=["T"], skills=sorted(skills))
+    result = org.route(config)
+    taken = Counter(result.decisions.filter(pl.col("rule") == "territory")["owner_id"])
+    for rep_id, count in taken.items():
+        _, index, capacity = team[int(rep_id[1:])]
+        delta = 100 * config.workload.weights.inbound_last_7d / capacity
+        assert index + (count - 1) * delta < config.workload.high_water
