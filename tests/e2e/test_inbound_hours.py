@@ -1,5 +1,6 @@
 """A follow-the-sun territory end to end: a hand-made export with a Berlin and a New York
-rep, routed at two as-of times, sends each new lead to the rep who is working then."""
+rep, routed at two as-of times (the morning's hourly run, an arrivals pass in the
+evening, as inbound leads arrive), sends each new lead to the rep who is working then."""
 
 from __future__ import annotations
 
@@ -45,9 +46,10 @@ def test_a_follow_the_sun_territory_routes_each_lead_to_whoever_is_working(
     morning = runs.hourly(snapshot=str(_export(tmp_path / "morning", MORNING_LEAD)),
                           warehouse=str(warehouse), outbox=str(outbox),
                           as_of=MORNING.isoformat())
-    evening = runs.hourly(
+    evening = runs.arrivals(
         snapshot=str(_export(tmp_path / "evening", MORNING_LEAD + EVENING_LEAD)),
         warehouse=str(warehouse), outbox=str(outbox), as_of=EVENING.isoformat(),
+        say=lambda line: None,
     )
     assert (morning.status, evening.status) == ("published", "published")
     decided = q(warehouse, "select run_id, record_id, owner_id, rule, rationale "
