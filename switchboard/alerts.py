@@ -124,6 +124,32 @@ def rule_gaps(decisions: pl.LazyFrame, run_id: str, recipient: str) -> pl.LazyFr
     return _finish(frame, run_id, [pl.col("record_id")])
 
 
+def skill_gap_alerts(gaps: pl.LazyFrame, run_id: str, recipient: str, as_of: datetime
+                     ) -> pl.LazyFrame:
+    """Leads routed to a territory require a skill no member of it has: the plan has a
+    hole (the leads wait in the territory's overflow queue). Once a day per territory and
+    skill; ``gaps`` is the engine's SKILL_GAPS frame."""
+    today = as_of.date()
+    frame = gaps.select(
+        type=pl.lit("rule_gap"),
+        severity=pl.lit("warning"),
+        recipient_id=pl.lit(recipient),
+        record_type=pl.lit("lead"),
+        record_id=pl.col("lead_ids").list.first(),
+        rep_id=pl.lit(None, dtype=pl.String),
+        message=pl.format(
+            "No member of territory {} has skill {}, which {} lead(s) require ({}); they "
+            "wait in {}.",
+            pl.coalesce("territory_name", "territory_id"), "skill", "leads",
+            pl.col("lead_ids").list.join(", "), "queue",
+        ),
+        territory_id="territory_id",
+        skill="skill",
+    )
+    return _finish(frame, run_id, [pl.lit("skills"), pl.col("territory_id"), pl.col("skill"),
+                                   pl.lit(today.isoformat())])
+
+
 def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyFrame,
                      config: RoutingConfig, run_id: str, as_of: datetime) -> pl.LazyFrame:
     """Accounts still without a valid owner after this run, and for longer than the limit."""
@@ -307,6 +333,7 @@ def build_alerts(
     config: RoutingConfig,
     run_id: str,
     as_of: datetime,
+    skill_gaps: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All alerts of one run, most severe first, one row per alert_key."""
     revops = config.alerts.revops_recipient
@@ -317,6 +344,8 @@ def build_alerts(
         pipeline_handoffs(d, reps, run_id, revops),
         routing_conflicts(c, run_id, revops),
         rule_gaps(d, run_id, revops),
+        *([skill_gap_alerts(skill_gaps.lazy(), run_id, revops, as_of)]
+          if skill_gaps is not None else []),
         rep_data_problems(reps, gaps, run_id, revops),
     ]
     severity_rank = pl.col("severity").replace_strict(

@@ -841,7 +841,7 @@ def demo(
         # Enough reps that neighbouring teams need not share members, so the
         # multi-territory story has two territories with different picks.
         org = generate_org(out, accounts=accounts, seed=seed, as_of=when,
-                           reps=max(60, accounts // 1000))
+                           reps=max(60, accounts // 1000), inbound_stories=True)
     console.print(f"[green]✓[/] demo org in {out}: {org}", highlight=False, soft_wrap=True)
     # The org is generated at the as-of, so export and as-of agree by construction.
     run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,

@@ -6,6 +6,7 @@ definitions are all derived from these models; nothing else lists columns.
 
 from __future__ import annotations
 
+import zoneinfo
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,14 @@ from switchboard import resources
 CONTRACTS_DIR = resources.contracts_dir()
 
 ColumnType = Literal["string", "integer", "number", "boolean", "timestamp", "date", "list"]
+# A named set of allowed values too long to list in a contract.
+ColumnFormat = Literal["timezone"]
+# What a bad value in an optional column does: clear that cell and keep the row (the
+# default), or set the row aside like a bad required value (for a rep: the rep is held).
+OnInvalid = Literal["clear_cell", "quarantine_row"]
+
+# Names in the tz database that are not zones a person lives in, or that Polars lacks.
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
@@ -57,10 +66,21 @@ class Column(BaseModel):
     aliases: tuple[str, ...] = ()
     allowed_values: tuple[str | int | float, ...] | None = None
     pattern: str | None = None
+    # What a value matching ``pattern`` looks like, for the quarantine reason.
+    pattern_hint: str | None = None
     min: float | None = None
     max: float | None = None
     references: Reference | None = None
+    format: ColumnFormat | None = None
+    on_invalid: OnInvalid = "clear_cell"
     description: str = ""
+
+    @property
+    def allowed_set(self) -> tuple[str | int | float, ...] | None:
+        """The allowed values: ``allowed_values``, or those of the column's ``format``."""
+        if self.format == "timezone":
+            return timezone_names()
+        return self.allowed_values
 
     @property
     def polars_type(self) -> pl.DataType:
@@ -129,6 +149,12 @@ class Contract(BaseModel):
             for alias in (c.name, *c.aliases):
                 mapping[header_key(alias)] = c.name
         return mapping
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA time zone name (the tz database Python ships with tzdata), sorted."""
+    return tuple(sorted(zoneinfo.available_timezones() - _NOT_ZONES))
 
 
 def header_key(header: str) -> str:

@@ -2216,9 +2216,101 @@ class _Builder:
 # ---------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------
+# Inbound-lead stories (the demo): working hours, skills, a round-robin territory
+# ---------------------------------------------------------------------------------------
+
+# Industries no generated record has, so only the story territories match the story leads
+# (which carry no country: every generated territory names countries).
+INBOUND_HOURS_TERRITORY = "T-INBOUND-HOURS"
+INBOUND_SKILLS_TERRITORY = "T-INBOUND-SKILLS"
+INBOUND_RR_TERRITORY = "T-INBOUND-RR"
+INBOUND_SKILLS_QUEUE = "queue-inbound-desk"
+LEAD_HOURS = "LEAD-HOURS"
+LEAD_SKILL_DE = "LEAD-SKILL-DE"
+LEAD_SKILL_JA = "LEAD-SKILL-JA"
+ROUND_ROBIN_LEADS = 8
+_OFFICE_HOURS = "Mon-Fri 09:00-17:30"
+
+# rep_id: name, time zone, working hours, skills
+_INBOUND_REPS: dict[str, tuple[str, str | None, str | None, list[str]]] = {
+    "REP-BERLIN": ("Ana Silva", "Europe/Berlin", _OFFICE_HOURS, ["German", "English"]),
+    "REP-NEWYORK": ("Ned Park", "America/New_York", _OFFICE_HOURS, ["English"]),
+    "REP-DESK-DE": ("Dana Weber", None, None, ["DE", "Security"]),
+    "REP-DESK-EN": ("Eli Brooks", None, None, ["EN", "Cloud"]),
+    "REP-RR-1": ("Rae Quinn", None, None, []),
+    "REP-RR-2": ("Sam Ortiz", None, None, []),
+    "REP-RR-3": ("Tia Novak", None, None, []),
+}
+# territory_id: name, industry, method, overflow queue, members with weights
+_INBOUND_TERRITORIES: dict[str, tuple[str, str, str, str | None, dict[str, float]]] = {
+    INBOUND_HOURS_TERRITORY: ("Inbound follow-the-sun", "Quantum Computing", "workload", None,
+                              {"REP-BERLIN": 1.0, "REP-NEWYORK": 1.0}),
+    INBOUND_SKILLS_TERRITORY: ("Inbound desk", "Space Systems", "workload",
+                               INBOUND_SKILLS_QUEUE, {"REP-DESK-DE": 1.0, "REP-DESK-EN": 1.0}),
+    INBOUND_RR_TERRITORY: ("Inbound round robin", "Service Robotics", "round_robin", None,
+                           {"REP-RR-1": 2.0, "REP-RR-2": 1.0, "REP-RR-3": 1.0}),
+}
+
+
+def _with_inbound_stories(frames: dict[str, pl.DataFrame], as_of: datetime
+                          ) -> dict[str, pl.DataFrame]:
+    """The demo's inbound stories appended to a generated org: three territories of
+    their own, their reps (with HR rows) and new leads only those territories match.
+
+    * LEAD-HOURS: Ana Silva works Berlin office hours, Ned Park New York's; whoever works
+      at the as-of takes it, else whoever starts first.
+    * LEAD-SKILL-DE needs de and security (Dana Weber has both); LEAD-SKILL-JA needs ja,
+      which nobody in the desk has: overflow queue and a rule_gap alert.
+    * Eight leads in a round-robin territory weighted 2:1:1.
+    """
+    reps = pl.DataFrame(
+        [{"rep_id": rep_id, "name": name, "email": f"{_slug(name)}@{EMAIL_DOMAIN}",
+          "role": "AE", "team": "Inbound", "segment": None, "manager_id": None,
+          "capacity": 40, "skills": skills, "timezone": zone, "working_hours": hours,
+          "is_active": True}
+         for rep_id, (name, zone, hours, skills) in _INBOUND_REPS.items()],
+        schema=load_contracts()["reps"].polars_schema,
+    )
+    hr = pl.DataFrame(
+        [{"email": email, "status": "active", "status_start": as_of.date() - timedelta(days=400),
+          "status_end": None, "role": "AE", "updated_at": as_of - timedelta(days=30)}
+         for email in reps["email"]],
+        schema=load_contracts()["hr"].polars_schema,
+    )
+    territories = pl.DataFrame(
+        [{"territory_id": tid, "name": name, "priority": 10, "industries": [industry],
+          "overflow_queue": queue, "method": method}
+         for tid, (name, industry, method, queue, _) in _INBOUND_TERRITORIES.items()]
+    )
+    members = pl.DataFrame(
+        [{"territory_id": tid, "rep_id": rep_id, "weight": weight, "is_primary": True}
+         for tid, (*_, team) in _INBOUND_TERRITORIES.items() for rep_id, weight in team.items()]
+    )
+
+    def lead(lead_id: str, n: int, territory: str, skills: list[str] | None = None
+             ) -> dict[str, object]:
+        return {"lead_id": lead_id, "email": f"buyer.{n}@inbound-story-{n}.example",
+                "created_at": as_of - timedelta(minutes=30 - n),
+                "company": f"Inbound Story {n} Ltd", "industry": _INBOUND_TERRITORIES[territory][1],
+                "employees": 120, "source": "Web", "required_skills": skills}
+
+    leads = pl.DataFrame([
+        lead(LEAD_HOURS, 1, INBOUND_HOURS_TERRITORY),
+        lead(LEAD_SKILL_DE, 2, INBOUND_SKILLS_TERRITORY, ["de", "security"]),
+        lead(LEAD_SKILL_JA, 3, INBOUND_SKILLS_TERRITORY, ["ja"]),
+        *[lead(f"LEAD-RR-{i}", 4 + i, INBOUND_RR_TERRITORY)
+          for i in range(1, 1 + ROUND_ROBIN_LEADS)],
+    ])
+    added = {"reps": reps, "hr": hr, "territories": territories,
+             "territory_members": members, "leads": leads}
+    return {entity: pl.concat([frame, _conform(added[entity], entity)])
+            if entity in added else frame for entity, frame in frames.items()}
+
+
 def _conform(frame: pl.DataFrame, entity: str) -> pl.DataFrame:
-    """Exactly the contract's columns, in contract order and contract types; a column the
-    generator does not fill (reps.slack_user_id) is empty."""
+    """Exactly the contract's columns, in contract order and contract types; optional
+    columns the generator does not fill are empty."""
     schema = load_contracts()[entity].polars_schema
     return frame.select([
         (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
@@ -2311,6 +2403,7 @@ def generate_org(
     file_format: FileFormat = "csv",
     bad_rows: bool = True,
     progress: Callable[[str], None] | None = None,
+    inbound_stories: bool = False,
 ) -> OrgSummary:
     """Write a synthetic org snapshot into `out`, one file per contract entity.
 
@@ -2327,7 +2420,8 @@ def generate_org(
     -40 and created_at is empty instead. Story records are never the bad ones.
 
     Files of the other format for the same entities are removed, so the folder is one
-    unambiguous snapshot. `progress` is called once per entity written.
+    unambiguous snapshot. `progress` is called once per entity written. `inbound_stories`
+    adds the demo's working-hours, skills and round-robin stories (_with_inbound_stories).
     """
     if file_format not in ("csv", "parquet"):
         raise ValueError(f"file_format must be csv or parquet, got {file_format!r}")
@@ -2355,6 +2449,8 @@ def generate_org(
         as_of=as_of,
     )
     frames = builder.build()
+    if inbound_stories:
+        frames = _with_inbound_stories(frames, as_of)
     contracts = load_contracts()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1145,11 +1145,13 @@ CLEARED_SUFFIX = "; the cell was cleared and the row kept"
 
 
 def _is_optional(column: Column, contract: Contract) -> bool:
-    """A column the row can do without: not required, not part of a key, not unique, and
-    not a reference whose absence makes the row unusable."""
+    """A column the row can do without: not required, not part of a key, not unique, not
+    one whose contract sets the row aside on a bad value (``on_invalid: quarantine_row``),
+    and not a reference whose absence makes the row unusable."""
     ref = column.references
     return not (
-        column.required
+        column.on_invalid == "quarantine_row"
+        or column.required
         or column.unique
         or column.name in contract.key_columns
         or (ref is not None and ref.on_missing == "quarantine")
@@ -1196,14 +1198,18 @@ def _in_set_check(spec: q.ExpectationSpec, column: Column) -> _Check:
     allowed = list(spec.kwargs["value_set"])
     values = pl.Series(allowed, dtype=column.polars_type, strict=False)
     failed = ~pl.col(_t(column.name)).is_in(values.implode())
-    reason = _about(column, "is not one of " + ", ".join(str(v) for v in allowed))
+    if column.format == "timezone":
+        reason = _about(column, "is not an IANA time zone name (such as Europe/Berlin)")
+    else:
+        reason = _about(column, "is not one of " + ", ".join(str(v) for v in allowed))
     return _Check(column.name, q.IN_SET, failed, pl.col(column.name), reason)
 
 
 def _regex_check(spec: q.ExpectationSpec, column: Column) -> _Check:
     pattern = str(spec.kwargs["regex"])
     failed = ~pl.col(_n(column.name)).str.contains(pattern)
-    reason = _about(column, f"does not match {pattern}")
+    hint = column.pattern_hint
+    reason = _about(column, f"is not {hint}" if hint else f"does not match {pattern}")
     return _Check(column.name, q.MATCH_REGEX, failed, pl.col(column.name), reason)
 
 

@@ -437,6 +437,7 @@ class Routed:
     alerts: pl.DataFrame
     guard: GuardReport
     recent_assignments: pl.DataFrame | None = None  # arrivals: given since the marts build
+    round_robin: pl.DataFrame | None = None  # where round-robin rotations stand after it
 
 
 def route(ctx: RunContext) -> Routed:
@@ -461,6 +462,7 @@ def route(ctx: RunContext) -> Routed:
             [not scoped, ctx.as_of.date()],
         ).lazy()
         rep_state = warehouse.read_table(con, "routing.rep_state")
+        round_robin = warehouse.read_table(con, "routing.round_robin")
         gaps = warehouse.query(
             con, "select * from marts.fct_ownership_gaps where ?", [not scoped]
         ).lazy()
@@ -489,6 +491,7 @@ def route(ctx: RunContext) -> Routed:
         territory_members=frames["territory_members"],
         workload=workload,
         rep_state=rep_state,
+        round_robin=round_robin,
         **({"recent_assignments": recent.lazy()} if recent is not None else {}),
         scope=_without_settled(frames, scope, settled),
     )
@@ -502,6 +505,7 @@ def route(ctx: RunContext) -> Routed:
     alerts = build_alerts(
         decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
+        skill_gaps=result.skill_gaps,
     )
     accounts_in_scope = (
         frames["accounts"].join(scope.filter(pl.col("record_type") == "account"),
@@ -513,7 +517,7 @@ def route(ctx: RunContext) -> Routed:
         exempt_rep_ids=ctx.leaver_rep_ids, previous=previous,
     )
     return Routed(decisions, conflicts, result.rep_state, alerts, guard,
-                  recent_assignments=recent)
+                  recent_assignments=recent, round_robin=result.round_robin)
 
 
 def _without_settled(frames: dict[str, pl.LazyFrame], scope: pl.LazyFrame | None,
@@ -667,7 +671,7 @@ def record(ctx: RunContext, routed: Routed) -> None:
     with connection(ctx) as con:
         publish.record_run(
             con, run_id=ctx.run_id, decisions=routed.decisions, conflicts=routed.conflicts,
-            rep_state=routed.rep_state, alerts=routed.alerts,
+            rep_state=routed.rep_state, alerts=routed.alerts, round_robin=routed.round_robin,
         )
 
 

@@ -28,7 +28,7 @@ import polars as pl
 from switchboard import data_tests, warehouse, writeback
 from switchboard.alerts import ALERTS
 from switchboard.config import Queues, Webhook, Writeback
-from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, RUNS
+from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, ROUND_ROBIN, RUNS
 
 MESSAGES: dict[str, pl.DataType] = {
     "message_key": pl.String(),
@@ -186,9 +186,11 @@ def record_run(
     conflicts: pl.DataFrame,
     rep_state: pl.DataFrame,
     alerts: pl.DataFrame,
+    round_robin: pl.DataFrame | None = None,
 ) -> None:
-    """Write a run's decisions, conflicts, alerts and rep state in one transaction and mark
-    it decided. Rows of an earlier attempt of the same run are replaced, not duplicated.
+    """Write a run's decisions, conflicts, alerts and rep state (and where round-robin
+    rotations stand) in one transaction and mark it decided. Rows of an earlier attempt
+    of the same run are replaced, not duplicated.
 
     Decisions without ``input_hash`` (straight from the engine) are recorded with none: a
     queued record among them is decided again at the next run (switchboard.queued)."""
@@ -205,6 +207,9 @@ def record_run(
             warehouse.write_table(con, table, frame.select(list(schema)), mode="append")
         if rep_state.height:
             warehouse.write_table(con, "routing.rep_state", rep_state.select(list(REP_STATE)))
+        if round_robin is not None:
+            warehouse.write_table(con, "routing.round_robin",
+                                  round_robin.select(list(ROUND_ROBIN)))
         set_status(con, run_id, "decided")
         con.execute("commit")
     except BaseException:

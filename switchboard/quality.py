@@ -147,10 +147,9 @@ def raw_specs(contract: Contract, *, include_references: bool = False) -> list[E
         specs.append(ExpectationSpec(OF_TYPE, {"column": name, "type_": GX_TYPES[column.type]}))
         if column.required:
             specs.append(ExpectationSpec(NOT_NULL, {"column": name}))
-        if column.allowed_values is not None:
-            specs.append(
-                ExpectationSpec(IN_SET, {"column": name, "value_set": list(column.allowed_values)})
-            )
+        allowed = column.allowed_set
+        if allowed is not None:
+            specs.append(ExpectationSpec(IN_SET, {"column": name, "value_set": list(allowed)}))
         if column.pattern is not None:
             specs.append(ExpectationSpec(MATCH_REGEX, {"column": name, "regex": column.pattern}))
         if column.min is not None or column.max is not None:

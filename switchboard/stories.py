@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from switchboard import warehouse
-from switchboard.generate import BACK_FROM_LEAVE_DAYS
+from switchboard.generate import (
+    BACK_FROM_LEAVE_DAYS,
+    INBOUND_RR_TERRITORY,
+    LEAD_HOURS,
+    LEAD_SKILL_DE,
+    LEAD_SKILL_JA,
+)
 from switchboard.report import DRIFT_ABSOLUTE, DRIFT_RELATIVE, beyond_tolerance
 
 
@@ -106,6 +113,7 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         f"{by_territory.get('REP-LIGHT', 0)} new records (leads of accounts REP-OVER already "
         f"owns still follow the account: {counts.get('REP-OVER', 0)}).",
     ))
+    rows += _inbound_rows(decisions, one)
     drift = _drift_story(_overload_fairness(path))
     if drift:
         rows.append(drift)
@@ -117,5 +125,39 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         rows.append((
             "Pat Leaver (REP-LEAVER) was terminated yesterday",
             f"{leaver.height} accounts redistributed the same day: {by_rule}.",
+        ))
+    return rows
+
+
+def _inbound_rows(decisions: pl.DataFrame, one: Callable[[str], dict[str, object] | None]
+                  ) -> list[tuple[str, str]]:
+    """The inbound-lead stories: working hours, skills, a round-robin territory."""
+    rows: list[tuple[str, str]] = []
+
+    def outcome(hit: dict[str, object]) -> str:
+        return f"{hit['owner_id'] or hit['queue']} via {hit['rule']}: {hit['rationale']}"
+
+    stories = (
+        (LEAD_HOURS, "Inbound lead; Ana Silva (REP-BERLIN) works Mon-Fri 09:00-17:30 in "
+                     "Berlin, Ned Park (REP-NEWYORK) the same hours in New York"),
+        (LEAD_SKILL_DE, "Inbound lead needing skills de and security; only Dana Weber "
+                        "(REP-DESK-DE) has both"),
+        (LEAD_SKILL_JA, "Inbound lead needing skill ja, which nobody in the Inbound desk has"),
+    )
+    for record_id, story in stories:
+        hit = one(record_id)
+        if hit:
+            rows.append((story, outcome(hit)))
+    rr = decisions.filter(
+        (pl.col("territory_id") == INBOUND_RR_TERRITORY) & (pl.col("rule") == "territory")
+    )
+    if rr.height:
+        counts = dict(rr.group_by("owner_id").len().iter_rows())
+        rows.append((
+            "Round-robin territory Inbound round robin, weights 2:1:1 (REP-RR-1, REP-RR-2, "
+            "REP-RR-3)",
+            f"{rr.height} new leads in rotation: " + ", ".join(
+                f"{rep} {counts.get(rep, 0)}" for rep in ("REP-RR-1", "REP-RR-2", "REP-RR-3")
+            ) + "; the next run continues the rotation where this one stopped.",
         ))
     return rows

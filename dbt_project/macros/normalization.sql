@@ -194,6 +194,8 @@
     {{ clean_text('manager_id') }} as manager_id,
     capacity,
     coalesce(skills, cast([] as varchar[])) as skills,
+    {{ clean_text('timezone') }} as timezone,
+    {{ clean_text('working_hours') }} as working_hours,
     coalesce(is_active, true) as is_active,
     {{ clean_text('slack_user_id') }} as slack_user_id
 {%- endmacro %}

@@ -37,6 +37,14 @@ owner, and its delta is added to that owner after the accounts pass, before any 
 pass. An account's followers may so take its owner past high water; the owner then
 receives nothing more from a territory in this run.
 
+Inbound leads see fewer members than accounts: ``eligible_lead`` keeps the eligible
+members working at the as-of, or, when none is, those whose next shift starts first
+(switchboard.engine.schedule); leads that require skills are placed as lead groups of
+their own, with the members who have the skills (``lead_groups``). Members of a
+round-robin territory offer their turns in the territory's rotation instead
+(switchboard.engine.rotation): slot k is keyed by the position of the member's k-th turn,
+the capacity limit staying the same.
+
 Reps in several territories. Two territories placed from the same starting index would
 hand out the same headroom twice. Territories are therefore processed conceptually one
 after another in (priority, territory_id) order, a higher-priority territory drawing
@@ -51,10 +59,12 @@ small), which is the price of never over-committing a rep.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import polars as pl
 
 from switchboard.config import RoutingConfig
+from switchboard.engine import rotation, schedule
 from switchboard.engine.inputs import EngineInputs
 
 # How an unavailable member is described in a rationale ("Lee Leave skipped (on leave)").
@@ -71,18 +81,31 @@ PLACED_SCHEMA: dict[str, pl.DataType] = {
     "seq": pl.UInt32(),
     "alloc_owner_id": pl.String(),
     "alloc_index": pl.Float64(),
+    # The member was outside working hours (no member working; its shift starts first).
+    "alloc_off_hours": pl.Boolean(),
+    "alloc_next_start_text": pl.String(),
+    # Round-robin territories: the record's position in the rotation (counted from where
+    # the run started), and the territory whose rotation it is.
+    "alloc_rr_position": pl.Float64(),
+    "alloc_home_territory_id": pl.String(),
 }
+
+# Joins a territory id and a lead's required skills into the id of the lead group placed
+# with the members who have those skills.
+GROUP_SEPARATOR = "\x1f"
 
 
 def rep_table(
-    inputs: EngineInputs, config: RoutingConfig, leaver_rep_ids: Sequence[str]
+    inputs: EngineInputs, config: RoutingConfig, leaver_rep_ids: Sequence[str],
+    as_of: datetime | None = None,
 ) -> pl.DataFrame:
-    """One row per rep: availability (leavers forced out), start index, deltas, state.
+    """One row per rep: availability (leavers forced out), start index, deltas, state,
+    skills (lower-cased) and working hours at ``as_of`` (switchboard.engine.schedule).
 
     A rep named as a leaver is treated as terminated whatever HR says, so a departure run
     can act before the HR export catches up. A rep without a workload row starts at index
     0 with the configured default capacity; a rep without state was not overflowing and
-    has round-robin position 0.
+    has round-robin position 0. Without ``as_of`` every rep counts as working.
     """
     w = config.workload
     leaver = pl.col("rep_id").is_in(list(leaver_rep_ids))
@@ -112,6 +135,12 @@ def rep_table(
         )
         .with_columns(**delta_columns(config))
         .pipe(_add_recent_load, inputs.recent_assignments)
+        .pipe(_add_schedule, as_of)
+        .with_columns(
+            skills=pl.col("skills").list.eval(
+                pl.element().str.strip_chars().str.to_lowercase()
+            ).fill_null(pl.lit([], pl.List(pl.String())))
+        )
         .select(
             "rep_id",
             "rep_name",
@@ -124,6 +153,10 @@ def rep_table(
             "rr_position",
             "delta_account",
             "delta_lead",
+            "skills",
+            "working_now",
+            "next_start",
+            "next_start_text",
         )
         .collect(engine="in-memory")
     )
@@ -138,6 +171,18 @@ def delta_columns(config: RoutingConfig) -> dict[str, pl.Expr]:
         / pl.col("capacity"),
         "delta_lead": 100.0 * weights.inbound_last_7d / pl.col("capacity"),
     }
+
+
+def _add_schedule(reps: pl.LazyFrame, as_of: datetime | None) -> pl.LazyFrame:
+    """Working now / next shift start per rep (everyone working without an as-of)."""
+    if as_of is None:
+        return reps.with_columns(
+            working_now=pl.lit(True),
+            next_start=pl.lit(None, pl.Datetime("us")),
+            next_start_text=pl.lit(None, pl.String()),
+        )
+    hours = schedule.rep_schedule(reps.select("rep_id", "timezone", "working_hours"), as_of)
+    return reps.join(hours.lazy(), on="rep_id", how="left", maintain_order="left")
 
 
 def _add_recent_load(reps: pl.LazyFrame, recent: pl.LazyFrame) -> pl.LazyFrame:
@@ -184,12 +229,17 @@ def member_state(
     reps: pl.DataFrame,
     pre_load: pl.LazyFrame,
     config: RoutingConfig,
+    rotations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Territory members at the start of placement: index, weight, eligibility, why skipped.
 
     ``pre_load`` is what rules evaluated before the territory rule (open opportunity,
     named account, account owner) already gave each rep in this run: it counts before
-    the territory hands out anything.
+    the territory hands out anything. ``eligible`` is for accounts; ``eligible_lead``
+    narrows it for inbound leads to the members working now, or, when none of the
+    eligible members is, to those whose next shift starts first (``off_hours``).
+    ``rotations`` (switchboard.engine.rotation) places the members of round-robin
+    territories in their rotation.
     """
     hw, release = config.workload.high_water, config.workload.release
     index = pl.col("index")
@@ -216,7 +266,10 @@ def member_state(
         .when(index >= hw)
         .then(pl.format("at capacity, index {}", index.round(0).cast(pl.Int64)))
     )
-    return (
+    rotation_rows = (
+        rotations if rotations is not None else pl.DataFrame(schema=rotation.ROTATION_SCHEMA)
+    ).drop("cycle_key")
+    state = (
         members.with_columns(weight=pl.col("weight").fill_null(1.0))
         .sort("territory_id", "rep_id", "weight")
         .unique(["territory_id", "rep_id"], keep="first", maintain_order=True)
@@ -229,11 +282,17 @@ def member_state(
             was_overflowing=pl.col("was_overflowing").fill_null(False),
             rr_position=pl.col("rr_position").fill_null(0),
             rep_name=pl.coalesce("rep_name", "rep_id"),
+            working_now=pl.col("working_now").fill_null(True),
+            skills=pl.col("skills").fill_null(pl.lit([], pl.List(pl.String()))),
+            method=pl.col("territory_method").fill_null(rotation.WORKLOAD),
+            home_territory_id=pl.col("territory_id"),
         )
         .with_columns(skip_reason=reason)
         .with_columns(eligible=pl.col("skip_reason").is_null())
+        .join(rotation_rows.lazy(), on=["territory_id", "rep_id"], how="left")
         .select(
             "territory_id",
+            "home_territory_id",
             "rep_id",
             "rep_name",
             "weight",
@@ -243,9 +302,67 @@ def member_state(
             "delta_lead",
             "eligible",
             "skip_reason",
+            "skills",
+            "working_now",
+            "next_start",
+            "next_start_text",
+            "method",
+            "rr_offsets",
+            "rr_turns",
+            "rr_length",
+            "rr_start",
+        )
+    )
+    return with_lead_eligibility(state, pl.col("eligible")).collect(engine="in-memory")
+
+
+def with_lead_eligibility(members: pl.LazyFrame, base: pl.Expr) -> pl.LazyFrame:
+    """``eligible_lead`` and ``off_hours`` per (territory_id, member), from ``base``.
+
+    Of the members ``base`` admits, those working now take the territory's leads; when
+    none is working, those whose next shift starts first do (``off_hours``), ties by the
+    usual pick. A member with no next shift within a week is never picked off hours.
+    """
+    able = base.fill_null(False)
+    working = able & pl.col("working_now")
+    any_working = working.any().over("territory_id")
+    first_start = pl.col("next_start").filter(able).min().over("territory_id")
+    off_hours = (
+        able & ~any_working & ~pl.col("working_now") & (pl.col("next_start") == first_start)
+    )
+    return members.with_columns(
+        eligible_lead=working | off_hours.fill_null(False),
+        off_hours=off_hours.fill_null(False),
+        lead_able=able,
+    )
+
+
+def off_duty_members(members: pl.DataFrame) -> pl.DataFrame:
+    """Per territory (or lead group), members who could take a lead but are outside
+    their working hours, as rationale text: "Ana Silva (starts 09:00 Europe/Berlin)"."""
+    return (
+        members.lazy()
+        .filter(pl.col("lead_able") & ~pl.col("working_now"))
+        .sort("territory_id", "next_start", "rep_name", nulls_last=True)
+        .group_by("territory_id", maintain_order=True)
+        .agg(
+            off_duty_text=pl.concat_str(
+                [pl.col("rep_name"), _with_start()], ignore_nulls=True
+            ).head(3).str.join(", "),
+            off_duty_count=pl.len(),
+        )
+        .select(
+            "territory_id",
+            off_duty_text=pl.when(pl.col("off_duty_count") > 3)
+            .then(pl.format("{} and {} more", "off_duty_text", pl.col("off_duty_count") - 3))
+            .otherwise(pl.col("off_duty_text")),
         )
         .collect(engine="in-memory")
     )
+
+
+def _with_start() -> pl.Expr:
+    return pl.concat_str([pl.lit(" (starts "), pl.col("next_start_text"), pl.lit(")")])
 
 
 def start_picks(members: pl.DataFrame) -> pl.DataFrame:
@@ -257,8 +374,9 @@ def start_picks(members: pl.DataFrame) -> pl.DataFrame:
     types = pl.DataFrame({"record_type": ["account", "lead"]})
     return (
         members.lazy()
-        .filter(pl.col("eligible"))
         .join(types.lazy(), how="cross")
+        .filter(pl.when(pl.col("record_type") == "lead").then(pl.col("eligible_lead"))
+                .otherwise(pl.col("eligible")))
         .with_columns(key=pl.col("index") + delta_for(pl.col("record_type")) / pl.col("weight"))
         .sort("territory_id", "record_type", "key", "rr_position", "rep_id")
         .group_by("territory_id", "record_type", maintain_order=True)
@@ -295,10 +413,14 @@ def territory_layers(
 
     ``order`` maps territory_id to its processing rank. Iterates to a fixed point; the
     number of iterations is the depth of the shared-rep chain, not the number of records.
+    A member shares a territory's headroom when it may take its accounts or its leads.
     """
     ranked = pending_territories.join(order, on="territory_id", how="inner")
+    takes = pl.col("eligible")
+    if "eligible_lead" in members.columns:
+        takes = takes | pl.col("eligible_lead")
     shared = (
-        members.filter(pl.col("eligible"))
+        members.filter(takes)
         .select("territory_id", "rep_id")
         .join(ranked, on="territory_id", how="inner")
     )
@@ -328,6 +450,27 @@ def territory_layers(
     return layers
 
 
+def _offered(record_type: str, high_water: float) -> pl.Expr:
+    """Records a member can take below high water, at most the batch's ``n``."""
+    delta = pl.col("delta_lead" if record_type == "lead" else "delta_account")
+    index, n = pl.col("index"), pl.col("n")
+    return (
+        pl.when(index >= high_water)
+        .then(pl.lit(0, pl.Int64))
+        .when(delta > 0)
+        .then(
+            pl.min_horizontal(
+                n.cast(pl.Float64), ((high_water - index) / delta).ceil() + 1
+            ).cast(pl.Int64)
+        )
+        .otherwise(n)
+    )
+
+
+_SLOT_COLUMNS = ("territory_id", "rep_id", "k", "delta", "key", "rr_position", "off_hours",
+                 "next_start_text", "home_territory_id", "method")
+
+
 def _slots(
     batch: pl.DataFrame, members: pl.LazyFrame, record_type: str, high_water: float
 ) -> pl.LazyFrame:
@@ -340,17 +483,7 @@ def _slots(
     delta = pl.col("delta_lead" if record_type == "lead" else "delta_account")
     index, weight, n = pl.col("index"), pl.col("weight"), pl.col("n")
     counts = batch.lazy().group_by("territory_id").agg(n=pl.len().cast(pl.Int64))
-    by_capacity = (
-        pl.when(index >= high_water)
-        .then(pl.lit(0, pl.Int64))
-        .when(delta > 0)
-        .then(
-            pl.min_horizontal(
-                n.cast(pl.Float64), ((high_water - index) / delta).ceil() + 1
-            ).cast(pl.Int64)
-        )
-        .otherwise(n)
-    )
+    by_capacity = _offered(record_type, high_water)
     # Only a rep that really has N slots below high water bounds the others.
     bound = (
         pl.when(index + (n - 1) * delta < high_water)
@@ -383,7 +516,34 @@ def _slots(
         .explode("k")
         .filter(index + (pl.col("k") - 1) * pl.col("delta") < high_water)
         .with_columns(key=index + pl.col("k") * pl.col("delta") / weight)
-        .sort("territory_id", "key", "rr_position", "rep_id", "k")
+        .select(*_SLOT_COLUMNS, "index")
+    )
+
+
+def _turn_slots(
+    batch: pl.DataFrame, members: pl.LazyFrame, record_type: str, high_water: float,
+    used: pl.DataFrame,
+) -> pl.LazyFrame:
+    """The slots of round-robin members: their turns in the rotation after the positions
+    earlier batches used (switchboard.engine.rotation), as many as capacity allows."""
+    delta = pl.col("delta_lead" if record_type == "lead" else "delta_account")
+    counts = batch.lazy().group_by("territory_id").agg(n=pl.len().cast(pl.Int64))
+    return (
+        rotation.turn_slots(
+            members.join(counts, on="territory_id", how="inner")
+            .with_columns(delta=delta, slots=_offered(record_type, high_water))
+            .filter(pl.col("rr_turns").is_not_null()),
+            used.lazy(),
+        )
+        .filter(pl.col("index") + (pl.col("k") - 1) * pl.col("delta") < high_water)
+        .select(*_SLOT_COLUMNS, "index")
+    )
+
+
+def _ranked(slots: pl.LazyFrame) -> pl.LazyFrame:
+    """Slots in pick order per territory (``rank`` 0, 1, ...): key, rr_position, rep_id."""
+    return (
+        slots.sort("territory_id", "key", "rr_position", "rep_id", "k")
         .with_columns(rank=pl.int_range(pl.len(), dtype=pl.UInt32).over("territory_id"))
         .select(
             "territory_id",
@@ -391,7 +551,11 @@ def _slots(
             "rep_id",
             "k",
             "delta",
-            alloc_index=index + (pl.col("k") - 1) * pl.col("delta"),
+            alloc_index=pl.col("index") + (pl.col("k") - 1) * pl.col("delta"),
+            alloc_off_hours="off_hours",
+            alloc_next_start_text="next_start_text",
+            alloc_rr_position=pl.when(pl.col("method") == rotation.ROUND_ROBIN).then("key"),
+            alloc_home_territory_id="home_territory_id",
         )
     )
 
@@ -422,8 +586,12 @@ def place(
 ) -> pl.DataFrame:
     """Place pending records (seq, record_type, territory_id) on territory members.
 
-    Returns ``seq``, the owner and the owner's index just before the placement; records
-    not returned overflow. Loops over layers x record types only, never over records.
+    Returns PLACED_SCHEMA: ``seq``, the owner and the owner's index just before the
+    placement (and how it was picked); records not returned overflow. Loops over layers x
+    record types only, never over records. Accounts go to ``eligible`` members, leads to
+    ``eligible_lead`` ones (working hours, skills). ``territory_id`` may be a lead group
+    (lead_groups); ``home_territory_id`` names the territory whose rotation a
+    round-robin member's turns come from.
 
     ``followers`` (seq of an account, ``leads``) counts the leads that follow an account
     to whoever the placement gives it: after each accounts pass their load is added to the
@@ -432,12 +600,15 @@ def place(
     if pending.is_empty():
         return pl.DataFrame(schema=PLACED_SCHEMA)
     hw = config.workload.high_water
-    eligible = members.filter(pl.col("eligible"))
+    eligible = members.filter(pl.col("eligible") | pl.col("eligible_lead"))
     layers = territory_layers(pending.select("territory_id").unique(), eligible, order)
     work = pending.join(layers, on="territory_id", how="inner").with_columns(
         lead_pass=pl.col("record_type") == "lead"
     )
+    has_turns = bool((eligible["method"] == rotation.ROUND_ROBIN).any())
     consumed = pl.DataFrame(schema={"rep_id": pl.String(), "used": pl.Float64()})
+    turns_used = pl.DataFrame(schema={"home_territory_id": pl.String(),
+                                      "positions": pl.Int64()})
     placed: list[pl.DataFrame] = []
     batches = work.partition_by("layer", "lead_pass", as_dict=True, maintain_order=False)
     for key in sorted(batches):
@@ -445,12 +616,25 @@ def place(
         record_type = "lead" if key[1] else "account"
         current = (
             eligible.lazy()
+            .filter(pl.col("eligible_lead" if record_type == "lead" else "eligible"))
             .join(batch.lazy().select("territory_id").unique(), on="territory_id", how="semi")
             .join(consumed.lazy(), on="rep_id", how="left")
-            .with_columns(index=pl.col("index") + pl.col("used").fill_null(0.0))
+            .with_columns(
+                index=pl.col("index") + pl.col("used").fill_null(0.0),
+                # Working hours are about leads; an account is never "off hours".
+                off_hours=pl.col("off_hours") & pl.lit(record_type == "lead"),
+            )
             .drop("used")
         )
-        slots = _slots(batch, current, record_type, hw)
+        if has_turns:
+            by_workload = current.filter(pl.col("method") != rotation.ROUND_ROBIN)
+            by_turn = current.filter(pl.col("method") == rotation.ROUND_ROBIN)
+            slots = _ranked(pl.concat([
+                _slots(batch, by_workload, record_type, hw),
+                _turn_slots(batch, by_turn, record_type, hw, turns_used),
+            ]))
+        else:
+            slots = _ranked(_slots(batch, current, record_type, hw))
         result = (
             batch.lazy()
             .with_columns(
@@ -459,9 +643,89 @@ def place(
             .join(slots, on=["territory_id", "rank"], how="inner")
             .collect(engine="in-memory")
         )
-        placed.append(result.select("seq", alloc_owner_id="rep_id", alloc_index="alloc_index"))
+        placed.append(result.select(
+            "seq", *[c for c in PLACED_SCHEMA if c not in {"alloc_owner_id", "seq"}],
+            alloc_owner_id="rep_id",
+        ))
         used_now = result.group_by("rep_id").agg(used=pl.col("k").max() * pl.col("delta").first())
         if record_type == "account" and followers is not None and not followers.is_empty():
             used_now = pl.concat([used_now, _follower_load(result, followers, eligible)])
         consumed = pl.concat([consumed, used_now]).group_by("rep_id").agg(pl.col("used").sum())
-    return pl.concat(placed)
+        if has_turns:
+            turns_used = (
+                pl.concat([turns_used, positions_used(placed[-1])])
+                .group_by("home_territory_id")
+                .agg(pl.col("positions").max())
+            )
+    return pl.concat(placed, how="diagonal_relaxed").select(list(PLACED_SCHEMA)).cast(
+        PLACED_SCHEMA  # type: ignore[arg-type]
+    )
+
+
+def positions_used(placed: pl.DataFrame) -> pl.DataFrame:
+    """Per round-robin territory, the rotation positions its placed records went past."""
+    return (
+        placed.filter(pl.col("alloc_rr_position").is_not_null())
+        .group_by(home_territory_id="alloc_home_territory_id")
+        .agg(positions=(pl.col("alloc_rr_position").max() + 1).cast(pl.Int64))
+    )
+
+
+def lead_groups(pending: pl.DataFrame, members: pl.DataFrame, order: pl.DataFrame
+                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Leads with required skills placed as groups of their own.
+
+    ``pending`` carries ``required_skills`` (lower-cased, sorted, distinct). A lead that
+    requires skills is placed in the group ``territory_id + GROUP_SEPARATOR + skills``:
+    the territory's members whose skills cover them all, with working hours judged among
+    those members (with_lead_eligibility). Groups come after their territory in
+    ``order``, so a territory's accounts and plain leads are placed first.
+
+    Returns the pending records (``territory_id`` the group), the members with the
+    groups' rows added (``skilled``: how many members of the group's territory have the
+    skills, available or not), and the order.
+    """
+    skills_key = pl.col("required_skills").list.join(", ")
+    needs = pending.filter(pl.col("required_skills").list.len() > 0)
+    if needs.is_empty():
+        return pending, members.with_columns(skilled=pl.lit(None, pl.UInt32)), order
+    groups = (
+        needs.select("territory_id", "required_skills")
+        .unique()
+        .with_columns(group_id=pl.concat_str([pl.col("territory_id"),
+                                              pl.lit(GROUP_SEPARATOR), skills_key]))
+    )
+    covers = pl.col("required_skills").list.set_difference(pl.col("skills")).list.len() == 0
+    group_members = (
+        groups.lazy()
+        .join(members.lazy().drop("eligible_lead", "off_hours"), on="territory_id")
+        .with_columns(covers=covers)
+        .with_columns(
+            skilled=pl.col("covers").sum().over("group_id"),
+            territory_id=pl.col("group_id"),
+            eligible=pl.lit(False),
+        )
+        .pipe(with_lead_eligibility, pl.col("covers") & pl.col("skip_reason").is_null())
+        .drop("group_id", "required_skills", "covers")
+        .collect(engine="in-memory")
+    )
+    grouped = pending.join(
+        groups.select("territory_id", "required_skills", "group_id"),
+        on=["territory_id", "required_skills"], how="left",
+    ).with_columns(territory_id=pl.coalesce("group_id", "territory_id")).drop("group_id")
+    ranked = (
+        pl.concat([
+            order.select("territory_id", "territory_rank", sub=pl.lit("")),
+            groups.join(order, on="territory_id").select(
+                territory_id="group_id", territory_rank="territory_rank",
+                sub=skills_key,
+            ),
+        ])
+        .sort("territory_rank", "sub", "territory_id")
+        .select("territory_id", territory_rank=pl.int_range(pl.len(), dtype=pl.Int64))
+    )
+    all_members = pl.concat(
+        [members.with_columns(skilled=pl.lit(None, pl.UInt32)), group_members],
+        how="diagonal_relaxed",
+    )
+    return grouped, all_members, ranked

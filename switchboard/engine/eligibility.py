@@ -78,6 +78,9 @@ RECORDS_SCHEMA: dict[str, pl.DataType] = {
     "ultimate_parent_account_id": pl.String(),
     "tier": pl.Int64(),
     "match_method": pl.String(),
+    # Skills the record's rep must have: a lead's required_skills, lower-cased, sorted and
+    # distinct (empty for accounts).
+    "required_skills": pl.List(pl.String()),
 }
 
 
@@ -207,6 +210,7 @@ def records_needing_owner(
         ultimate_parent_account_id="ultimate_parent_account_id",
         tier="tier",
         match_method=pl.lit(None, pl.String()),
+        required_skills=pl.lit([], pl.List(pl.String())),
     )
     matched = inputs.accounts.select(
         matched_account_id="account_id",
@@ -232,6 +236,12 @@ def records_needing_owner(
             ultimate_parent_account_id="ultimate_parent_account_id",
             tier=pl.lit(None, pl.Int64()),
             match_method="match_method",
+            required_skills=pl.col("required_skills")
+            .list.eval(pl.element().str.strip_chars().str.to_lowercase())
+            .list.eval(pl.element().filter(pl.element() != ""))
+            .list.unique()
+            .list.sort()
+            .fill_null(pl.lit([], pl.List(pl.String()))),
         )
     )
     selected = _selected(selection, config, leaver_rep_ids)

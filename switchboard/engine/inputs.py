@@ -85,6 +85,26 @@ FRAME_COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "record_type": pl.String(),
         "rep_id": pl.String(),
     },
+    # routing.round_robin from the previous run: where each round-robin territory's
+    # rotation stopped (switchboard.engine.rotation).
+    "round_robin": {
+        "territory_id": pl.String(),
+        "cycle_key": pl.String(),
+        "position": pl.Int64(),
+    },
+}
+
+# Columns a frame may lack: exports and marts from before the contracts had them, and
+# hand-built frames. A missing one reads as null (no time zone, no working hours, no
+# skills, the workload method).
+OPTIONAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "reps": {
+        "skills": pl.List(pl.String()),
+        "timezone": pl.String(),
+        "working_hours": pl.String(),
+    },
+    "leads": {"required_skills": pl.List(pl.String())},
+    "territory_members": {"territory_method": pl.String()},
 }
 
 # Not a mart: the records a scoped run may decide (record_type, record_id). The other
@@ -93,7 +113,8 @@ SCOPE_COLUMNS: dict[str, pl.DataType] = {"record_type": pl.String(), "record_id"
 
 # Frames a snapshot may legitimately lack (no CRM leads export, first run without state).
 OPTIONAL_FRAMES = frozenset(
-    {"leads", "opportunities", "named_accounts", "rep_state", "recent_assignments"}
+    {"leads", "opportunities", "named_accounts", "rep_state", "recent_assignments",
+     "round_robin"}
 )
 
 # The warehouse table behind each input, accepted as an alias by `EngineInputs.from_frames`.
@@ -108,6 +129,7 @@ MART_NAMES: dict[str, str] = {
     "workload": "fct_rep_workload",
     "rep_state": "rep_state",
     "recent_assignments": "routing.decisions since the workload build",
+    "round_robin": "routing.round_robin",
 }
 
 FrameLike = pl.DataFrame | pl.LazyFrame
@@ -119,7 +141,7 @@ class EngineInputError(ValueError):
 
 def empty_frame(name: str) -> pl.LazyFrame:
     """An empty input with the engine's columns, for optional marts that were not supplied."""
-    return pl.LazyFrame(schema=FRAME_COLUMNS[name])
+    return pl.LazyFrame(schema={**FRAME_COLUMNS[name], **OPTIONAL_COLUMNS.get(name, {})})
 
 
 def _cast(name: str, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -128,9 +150,14 @@ def _cast(name: str, frame: pl.LazyFrame) -> pl.LazyFrame:
     Timestamps are compared with the naive-UTC ``as_of`` of the run, so zone-aware ones
     are converted to UTC and stripped; strings are parsed as ISO 8601.
     """
-    schema = frame.collect_schema()
+    schema = dict(frame.collect_schema())
     exprs: list[pl.Expr] = []
-    for column, dtype in FRAME_COLUMNS[name].items():
+    for column, dtype in OPTIONAL_COLUMNS.get(name, {}).items():
+        if column not in schema:
+            frame = frame.with_columns(pl.lit(None, dtype).alias(column))
+            schema[column] = dtype
+    columns = {**FRAME_COLUMNS[name], **OPTIONAL_COLUMNS.get(name, {})}
+    for column, dtype in columns.items():
         expr = pl.col(column)
         current = schema[column]
         if dtype == TIMESTAMP:
@@ -164,6 +191,7 @@ class EngineInputs:
     recent_assignments: pl.LazyFrame = field(
         default_factory=lambda: empty_frame("recent_assignments")
     )
+    round_robin: pl.LazyFrame = field(default_factory=lambda: empty_frame("round_robin"))
     scope: pl.LazyFrame | None = None
 
     def __post_init__(self) -> None:

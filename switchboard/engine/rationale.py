@@ -137,11 +137,24 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
     record = pl.when(pl.col("record_type") == "lead").then(lit("lead")).otherwise(
         lit("account")
     )
+    skills = pl.col("skills_text")
+    # A lead requiring skills nobody in the territory has, else nobody could take it.
     overflow: tuple[str, list[pl.Expr]] = (
         "No",
         [
-            lit(" member of territory "), territory, lit(" could take it"),
-            _group(" (", skipped, " skipped, the rest at capacity)"),
+            pl.when(pl.col("skilled") == 0)
+            .then(_group(" member with skills ", skills, " in territory ", territory))
+            .otherwise(
+                pl.concat_str(
+                    [
+                        lit(" member of territory "), territory,
+                        _group(" with skills ", skills),
+                        lit(" could take it"),
+                        _group(" (", skipped, " skipped, the rest at capacity)"),
+                    ],
+                    ignore_nulls=True,
+                )
+            ),
             lit("; sent to overflow queue "), queue,
         ],
     )
@@ -188,8 +201,15 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
             "Routed",
             [
                 lit(" by territory "), territory, lit(" to "), owner,
-                lit(" (lightest available member, index "),
+                pl.when(pl.col("alloc_rr_position").is_not_null())
+                .then(lit(" (next in the round-robin rotation, index "))
+                .otherwise(lit(" (lightest available member, index ")),
                 pl.col("alloc_index").round(0).cast(pl.Int64), lit(")"),
+                _group("; has skills ", skills),
+                pl.when(pl.col("alloc_off_hours")).then(
+                    _group("; outside working hours; ", owner, " starts ",
+                           pl.col("alloc_next_start_text"))
+                ).otherwise(_group("; not working now: ", pl.col("off_duty_text"))),
                 _group("; ", skipped, " skipped"),
             ],
         ),

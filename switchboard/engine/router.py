@@ -10,9 +10,10 @@ The steps, each a vectorised pass over all records being decided:
 3. the load those earlier rules already give reps, then the members' starting state,
    each territory's start-of-run pick and every record's winning territory
    (territory.py);
-4. capacity-aware placement of the records that reach the territory rule
-   (capacity.py, loops over shared-rep layers only); the leads following a placed
-   account count on its new owner;
+4. capacity-aware (or round-robin) placement of the records that reach the territory
+   rule (capacity.py, loops over shared-rep layers only), inbound leads only with members
+   working now who have their skills; the leads following a placed account count on its
+   new owner;
 5. the first rule with a candidate wins (routing.yml order), accounts before the leads
    that follow them; conflicts are derived, rationale and candidates are written, rep
    state is advanced.
@@ -27,25 +28,40 @@ bench/engine_bench.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
 
 from switchboard.config import RoutingConfig
-from switchboard.engine import capacity, conflicts, eligibility, hierarchy, rationale, territory
+from switchboard.engine import (
+    capacity,
+    conflicts,
+    eligibility,
+    hierarchy,
+    rationale,
+    rotation,
+    territory,
+)
 from switchboard.engine.eligibility import REPAIRS_ONLY, Selection
 from switchboard.engine.inputs import EngineInputs
-from switchboard.engine.schema import DECISIONS, REP_STATE
+from switchboard.engine.schema import DECISIONS, REP_STATE, ROUND_ROBIN, SKILL_GAPS
 
 
 @dataclass(frozen=True)
 class EngineResult:
-    """The engine's output, each frame exactly in its schema.py layout."""
+    """The engine's output, each frame exactly in its schema.py layout.
+
+    ``round_robin`` is where each round-robin territory's rotation stands after the run
+    (routing.round_robin); ``skill_gaps`` lists, per territory, skills that leads routed
+    to it this run require and no member has (a rule_gap alert each).
+    """
 
     decisions: pl.DataFrame
     conflicts: pl.DataFrame
     rep_state: pl.DataFrame
+    round_robin: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ROUND_ROBIN))
+    skill_gaps: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKILL_GAPS))
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -124,7 +140,7 @@ def route(
     decided_at = _naive_utc(as_of)
     data = inputs.normalised()
 
-    reps = capacity.rep_table(data, config, leavers)
+    reps = capacity.rep_table(data, config, leavers, decided_at)
     names = reps.lazy().select("rep_id", "rep_name")
     records = eligibility.records_needing_owner(data, reps, config, selection, leavers)
     territories = territory.territory_table(data.territory_matches, config)
@@ -136,7 +152,14 @@ def route(
         .select("record_type", rep_id="earlier_owner_id"),
         reps,
     )
-    members = capacity.member_state(data.territory_members, reps, pre_load, config)
+    rotations = rotation.rotations(
+        data.territory_members.select(
+            "territory_id", "rep_id", pl.col("weight").fill_null(1.0),
+            method=pl.col("territory_method").fill_null(rotation.WORKLOAD),
+        ).collect(engine="in-memory"),
+        data.round_robin,
+    )
+    members = capacity.member_state(data.territory_members, reps, pre_load, config, rotations)
     picks = capacity.start_picks(members)
     matched = territory.record_matches(
         data.territory_matches,
@@ -148,16 +171,22 @@ def route(
     winners = territory.winners(matched, territories)
     pending = (
         facts.lazy()
-        .select("seq", "record_type", "redistributed", "follow_pending", "earlier_owner_id")
+        .select("seq", "record_type", "redistributed", "follow_pending", "earlier_owner_id",
+                "required_skills")
         .join(winners.lazy().select("seq", "win_territory_id"), on="seq", how="left")
         .filter(hierarchy.reaches_territory(config))
-        .select("seq", "record_type", territory_id="win_territory_id")
+        .select("seq", "record_type", "required_skills", territory_id="win_territory_id")
         .collect(engine="in-memory")
     )
+    grouped, group_members, group_order = capacity.lead_groups(
+        pending, members, territories.select("territory_id", "territory_rank")
+    )
     placed = capacity.place(
-        pending, members, territories.select("territory_id", "territory_rank"), config,
+        grouped.drop("required_skills"), group_members, group_order, config,
         followers=hierarchy.pending_followers(facts),
     )
+    round_robin = rotation.next_state(rotations, capacity.positions_used(placed), decided_at)
+    placed = _with_lead_facts(placed, grouped, group_members)
     named_accounts = _named_account_names(data.accounts, data.named_accounts)
     decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
                       named_accounts=named_accounts.lazy(), config=config)
@@ -180,6 +209,65 @@ def route(
         decisions=decisions,
         conflicts=conflict_rows.drop("seq"),
         rep_state=_rep_state(reps, decisions, config, decided_at),
+        round_robin=round_robin,
+        skill_gaps=_skill_gaps(pending, facts, members, territories),
+    )
+
+
+def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.DataFrame
+                     ) -> pl.DataFrame:
+    """The placement with, per lead, what its rationale says beyond the pick: the skills
+    it requires as text (``skills_text``), how many members of the territory have them
+    (``skilled``) and the members who could have taken it but are not working now
+    (``off_duty_text``)."""
+    off_duty = capacity.off_duty_members(members)
+    if off_duty.is_empty() and not grouped["required_skills"].list.len().gt(0).any():
+        return placed.with_columns(
+            off_duty_text=pl.lit(None, pl.String()),
+            skills_text=pl.lit(None, pl.String()),
+            skilled=pl.lit(None, pl.Int64()),
+        )
+    skilled = members.filter(pl.col("skilled").is_not_null()).select(
+        "territory_id", "skilled"
+    ).unique("territory_id")
+    facts = (
+        grouped.filter(pl.col("record_type") == "lead")
+        .join(skilled, on="territory_id", how="left")
+        .join(off_duty, on="territory_id", how="left")
+        .select(
+            "seq",
+            "off_duty_text",
+            skills_text=pl.when(pl.col("required_skills").list.len() > 0)
+            .then(pl.col("required_skills").list.join(", ")),
+            skilled=pl.when(pl.col("required_skills").list.len() > 0)
+            .then(pl.col("skilled").fill_null(0).cast(pl.Int64)),
+        )
+    )
+    return facts.join(placed, on="seq", how="full", coalesce=True)
+
+
+def _skill_gaps(pending: pl.DataFrame, facts: pl.DataFrame, members: pl.DataFrame,
+                territories: pl.DataFrame) -> pl.DataFrame:
+    """Per (territory, skill): leads placed through the territory this run that require
+    the skill, when no member of the territory (available or not) has it."""
+    held = members.select("territory_id", skill="skills").explode("skill").drop_nulls()
+    return (
+        pending.lazy()
+        .filter(pl.col("required_skills").list.len() > 0)
+        .join(facts.lazy().select("seq", "record_id"), on="seq", how="left")
+        .select("territory_id", "record_id", skill="required_skills")
+        .explode("skill")
+        .join(held.lazy(), on=["territory_id", "skill"], how="anti")
+        .group_by("territory_id", "skill")
+        .agg(leads=pl.len().cast(pl.Int64), lead_ids=pl.col("record_id").sort().head(3))
+        .join(
+            territories.lazy().select("territory_id", "territory_name", "queue"),
+            on="territory_id", how="left",
+        )
+        .sort("territory_id", "skill")
+        .select(list(SKILL_GAPS))
+        .collect(engine="in-memory")
+        .cast(SKILL_GAPS)  # type: ignore[arg-type]
     )
 
 

@@ -75,6 +75,26 @@ REP_STATE: dict[str, pl.DataType] = {
     "updated_at": pl.Datetime("us"),
 }
 
+# Where each round-robin territory's rotation stands (switchboard.engine.rotation): the
+# position the next run starts from, in the cycle cycle_key names.
+ROUND_ROBIN: dict[str, pl.DataType] = {
+    "territory_id": pl.String(),
+    "cycle_key": pl.String(),
+    "position": pl.Int64(),
+    "updated_at": pl.Datetime("us"),
+}
+
+# Not a table: skills leads routed to a territory require that no member of it has
+# (switchboard.alerts turns each row into a rule_gap alert).
+SKILL_GAPS: dict[str, pl.DataType] = {
+    "territory_id": pl.String(),
+    "territory_name": pl.String(),
+    "queue": pl.String(),
+    "skill": pl.String(),
+    "leads": pl.Int64(),
+    "lead_ids": pl.List(pl.String()),
+}
+
 # The run ledger, written by switchboard.publish. Declared here with the engine's outputs so
 # that every routing.* table the dbt project reads exists before the first dbt build.
 RUNS: dict[str, pl.DataType] = {
@@ -103,6 +123,7 @@ ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
     "routing.decisions": RECORDED_DECISIONS,
     "routing.conflicts": CONFLICTS,
     "routing.rep_state": REP_STATE,
+    "routing.round_robin": ROUND_ROBIN,
     "routing.runs": RUNS,
     "routing.arrival_scope": ARRIVAL_SCOPE,
 }

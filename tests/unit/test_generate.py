@@ -636,3 +636,53 @@ def test_as_of_moves_every_timestamp(tmp_path: Path) -> None:
     created = read(summary, "accounts").select(ts("created_at")).to_series()
     assert (created < later).all() and (created > later - timedelta(days=3 * 366)).all()
     assert re.search(r"2027", summary.files["hr"].read_text())
+
+
+def test_the_demos_inbound_stories_are_added_only_when_asked(
+    org: OrgSummary, tmp_path: Path
+) -> None:
+    """Working-hours reps, a skills desk with a lead nobody can take and a round-robin
+    team, in territories only the story leads match (no country, industries of their own)."""
+    demo = generate_org(tmp_path, accounts=300, inbound_stories=True)
+    reps = read(demo, "reps").filter(pl.col("rep_id").is_in(["REP-BERLIN", "REP-NEWYORK"]))
+    assert reps.select("timezone", "working_hours").rows() == [
+        ("Europe/Berlin", "Mon-Fri 09:00-17:30"), ("America/New_York", "Mon-Fri 09:00-17:30"),
+    ]
+    leads = read(demo, "leads").filter(pl.col("lead_id").str.starts_with("LEAD-SKILL"))
+    assert leads.select("lead_id", "required_skills", "country").rows() == [
+        ("LEAD-SKILL-DE", "de;security", None), ("LEAD-SKILL-JA", "ja", None),
+    ]
+    territories = read(demo, "territories").filter(pl.col("method").is_not_null())
+    assert territories.select("territory_id", "method").rows() == [
+        ("T-INBOUND-HOURS", "workload"), ("T-INBOUND-SKILLS", "workload"),
+        ("T-INBOUND-RR", "round_robin"),
+    ]
+    story_industries = set(territories["industries"].to_list())
+    assert not story_industries & set(read(org, "accounts")["industry"].drop_nulls())
+    hr = read(demo, "hr")
+    assert set(reps["email"]) <= set(hr["email"])
+    plain = read(org, "reps")
+    assert plain["timezone"].is_null().all() and "REP-BERLIN" not in plain["rep_id"]
+
+
+def test_inbound_story_rows_read_the_routing_log() -> None:
+    from switchboard.stories import _inbound_rows
+
+    decisions = pl.DataFrame({
+        "record_id": ["LEAD-HOURS", "LEAD-SKILL-JA", "LEAD-RR-1", "LEAD-RR-2", "LEAD-RR-3"],
+        "owner_id": ["REP-NEWYORK", None, "REP-RR-1", "REP-RR-2", "REP-RR-1"],
+        "queue": [None, "queue-inbound-desk", None, None, None],
+        "rule": ["territory", "overflow_queue", "territory", "territory", "territory"],
+        "territory_id": ["T-INBOUND-HOURS", "T-INBOUND-SKILLS"] + ["T-INBOUND-RR"] * 3,
+        "rationale": ["Routed …", "No member with skills ja …", "r", "r", "r"],
+    })
+
+    def one(record_id: str) -> dict[str, object] | None:
+        hit = decisions.filter(pl.col("record_id") == record_id)
+        return hit.row(0, named=True) if hit.height else None
+
+    rows = _inbound_rows(decisions, one)
+    assert [outcome.split(":")[0] for _, outcome in rows[:2]] == [
+        "REP-NEWYORK via territory", "queue-inbound-desk via overflow_queue",
+    ]
+    assert rows[2][1].startswith("3 new leads in rotation: REP-RR-1 2, REP-RR-2 1, REP-RR-3 0")

@@ -122,6 +122,43 @@ def test_a_required_cell_still_sets_the_row_aside_but_the_rep_is_held(
     assert held["missing_reps_exports"] == 0
 
 
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("timezone", "Europe/Berlni",
+     "timezone 'Europe/Berlni' is not an IANA time zone name (such as Europe/Berlin)"),
+    ("working_hours", "weekdays 9-5",
+     "working_hours 'weekdays 9-5' is not working hours such as Mon-Fri 09:00-17:30 or "
+     "Mon-Thu 09:00-17:00; Fri 09:00-13:00"),
+])
+def test_bad_working_hours_or_time_zone_hold_the_rep_instead_of_clearing_the_cell(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, column: str, value: str, reason: str
+) -> None:
+    """Clearing the cell would make the rep work around the clock: the row is set aside
+    and the rep held with the last good row, like a broken required value."""
+    good = ("rep_id,name,email,role,timezone,working_hours\n"
+            "R1,Ada,ada@example.com,AE,Europe/Berlin,Mon-Thu 09:00-17:00; fri 9:00-13:00\n")
+    ingest_snapshot(make_snapshot(tmp_path / "1", {"reps.csv": good}), con, "r1")
+    assert con.sql("select timezone, working_hours from raw.reps").fetchall() == [
+        ("Europe/Berlin", "Mon-Thu 09:00-17:00; fri 9:00-13:00")
+    ]
+    broken = good.replace("Europe/Berlin" if column == "timezone"
+                          else "Mon-Thu 09:00-17:00; fri 9:00-13:00", value)
+    report = ingest_snapshot(make_snapshot(tmp_path / "2", {"reps.csv": broken}), con, "r2")
+    assert report["reps"].loaded_rows == 0
+    assert quarantine(con, "reps") == [(1, column, "row_quarantined", reason)]
+    held = roster(con)["R1"]
+    assert (held["reps_problem_column"], held["reps_problem_value"]) == (column, value)
+    assert held["timezone"] == "Europe/Berlin"  # the last good row stands in
+
+
+def test_a_roster_from_before_the_new_rep_columns_still_updates(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    ingest_snapshot(make_snapshot(tmp_path / "1", {}), con, "r1")
+    con.execute("alter table raw.rep_roster drop column working_hours")
+    ingest_snapshot(make_snapshot(tmp_path / "2", {}), con, "r2")
+    assert "working_hours" in con.sql("select * from raw.rep_roster").columns
+
+
 # ------------------------------------------------------------------- newest wins
 
 

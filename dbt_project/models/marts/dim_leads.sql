@@ -53,6 +53,7 @@ select
     leads.industry,
     leads.industry_key,
     leads.employees,
+    leads.required_skills,
     leads.created_at
 from leads
 left join matches

@@ -15,6 +15,8 @@ select
     manager_id,
     capacity,
     skills,
+    timezone,
+    working_hours,
     crm_is_active,
     slack_user_id,
     is_in_hr,

@@ -8,7 +8,8 @@ members as (
 territories as (
     select
         territory_id,
-        territory_name
+        territory_name,
+        method
     from {{ ref('stg_plan__territories') }}
 ),
 
@@ -26,6 +27,7 @@ select
     members.weight,
     members.is_primary,
     territories.territory_name,
+    coalesce(territories.method, 'workload') as territory_method,
     reps.availability as rep_availability,
     coalesce(reps.is_available, false) as rep_is_available
 from members

@@ -37,6 +37,7 @@ cleaned as materialized (
         lower({{ clean_text('industry') }}) as industry_key,
         employees,
         {{ clean_text('source') }} as source,
+        coalesce(required_skills, cast([] as varchar[])) as required_skills,
         {{ clean_text('account_id') }} as account_id,
         {{ clean_text('owner_id') }} as owner_id,
         created_at
@@ -119,6 +120,7 @@ select
     with_country.industry_key,
     with_country.employees,
     with_country.source,
+    with_country.required_skills,
     with_country.account_id,
     with_country.owner_id,
     with_country.created_at,

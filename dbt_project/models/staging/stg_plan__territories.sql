@@ -32,7 +32,8 @@ territories as (
         max_employees,
         min_revenue,
         max_revenue,
-        {{ clean_text('overflow_queue') }} as overflow_queue
+        {{ clean_text('overflow_queue') }} as overflow_queue,
+        coalesce(lower({{ clean_text('method') }}), 'workload') as method
     from source
 ),
 
@@ -153,6 +154,7 @@ assembled as (
         territories.min_revenue,
         territories.max_revenue,
         territories.overflow_queue,
+        territories.method,
         coalesce(
             resolved_countries.unresolved_countries, cast([] as varchar[])
         ) as unresolved_countries,
@@ -184,6 +186,7 @@ select
     min_revenue,
     max_revenue,
     overflow_queue,
+    method,
     -- number of criteria that are set (bands count once each): the conflict tie-break
     -- prefers the most specific territory
     cast(len(country_codes) > 0 as integer)

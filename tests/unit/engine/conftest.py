@@ -11,7 +11,7 @@ import pytest
 
 from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputs, EngineResult, route
-from switchboard.engine.inputs import FRAME_COLUMNS
+from switchboard.engine.inputs import FRAME_COLUMNS, OPTIONAL_COLUMNS
 from switchboard.plans import plan_for
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
@@ -34,6 +34,7 @@ class Org:
     leads: list[dict[str, Any]] = field(default_factory=list)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
     named: list[dict[str, Any]] = field(default_factory=list)
+    round_robin: list[dict[str, Any]] = field(default_factory=list)
 
     def rep(
         self,
@@ -45,10 +46,16 @@ class Org:
         capacity: float = 100.0,
         overflowing: bool | None = None,
         rr: int | None = None,
+        skills: list[str] | None = None,
+        timezone: str | None = None,
+        hours: str | None = None,
     ) -> Org:
         valid, available = VALID.get(availability, (False, False))
         self.reps.append(
             {
+                "skills": skills,
+                "timezone": timezone,
+                "working_hours": hours,
                 "rep_id": rep_id,
                 "rep_name": name or rep_id,
                 "availability": availability,
@@ -79,6 +86,7 @@ class Org:
         priority: int = 10,
         specificity: int = 1,
         queue: str | None = None,
+        method: str | None = None,
     ) -> Org:
         self.territories[territory_id] = {
             "territory_name": name or territory_id,
@@ -88,7 +96,8 @@ class Org:
         }
         weights = members if isinstance(members, dict) else dict.fromkeys(members, 1.0)
         for rep_id, weight in weights.items():
-            self.members.append({"territory_id": territory_id, "rep_id": rep_id, "weight": weight})
+            self.members.append({"territory_id": territory_id, "rep_id": rep_id, "weight": weight,
+                                 "territory_method": method})
         return self
 
     def _match(self, record_type: str, record_id: str, territory_id: str, source: str) -> None:
@@ -138,9 +147,11 @@ class Org:
         account_territories: tuple[str, ...] | list[str] = (),
         created_at: datetime | None = None,
         method: str = "domain",
+        skills: list[str] | None = None,
     ) -> Org:
         self.leads.append(
             {
+                "required_skills": skills,
                 "lead_id": lead_id,
                 "owner_id": owner,
                 "matched_account_id": account,
@@ -178,6 +189,11 @@ class Org:
         self.state = rep_state.select("rep_id", "is_overflowing", "rr_position").to_dicts()
         return self
 
+    def with_rotation(self, round_robin: pl.DataFrame) -> Org:
+        """Carry a previous run's routing.round_robin into this org."""
+        self.round_robin = round_robin.select("territory_id", "cycle_key", "position").to_dicts()
+        return self
+
     def set_index(self, rep_id: str, index: float) -> Org:
         for row in self.workload:
             if row["rep_id"] == rep_id:
@@ -186,7 +202,7 @@ class Org:
 
     def frames(self) -> dict[str, pl.DataFrame]:
         def frame(name: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-            schema = dict(FRAME_COLUMNS[name])
+            schema = {**FRAME_COLUMNS[name], **OPTIONAL_COLUMNS.get(name, {})}
             for row in rows:
                 for key in row:
                     schema.setdefault(key, pl.String())
@@ -205,6 +221,7 @@ class Org:
             "territory_members": frame("territory_members", self.members),
             "workload": frame("workload", self.workload),
             "rep_state": frame("rep_state", self.state),
+            "round_robin": frame("round_robin", self.round_robin),
         }
 
     def inputs(self) -> EngineInputs:
@@ -217,12 +234,13 @@ class Org:
         mode: str = "hourly",
         leavers: tuple[str, ...] = (),
         run_id: str = "run-1",
+        as_of: datetime = AS_OF,
     ) -> EngineResult:
         return route(
             self.inputs(),
             config or RoutingConfig(),
             run_id=run_id,
-            as_of=AS_OF,
+            as_of=as_of,
             selection=plan_for(mode).selection,
             leaver_rep_ids=leavers,
         )
