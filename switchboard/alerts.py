@@ -143,6 +143,8 @@ def skill_gap_alerts(gaps: pl.LazyFrame, run_id: str, recipient: str, as_of: dat
             pl.coalesce("territory_name", "territory_id"), "skill", "leads",
             pl.col("lead_ids").list.join(", "), "queue",
         ),
+        detail=pl.format("no member of the territory has skill {}; {} lead(s) wait in {}",
+                         "skill", "leads", "queue"),
         territory_id="territory_id",
         skill="skill",
     )
