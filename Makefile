@@ -28,6 +28,7 @@ demo: $(STAMP)  ## generate the demo org, route it end to end, print the summary
 # Two workers (this machine's two cores); whole files per worker, so module fixtures that
 # build a warehouse are built once.
 PYTEST_WORKERS ?= 2
+LINT_PY := switchboard flows tests bench
 
 test: $(STAMP)  ## the whole suite (unit, dbt, e2e)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
@@ -38,8 +39,11 @@ test-fast: $(STAMP)  ## unit tests only
 bench: $(STAMP)  ## scale scenarios; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check switchboard flows tests bench
+# The same checks .pre-commit-config.yaml runs; .ci/run runs this before the tests.
+lint: $(STAMP)  ## ruff (check and format), sqlfluff on the dbt project, mypy
+	$(BIN)/ruff check $(LINT_PY)
+	$(BIN)/ruff format --check $(LINT_PY)
+	cd dbt_project && ../$(BIN)/sqlfluff lint models snapshots tests
 	$(BIN)/mypy switchboard flows
 
 lock:  ## re-resolve requirements.lock from pyproject.toml

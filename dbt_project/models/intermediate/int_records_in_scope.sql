@@ -59,7 +59,7 @@ below_changed (account_id) as (
     select children.account_id
     from below_changed
     inner join accounts as children
-        on children.parent_account_id = below_changed.account_id
+        on below_changed.account_id = children.parent_account_id
 ),
 
 changed_opportunities as (
@@ -98,10 +98,22 @@ previous_rep_state as (
     from {{ relation_of('dim_reps') }}
 ),
 
+rep_state_now_only as (
+    select * from rep_state
+    except
+    select * from previous_rep_state
+),
+
+rep_state_before_only as (
+    select * from previous_rep_state
+    except
+    select * from rep_state
+),
+
 changed_reps as (
-    select rep_id from (select * from rep_state except select * from previous_rep_state)
+    select rep_id from rep_state_now_only
     union
-    select rep_id from (select * from previous_rep_state except select * from rep_state)
+    select rep_id from rep_state_before_only
 ),
 
 owned_by_changed_reps as (
