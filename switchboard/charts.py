@@ -196,6 +196,14 @@ def _count_ticks(top: float, room: float) -> list[float]:
     return value_ticks(max(top, 1.0), room, gap=2 * FONT + 6, whole=True)
 
 
+def _widest(frame: pl.DataFrame, shown: pl.Expr, number: pl.Expr) -> tuple[int, int]:
+    """The characters of the longest shown label and of the longest printed value (at
+    least 1 each): what a bar chart keeps room for on either side of its bars."""
+    widths = frame.select(shown.str.len_chars().alias("label"),
+                          number.str.len_chars().alias("value"))
+    return (int(_largest(widths["label"])) or 1, int(_largest(widths["value"])) or 1)
+
+
 # ---------------------------------------------------------------- charts
 
 
@@ -210,8 +218,7 @@ def hbar(frame: pl.DataFrame, *, label: str, value: str, chart_id: str, title: s
         return _empty(chart_id, title)
     shown = shorten(pl.col(label), LABEL_CHARS)
     number = fixed(pl.col(value), decimals)
-    label_chars = int(_largest(frame.select(shown.str.len_chars()).to_series())) or 1
-    value_chars = int(_largest(frame.select(number.str.len_chars()).to_series())) or 1
+    label_chars, value_chars = _widest(frame, shown, number)
     left = text_width(label_chars) + 12
     right = WIDTH - text_width(value_chars) - 12
     top_value = max([_largest(frame[value])]
@@ -399,8 +406,7 @@ def diverging(frame: pl.DataFrame, *, label: str, value: str, chart_id: str, tit
         return _empty(chart_id, title)
     shown = shorten(pl.col(label), LABEL_CHARS)
     number = fixed(pl.col(value), decimals)
-    label_chars = int(_largest(frame.select(shown.str.len_chars()).to_series())) or 1
-    value_chars = int(_largest(frame.select(number.str.len_chars()).to_series())) or 1
+    label_chars, value_chars = _widest(frame, shown, number)
     label_right = text_width(label_chars) + 4
     pad = text_width(value_chars) + 8          # a number beside the longest bar, each side
     left, right = label_right + 8 + pad, WIDTH - pad - 4

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from switchboard import stages
 from switchboard import warehouse as wh
-from switchboard.config import load_config
+from switchboard.config import RoutingConfig, load_config
 from switchboard.pipeline import (
     make_context,
     overlay_snapshot,
@@ -25,6 +25,7 @@ from switchboard.pipeline import (
     wait_for_export,
     warm_up,
 )
+from switchboard.plans import Mode
 from switchboard.summary import RunSummary
 from switchboard.warehouse import WarehouseLocked
 from switchboard.whatif import WhatIf, whatif
@@ -33,6 +34,18 @@ from switchboard.whatif import WhatIf, whatif
 def _summary(result: object) -> RunSummary:
     assert isinstance(result, RunSummary)
     return result
+
+
+def _route(mode: Mode, snapshot: str | Path, warehouse: str, outbox: str,
+           settings: RoutingConfig, as_of: str | None, accept_guards: list[str] | None,
+           allow_backdated: bool, runner: stages.Runner, lock_wait_seconds: float,
+           leaver_rep_ids: tuple[str, ...] = ()) -> RunSummary:
+    """One routing run of `mode`'s plan through every stage."""
+    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
+                       config=settings, as_of=as_of, mode=mode,
+                       accepted_guards=tuple(accept_guards or ()),
+                       leaver_rep_ids=leaver_rep_ids, allow_backdated=allow_backdated)
+    return _summary(stages.run(ctx, runner, lock_wait_seconds))
 
 
 def hourly(
@@ -49,11 +62,8 @@ def hourly(
     runner: stages.Runner = stages.run_direct,
 ) -> RunSummary:
     """Route what needs an owner: new unowned records and the books of invalid owners."""
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config, mapping), as_of=as_of, mode="hourly",
-                       accepted_guards=tuple(accept_guards or ()),
-                       allow_backdated=allow_backdated)
-    return _summary(stages.run(ctx, runner, lock_wait_seconds))
+    return _route("hourly", snapshot, warehouse, outbox, load_config(config, mapping), as_of,
+                  accept_guards, allow_backdated, runner, lock_wait_seconds)
 
 
 def departure(
@@ -72,11 +82,9 @@ def departure(
 ) -> RunSummary:
     """A leaver's book now: pipeline accounts to manager review, pool tiers to the
     territory pool, the rest by territory. ``effective`` is the run's as-of."""
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=load_config(config, mapping), as_of=effective, mode="departure",
-                       accepted_guards=tuple(accept_guards or ()),
-                       leaver_rep_ids=(rep,), allow_backdated=allow_backdated)
-    return _summary(stages.run(ctx, runner, lock_wait_seconds))
+    return _route("departure", snapshot, warehouse, outbox, load_config(config, mapping),
+                  effective, accept_guards, allow_backdated, runner, lock_wait_seconds,
+                  leaver_rep_ids=(rep,))
 
 
 def arrivals(
@@ -110,12 +118,9 @@ def arrivals(
     skipped: WarehouseLocked | None = None
     while True:
         seen = snapshot_signature(snapshot)
-        ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                           config=settings, as_of=as_of, mode="arrivals",
-                           accepted_guards=tuple(accept_guards or ()),
-                           allow_backdated=allow_backdated)
         try:
-            result = _summary(stages.run(ctx, runner, lock_wait_seconds))
+            result = _route("arrivals", snapshot, warehouse, outbox, settings, as_of,
+                            accept_guards, allow_backdated, runner, lock_wait_seconds)
             each_pass(result)
         except WarehouseLocked as busy:
             # The hourly run (or a departure) holds the warehouse. While watching, pass
@@ -183,10 +188,8 @@ def territory_change(
         replacements["territory_members"] = Path(members)
     overlay = overlay_snapshot(Path(snapshot), replacements)
     try:
-        ctx = make_context(snapshot=overlay, warehouse_path=warehouse, outbox=outbox,
-                           config=load_config(config, mapping), as_of=as_of,
-                           mode="territory_change", accepted_guards=tuple(accept_guards or ()),
-                           allow_backdated=allow_backdated)
-        return _summary(stages.run(ctx, runner, lock_wait_seconds))
+        return _route("territory_change", overlay, warehouse, outbox,
+                      load_config(config, mapping), as_of, accept_guards, allow_backdated,
+                      runner, lock_wait_seconds)
     finally:
         shutil.rmtree(overlay, ignore_errors=True)
