@@ -17,12 +17,7 @@ import switchboard
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-TELEMETRY_OFF = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "GX_ANALYTICS_ENABLED": "false",
-}
+TELEMETRY_OFF = switchboard.TELEMETRY_OFF
 
 
 def _uv() -> str:
