@@ -33,8 +33,8 @@ LINT_PY := switchboard flows tests bench
 test: $(STAMP)  ## the whole suite (unit, dbt, e2e)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-test-fast: $(STAMP)  ## unit tests only
-	$(BIN)/python -m pytest -m "not e2e and not slow"
+test-fast: $(STAMP)  ## unit tests that build no warehouse with dbt
+	$(BIN)/python -m pytest -m "not e2e and not slow and not dbt"
 
 bench: $(STAMP)  ## scale scenarios; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py

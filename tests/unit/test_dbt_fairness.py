@@ -22,6 +22,8 @@ from switchboard.config import RoutingConfig
 from switchboard.engine.schema import DECISIONS, RUNS
 from tests.raw_tables import write_raw_tables
 
+pytestmark = pytest.mark.dbt  # builds the dbt project: not in `make test-fast`
+
 AS_OF = datetime(2026, 3, 10, 12, 0)
 FAIRNESS_MODELS = ("int_rep_available_days", "int_territory_pick_records",
                    "fct_territory_fairness")

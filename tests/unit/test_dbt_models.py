@@ -25,6 +25,8 @@ from switchboard.config import RoutingConfig, Workload, WorkloadWeights
 from switchboard.engine.schema import DECISIONS, RUNS
 from tests.raw_tables import raw_frame, write_raw_tables
 
+pytestmark = pytest.mark.dbt  # builds the dbt project: not in `make test-fast`
+
 DAY_1 = datetime(2026, 3, 9, 12, 0)
 DAY_2 = datetime(2026, 3, 10, 12, 0)
 CREATED = datetime(2025, 1, 1)

@@ -24,6 +24,8 @@ from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, ROUTING_TABLES, empty
 from tests.raw_tables import write_raw_tables
 
+pytestmark = pytest.mark.dbt  # builds the dbt project: not in `make test-fast`
+
 AS_OF = datetime(2026, 3, 10, 12, 0)
 CREATED = datetime(2025, 1, 1)
 RUN_ID = "20260310T120000-hourly-test"
