@@ -10,7 +10,9 @@ import polars as pl
 import pycountry
 import pytest
 
+from switchboard.config import RoutingConfig, load_config
 from switchboard.contracts import load_contracts
+from switchboard.engine.territory import territory_table
 from switchboard.generate import (
     BACK_FROM_LEAVE_DAYS,
     DEFAULT_AS_OF,
@@ -442,6 +444,67 @@ def test_owners_work_a_territory_their_accounts_match(tables: dict[str, pl.DataF
     assert 0 < unmatched <= 0.02 * accounts.height
     multi = matched.group_by("record").len().filter(pl.col("len") > 1)
     assert multi.height > 10  # overlays make real multi-territory matches
+
+
+def test_owners_sit_in_the_territory_the_engines_tiebreak_picks(
+    tables: dict[str, pl.DataFrame],
+) -> None:
+    """Where an account matches several territories, the generator seats its owner in the
+    one the engine would pick: its `territory_table` ranks under the default tie-break."""
+    accounts = (
+        tables["accounts"]
+        .filter(
+            pl.col("owner_id").is_not_null()
+            & pl.col("account_id").is_not_null()
+            & pl.col("employees").str.contains(r"^\d+$")
+        )
+        .unique("account_id", keep="none")
+    )
+    matched = territory_matches(
+        accounts.select(
+            "country", "state", "postal_code", "industry", "employees", record=pl.col("account_id")
+        ),
+        tables["territories"],
+        "record",
+    )
+    criteria = ("countries", "states", "postal_prefixes", "industries")
+    plan = tables["territories"].select(
+        "territory_id",
+        "overflow_queue",
+        territory_name="name",
+        priority=pl.col("priority").cast(pl.Int64),
+        specificity=pl.sum_horizontal(
+            *[pl.col(c).is_not_null() for c in criteria],
+            pl.col("min_employees").is_not_null() | pl.col("max_employees").is_not_null(),
+        ),
+    )
+    ranks = territory_table(plan.lazy(), RoutingConfig()).select(
+        "territory_id", "prefix_rank", "suffix_rank"
+    )
+    winners = (
+        matched.join(ranks, on="territory_id")
+        .sort("record", "prefix_rank", "suffix_rank")
+        .group_by("record", maintain_order=True)
+        .agg(winner=pl.col("territory_id").first(), candidates=pl.len())
+        .filter(pl.col("candidates") > 1)
+    )
+    # Owners who work exactly one of their account's territories tell which one won.
+    decisive = (
+        matched.join(accounts.select(record="account_id", rep_id="owner_id"), on="record")
+        .join(tables["territory_members"].select("territory_id", "rep_id"),
+              on=["territory_id", "rep_id"])
+        .group_by("record")
+        .agg(pl.col("territory_id").first(), owner_in=pl.len())
+        .filter(pl.col("owner_in") == 1)
+        .join(winners, on="record")
+    )
+    assert decisive.height > 20
+    assert decisive.filter(pl.col("territory_id") != pl.col("winner")).height == 0
+
+
+def test_the_generator_ranks_territories_by_the_shipped_tiebreak() -> None:
+    """The generator predicts winners under the default tie-break: routing.yml's own."""
+    assert load_config().territory_tiebreak == RoutingConfig().territory_tiebreak
 
 
 def test_guards_would_not_trip_on_the_generated_snapshot(tables: dict[str, pl.DataFrame]) -> None:

@@ -1,21 +1,54 @@
 """The builder's shared state, and the territory resolution every entity step uses: the
-territory that wins a record, a member of it to own the record, and cells to seat a
-story's records in.
+territory that wins a record (ranked by the engine's own tie-break), a member of it to own
+the record, and cells to seat a story's records in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 import polars as pl
 
+from switchboard.config import RoutingConfig
+from switchboard.engine.territory import territory_table
 from switchboard.generate.defects import _BadAccounts
 from switchboard.generate.geography import _geo
-from switchboard.generate.plan import _plan
+from switchboard.generate.plan import _plan, _Territory
 from switchboard.generate.staff import _staff
 from switchboard.generate.vectors import _choice, _sample_members
 from switchboard.generate.vocabulary import INDUSTRIES, _Names
+
+
+def _tiebreak_order(territories: Sequence[_Territory]) -> np.ndarray:
+    """Each territory's place in the engine's tie-break (0 wins), for records no open
+    opportunity ties to a territory: the engine's own ranks (`territory_table`) of the
+    plan's territories under routing.yml's default `territory_tiebreak`.
+
+    Only `opportunity_territory` depends on the record; the keys before and after it
+    (`prefix_rank`, `suffix_rank`) are properties of the territory, and territory_id
+    always closes the order, so the two ranks order the territories completely.
+    """
+    plan = pl.DataFrame(
+        {
+            "territory_id": [t.territory_id for t in territories],
+            "territory_name": [t.name for t in territories],
+            "priority": [t.priority for t in territories],
+            "specificity": [t.specificity for t in territories],
+            "overflow_queue": [t.overflow_queue for t in territories],
+        }
+    )
+    ranked = (
+        territory_table(plan.lazy(), RoutingConfig())
+        .sort("prefix_rank", "suffix_rank")
+        .select("territory_id", order=pl.int_range(pl.len(), dtype=pl.Int64))
+    )
+    return (
+        plan.select("territory_id")
+        .join(ranked, on="territory_id", how="left", maintain_order="left")["order"]
+        .to_numpy()
+    )
 
 
 class _Base:
@@ -84,10 +117,7 @@ class _Base:
         self.geo = _geo()
         self.plan = _plan(territories, self.geo)
         self.staff = _staff(self.plan, reps, self.geo, self.rng)
-        terrs = self.plan.territories
-        self.t_priority = np.array([t.priority for t in terrs])
-        self.t_specificity = np.array([t.specificity for t in terrs])
-        self.t_rank = np.argsort(np.argsort([t.territory_id for t in terrs]))
+        self.t_order = _tiebreak_order(self.plan.territories)
 
     # -- territory resolution -----------------------------------------------------------
 
@@ -96,17 +126,12 @@ class _Base:
     ) -> np.ndarray:
         """The territory the hierarchy would pick for each record (-1: none matches).
 
-        Same order as the marts: lowest priority number, most specific, territory_id.
+        Same order as the engine (`_tiebreak_order`): by default lowest priority number,
+        most specific, territory_id.
         """
         geo = self.geo
         best = self.plan.lookup[cell, seg]
-        key = np.where(
-            best >= 0,
-            self.t_priority[best] * 10**6
-            + (99 - self.t_specificity[best]) * 10**4
-            + self.t_rank[best],
-            np.iinfo(np.int64).max,
-        )
+        key = np.where(best >= 0, self.t_order[best], np.iinfo(np.int64).max)
         for i, terr in enumerate(self.plan.territories):
             if terr.team >= 0:
                 continue
@@ -125,9 +150,7 @@ class _Base:
                 mask &= employees >= terr.min_employees
             if terr.max_employees is not None:
                 mask &= employees <= terr.max_employees
-            mine = (
-                self.t_priority[i] * 10**6 + (99 - self.t_specificity[i]) * 10**4 + self.t_rank[i]
-            )
+            mine = self.t_order[i]
             better = mask & (mine < key)
             best = np.where(better, i, best)
             key = np.where(better, mine, key)
