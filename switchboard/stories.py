@@ -9,13 +9,25 @@ import polars as pl
 
 from switchboard import warehouse
 from switchboard.generate import (
+    ACME_LEAD,
     BACK_FROM_LEAVE_DAYS,
+    GLOBEX_SUBSIDIARY,
     INBOUND_RR_TERRITORY,
     LEAD_HOURS,
     LEAD_SKILL_DE,
     LEAD_SKILL_JA,
+    REP_LEAVE,
+    REP_LEAVER,
+    REP_LIGHT,
+    REP_OVER,
+    STORY_PEOPLE,
 )
 from switchboard.report import DRIFT_ABSOLUTE, DRIFT_RELATIVE, beyond_tolerance
+
+
+def _who(rep_id: str) -> str:
+    """A story rep as the table names them: "Lee Leave (REP-LEAVE)"."""
+    return f"{STORY_PEOPLE[rep_id]} ({rep_id})"
 
 
 def _latest_decisions(path: Path) -> pl.DataFrame:
@@ -40,9 +52,9 @@ def _overload_fairness(path: Path) -> pl.DataFrame:
         return warehouse.query(
             con,
             "select * from marts.fct_territory_fairness where window_days = 7 and territory_id "
-            "in (select territory_id from marts.dim_territory_members where rep_id = "
-            "'REP-OVER' intersect select territory_id from marts.dim_territory_members "
-            "where rep_id = 'REP-LIGHT')",
+            "in (select territory_id from marts.dim_territory_members where rep_id = ? "
+            "intersect select territory_id from marts.dim_territory_members where rep_id = ?)",
+            [REP_OVER, REP_LIGHT],
         )
     finally:
         con.close()
@@ -54,19 +66,19 @@ def _drift_story(fairness: pl.DataFrame) -> tuple[str, str] | None:
         return None
     marked = fairness.with_columns(beyond=beyond_tolerance().fill_null(False))
     rows = {row["rep_id"]: row for row in marked.iter_rows(named=True)}
-    light, over = rows.get("REP-LIGHT"), rows.get("REP-OVER")
+    light, over = rows.get(REP_LIGHT), rows.get(REP_OVER)
     if light is None or over is None or not light["territory_records"]:
         return None
     flagged = int(marked["beyond"].sum())
     name = light["territory_name"] or light["territory_id"]
     return (
-        f"{name}'s territory picks drifted over the last 7 days: Liam Light (REP-LIGHT) "
+        f"{name}'s territory picks drifted over the last 7 days: {_who(REP_LIGHT)} "
         f"came back from leave {BACK_FROM_LEAVE_DAYS} days ago",
-        f"REP-LIGHT got {light['records']} of the territory's {light['territory_records']} "
+        f"{REP_LIGHT} got {light['records']} of the territory's {light['territory_records']} "
         f"picks in {light['available_days']} available days: expected "
         f"{light['expected_records']:.1f}, drift {light['drift_records']:+.1f} records "
         f"({'beyond' if light['beyond'] else 'within'} the tolerance of "
-        f"{DRIFT_ABSOLUTE:g} + {DRIFT_RELATIVE:.0%}); REP-OVER, over capacity, got "
+        f"{DRIFT_ABSOLUTE:g} + {DRIFT_RELATIVE:.0%}); {REP_OVER}, over capacity, got "
         f"{over['records']} (drift {over['drift_records']:+.1f}). Largest drift "
         f"{light['territory_max_abs_drift_records']:.1f} records, Gini "
         f"{light['territory_gini']:.2f}; warn_territory_pick_drift names {flagged} of its "
@@ -85,14 +97,14 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         hit = decisions.filter(pl.col("record_id") == record_id)
         return hit.row(0, named=True) if hit.height else None
 
-    acme = one("LEAD-ACME-CA")
+    acme = one(ACME_LEAD)
     if acme:
         rows.append((
             "Acme lead in California; Acme's NY account has a $180K open opportunity",
             f"{acme['owner_id'] or acme['queue']} via {acme['rule']}"
             f"{' (conflict logged)' if acme['conflict'] else ''}: {acme['rationale']}",
         ))
-    globex = one("ACC-GLOBEX-EU")
+    globex = one(GLOBEX_SUBSIDIARY)
     if globex:
         rows.append((
             "Globex Europe, subsidiary of named account Globex",
@@ -104,26 +116,26 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         decisions.filter(pl.col("rule") == "territory").group_by("owner_id").len().iter_rows()
     )
     rows.append((
-        "Lee Leave (REP-LEAVE) is on leave",
-        f"{counts.get('REP-LEAVE', 0)} new records went to REP-LEAVE; the book stays with her.",
+        f"{_who(REP_LEAVE)} is on leave",
+        f"{counts.get(REP_LEAVE, 0)} new records went to {REP_LEAVE}; the book stays with her.",
     ))
     rows.append((
-        "Olivia Over (REP-OVER) is above capacity; Liam Light (REP-LIGHT) has room",
-        f"By territory, REP-OVER received {by_territory.get('REP-OVER', 0)} and REP-LIGHT "
-        f"{by_territory.get('REP-LIGHT', 0)} new records (leads of accounts REP-OVER already "
-        f"owns still follow the account: {counts.get('REP-OVER', 0)}).",
+        f"{_who(REP_OVER)} is above capacity; {_who(REP_LIGHT)} has room",
+        f"By territory, {REP_OVER} received {by_territory.get(REP_OVER, 0)} and {REP_LIGHT} "
+        f"{by_territory.get(REP_LIGHT, 0)} new records (leads of accounts {REP_OVER} already "
+        f"owns still follow the account: {counts.get(REP_OVER, 0)}).",
     ))
     rows += _inbound_rows(decisions, one)
     drift = _drift_story(_overload_fairness(path))
     if drift:
         rows.append(drift)
-    leaver = decisions.filter(pl.col("previous_owner_id") == "REP-LEAVER")
+    leaver = decisions.filter(pl.col("previous_owner_id") == REP_LEAVER)
     if leaver.height:
         by_rule = ", ".join(
             f"{n} {rule}" for rule, n in sorted(leaver.group_by("rule").len().iter_rows())
         )
         rows.append((
-            "Pat Leaver (REP-LEAVER) was terminated yesterday",
+            f"{_who(REP_LEAVER)} was terminated yesterday",
             f"{leaver.height} accounts redistributed the same day: {by_rule}.",
         ))
     return rows

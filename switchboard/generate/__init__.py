@@ -54,6 +54,7 @@ from switchboard.generate.stories import (
     REP_OVER,
     ROUND_ROBIN_LEADS,
     STORY_NEW_ACCOUNTS,
+    STORY_PEOPLE,
     StoryIds,
     _with_inbound_stories,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "REP_OVER",
     "ROUND_ROBIN_LEADS",
     "STORY_NEW_ACCOUNTS",
+    "STORY_PEOPLE",
     "FileFormat",
     "OrgSummary",
     "StoryIds",
