@@ -509,7 +509,8 @@ def _check_warehouse(warehouse: Path, config: Path | None) -> None:
 def _print_quarantine_summary(report: object, warehouse: Path) -> None:
     """Quarantine counted by entity, column and reason, with the first rows and the first
     row's reason: a format change quarantining 2,000 rows reads as one line."""
-    from switchboard.ingest import CELL_CLEARED, IngestReport
+    from switchboard.ingest import IngestReport
+    from switchboard.ingest.validate import CELL_CLEARED
 
     assert isinstance(report, IngestReport)
     summary = report.quarantine_summary()
