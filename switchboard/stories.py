@@ -15,7 +15,11 @@ from switchboard.generate import (
     LEAD_SKILL_DE,
     LEAD_SKILL_JA,
 )
-from switchboard.report import DRIFT_ABSOLUTE, DRIFT_RELATIVE, beyond_tolerance
+from switchboard.report.territory_fairness import (
+    DRIFT_ABSOLUTE,
+    DRIFT_RELATIVE,
+    beyond_tolerance,
+)
 
 
 def _latest_decisions(path: Path) -> pl.DataFrame:
