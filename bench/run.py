@@ -54,6 +54,9 @@ import switchboard  # noqa: E402
 from switchboard import pipeline, stages, warehouse  # noqa: E402
 from switchboard.config import RoutingConfig, load_config  # noqa: E402
 from switchboard.pipeline import Routed, RunContext  # noqa: E402
+from switchboard.pipeline.context import connection  # noqa: E402
+from switchboard.pipeline.inputs import ENGINE_TABLES  # noqa: E402
+from switchboard.plans import Mode  # noqa: E402
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
 SEED = 7
@@ -142,7 +145,7 @@ class HourlyRun:
 
 def run_stages(
     snapshot: Path, workdir: Path, *, config: RoutingConfig, as_of: datetime = AS_OF,
-    mode: pipeline.Mode = "hourly", leaver_rep_ids: tuple[str, ...] = (),
+    mode: Mode = "hourly", leaver_rep_ids: tuple[str, ...] = (),
     profile: tuple[str, ...] = (),
 ) -> HourlyRun:
     """Every stage of one run through switchboard.stages.run, called directly (no Prefect)
@@ -190,9 +193,9 @@ def time_engine(ctx: RunContext) -> tuple[float, int]:
     from switchboard.engine import EngineInputs
     from switchboard.engine import route as engine_route
 
-    with pipeline.connection(ctx) as con:
+    with connection(ctx) as con:
         frames = {name: warehouse.read_table(con, table).collect()
-                  for name, table in pipeline.ENGINE_TABLES.items()}
+                  for name, table in ENGINE_TABLES.items()}
         history = warehouse.read_table(con, "marts.fct_rep_workload").collect()
         rep_state = warehouse.read_table(con, "routing.rep_state").collect()
     inputs = EngineInputs(
@@ -207,7 +210,7 @@ def time_engine(ctx: RunContext) -> tuple[float, int]:
 
 def largest_book(ctx: RunContext) -> tuple[str, int]:
     """The valid owner with the most accounts in marts.dim_accounts."""
-    with pipeline.connection(ctx) as con:
+    with connection(ctx) as con:
         row = con.execute(
             "select a.owner_id, count(*) as n from marts.dim_accounts a "
             "join marts.dim_reps r on r.rep_id = a.owner_id and r.is_valid_owner "

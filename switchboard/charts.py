@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 WIDTH = 960
-FONT = 12              # px, the size of every text in a chart (report.STYLE sets it)
+FONT = 12              # px, the size of every text in a chart (report.page.STYLE sets it)
 CHAR = 0.66 * FONT     # a generous average glyph width, for layout only
 ROW = 20               # px per category row of a horizontal chart
 BAR = 14               # px, a horizontal bar's thickness

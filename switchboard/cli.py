@@ -342,7 +342,7 @@ def _flow(name: str) -> Callable[..., Any]:
 
 
 def _run_flow(call: Callable[[], object]) -> object:
-    from switchboard.pipeline import warm_up, warm_up_in_background
+    from switchboard.pipeline.watch import warm_up, warm_up_in_background
     from switchboard.serve import start_temporary_server_early
 
     # On exit Prefect drains its event queue, logging "Still processing items" meanwhile;
@@ -359,7 +359,7 @@ def _run_flow(call: Callable[[], object]) -> object:
             warm_up()
             server_ready()
     else:
-        # Load them while the run prepares and ingests (pipeline.warm_up_in_background):
+        # Load them while the run prepares and ingests (pipeline.watch.warm_up_in_background):
         # the stage that first needs one waits for it, if it is not loaded yet.
         warm_up_in_background()
     unsubscribe = _progress_printer()
@@ -397,7 +397,7 @@ def generate(
     _time_option(as_of)
     _accounts_option(accounts)
     from switchboard.generate import generate_org
-    from switchboard.pipeline import parse_as_of
+    from switchboard.pipeline.context import parse_as_of
 
     if file_format not in ("csv", "parquet"):
         _fail("--format must be csv or parquet", EXIT_INPUT)
@@ -480,7 +480,7 @@ def _check_warehouse(warehouse: Path, config: Path | None) -> None:
               EXIT_INPUT)
     from switchboard.config import load_config
     from switchboard.data_tests import run_on_demand
-    from switchboard.pipeline import utc_now
+    from switchboard.pipeline.context import utc_now
     from switchboard.whatif import latest_as_of
 
     def body() -> object:
@@ -509,7 +509,8 @@ def _check_warehouse(warehouse: Path, config: Path | None) -> None:
 def _print_quarantine_summary(report: object, warehouse: Path) -> None:
     """Quarantine counted by entity, column and reason, with the first rows and the first
     row's reason: a format change quarantining 2,000 rows reads as one line."""
-    from switchboard.ingest import CELL_CLEARED, IngestReport
+    from switchboard.ingest import IngestReport
+    from switchboard.ingest.validate import CELL_CLEARED
 
     assert isinstance(report, IngestReport)
     summary = report.quarantine_summary()
@@ -651,7 +652,8 @@ def _answered_from_ledger(mode: Mode, snapshot: Path, warehouse: Path, outbox: P
     published run's summary, deliver what an outage held back, exit as the run would.
     False when the run has work to do, and the flow runs as usual."""
     from switchboard.config import load_config
-    from switchboard.pipeline import answer_from_ledger, make_context
+    from switchboard.pipeline import make_context
+    from switchboard.pipeline.ledger import answer_from_ledger
 
     def lookup() -> object:
         ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
@@ -831,7 +833,7 @@ def demo(
     _accounts_option(accounts)
     _config_option(config)
     from switchboard.generate import generate_org
-    from switchboard.pipeline import parse_as_of
+    from switchboard.pipeline.context import parse_as_of
 
     when = parse_as_of(as_of)
     # A fresh demo each time: yesterday's warehouse would say "nothing new".
@@ -915,7 +917,7 @@ def report(
     _config_option(config)
     from switchboard import report as rp
     from switchboard.config import load_config
-    from switchboard.pipeline import parse_as_of
+    from switchboard.pipeline.context import parse_as_of
 
     if kind not in REPORT_KINDS:
         _fail(f"report must be one of: {', '.join(REPORT_KINDS)}", EXIT_INPUT)
@@ -1136,7 +1138,7 @@ def docs(
         from switchboard import dbt
         from switchboard import warehouse as wh
         from switchboard.config import load_config
-        from switchboard.pipeline import utc_now
+        from switchboard.pipeline.context import utc_now
         from switchboard.whatif import latest_as_of
 
         # dbt opens the file itself: not while a run writes to it.

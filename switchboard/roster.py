@@ -69,7 +69,7 @@ def update_roster(
     """The roster after loading one export.
 
     ``reps`` / ``hr``: the loaded rows; ``*_rejected``: the rows ingest set aside, with
-    their first problem (see switchboard.ingest.Validated). The absence counters grow only
+    their first problem (see switchboard.ingest.validate.Validated). The absence counters grow only
     when the file is a new export (``new_*_export``): re-reading the same file is not more
     evidence. A rep whose reps row is broken or missing keeps the last good row and its HR
     counter: without a usable row there is no e-mail to look for in HR.

@@ -18,13 +18,9 @@ from pathlib import Path
 from switchboard import stages
 from switchboard import warehouse as wh
 from switchboard.config import RoutingConfig, load_config
-from switchboard.pipeline import (
-    make_context,
-    overlay_snapshot,
-    snapshot_signature,
-    wait_for_export,
-    warm_up,
-)
+from switchboard.pipeline import make_context
+from switchboard.pipeline.scratch import overlay_snapshot
+from switchboard.pipeline.watch import snapshot_signature, wait_for_export, warm_up
 from switchboard.plans import Mode
 from switchboard.summary import RunSummary
 from switchboard.warehouse import WarehouseLocked
@@ -112,7 +108,7 @@ def arrivals(
     if watch_seconds > 0 and as_of is not None:
         raise ValueError("watch_seconds needs the current time: leave as_of unset")
     until = time.monotonic() + watch_seconds
-    warm_up()  # before the as-of is read: see switchboard.pipeline.warm_up
+    warm_up()  # before the as-of is read: see switchboard.pipeline.watch.warm_up
     settings = load_config(config, mapping)
     result: RunSummary | None = None
     skipped: WarehouseLocked | None = None

@@ -22,7 +22,11 @@ from switchboard.generate import (
     REP_OVER,
     STORY_PEOPLE,
 )
-from switchboard.report import DRIFT_ABSOLUTE, DRIFT_RELATIVE, beyond_tolerance
+from switchboard.report.territory_fairness import (
+    DRIFT_ABSOLUTE,
+    DRIFT_RELATIVE,
+    beyond_tolerance,
+)
 
 
 def _who(rep_id: str) -> str:

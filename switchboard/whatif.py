@@ -45,6 +45,7 @@ from switchboard.diff import (
     render_html,
 )
 from switchboard.engine.capacity import delta_columns
+from switchboard.pipeline.scratch import overlay_snapshot, scratch
 
 MOVES_FILE = "moves.csv"
 PAGE_FILE = "index.html"
@@ -249,7 +250,7 @@ def whatif(
     proposed = load_config(config_path, mapping)
     latest = latest_run(real)
     when = as_of if as_of is not None else latest[0] if latest else None
-    overlay = pipeline.overlay_snapshot(snapshot, plan) if plan else None
+    overlay = overlay_snapshot(snapshot, plan) if plan else None
     try:
         def context(folder: Path, config: RoutingConfig) -> pipeline.RunContext:
             return pipeline.make_context(
@@ -260,7 +261,7 @@ def whatif(
 
         before_ctx = context(snapshot, current)
         with warehouse.run_lock(real):  # a consistent copy, not one taken mid-run
-            before_ctx = pipeline.scratch(before_ctx)
+            before_ctx = scratch(before_ctx)
         # Both sides route on the one copy, one after the other.
         after_ctx = replace(context(overlay or snapshot, proposed),
                             warehouse=before_ctx.warehouse, outbox=before_ctx.outbox,

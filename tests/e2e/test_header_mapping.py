@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from switchboard.config import DEFAULT_CONFIG_PATH
-from switchboard.ingest import normalise, parse_timestamp
+from switchboard.ingest.parse import normalise, parse_timestamp
 from tests.e2e.conftest import AS_OF, q
 
 HUBSPOT_HEADERS = {

@@ -15,6 +15,7 @@ import pytest
 
 from switchboard import report
 from switchboard.config import RoutingConfig, load_config
+from switchboard.report.sections import FAIRNESS_TERRITORIES, TOP_REPS
 from tests.report_shapes import AWAY, large_org
 
 pytestmark = pytest.mark.e2e
@@ -144,13 +145,13 @@ def test_demo_org_report_in_chromium(browser: Any, routed_org: Path, tmp_path: P
                            "fairness-territories", "fairness-members"}
     picked = fairness.window(7).filter(pl.col("records") > 0)
     assert charts["fairness-territories"]["labels"] == picked["territory_name"].head(
-        report.FAIRNESS_TERRITORIES).to_list()
+        FAIRNESS_TERRITORIES).to_list()
     assert "0" in charts["fairness-members"]["ticks"]  # bars either side of zero
     drifts = [float(v) for v in column(page, "table-fairness-week", "max abs drift")]
     assert drifts == sorted(drifts, reverse=True)  # the worst territories first
     assert charts["routing-rules"]["labels"] == routing.by_rule["rule"].to_list()
     indexed = workload.per_rep.filter(pl.col("workload_index").is_not_null())
-    shown = indexed.height if indexed.height <= 2 * report.TOP_REPS else report.TOP_REPS
+    shown = indexed.height if indexed.height <= 2 * TOP_REPS else TOP_REPS
     assert len(charts["workload-top"]["labels"]) == shown
     assert charts["workload-teams"]["labels"] == sorted(set(indexed["team"]))
     assert charts["workload-teams"]["dots"] == indexed.height
@@ -192,8 +193,8 @@ def test_million_account_shape_report_in_chromium(browser: Any, tmp_path: Path) 
     page, errors = open_page(browser, page_html, tmp_path)
     assert errors == []
     charts = charts_of(page)
-    assert len(charts["workload-top"]["labels"]) == report.TOP_REPS
-    assert len(charts["workload-room"]["labels"]) == report.TOP_REPS
+    assert len(charts["workload-top"]["labels"]) == TOP_REPS
+    assert len(charts["workload-room"]["labels"]) == TOP_REPS
     assert "of 1,000" in charts["workload-top"]["caption"]
     assert charts["workload-histogram"]["caption"].startswith("Workload index of all 1,000")
     assert len(charts["workload-teams"]["labels"]) == 24

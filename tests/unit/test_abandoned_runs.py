@@ -4,6 +4,7 @@ run again under its run_id; decided and published runs resume as before."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_decided_and_published_runs_resume_as_before_and_still_close_the_dead(
 def test_a_dry_run_closes_nothing(snapshot: Path) -> None:
     ctx = context(snapshot)
     register(ctx, "killed", "other-inputs", "started", AS_OF)
-    pipeline.prepare(pipeline.replace(ctx, dry_run=True))
+    pipeline.prepare(replace(ctx, dry_run=True))
     assert runs(ctx)["killed"][0] == "started"
 
 

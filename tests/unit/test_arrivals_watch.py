@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from switchboard import runs, stages
-from switchboard.pipeline import RunContext, snapshot_signature, wait_for_export
+from switchboard.pipeline import RunContext
+from switchboard.pipeline.watch import snapshot_signature, wait_for_export
 from switchboard.summary import RunSummary
 from switchboard.warehouse import WarehouseLocked
 

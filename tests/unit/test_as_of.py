@@ -19,6 +19,8 @@ from switchboard.asof import (
     parse_time,
 )
 from switchboard.config import RoutingConfig
+from switchboard.pipeline.context import connection, parse_as_of, utc_now
+from switchboard.pipeline.marts import check_export_time
 from switchboard.summary import RunSummary
 
 SALESFORCE = Path(__file__).resolve().parents[1] / "fixtures" / "salesforce_snapshot"
@@ -37,7 +39,7 @@ runner = CliRunner()
 ])
 def test_iso_dates_and_times_are_read_as_naive_utc(text: str, expected: datetime) -> None:
     assert parse_time(text) == expected
-    assert pipeline.parse_as_of(text) == expected
+    assert parse_as_of(text) == expected
 
 
 @pytest.mark.parametrize("text", ["next tuesday", "yesterday", "23/11/2026", ""])
@@ -64,7 +66,7 @@ def test_an_as_of_more_than_a_day_ahead_stops_the_run() -> None:
 
 
 def test_make_context_refuses_a_future_as_of_unless_allowed(tmp_path: Path) -> None:
-    far = (pipeline.utc_now() + timedelta(days=30)).isoformat()
+    far = (utc_now() + timedelta(days=30)).isoformat()
     common: dict[str, Any] = {"snapshot": SALESFORCE, "warehouse_path": tmp_path / "w.duckdb",
                               "outbox": tmp_path / "outbox", "config": RoutingConfig()}
     with pytest.raises(AsOfError, match=r"^--as-of .* is more than a day after now"):
@@ -106,17 +108,17 @@ def test_ingest_stops_before_dbt_on_an_as_of_older_than_the_export(tmp_path: Pat
     with pytest.raises(AsOfError, match=r"^--as-of 2023-06-01 00:00:00 is earlier than the "
                                         "export: accounts were created up to 2024-"):
         pipeline.ingest(ctx)
-    with pipeline.connection(ctx) as con:
+    with connection(ctx) as con:
         # nothing was decided, and the marts are not marked as built from this export
         assert con.execute("select count(*) from routing.decisions").fetchall() == [(0,)]
         assert con.execute("select count(*) from routing.builds").fetchall() == [(0,)]
         assert con.execute("select status from routing.runs").fetchall() == [("started",)]
         # the same raw, checked for a replay, a departure and the export's own time
-        pipeline.check_export_time(con, replace(ctx, allow_backdated=True))
-        pipeline.check_export_time(con, replace(ctx, mode="departure"))
-        pipeline.check_export_time(con, replace(ctx, as_of=datetime(2024, 3, 1)))
+        check_export_time(con, replace(ctx, allow_backdated=True))
+        check_export_time(con, replace(ctx, mode="departure"))
+        check_export_time(con, replace(ctx, as_of=datetime(2024, 3, 1)))
         with pytest.raises(AsOfError):
-            pipeline.check_export_time(con, replace(ctx, mode="territory_change"))
+            check_export_time(con, replace(ctx, mode="territory_change"))
 
 
 # ---------------------------------------------------------------- the command line

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def test_an_unchanged_export_delivers_what_an_outage_held_back_exactly_once(
 ) -> None:
     summary_md = published.outbox / RUN / "summary.md"
     with webhook_sink(Sink(script=[500])) as down:
-        ctx = pipeline.replace(published, config=settings(down.url))
+        ctx = replace(published, config=settings(down.url))
         first = pipeline.done_summary(ctx)
     assert down.received == [] and down.attempts == FAST.max_attempts
     assert (first.pending_messages, first.pending_error) == (2, "HTTP 500")
@@ -97,7 +98,7 @@ def test_an_unchanged_export_delivers_what_an_outage_held_back_exactly_once(
     assert [a["type"] for a in file_alerts(published)] == ["pipeline_handoff"]
 
     with webhook_sink(Sink()) as healthy:
-        ctx = pipeline.replace(published, config=settings(healthy.url))
+        ctx = replace(published, config=settings(healthy.url))
         second = pipeline.done_summary(ctx)
         third = pipeline.done_summary(ctx)
     keys = Counter(str(m["key"]) for m in healthy.received)
@@ -114,7 +115,7 @@ def test_messages_pending_past_pending_hours_raise_one_delivery_failed_alert_in_
 ) -> None:
     age_messages(published, 5)  # the default pending_hours is 4
     with webhook_sink(Sink(script=[503])) as down:
-        ctx = pipeline.replace(published, config=settings(down.url))
+        ctx = replace(published, config=settings(down.url))
         summary = pipeline.done_summary(ctx)
         again = pipeline.done_summary(ctx)
     assert summary.pending_messages == again.pending_messages == 2
@@ -136,7 +137,7 @@ def test_messages_pending_past_pending_hours_raise_one_delivery_failed_alert_in_
 def test_messages_younger_than_pending_hours_raise_no_alert(published: RunContext) -> None:
     age_messages(published, 3)
     with webhook_sink(Sink(script=[500])) as down:
-        ctx = pipeline.replace(published, config=settings(down.url))
+        ctx = replace(published, config=settings(down.url))
         summary = pipeline.done_summary(ctx)
     assert summary.pending_messages == 2
     assert "delivery_failed" not in summary.alerts_by_type

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from switchboard.ingest import IngestReport, SnapshotError, ingest_snapshot
+from switchboard.errors import SnapshotError
+from switchboard.ingest import IngestReport, ingest_snapshot
 from switchboard.publish import neutralise_formulas
 
 # Examples per property and run of the suite. Each run draws new ones (and Hypothesis's

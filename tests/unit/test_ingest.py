@@ -12,15 +12,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from switchboard.contracts import load_contracts
-from switchboard.ingest import (
-    QUARANTINE_SCHEMA,
-    IngestReport,
-    SnapshotError,
-    check_snapshot,
-    ingest_order,
-    ingest_snapshot,
-    parse,
-)
+from switchboard.errors import SnapshotError
+from switchboard.ingest import IngestReport, check_snapshot, ingest_snapshot
+from switchboard.ingest.parse import parse
+from switchboard.ingest.snapshot import ingest_order
+from switchboard.ingest.validate import QUARANTINE_SCHEMA
 from switchboard.warehouse import read_table, table_exists
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

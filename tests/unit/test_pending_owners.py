@@ -10,7 +10,7 @@ import polars as pl
 
 from switchboard import publish
 from switchboard.engine.schema import DECISIONS
-from switchboard.pipeline import _with_pending_owners, pending_owners
+from switchboard.pipeline.inputs import pending_owners, with_pending_owners
 from switchboard.warehouse import write_table
 
 AS_OF = datetime(2026, 3, 2, 9, 0)
@@ -77,6 +77,6 @@ def test_a_pending_owner_stands_until_the_crm_shows_another() -> None:
         "owner_id": [None, "L", "R3", None],  # A3: someone in the CRM chose R3 since
         "tier": [1, 2, 3, 4],
     })
-    out = _with_pending_owners(accounts, pending, "account", "account_id").collect()
+    out = with_pending_owners(accounts, pending, "account", "account_id").collect()
     assert out.columns == ["account_id", "owner_id", "tier"]
     assert out.rows() == [("A1", "R1", 1), ("A2", "R2", 2), ("A3", "R3", 3), ("A4", None, 4)]

@@ -13,6 +13,12 @@ import yaml
 from switchboard import charts, dbt, report
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS
+from switchboard.report.conflicts import rule_gaps
+from switchboard.report.coverage import territories_without_available_member, territory_gaps
+from switchboard.report.data import FAIRNESS_SCHEMA
+from switchboard.report.sections import TOP_REPS
+from switchboard.report.territory_fairness import DRIFT_ABSOLUTE, DRIFT_RELATIVE
+from switchboard.report.workload import fairness, gini
 from tests.report_shapes import large_org
 
 SINCE = datetime(2026, 11, 16)
@@ -61,14 +67,14 @@ NAMED = pl.DataFrame({"account_id": ["P1", "P2"]})
 ])
 def test_gini_matches_known_values(values: list[int], expected: float) -> None:
     frame = pl.DataFrame({"team": ["A"] * len(values), "x": values})
-    got = frame.group_by("team").agg(g=report.gini("x"))["g"][0]
+    got = frame.group_by("team").agg(g=gini("x"))["g"][0]
     assert got == pytest.approx(expected)
 
 
 def test_gini_is_order_independent_and_per_group() -> None:
     frame = pl.DataFrame({"team": ["A", "B", "A", "B", "A", "B", "A", "B"],
                           "x": [4, 5, 1, 5, 3, 5, 2, 5]})
-    got = dict(frame.group_by("team").agg(g=report.gini("x")).iter_rows())
+    got = dict(frame.group_by("team").agg(g=gini("x")).iter_rows())
     assert got["A"] == pytest.approx(0.25)
     assert got["B"] == pytest.approx(0.0)
 
@@ -79,7 +85,7 @@ def test_fairness_reports_spread_and_gini_per_team() -> None:
         "rep_id": ["A", "B", "C", "D", "E"],
         "new_assignments": [0, 0, 9, 3, 3],
     })
-    rows = {r["team"]: r for r in report.fairness(assignments).iter_rows(named=True)}
+    rows = {r["team"]: r for r in fairness(assignments).iter_rows(named=True)}
     assert rows["East"]["spread"] == 9 and rows["East"]["reps"] == 3
     assert rows["East"]["gini"] == pytest.approx(2 / 3)
     assert rows["West"]["spread"] == 0 and rows["West"]["gini"] == pytest.approx(0.0)
@@ -153,7 +159,7 @@ def test_named_subsidiary_conflicts_recommend_a_rule_for_their_named_parent() ->
         # direct parent M1 is not named; its ultimate parent P1 is
         {"record_type": "account", "record_id": "S3", "conflict_type": "named_subsidiary"},
     ])
-    recs = report.rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
+    recs = rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
     assert recs.height == 1
     row = recs.row(0, named=True)
     assert (row["type"], row["evidence"], row["subject"]) == ("named_subsidiary", 3, "P1")
@@ -168,7 +174,7 @@ def test_named_subsidiary_parents_are_listed_by_evidence_and_leads_use_their_acc
         {"record_type": "lead", "record_id": "L1", "conflict_type": "named_subsidiary"},
         {"record_type": "account", "record_id": "S2", "conflict_type": "named_subsidiary"},
     ])
-    row = report.rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE).row(0, named=True)
+    row = rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE).row(0, named=True)
     assert row["evidence"] == 3 and row["subject"] == "P1, P2"
 
 
@@ -184,7 +190,7 @@ def test_fallback_decisions_recommend_a_territory_per_country_and_segment() -> N
          "rule": "fallback_queue"},
         {"record_type": "account", "record_id": "S1", "owner_id": "A", "rule": "territory"},
     ])
-    recs = report.rule_gaps(conflicts([]), d, ACCOUNTS, LEADS, NAMED, SINCE)
+    recs = rule_gaps(conflicts([]), d, ACCOUNTS, LEADS, NAMED, SINCE)
     got = {r["subject"]: r["evidence"] for r in recs.iter_rows(named=True)}
     assert got == {"DE / SMB": 2, "BR / MM": 1, "DE / any segment": 1}
     assert set(recs["type"]) == {"fallback_queue"}
@@ -200,14 +206,14 @@ def test_multi_territory_conflicts_group_by_territory_pair() -> None:
         {"record_id": "A4", "conflict_type": "pipeline_owner_mismatch",
          "candidates": cand("T1", "T2")},
     ])
-    recs = report.rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
+    recs = rule_gaps(c, decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
     assert [(r["subject"], r["evidence"]) for r in recs.iter_rows(named=True)] == [
         ("T1 and T2", 2), ("T1 and T3", 1)]
     assert "distinct priorities" in recs["recommendation"][0]
 
 
 def test_no_evidence_no_recommendations() -> None:
-    recs = report.rule_gaps(conflicts([]), decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
+    recs = rule_gaps(conflicts([]), decisions([]), ACCOUNTS, LEADS, NAMED, SINCE)
     assert recs.is_empty() and recs.columns == ["type", "evidence", "subject", "recommendation"]
 
 
@@ -294,7 +300,7 @@ def test_coverage_gaps_count_who_needs_an_owner_and_group_by_country() -> None:
     leads = pl.concat([data.leads, pl.DataFrame({
         "lead_id": ["L3", "L4"], "email": ["a@br.com", "b@br.com"], "country_code": ["BR", "BR"],
         "owner_id": ["R-GONE", "R2"]})])
-    gaps = report.territory_gaps(data.coverage.matches, accounts, leads,  # type: ignore[union-attr]
+    gaps = territory_gaps(data.coverage.matches, accounts, leads,  # type: ignore[union-attr]
                                  data.reps)
     rows = {(r["record_type"], r["country"]): r for r in gaps.iter_rows(named=True)}
     assert set(rows) == {("account", "BR"), ("account", "unknown country"), ("lead", "BR")}
@@ -318,14 +324,14 @@ def test_territories_with_no_members_are_unstaffed_and_one_available_member_is_e
     members = pl.concat([plan.members, pl.DataFrame({
         "territory_id": ["T-DE"], "rep_id": ["R7"], "rep_availability": ["terminated"],
         "rep_is_available": [False]})])
-    got = report.territories_without_available_member(territories, members, plan.matches)
+    got = territories_without_available_member(territories, members, plan.matches)
     assert got.select("territory_id", "member_count", "members").rows() == [
         ("T-DE", 3, "R5 (on_leave), R6 (on_leave), R7 (terminated)"),
         ("T-NOBODY", 0, None),
     ]
     back = members.with_columns(rep_is_available=pl.when(pl.col("rep_id") == "R5")
                                 .then(True).otherwise(pl.col("rep_is_available")))
-    got = report.territories_without_available_member(territories, back, plan.matches)
+    got = territories_without_available_member(territories, back, plan.matches)
     assert got["territory_id"].to_list() == ["T-NOBODY"]
 
 
@@ -458,8 +464,8 @@ def test_the_million_account_shape_renders_top_and_bottom_reps_and_every_rep() -
     def chart(chart_id: str) -> str:
         return page.split(f'id="{chart_id}">', 1)[1].split("</figure>")[0]
 
-    assert chart("workload-top").count('class="label"') == report.TOP_REPS
-    assert chart("workload-room").count('class="label"') == report.TOP_REPS
+    assert chart("workload-top").count('class="label"') == TOP_REPS
+    assert chart("workload-room").count('class="label"') == TOP_REPS
     assert chart("workload-teams").count('class="label"') == 24
     assert chart("workload-teams").count("<circle") == 1000
     table = page.split("id='table-reps'>", 1)[1].split("</table>")[0]
@@ -560,7 +566,7 @@ def fairness_rows() -> pl.DataFrame:
         row("T-SKEW", 30, "R-L", 10, 7.5, 2.5, 0.1),
         row("T-SKEW", 30, "R-C", 2, 4.5, 2.5, 0.1),
     ]
-    frame = pl.DataFrame(rows, schema={k: v for k, v in report.FAIRNESS_SCHEMA.items()
+    frame = pl.DataFrame(rows, schema={k: v for k, v in FAIRNESS_SCHEMA.items()
                                        if k in rows[0]})
     return frame.with_columns(
         territory_records=pl.col("records").sum().over("territory_id", "window_days"))
@@ -583,7 +589,7 @@ def test_fairness_report_puts_the_most_drifted_territory_first() -> None:
         "Territory fairness, last 7 days: 1 of 2 territories the pick gave records to have a "
         "member off the weighted share by more than 2 records + 10%. Most drifted: T-Skew "
         "(max drift 7.3 records, Gini 0.45).")
-    empty = report.fairness_report(pl.DataFrame(schema=report.FAIRNESS_SCHEMA))
+    empty = report.fairness_report(pl.DataFrame(schema=FAIRNESS_SCHEMA))
     assert empty.headline() == "The territory pick gave no records in the last 7 days."
 
 
@@ -596,8 +602,8 @@ def test_the_report_tolerance_is_the_dbt_warning_s() -> None:
     (warning,) = [t["drift_within_tolerance"] for t in drift["data_tests"]]
     assert warning["name"] == "warn_territory_pick_drift"
     assert warning["config"]["severity"] == "warn"
-    assert warning["arguments"]["absolute"] == report.DRIFT_ABSOLUTE
-    assert warning["arguments"]["relative"] == report.DRIFT_RELATIVE
+    assert warning["arguments"]["absolute"] == DRIFT_ABSOLUTE
+    assert warning["arguments"]["relative"] == DRIFT_RELATIVE
 
 
 def test_render_html_includes_the_fairness_section_worst_first() -> None:
