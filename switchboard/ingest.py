@@ -354,6 +354,44 @@ def ingest_arrivals(
     return report
 
 
+TOUCHES_SCHEMA: dict[str, pl.DataType] = {
+    "lead_id": pl.String(),
+    "rep_id": pl.String(),
+    "occurred_at": pl.Datetime("us"),
+}
+
+
+def lead_touches(
+    snapshot: Path,
+    con: duckdb.DuckDBPyConnection,
+    lead_ids: Sequence[str],
+    contracts: Mapping[str, Contract] | None = None,
+    mapping: HeaderMapping | None = None,
+) -> pl.DataFrame:
+    """The activities the snapshot's export lists on these leads (lead_id, rep_id,
+    occurred_at), rows the activities contract would set aside left out.
+
+    An arrivals pass reads them to judge a lead's first-touch SLA (switchboard.engine.sla):
+    raw.activities holds what the last full ingest loaded, and a rep may have touched the
+    lead since. Nothing is written; the next full ingest loads the file as usual. Owners
+    a header mapping gives by name or e-mail are matched to the reps the last full ingest
+    loaded, as for the pass's new records.
+    """
+    contracts = load_contracts() if contracts is None else contracts
+    contract = contracts["activities"]
+    wanted = sorted(set(lead_ids))
+    source = _read_entity(Path(snapshot), contract, mapping)
+    if not wanted or "lead_id" not in source.frame.columns or source.frame.is_empty():
+        return pl.DataFrame(schema=TOUCHES_SCHEMA)
+    # The rows of these leads first, then the checks: most of an export is about others.
+    frame = source.frame.filter(normalise("lead_id").is_in(wanted))
+    if source.rep_matched(mapping, "activities"):
+        reps = con.sql("select rep_id, name, email from raw.reps").pl().lazy()
+        frame = match_reps(frame, source.rep_matched(mapping, "activities"), reps)
+    good, _ = validate_entity(frame, contract, {})
+    return good.select(list(TOUCHES_SCHEMA)).cast(TOUCHES_SCHEMA)  # type: ignore[arg-type]
+
+
 def _scope_rows(
     records: pl.LazyFrame,
     con: duckdb.DuckDBPyConnection | None,
@@ -1113,7 +1151,10 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
     """
     per_column: dict[str, Callable[[q.ExpectationSpec, Column], _Check | None]] = {
         q.OF_TYPE: lambda _, column: _type_check(column),
-        q.NOT_NULL: lambda _, column: _not_null_check(column),
+        # A not-null check with a row condition is the contract's require_one_of.
+        q.NOT_NULL: lambda spec, column: (_one_of_check(contract.require_one_of)
+                                          if "row_condition" in spec.kwargs
+                                          else _not_null_check(column)),
         q.IN_SET: _in_set_check,
         q.MATCH_REGEX: _regex_check,
         q.BETWEEN: _between_check,
@@ -1130,7 +1171,7 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
             continue
         if spec.type not in per_column:
             raise ValueError(f"ingest cannot evaluate expectation {spec.type} ({spec.target})")
-        column = contract.column(spec.target)
+        column = contract.column(spec.column or spec.target)
         check = per_column[spec.type](spec, column)
         if check is not None:
             if spec.type in CELL_EXPECTATIONS and _is_optional(column, contract):
@@ -1192,6 +1233,16 @@ def _not_null_check(column: Column) -> _Check:
     name = column.name
     reason = pl.lit(f"{name} is required but empty")
     return _Check(name, q.NOT_NULL, pl.col(_n(name)).is_null(), pl.col(name), reason)
+
+
+def _one_of_check(columns: Sequence[str]) -> _Check:
+    """A row with every one of ``columns`` empty (an activity on neither an account nor a
+    lead) is set aside: there is nothing it is about."""
+    named = (f"neither {columns[0]} nor {columns[1]}" if len(columns) == 2
+             else "none of " + ", ".join(columns))
+    reason = pl.lit(f"{named} is set: the row needs at least one of them")
+    failed = pl.all_horizontal(pl.col(_n(c)).is_null() for c in columns)
+    return _Check(", ".join(columns), q.NOT_NULL, failed, pl.lit(None, pl.String), reason)
 
 
 def _in_set_check(spec: q.ExpectationSpec, column: Column) -> _Check:
