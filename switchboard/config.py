@@ -502,12 +502,7 @@ class RoutingConfig(_Strict):
     @field_validator("sla", mode="before")
     @classmethod
     def _sla_settings(cls, value: object) -> object:
-        # Only a key written in the file reaches here: an empty `sla:` is a section whose
-        # settings were left out (or commented out), not the feature switched off.
-        if value is None:
-            raise ValueError("is empty: give first_touch_minutes (and sources, max_reroutes), "
-                             "or remove the section to switch the first-touch SLA off")
-        if not isinstance(value, dict):
+        if value is not None and not isinstance(value, dict | Sla):
             raise ValueError(f"is `{value}`, not settings such as `{{first_touch_minutes: 30, "
                              "sources: [Web], max_reroutes: 2}`")
         return value
@@ -575,6 +570,13 @@ def load_config(path: Path | str | None = None, mapping: str | None = None) -> R
     header_mapping = (_load_mapping("--mapping", mapping, Path.cwd()) if mapping else
                       _load_mapping(f"config {source}", data.get("mapping"), source.parent))
     data["mapping"] = header_mapping
+    if "sla" in data and data["sla"] is None:
+        # An empty `sla:` is a section whose settings were left out (or commented out), not
+        # the feature switched off: that is the section removed.
+        line = _line_of(yaml.compose(text), ("sla",))
+        raise ConfigError(f"config {source}: {f'line {line}: ' if line else ''}`sla` is "
+                          "empty: give first_touch_minutes (and sources, max_reroutes), or "
+                          "remove the section to switch the first-touch SLA off")
     # A changed mapping file reads the same export differently: it is part of the version.
     mapped = f"|mapping={header_mapping.digest}" if header_mapping else ""
     digest = hashlib.sha256(

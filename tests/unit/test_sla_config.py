@@ -66,7 +66,7 @@ def test_the_sla_is_part_of_the_rules_version(tmp_path: Path) -> None:
     ("sla:\n  first_touch_minute: 30\n",
      "line 3: unknown key `first_touch_minute` under `sla`: did you mean "
      "`first_touch_minutes`?"),
-    ("sla:\n", "line 2: `sla`: is empty: give first_touch_minutes"),
+    ("sla:\n", "line 2: `sla` is empty: give first_touch_minutes"),
     ("sla: 30\n", "line 2: `sla`: is `30`, not settings such as `{first_touch_minutes: 30"),
 ])
 def test_a_bad_sla_setting_is_one_line_naming_the_line_and_setting(
@@ -79,3 +79,10 @@ def test_a_bad_sla_setting_is_one_line_naming_the_line_and_setting(
     assert message.startswith(f"config {path}: ")
     assert expected in message, message
     assert "\n" not in message and "[type=" not in message
+
+
+def test_settings_survive_a_round_trip() -> None:
+    """What model_dump gives validates again, with or without the section."""
+    on = RoutingConfig.model_validate({"sla": {"first_touch_minutes": 30}})
+    for config in (RoutingConfig(), on):
+        assert RoutingConfig.model_validate(config.model_dump()) == config
