@@ -437,6 +437,10 @@ def check_raw(
 # --------------------------------------------------------------------------- engine stage
 
 
+# The rules whose owner the territory's capacity pick chose.
+PLACED_RULES = ("territory", "sla_reroute")
+
+
 def engine_check_frame(
     decisions: pl.DataFrame,
     reps: pl.DataFrame,
@@ -454,7 +458,8 @@ def engine_check_frame(
     - ``record_key``: record_type|record_id, unique when every record is decided once;
     - ``has_one_target``: exactly one of owner_id / queue is set;
     - ``owner_ok``: a new owner is available today (manager review keeps the old owner);
-    - ``headroom_ok``: a rep given territory records was below high-water before the last
+    - ``headroom_ok``: a rep given territory records (or leads re-routed for their
+      first-touch SLA, placed by the same pick) was below high-water before the last
       of them, i.e. nobody was pushed above high-water while the territory had room. The
       leads that follow an account the territory placed (rule account_owner with the
       account's territory_id) come after it and may take the rep past high-water, so
@@ -497,7 +502,7 @@ def engine_check_frame(
         .group_by("owner_id")
         .agg(
             final_index=pl.col("workload_index").first() + pl.col("delta").sum(),
-            last_delta=pl.col("delta").filter((pl.col("rule") == "territory")).max()
+            last_delta=pl.col("delta").filter(pl.col("rule").is_in(PLACED_RULES)).max()
             + pl.col("delta").filter(pl.col("follows_placement")).sum(),
         )
         .select(
