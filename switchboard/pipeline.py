@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -447,8 +447,12 @@ def route(ctx: RunContext) -> Routed:
 
     scoped = ctx.plan.arrivals_only and ctx.arrivals_since is not None
     with connection(ctx) as con:
+        clocks = (sla_clocks(con, ctx.config, ctx.as_of)
+                  if ctx.plan.selection.checks_sla(ctx.config) else None)
+        if clocks is not None and scoped and ctx.incremental and clocks.height:
+            clocks = _with_fresh_touches(clocks, ctx, con)
         if scoped:
-            frames, scope = _arrival_frames(con)
+            frames, scope = _arrival_frames(con, clocks)
         else:
             frames = {name: warehouse.read_table(con, table)
                       for name, table in ENGINE_TABLES.items()}
@@ -493,6 +497,7 @@ def route(ctx: RunContext) -> Routed:
         rep_state=rep_state,
         round_robin=round_robin,
         **({"recent_assignments": recent.lazy()} if recent is not None else {}),
+        **({"sla_clocks": clocks.lazy()} if clocks is not None else {}),
         scope=_without_settled(frames, scope, settled),
     )
     result = engine_route(
@@ -505,7 +510,7 @@ def route(ctx: RunContext) -> Routed:
     alerts = build_alerts(
         decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
-        skill_gaps=result.skill_gaps,
+        skill_gaps=result.skill_gaps, sla_breaches=result.sla_breaches,
     )
     accounts_in_scope = (
         frames["accounts"].join(scope.filter(pl.col("record_type") == "account"),
@@ -533,12 +538,65 @@ def _without_settled(frames: dict[str, pl.LazyFrame], scope: pl.LazyFrame | None
     return every.join(settled.lazy(), on=queued.KEYS, how="anti")
 
 
+# The first-touch clocks a run reads (intermediate.int_lead_sla_clocks): the engine decides
+# which ran out (switchboard.engine.sla); this only leaves out what cannot have.
+SLA_CLOCKS = "intermediate.int_lead_sla_clocks"
+
+
+def sla_clocks(con: duckdb.DuckDBPyConnection, config: RoutingConfig, as_of: datetime
+               ) -> pl.DataFrame:
+    """The first-touch clocks that may have run out at ``as_of``: started within the
+    engine's horizon and at least ``sla.first_touch_minutes`` of wall time ago (working
+    time never exceeds it), and not touched by ``as_of``. Empty without ``sla:`` or
+    before the model was first built."""
+    from switchboard.engine.inputs import FRAME_COLUMNS
+    from switchboard.engine.sla import HORIZON
+
+    if config.sla is None or not warehouse.table_exists(con, SLA_CLOCKS):
+        return pl.DataFrame(schema=FRAME_COLUMNS["sla_clocks"])
+    due = as_of - timedelta(minutes=config.sla.first_touch_minutes)
+    return warehouse.query(con, f"""
+        select * from {SLA_CLOCKS}
+        where clock_started_at > ? and clock_started_at <= ?
+          and (first_touch_at is null or first_touch_at > ?)
+    """, [as_of - HORIZON, due, as_of])
+
+
+def _with_fresh_touches(clocks: pl.DataFrame, ctx: RunContext,
+                        con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """An arrivals pass's clocks with the touches the export lists now: raw.activities
+    holds the last full ingest's, and a rep may have touched the lead since
+    (switchboard.ingest.lead_touches). A touch is the owner's activity on the lead at or
+    after the clock started."""
+    from switchboard.ingest import lead_touches
+
+    touches = lead_touches(ctx.snapshot, con, clocks["lead_id"].to_list(),
+                           mapping=ctx.config.mapping)
+    fresh = (
+        touches.lazy()
+        .join(clocks.lazy().select("lead_id", "owner_id", "clock_started_at"), on="lead_id")
+        .filter((pl.col("rep_id") == pl.col("owner_id"))
+                & (pl.col("occurred_at") >= pl.col("clock_started_at")))
+        .group_by("lead_id")
+        .agg(_fresh=pl.col("occurred_at").min())
+    )
+    return (
+        clocks.lazy()
+        .join(fresh, on="lead_id", how="left")
+        .with_columns(first_touch_at=pl.min_horizontal("first_touch_at", "_fresh"))
+        .drop("_fresh")
+        .collect()
+    )
+
+
 # What an arrivals pass reads: the records in its scope (routing.arrival_scope, written by
 # its ingest), the accounts they need as context (a new lead's matched account, the named
-# accounts), and only those records' matches and pipeline.
+# accounts), and only those records' matches and pipeline. Leads whose first-touch clock
+# may have run out (registered as _sla_clock_leads) are read too: the pass checks them.
 _NEW_ACCOUNTS = ("select record_id from routing.arrival_scope "
                  "where record_type = 'account'")
-_NEW_LEADS = "select record_id from routing.arrival_scope where record_type = 'lead'"
+_NEW_LEADS = ("select record_id from routing.arrival_scope where record_type = 'lead' "
+              "union all select lead_id from _sla_clock_leads")
 _CONTEXT_ACCOUNTS = f"""
     {_NEW_ACCOUNTS}
     union select matched_account_id from marts.dim_leads
@@ -559,14 +617,21 @@ _ARRIVAL_SCOPE = "select distinct record_type, record_id from routing.arrival_sc
 
 
 def _arrival_frames(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, clocks: pl.DataFrame | None = None,
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
-    """The engine's frames for an arrivals pass, and the records it may decide."""
-    frames = {
-        name: (con.sql(_ARRIVAL_QUERIES[name]).pl().lazy()
-               if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))
-        for name, table in ENGINE_TABLES.items()
-    }
+    """The engine's frames for an arrivals pass, and the records it may decide (the SLA's
+    leads join the scope in the engine, when their clock ran out)."""
+    sla_leads = (clocks.select("lead_id") if clocks is not None and clocks.height
+                 else pl.DataFrame(schema={"lead_id": pl.String()}))
+    con.register("_sla_clock_leads", sla_leads)
+    try:
+        frames = {
+            name: (con.sql(_ARRIVAL_QUERIES[name]).pl().lazy()
+                   if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))
+            for name, table in ENGINE_TABLES.items()
+        }
+    finally:
+        con.unregister("_sla_clock_leads")
     return frames, con.sql(_ARRIVAL_SCOPE).pl().lazy()
 
 
