@@ -545,21 +545,23 @@ SLA_CLOCKS = "intermediate.int_lead_sla_clocks"
 
 def sla_clocks(con: duckdb.DuckDBPyConnection, config: RoutingConfig, as_of: datetime
                ) -> pl.DataFrame:
-    """The first-touch clocks that may have run out at ``as_of``: started within the
-    engine's horizon and at least ``sla.first_touch_minutes`` of wall time ago (working
-    time never exceeds it), and not touched by ``as_of``. Empty without ``sla:`` or
-    before the model was first built."""
+    """The first-touch clocks that may have run out at ``as_of``: of a listed source,
+    started within the engine's horizon and at least ``sla.first_touch_minutes`` of wall
+    time ago (working time never exceeds it), and not touched by ``as_of``. Empty without
+    ``sla:`` or before the model was first built."""
     from switchboard.engine.inputs import FRAME_COLUMNS
     from switchboard.engine.sla import HORIZON
 
     if config.sla is None or not warehouse.table_exists(con, SLA_CLOCKS):
         return pl.DataFrame(schema=FRAME_COLUMNS["sla_clocks"])
     due = as_of - timedelta(minutes=config.sla.first_touch_minutes)
+    sources = config.sla.source_keys
     return warehouse.query(con, f"""
         select * from {SLA_CLOCKS}
         where clock_started_at > ? and clock_started_at <= ?
           and (first_touch_at is null or first_touch_at > ?)
-    """, [as_of - HORIZON, due, as_of])
+          and (? or lower(trim(source)) in (select unnest(?::varchar[])))
+    """, [as_of - HORIZON, due, as_of, not sources, sources])
 
 
 def _with_fresh_touches(clocks: pl.DataFrame, ctx: RunContext,
