@@ -208,7 +208,8 @@ def route(
                       named_accounts=named_accounts.lazy(), config=config)
 
     # A lead re-routed for its SLA is no ambiguity: its rule ignores the others on purpose.
-    contestable = decided.lazy().filter(~pl.col("sla"))
+    contestable = (decided.lazy() if breaches.is_empty()
+                   else decided.lazy().filter(~pl.col("sla")))
     descriptions = conflicts.territory_descriptions(matched, contestable, names, territories)
     conflict_rows = conflicts.build_conflicts(contestable, descriptions, names, run_id)
     explained = rationale.rationale_by_seq(
