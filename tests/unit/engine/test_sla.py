@@ -212,3 +212,19 @@ def test_breaches_schema_when_nothing_breached() -> None:
     result = desk().route(SLA)
     assert result.sla_breaches.is_empty()
     assert result.sla_breaches.schema == pl.Schema(SLA_BREACHES)
+
+
+def test_a_round_robin_territory_gives_the_lead_to_the_next_turn_that_never_had_it() -> None:
+    """The rotation would give Ana the next turn: she let the lead lapse, so the turn after
+    hers takes it, and the rotation moves on past both."""
+    org = (
+        Org().rep("R-ANA", "Ana Lopez").rep("R-BEN", "Ben Ruiz").rep("R-CY", "Cy Diaz")
+        .territory("T-RR", ["R-ANA", "R-BEN", "R-CY"], name="Rotation", method="round_robin")
+        .lead("L1", "R-ANA", territories=["T-RR"])
+        .clock("L1", "R-ANA", "T-RR", AGO_45)
+    )
+    result = org.route(SLA)
+    row = decision(result, "L1")
+    assert (row["rule"], row["owner_id"]) == ("sla_reroute", "R-BEN")
+    assert "(next in the round-robin rotation, index 0)" in row["rationale"]
+    assert result.round_robin["position"].to_list() == [2]
