@@ -24,6 +24,7 @@ ALERT_TYPES = (
     "pipeline_handoff",
     "routing_conflict",
     "rule_gap",
+    "sla_breached",
     "guard_tripped",
     "rep_data_problem",
     "delivery_failed",
@@ -85,6 +86,52 @@ def pipeline_handoffs(decisions: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,
         )
     )
     return _finish(frame, run_id, [pl.col("record_id"), pl.col("rep_id")])
+
+
+def sla_breached(breaches: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,
+                 fallback_recipient: str) -> pl.LazyFrame:
+    """A lead its owner did not touch within the first-touch SLA was re-routed, or kept for
+    manager review: the manager of the rep who let it lapse (the territory team's manager)
+    hears of it. ``breaches`` is the engine's SLA_BREACHES frame. Announced once per lapse
+    (lead, rep and the clock's start)."""
+    names = reps.select("rep_id", "rep_name")
+    managers = reps.select(pl.col("rep_id").alias("previous_owner_id"), "manager_id")
+    lapsed = pl.coalesce("previous_owner_name", "previous_owner_id")
+    outcome = (
+        pl.when(pl.col("rule") == "sla_reroute")
+        .then(pl.format("re-routed ({} of {}) to {}", "reroute", "max_reroutes",
+                        pl.coalesce("owner_name", "owner_id")))
+        .when(pl.col("reroutes_before") > 0)
+        .then(pl.format("kept for manager review after {} re-route{}", "reroutes_before",
+                        pl.when(pl.col("reroutes_before") == 1).then(pl.lit(""))
+                        .otherwise(pl.lit("s"))))
+        .when(pl.col("max_reroutes") == 0)
+        .then(pl.lit("kept for manager review"))
+        .otherwise(pl.format("kept for manager review: nobody else in {} could take it",
+                             pl.coalesce("territory_name", "territory_id")))
+    )
+    detail = pl.format("not touched within {} min by {}; {}", "first_touch_minutes", lapsed,
+                       outcome)
+    frame = (
+        breaches.join(managers, on="previous_owner_id", how="left")
+        .join(names.rename({"rep_id": "previous_owner_id", "rep_name": "previous_owner_name"}),
+              on="previous_owner_id", how="left")
+        .join(names.rename({"rep_id": "owner_id", "rep_name": "owner_name"}),
+              on="owner_id", how="left")
+        .select(
+            type=pl.lit("sla_breached"),
+            severity=pl.lit("warning"),
+            recipient_id=pl.coalesce("manager_id", pl.lit(fallback_recipient)),
+            record_type=pl.lit("lead"),
+            record_id="record_id",
+            rep_id="previous_owner_id",
+            message=pl.format("Lead {} was {}.", "record_id", detail),
+            detail=detail,
+            clock_started_at="clock_started_at",
+        )
+    )
+    return _finish(frame, run_id, [pl.col("record_id"), pl.col("rep_id"),
+                                   pl.col("clock_started_at").dt.strftime("%Y-%m-%dT%H:%M:%S")])
 
 
 def routing_conflicts(conflicts: pl.LazyFrame, run_id: str, recipient: str) -> pl.LazyFrame:
@@ -336,14 +383,26 @@ def build_alerts(
     run_id: str,
     as_of: datetime,
     skill_gaps: pl.DataFrame | None = None,
+    sla_breaches: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """All alerts of one run, most severe first, one row per alert_key."""
+    """All alerts of one run, most severe first, one row per alert_key.
+
+    ``sla_breaches`` (the engine's SLA_BREACHES) raise sla_breached; their manager reviews
+    are no pipeline handoff."""
     revops = config.alerts.revops_recipient
     d, c = decisions.lazy(), conflicts.lazy()
+    handoffs = d
+    if sla_breaches is not None and sla_breaches.height:
+        handoffs = d.join(
+            sla_breaches.lazy().select("record_id", record_type=pl.lit("lead")),
+            on=["record_type", "record_id"], how="anti",
+        )
     parts = [
         unowned_accounts(gaps, d, reps, config, run_id, as_of),
         overloaded_reps(workload_history, reps, config, run_id, as_of),
-        pipeline_handoffs(d, reps, run_id, revops),
+        pipeline_handoffs(handoffs, reps, run_id, revops),
+        *([sla_breached(sla_breaches.lazy(), reps, run_id, revops)]
+          if sla_breaches is not None else []),
         routing_conflicts(c, run_id, revops),
         rule_gaps(d, run_id, revops),
         *([skill_gap_alerts(skill_gaps.lazy(), run_id, revops, as_of)]

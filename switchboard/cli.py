@@ -20,6 +20,8 @@ import switchboard  # (also switches telemetry off before anything else loads)
 from switchboard import progress
 
 if TYPE_CHECKING:  # typer must not pay for the engine's import at start-up
+    from datetime import datetime
+
     from switchboard.plans import Mode
 
 app = typer.Typer(
@@ -848,7 +850,27 @@ def demo(
     # The org is generated at the as-of, so export and as-of agree by construction.
     run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
                as_of=when.isoformat(), wait=0, allow_backdated=True)
+    _demo_sla_pass(out, warehouse, outbox, config, when)
     _print_stories(warehouse)
+
+
+def _demo_sla_pass(out: Path, warehouse: Path, outbox: Path, config: Path | None,
+                   when: datetime) -> None:
+    """With routing.yml's first-touch SLA on, an arrivals pass a little after its deadline:
+    the export has not changed, so it decides only the story lead nobody touched."""
+    from datetime import timedelta
+
+    from switchboard.config import load_config
+    from switchboard.generate import LEAD_SLA
+
+    sla = load_config(config).sla
+    if sla is None:
+        return
+    later = when + timedelta(minutes=sla.first_touch_minutes + 5)
+    console.print(f"[dim]{sla.first_touch_minutes + 5} minutes later, nobody has touched "
+                  f"{LEAD_SLA}: an arrivals pass at {later:%H:%M}[/]", highlight=False)
+    run_arrivals(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
+                 as_of=later.isoformat(), wait=0, allow_backdated=True)
 
 
 @app.command()

@@ -259,6 +259,50 @@ class Guards(_Strict):
         return limits
 
 
+class Sla(_Strict):
+    """First-touch SLA for inbound leads (docs/OPERATIONS.md, "First-touch SLA"): a lead
+    Switchboard gave a rep through a territory that the rep logged no activity on within
+    ``first_touch_minutes`` (of the rep's working hours) is re-routed to another member of
+    the territory, at most ``max_reroutes`` times; the next miss sends it to manager review.
+    """
+
+    first_touch_minutes: int = Field(gt=0)
+    # Lead sources (leads.source, case and surrounding spaces ignored) it applies to; empty
+    # means every source.
+    sources: list[str] = Field(default_factory=list)
+    max_reroutes: int = Field(2, ge=0)
+
+    @field_validator("first_touch_minutes", "max_reroutes", mode="before")
+    @classmethod
+    def _a_count(cls, value: object, info: ValidationInfo) -> object:
+        # YAML reads `yes`, `on` and `true` as booleans, which pydantic would take for 1.
+        if isinstance(value, bool):
+            what = "minutes" if info.field_name == "first_touch_minutes" else "re-routes"
+            raise ValueError(f"is `{str(value).lower()}`, not a number of {what}")
+        return value
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _source_names(cls, value: object) -> object:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            raise ValueError(f"is `{value}`, not a list: write `sources: [{value}]`")
+        if isinstance(value, list):
+            odd = [v for v in value if not isinstance(v, str) or not v.strip()]
+            if odd:
+                shown = f"`{odd[0]}`" if odd[0] not in (None, "") and str(odd[0]).strip() \
+                    else "an empty value"
+                raise ValueError(f"{shown} is not a lead source: list the leads.source "
+                                 "values the SLA applies to, such as `[Web, Demo Request]`")
+        return value
+
+    @property
+    def source_keys(self) -> list[str]:
+        """The sources as compared with leads.source: trimmed and lower-cased."""
+        return sorted({source.strip().lower() for source in self.sources})
+
+
 class Evidence(_Strict):
     # A rep missing from the HR (or reps) export this many consecutive exports has left;
     # fewer, and the rep keeps the book and receives nothing new (a rep_data_problem alert).
@@ -444,6 +488,8 @@ class RoutingConfig(_Strict):
     alerts: Alerts = Alerts()
     guards: Guards = Guards()
     evidence: Evidence = Evidence()
+    # First-touch SLA of inbound leads; absent (None): leads are never re-routed for it.
+    sla: Sla | None = None
     sinks: Sinks = Sinks()
     messages: Messages = Messages()
     # How the export's headers and values map to the contracts: a preset name (hubspot,
@@ -452,6 +498,14 @@ class RoutingConfig(_Strict):
     mapping: HeaderMapping | None = None
     # Hash of the source text + engine version; set by load_config.
     rules_version: str = "unversioned"
+
+    @field_validator("sla", mode="before")
+    @classmethod
+    def _sla_settings(cls, value: object) -> object:
+        if value is not None and not isinstance(value, dict | Sla):
+            raise ValueError(f"is `{value}`, not settings such as `{{first_touch_minutes: 30, "
+                             "sources: [Web], max_reroutes: 2}`")
+        return value
 
     @model_validator(mode="after")
     def _fallback_last_and_on(self) -> RoutingConfig:
@@ -516,6 +570,13 @@ def load_config(path: Path | str | None = None, mapping: str | None = None) -> R
     header_mapping = (_load_mapping("--mapping", mapping, Path.cwd()) if mapping else
                       _load_mapping(f"config {source}", data.get("mapping"), source.parent))
     data["mapping"] = header_mapping
+    if "sla" in data and data["sla"] is None:
+        # An empty `sla:` is a section whose settings were left out (or commented out), not
+        # the feature switched off: that is the section removed.
+        line = _line_of(yaml.compose(text), ("sla",))
+        raise ConfigError(f"config {source}: {f'line {line}: ' if line else ''}`sla` is "
+                          "empty: give first_touch_minutes (and sources, max_reroutes), or "
+                          "remove the section to switch the first-touch SLA off")
     # A changed mapping file reads the same export differently: it is part of the version.
     mapped = f"|mapping={header_mapping.digest}" if header_mapping else ""
     digest = hashlib.sha256(

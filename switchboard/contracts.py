@@ -100,6 +100,9 @@ class Contract(BaseModel):
     # Columns that date a row (newest first, empty last): when a unique key repeats, the
     # newest row wins and the others are quarantined. Without it the first row wins.
     order_by: tuple[str, ...] = ()
+    # Optional columns of which a row needs at least one (an activity is on an account, a
+    # lead or both): a row with all of them empty is set aside.
+    require_one_of: tuple[str, ...] = ()
     columns: tuple[Column, ...]
 
     @field_validator("columns")
@@ -116,6 +119,21 @@ class Contract(BaseModel):
         unknown = [c for c in self.order_by if c not in names]
         if unknown:
             raise ValueError(f"order_by names unknown columns: {unknown}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_of_optional_columns(self) -> Contract:
+        if not self.require_one_of:
+            return self
+        names = {c.name: c for c in self.columns}
+        unknown = [c for c in self.require_one_of if c not in names]
+        if unknown:
+            raise ValueError(f"require_one_of names unknown columns: {unknown}")
+        if len(set(self.require_one_of)) < 2:
+            raise ValueError("require_one_of needs two or more columns")
+        required = [c for c in self.require_one_of if names[c].required]
+        if required:
+            raise ValueError(f"require_one_of lists required columns: {required}")
         return self
 
     @property

@@ -26,6 +26,7 @@ DIGEST_TYPES = (
     "guard_tripped",
     "unowned_account",
     "pipeline_handoff",
+    "sla_breached",
     "rep_data_problem",
     "rep_overloaded",
     "rule_gap",
@@ -37,6 +38,7 @@ GROUP_TITLES = {
     "rep_data_problem": "Reps held by a data problem",
     "rep_overloaded": "Reps over capacity",
     "rule_gap": "Records no rule matched",
+    "sla_breached": "Leads not touched within their SLA",
     "routing_conflict": "Routing conflicts",
     "delivery_failed": "Deliveries failing",
 }
@@ -48,6 +50,7 @@ HEADLINE_NOUNS = {
     "rep_data_problem": ("rep held by a data problem", "reps held by a data problem"),
     "rep_overloaded": ("rep over capacity", "reps over capacity"),
     "rule_gap": ("record no rule matched", "records no rule matched"),
+    "sla_breached": ("lead not touched within its SLA", "leads not touched within their SLA"),
     "routing_conflict": ("routing conflict", "routing conflicts"),
     "delivery_failed": ("delivery failing", "deliveries failing"),
 }

@@ -13,7 +13,9 @@ to the engine:
   decides only them; its identity includes the watermark, so the run ledger never answers
   for it.
 - departure: reuses the marts built today from the same export and settings, decides
-  the leaver's book; its effective time may lie before the export.
+  the leaver's book; its effective time may lie before the export. It alone leaves the
+  first-touch SLA (routing.yml sla:) alone: every other run, an arrivals pass included,
+  also re-routes the leads whose clock ran out (Selection.sla_breaches).
 - territory_change: ingests the export with the new plan's files (their row counts may
   drop), also decides accounts left outside their owner's territories.
 
@@ -69,7 +71,8 @@ PLANS: dict[Mode, Plan] = {
     "hourly": Plan("hourly", routes_every_record=True),
     "arrivals": Plan("arrivals", arrivals_only=True, delivers_pending_first=False,
                      answers_from_ledger=False),
-    "departure": Plan("departure", Selection(leavers_only=True), reuses_marts=True,
+    "departure": Plan("departure", Selection(leavers_only=True, sla_breaches=False),
+                      reuses_marts=True,
                       checks_export_time=False, as_of_option="--effective"),
     "territory_change": Plan("territory_change", Selection(also_repairs=(OUTSIDE_TERRITORY,)),
                              replaces=PLAN_ENTITIES),

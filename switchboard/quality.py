@@ -89,6 +89,11 @@ class ExpectationSpec:
     @property
     def target(self) -> str:
         """The column(s) the expectation is about, for messages."""
+        if self.column is not None and "row_condition" in self.kwargs:
+            condition = self.kwargs["row_condition"]
+            if isinstance(condition, Mapping):  # as GX's results give it back
+                condition = condition.get("pass_through_filter", condition)
+            return f"{self.column} where {condition}"
         if self.column is not None:
             return self.column
         if "column_list" in self.kwargs:
@@ -136,8 +141,10 @@ def raw_specs(contract: Contract, *, include_references: bool = False) -> list[E
     """The raw stage's expectations for one entity, derived from its contract only.
 
     Per column, in contract order: type, not-null (required), allowed values, pattern,
-    min/max and uniqueness; then a compound-key uniqueness check when the primary key has
-    several columns. References need the parent table, so only ingest asks for them.
+    min/max and uniqueness; then, for a contract's ``require_one_of``, the last of those
+    columns must be set where the others are empty (see :func:`one_of_spec`); then a
+    compound-key uniqueness check when the primary key has several columns. References
+    need the parent table, so only ingest asks for them.
     """
     specs = [
         ExpectationSpec(TABLE_COLUMNS, {"column_set": contract.column_names, "exact_match": False})
@@ -160,6 +167,8 @@ def raw_specs(contract: Contract, *, include_references: bool = False) -> list[E
             )
         if column.unique:
             specs.append(ExpectationSpec(UNIQUE, {"column": name}))
+    if contract.require_one_of:
+        specs.append(one_of_spec(contract.require_one_of))
     if len(contract.key_columns) > 1:
         specs.append(ExpectationSpec(COMPOUND_UNIQUE, {"column_list": contract.key_columns}))
     if include_references:
@@ -173,6 +182,18 @@ def raw_specs(contract: Contract, *, include_references: bool = False) -> list[E
                     )
                 )
     return specs
+
+
+def one_of_spec(columns: Sequence[str]) -> ExpectationSpec:
+    """A row needs at least one of ``columns``: GX's not-null check of the last one, on
+    the rows where the others are all empty (a pandas row condition). Ingest recognises
+    the row condition and evaluates the same rule in Polars (switchboard.ingest)."""
+    *others, last = columns
+    return ExpectationSpec(NOT_NULL, {
+        "column": last,
+        "row_condition": " & ".join(f"{column}.isnull()" for column in others),
+        "condition_parser": "pandas",
+    })
 
 
 _SUITES: dict[str, ExpectationSuite] = {}
@@ -416,6 +437,10 @@ def check_raw(
 # --------------------------------------------------------------------------- engine stage
 
 
+# The rules whose owner the territory's capacity pick chose.
+PLACED_RULES = ("territory", "sla_reroute")
+
+
 def engine_check_frame(
     decisions: pl.DataFrame,
     reps: pl.DataFrame,
@@ -433,7 +458,8 @@ def engine_check_frame(
     - ``record_key``: record_type|record_id, unique when every record is decided once;
     - ``has_one_target``: exactly one of owner_id / queue is set;
     - ``owner_ok``: a new owner is available today (manager review keeps the old owner);
-    - ``headroom_ok``: a rep given territory records was below high-water before the last
+    - ``headroom_ok``: a rep given territory records (or leads re-routed for their
+      first-touch SLA, placed by the same pick) was below high-water before the last
       of them, i.e. nobody was pushed above high-water while the territory had room. The
       leads that follow an account the territory placed (rule account_owner with the
       account's territory_id) come after it and may take the rep past high-water, so
@@ -476,7 +502,7 @@ def engine_check_frame(
         .group_by("owner_id")
         .agg(
             final_index=pl.col("workload_index").first() + pl.col("delta").sum(),
-            last_delta=pl.col("delta").filter(pl.col("rule") == "territory").max()
+            last_delta=pl.col("delta").filter(pl.col("rule").is_in(PLACED_RULES)).max()
             + pl.col("delta").filter(pl.col("follows_placement")).sum(),
         )
         .select(

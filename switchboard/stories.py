@@ -16,6 +16,8 @@ from switchboard.generate import (
     LEAD_HOURS,
     LEAD_SKILL_DE,
     LEAD_SKILL_JA,
+    LEAD_SLA,
+    LEAD_SLA_SOURCE,
     REP_LEAVE,
     REP_LEAVER,
     REP_LIGHT,
@@ -35,15 +37,52 @@ def _who(rep_id: str) -> str:
 
 
 def _latest_decisions(path: Path) -> pl.DataFrame:
+    """The decisions of the latest published hourly run (the demo's stories); a later
+    arrivals pass only adds the SLA story's re-route (_sla_history)."""
     con = warehouse.connect(path, read_only=True)
     try:
         return warehouse.query(
             con,
             "select d.* from routing.decisions d join (select run_id from routing.runs "
-            "where status = 'published' order by started_at desc limit 1) r using (run_id)",
+            "where status = 'published' and mode = 'hourly' order by started_at desc "
+            "limit 1) r using (run_id)",
         )
     finally:
         con.close()
+
+
+def _sla_history(path: Path) -> pl.DataFrame:
+    """Every published decision of the SLA story's lead, oldest first."""
+    con = warehouse.connect(path, read_only=True)
+    try:
+        return warehouse.query(
+            con,
+            "select d.* from routing.decisions d join routing.runs r using (run_id) "
+            "where r.status = 'published' and d.record_type = 'lead' and d.record_id = ? "
+            "order by r.as_of, r.started_at",
+            [LEAD_SLA],
+        )
+    finally:
+        con.close()
+
+
+def sla_row(history: pl.DataFrame) -> tuple[str, str] | None:
+    """The SLA story from the lead's decisions: who the territory gave it to, and who a
+    later run re-routed it to when nobody had touched it."""
+    if history.is_empty():
+        return None
+    first = history.row(0, named=True)
+    routed = (f"{first['owner_id'] or first['queue']} via {first['rule']} at "
+              f"{first['decided_at']:%H:%M}")
+    later = history.filter(pl.col("rule").is_in(["sla_reroute", "manager_review"]))
+    if later.is_empty():
+        return (f"Inbound lead from a {LEAD_SLA_SOURCE}, nobody touches it", routed + ".")
+    last = later.row(-1, named=True)
+    return (
+        f"Inbound lead from a {LEAD_SLA_SOURCE}, nobody touches it (routing.yml sla:)",
+        f"{routed}; at {last['decided_at']:%H:%M} {last['owner_id']} via {last['rule']}: "
+        f"{last['rationale']}",
+    )
 
 
 def _overload_fairness(path: Path) -> pl.DataFrame:
@@ -130,6 +169,9 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         f"owns still follow the account: {counts.get(REP_OVER, 0)}).",
     ))
     rows += _inbound_rows(decisions, one)
+    sla = sla_row(_sla_history(path))
+    if sla:
+        rows.append(sla)
     drift = _drift_story(_overload_fairness(path))
     if drift:
         rows.append(drift)

@@ -17,6 +17,7 @@ RULE_LABELS = {
     "fallback_queue": "to the fallback queue",
     "manager_review": "kept for manager review",
     "territory_pool": "to territory pools",
+    "sla_reroute": "re-routed: not touched within the first-touch SLA",
 }
 
 

@@ -107,7 +107,12 @@ def review_reason() -> pl.Expr:
     what = pl.when(pl.col("rule") == "territory_pool").then(pl.lit("territory pool")) \
         .otherwise(pl.lit("queue"))
     return (
-        pl.when(pl.col("rule") == "manager_review")
+        # A lead kept for manager review missed its first-touch SLA (a leaver's accounts
+        # with open pipeline are the other manager reviews).
+        pl.when((pl.col("rule") == "manager_review") & (object_type == "lead"))
+        .then(pl.lit("owner kept for manager review (not touched within the first-touch "
+                     "SLA): nothing to write back; the manager reassigns the lead in the CRM"))
+        .when(pl.col("rule") == "manager_review")
         .then(pl.lit("owner kept for manager review (open pipeline): nothing to write back; "
                      "the manager hands the account over in the CRM"))
         .when(queue.is_null())

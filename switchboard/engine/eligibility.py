@@ -14,6 +14,9 @@ with a valid owner is left alone. Which problems a run repairs is its plan's
   territory is not moved: there is nowhere better to send it.
 * ``leavers_only`` (a departure): only the records owned by the named leavers, whatever
   else is wrong.
+* ``sla_breaches`` (every plan but a departure's): also the leads whose first-touch SLA
+  ran out (routing.yml ``sla:``, switchboard.engine.sla), though their owner is valid, and
+  whether or not a scoped run's scope (an arrivals pass's new records) lists them.
 
 On leave is not a problem: the rep keeps the book and only stops receiving new records.
 """
@@ -39,10 +42,13 @@ class Selection:
     ``leavers_only``: only the records owned by the leavers the run names, whatever else
     is wrong with them. ``also_repairs``: owner problems repaired on top of routing.yml's
     ``hourly_repairs`` (``outside_territory`` is worked out only when asked for).
+    ``sla_breaches``: also re-route the leads whose first-touch SLA ran out, when
+    routing.yml has ``sla:`` (never with ``leavers_only``).
     """
 
     leavers_only: bool = False
     also_repairs: tuple[str, ...] = ()
+    sla_breaches: bool = True
 
     def __post_init__(self) -> None:
         known = {*get_args(OwnerProblem), OUTSIDE_TERRITORY}
@@ -53,6 +59,10 @@ class Selection:
 
     def repairs(self, config: RoutingConfig) -> list[str]:
         return [*config.hourly_repairs, *self.also_repairs]
+
+    def checks_sla(self, config: RoutingConfig) -> bool:
+        """Whether the run re-routes leads past their first-touch SLA."""
+        return self.sla_breaches and not self.leavers_only and config.sla is not None
 
 
 # The hourly run's selection: routing.yml's hourly_repairs, nothing more.
@@ -81,6 +91,23 @@ RECORDS_SCHEMA: dict[str, pl.DataType] = {
     # Skills the record's rep must have: a lead's required_skills, lower-cased, sorted and
     # distinct (empty for accounts).
     "required_skills": pl.List(pl.String()),
+    # A lead whose first-touch SLA ran out (switchboard.engine.sla): re-routed within
+    # sla_territory_id, never to a rep in sla_held_by; to manager review when exhausted.
+    "sla": pl.Boolean(),
+    "sla_territory_id": pl.String(),
+    "sla_reroutes": pl.Int64(),
+    "sla_held_by": pl.List(pl.String()),
+    "sla_exhausted": pl.Boolean(),
+    "sla_clock_started_at": pl.Datetime("us"),
+}
+
+_NOT_SLA = {
+    "sla": pl.lit(False),
+    "sla_territory_id": pl.lit(None, pl.String()),
+    "sla_reroutes": pl.lit(None, pl.Int64()),
+    "sla_held_by": pl.lit(None, pl.List(pl.String())),
+    "sla_exhausted": pl.lit(False),
+    "sla_clock_started_at": pl.lit(None, pl.Datetime("us")),
 }
 
 
@@ -180,6 +207,7 @@ def records_needing_owner(
     config: RoutingConfig,
     selection: Selection,
     leaver_rep_ids: Sequence[str],
+    breaches: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Accounts and leads this run decides, one row each, in arrival order (``seq``).
 
@@ -188,6 +216,11 @@ def records_needing_owner(
     ``seq`` orders records by (created_at, record_type, record_id): the order in which a
     territory hands out its capacity, and the order of the decisions table. A record
     without created_at counts as the oldest.
+
+    ``breaches`` (switchboard.engine.sla.BREACHES) are leads whose first-touch SLA ran
+    out: decided too (their owner is valid, so they have no owner problem), with the
+    ``sla_*`` columns set, whatever the scope. Only a selection that checks the SLA
+    passes them.
     """
     flags = _rep_flags(reps)
     accounts = (
@@ -211,6 +244,7 @@ def records_needing_owner(
         tier="tier",
         match_method=pl.lit(None, pl.String()),
         required_skills=pl.lit([], pl.List(pl.String())),
+        **_NOT_SLA,
     )
     matched = inputs.accounts.select(
         matched_account_id="account_id",
@@ -242,17 +276,53 @@ def records_needing_owner(
             .list.unique()
             .list.sort()
             .fill_null(pl.lit([], pl.List(pl.String()))),
+            **_NOT_SLA,
         )
     )
     selected = _selected(selection, config, leaver_rep_ids)
+    scope = inputs.scope
+    if breaches is not None and not breaches.is_empty():
+        lead_records = _with_breaches(lead_records, breaches)
+        selected = selected | pl.col("sla")
+        if scope is not None:
+            scope = pl.concat([
+                scope,
+                breaches.lazy().select(record_type=pl.lit("lead"), record_id="lead_id"),
+            ]).unique()
     records = pl.concat([account_records, lead_records])
-    if inputs.scope is not None:
+    if scope is not None:
         records = records.join(
-            inputs.scope, on=["record_type", "record_id"], how="semi", maintain_order="left"
+            scope, on=["record_type", "record_id"], how="semi", maintain_order="left"
         )
     return (
         records.filter(selected.fill_null(False))
         .sort("created_at", "record_type", "record_id")
         .with_row_index("seq")
         .collect(engine="in-memory")
+    )
+
+
+def _with_breaches(leads: pl.LazyFrame, breaches: pl.DataFrame) -> pl.LazyFrame:
+    """The lead records with the ``sla_*`` columns of the leads that breached their SLA."""
+    breached = breaches.lazy().select(
+        record_id="lead_id",
+        _sla=pl.lit(True),
+        _territory_id="territory_id",
+        _reroutes="reroutes",
+        _held_by="held_by",
+        _exhausted="exhausted",
+        _clock="clock_started_at",
+    )
+    hit = pl.col("_sla").fill_null(False)
+    return (
+        leads.join(breached, on="record_id", how="left", maintain_order="left")
+        .with_columns(
+            sla=hit,
+            sla_territory_id=pl.col("_territory_id"),
+            sla_reroutes=pl.col("_reroutes"),
+            sla_held_by=pl.col("_held_by"),
+            sla_exhausted=hit & pl.col("_exhausted").fill_null(False),
+            sla_clock_started_at=pl.col("_clock"),
+        )
+        .drop("_sla", "_territory_id", "_reroutes", "_held_by", "_exhausted", "_clock")
     )

@@ -15,6 +15,12 @@ or the fallback queue when the account matches no territory).
 ``overflow_queue`` only means something once the territory rule has tried: if routing.yml
 lists it before ``territory`` it is evaluated right after ``territory``.
 
+A lead whose first-touch SLA ran out (``sla``, switchboard.engine.sla) skips the hierarchy
+as a leaver's account does: ``sla_reroute`` gives it the territory's pick among the
+members who have not held it yet (its territory is the one it was routed through), and
+``manager_review`` keeps it with its owner when the re-routes are exhausted or nobody else
+can take it (`sla_outcomes`). It never follows an account.
+
 A lead whose matched account this run decides *follows* that account (docs/ARCHITECTURE.md
 "Rule hierarchy"): where ``account_owner`` reads the account's owner, it reads the owner or
 queue the account is given in this run instead of the exported one. The account's decision
@@ -212,7 +218,7 @@ def earlier_owner(config: RoutingConfig) -> pl.Expr:
     owners = [rule_outcome(r, config).owner_id for r in rules_before_territory(config)]
     if not owners:
         return _NO_OWNER
-    return pl.when(~pl.col("redistributed") & ~pl.col("follow_pending")).then(
+    return pl.when(~pl.col("redistributed") & ~pl.col("follow_pending") & ~pl.col("sla")).then(
         pl.coalesce(owners)
     )
 
@@ -278,7 +284,8 @@ def with_followers(facts: pl.LazyFrame, config: RoutingConfig) -> pl.LazyFrame:
     else:
         waits = pl.lit(False)  # the territory rule comes first: nothing to hold back
     links = (
-        frame.filter((pl.col("record_type") == "lead") & pl.col("account_key").is_not_null())
+        frame.filter((pl.col("record_type") == "lead") & pl.col("account_key").is_not_null()
+                     & ~pl.col("sla"))
         .select("seq", "account_key")
         .join(accounts, on="account_key", how="inner")
         .drop("account_key")
@@ -404,14 +411,45 @@ def redistributed(config: RoutingConfig) -> pl.Expr:
 def reaches_territory(config: RoutingConfig) -> pl.Expr:
     """Whether the territory rule places the record: nothing before it decided (a lead
     waiting for its account's owner is decided by account_owner), it is on, and the record
-    matched a territory (needs ``win_territory_id``)."""
-    return (
+    matched a territory (needs ``win_territory_id``). A lead past its first-touch SLA is
+    placed (excluding who held it) unless its re-routes are exhausted."""
+    hierarchy = (
         ~pl.col("redistributed")
         & ~pl.col("follow_pending")
         & pl.col("earlier_owner_id").is_null()
         & pl.col("win_territory_id").is_not_null()
         & pl.lit("territory" in config.enabled_rules)
     )
+    sla = pl.col("sla")
+    return (
+        pl.when(sla)
+        .then(~pl.col("sla_exhausted") & pl.col("win_territory_id").is_not_null())
+        .otherwise(hierarchy)
+    )
+
+
+def sla_outcomes() -> list[Outcome]:
+    """A lead past its first-touch SLA (before every other rule): ``sla_reroute`` to the
+    member the placement gave it (the reps who held it excluded), else ``manager_review``
+    with the owner kept (re-routes exhausted, or no other member could take it)."""
+    sla = pl.col("sla")
+    rerouted = sla & pl.col("alloc_owner_id").is_not_null()
+    return [
+        Outcome(
+            rule=pl.lit("sla_reroute"),
+            owner_id=pl.when(rerouted).then(pl.col("alloc_owner_id")),
+            queue=_NO_OWNER,
+            territory_id=pl.when(rerouted).then(pl.col("win_territory_id")),
+        ),
+        Outcome(
+            rule=pl.lit("manager_review"),
+            owner_id=pl.when(sla).then(pl.col("previous_owner_id")),
+            queue=_NO_OWNER,
+            territory_id=pl.when(sla).then(
+                pl.coalesce("win_territory_id", "sla_territory_id")
+            ),
+        ),
+    ]
 
 
 def redistribution_outcomes(config: RoutingConfig) -> list[Outcome]:

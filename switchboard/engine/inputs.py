@@ -92,6 +92,18 @@ FRAME_COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "cycle_key": pl.String(),
         "position": pl.Int64(),
     },
+    # The first-touch clocks of leads a territory gave a rep (int_lead_sla_clocks): which
+    # ran out is the engine's to decide (switchboard.engine.sla).
+    "sla_clocks": {
+        "lead_id": pl.String(),
+        "owner_id": pl.String(),
+        "territory_id": pl.String(),
+        "clock_started_at": TIMESTAMP,
+        "reroutes": pl.Int64(),
+        "held_by": pl.List(pl.String()),
+        "first_touch_at": TIMESTAMP,
+        "source": pl.String(),
+    },
 }
 
 # Columns a frame may lack: exports and marts from before the contracts had them, and
@@ -114,7 +126,7 @@ SCOPE_COLUMNS: dict[str, pl.DataType] = {"record_type": pl.String(), "record_id"
 # Frames a snapshot may legitimately lack (no CRM leads export, first run without state).
 OPTIONAL_FRAMES = frozenset(
     {"leads", "opportunities", "named_accounts", "rep_state", "recent_assignments",
-     "round_robin"}
+     "round_robin", "sla_clocks"}
 )
 
 # The warehouse table behind each input, accepted as an alias by `EngineInputs.from_frames`.
@@ -130,6 +142,7 @@ MART_NAMES: dict[str, str] = {
     "rep_state": "rep_state",
     "recent_assignments": "routing.decisions since the workload build",
     "round_robin": "routing.round_robin",
+    "sla_clocks": "int_lead_sla_clocks",
 }
 
 FrameLike = pl.DataFrame | pl.LazyFrame
@@ -176,7 +189,9 @@ class EngineInputs:
 
     ``workload`` holds the fct_rep_workload rows of the as-of date; when several dates are
     passed the latest row per rep is used. ``rep_state`` is routing.rep_state from the
-    previous run and may be empty. Construction validates the columns of every frame.
+    previous run and may be empty. ``sla_clocks`` (intermediate.int_lead_sla_clocks) is
+    empty unless routing.yml has ``sla:``. Construction validates the columns of every
+    frame.
     """
 
     accounts: pl.LazyFrame
@@ -192,6 +207,7 @@ class EngineInputs:
         default_factory=lambda: empty_frame("recent_assignments")
     )
     round_robin: pl.LazyFrame = field(default_factory=lambda: empty_frame("round_robin"))
+    sla_clocks: pl.LazyFrame = field(default_factory=lambda: empty_frame("sla_clocks"))
     scope: pl.LazyFrame | None = None
 
     def __post_init__(self) -> None:

@@ -18,6 +18,8 @@ rule has none; a queue may itself contain ``:``, so split on the first two only)
 * ``fallback_queue`` only when it decided.
 
 Rules after the winner are listed too: they are the alternatives a reviewer asks about.
+A lead re-routed for its first-touch SLA lists only that decision (``sla_reroute`` or
+``manager_review`` with its territory and owner): the other rules do not apply to it.
 """
 
 from __future__ import annotations
@@ -161,6 +163,25 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
     if "territory" not in config.enabled_rules:
         overflow = ("Territory", [lit(" routing is off; matched territory "), territory,
                                   lit(", sent to overflow queue "), queue])
+    # How the territory's pick went, after "... to <owner>".
+    pick = [
+        pl.when(pl.col("alloc_rr_position").is_not_null())
+        .then(lit(" (next in the round-robin rotation, index "))
+        .otherwise(lit(" (lightest available member, index ")),
+        pl.col("alloc_index").round(0).cast(pl.Int64), lit(")"),
+        _group("; has skills ", skills),
+        pl.when(pl.col("alloc_off_hours")).then(
+            _group("; outside working hours; ", owner, " starts ",
+                   pl.col("alloc_next_start_text"))
+        ).otherwise(_group("; not working now: ", pl.col("off_duty_text"))),
+        _group("; ", skipped, " skipped"),
+    ]
+    # A lead past its first-touch SLA: "Not touched within 30 min by Ana Lopez; ...".
+    minutes = config.sla.first_touch_minutes if config.sla is not None else 0
+    most = config.sla.max_reroutes if config.sla is not None else 0
+    lapsed = [lit(f" touched within {minutes} min by "),
+              pl.coalesce("previous_owner_name", "previous_owner_id")]
+    reroutes = pl.col("sla_reroutes").fill_null(0)
     return {
         "manager_review": (
             "Account",
@@ -197,20 +218,34 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
              lit(" is a named account assigned to "), owner],
         ),
         "account_owner": ("Lead", [_account_owner(owner)]),
-        "territory": (
-            "Routed",
+        "territory": ("Routed", [lit(" by territory "), territory, lit(" to "), owner, *pick]),
+        "sla_reroute": (
+            "Not",
             [
-                lit(" by territory "), territory, lit(" to "), owner,
-                pl.when(pl.col("alloc_rr_position").is_not_null())
-                .then(lit(" (next in the round-robin rotation, index "))
-                .otherwise(lit(" (lightest available member, index ")),
-                pl.col("alloc_index").round(0).cast(pl.Int64), lit(")"),
-                _group("; has skills ", skills),
-                pl.when(pl.col("alloc_off_hours")).then(
-                    _group("; outside working hours; ", owner, " starts ",
-                           pl.col("alloc_next_start_text"))
-                ).otherwise(_group("; not working now: ", pl.col("off_duty_text"))),
-                _group("; ", skipped, " skipped"),
+                *lapsed,
+                lit("; re-routed ("), (reroutes + 1).cast(pl.String), lit(f" of {most})"),
+                lit(" by territory "), territory, lit(" to "), owner, *pick,
+            ],
+        ),
+        "sla_manager_review": (
+            "Not",
+            [
+                *lapsed,
+                pl.when(pl.col("sla_exhausted") & (reroutes > 0)).then(pl.format(
+                    " after {} re-route{} (sla.max_reroutes)", reroutes,
+                    pl.when(reroutes == 1).then(lit("")).otherwise(lit("s")),
+                ))
+                .when(pl.col("sla_exhausted")).then(lit(" (sla.max_reroutes is 0)"))
+                .otherwise(pl.concat_str(
+                    [
+                        lit("; no other member of territory "),
+                        pl.coalesce(territory, "sla_territory_id"),
+                        lit(" could take it"),
+                        _group(" (", skipped, " skipped, the rest at capacity or held it)"),
+                    ],
+                    ignore_nulls=True,
+                )),
+                lit("; kept for manager review"),
             ],
         ),
         "overflow_queue": overflow,
@@ -227,6 +262,8 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
 
 
 RATIONALE_RULES = (
+    "sla_reroute",
+    "sla_manager_review",
     "manager_review",
     "territory_pool",
     "open_opportunity",
@@ -259,10 +296,10 @@ def rationale_by_seq(
     parts = []
     for rule in RATIONALE_RULES:
         first, pieces = sentences[rule]
-        branch = decided.lazy().filter(pl.col("rule") == rule)
+        branch = decided.lazy().filter(_branch(rule))
         if rule == "open_opportunity":
             branch = branch.join(match_text, on="seq", how="left")
-        if rule in ("territory", "overflow_queue"):
+        if rule in ("territory", "overflow_queue", "sla_reroute", "sla_manager_review"):
             branch = branch.join(skipped, on="win_territory_id", how="left")
         if rule in ("named_account", "named_parent"):
             branch = branch.join(
@@ -301,6 +338,16 @@ def rationale_by_seq(
             )
         )
     return pl.concat(parts).sort("seq").collect(engine="in-memory")
+
+
+def _branch(rule: str) -> pl.Expr:
+    """The decisions one sentence of _sentences is for: its rule's, a manager review of a
+    lead past its first-touch SLA having a sentence of its own."""
+    if rule == "sla_manager_review":
+        return (pl.col("rule") == "manager_review") & pl.col("sla")
+    if rule == "manager_review":
+        return (pl.col("rule") == "manager_review") & ~pl.col("sla")
+    return pl.col("rule") == rule
 
 
 # Joins the candidate strings before splitting them into a list: building the list with
@@ -355,4 +402,10 @@ def candidate_list(config: RoutingConfig) -> pl.Expr:
                     pl.format("fallback_queue::{}", "queue")
                 )
             )
-    return pl.concat_str(entries, separator=_SEPARATOR, ignore_nulls=True).str.split(_SEPARATOR)
+    # A lead re-routed for its SLA: that decision is its only candidate.
+    sla = pl.format("{}:{}:{}", "rule", pl.col("territory_id").fill_null(""), "owner_id")
+    return (
+        pl.when(pl.col("sla")).then(sla)
+        .otherwise(pl.concat_str(entries, separator=_SEPARATOR, ignore_nulls=True))
+        .str.split(_SEPARATOR)
+    )

@@ -2,7 +2,8 @@
 
 The steps, each a vectorised pass over all records being decided:
 
-1. who needs an owner (eligibility.py) and the rep table with start workloads;
+1. who needs an owner (eligibility.py), the leads whose first-touch SLA ran out (sla.py),
+   and the rep table with start workloads;
 2. what each non-territory rule offers every record (hierarchy.py: open opportunity,
    named account/parent, account owner) and which records the redistribution rules take;
    which leads follow an account this run decides (their account's owner, where the
@@ -12,8 +13,8 @@ The steps, each a vectorised pass over all records being decided:
    (territory.py);
 4. capacity-aware (or round-robin) placement of the records that reach the territory
    rule (capacity.py, loops over shared-rep layers only), inbound leads only with members
-   working now who have their skills; the leads following a placed account count on its
-   new owner;
+   working now who have their skills (a lead past its SLA only with members who have not
+   held it); the leads following a placed account count on its new owner;
 5. the first rule with a candidate wins (routing.yml order), accounts before the leads
    that follow them; conflicts are derived, rationale and candidates are written, rep
    state is advanced.
@@ -41,11 +42,18 @@ from switchboard.engine import (
     hierarchy,
     rationale,
     rotation,
+    sla,
     territory,
 )
 from switchboard.engine.eligibility import REPAIRS_ONLY, Selection
 from switchboard.engine.inputs import EngineInputs
-from switchboard.engine.schema import DECISIONS, REP_STATE, ROUND_ROBIN, SKILL_GAPS
+from switchboard.engine.schema import (
+    DECISIONS,
+    REP_STATE,
+    ROUND_ROBIN,
+    SKILL_GAPS,
+    SLA_BREACHES,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,9 @@ class EngineResult:
 
     ``round_robin`` is where each round-robin territory's rotation stands after the run
     (routing.round_robin); ``skill_gaps`` lists, per territory, skills that leads routed
-    to it this run require and no member has (a rule_gap alert each).
+    to it this run require and no member has (a rule_gap alert each); ``sla_breaches`` the
+    leads whose first-touch SLA ran out, re-routed or kept for manager review (an
+    sla_breached alert each).
     """
 
     decisions: pl.DataFrame
@@ -62,6 +72,8 @@ class EngineResult:
     rep_state: pl.DataFrame
     round_robin: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ROUND_ROBIN))
     skill_gaps: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKILL_GAPS))
+    sla_breaches: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=SLA_BREACHES))
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -142,7 +154,10 @@ def route(
 
     reps = capacity.rep_table(data, config, leavers, decided_at)
     names = reps.lazy().select("rep_id", "rep_name")
-    records = eligibility.records_needing_owner(data, reps, config, selection, leavers)
+    breaches = (sla.breaches(data, config, decided_at) if selection.checks_sla(config)
+                else sla.empty())
+    records = eligibility.records_needing_owner(data, reps, config, selection, leavers,
+                                                breaches)
     territories = territory.territory_table(data.territory_matches, config)
 
     facts = _rule_facts(data, records, reps, config)
@@ -162,7 +177,7 @@ def route(
     members = capacity.member_state(data.territory_members, reps, pre_load, config, rotations)
     picks = capacity.start_picks(members)
     matched = territory.record_matches(
-        data.territory_matches,
+        sla.own_territory(data.territory_matches, records),
         records,
         territory.opportunity_territories(data.opportunities, data.territory_members),
         territories,
@@ -172,10 +187,11 @@ def route(
     pending = (
         facts.lazy()
         .select("seq", "record_type", "redistributed", "follow_pending", "earlier_owner_id",
-                "required_skills")
+                "required_skills", "sla", "sla_exhausted", "sla_held_by")
         .join(winners.lazy().select("seq", "win_territory_id"), on="seq", how="left")
         .filter(hierarchy.reaches_territory(config))
-        .select("seq", "record_type", "required_skills", territory_id="win_territory_id")
+        .select("seq", "record_type", "required_skills", territory_id="win_territory_id",
+                excluded=pl.when("sla").then(pl.col("sla_held_by")))
         .collect(engine="in-memory")
     )
     grouped, group_members, group_order = capacity.lead_groups(
@@ -191,8 +207,11 @@ def route(
     decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
                       named_accounts=named_accounts.lazy(), config=config)
 
-    descriptions = conflicts.territory_descriptions(matched, decided.lazy(), names, territories)
-    conflict_rows = conflicts.build_conflicts(decided.lazy(), descriptions, names, run_id)
+    # A lead re-routed for its SLA is no ambiguity: its rule ignores the others on purpose.
+    contestable = (decided.lazy() if breaches.is_empty()
+                   else decided.lazy().filter(~pl.col("sla")))
+    descriptions = conflicts.territory_descriptions(matched, contestable, names, territories)
+    conflict_rows = conflicts.build_conflicts(contestable, descriptions, names, run_id)
     explained = rationale.rationale_by_seq(
         decided,
         config,
@@ -211,6 +230,7 @@ def route(
         rep_state=_rep_state(reps, decisions, config, decided_at),
         round_robin=round_robin,
         skill_gaps=_skill_gaps(pending, facts, members, territories),
+        sla_breaches=sla.outcomes(decided, config),
     )
 
 
@@ -330,7 +350,7 @@ def _decide(
     ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
     record reached the territory rule, else who the winning territory would pick first.
     """
-    outcomes = hierarchy.redistribution_outcomes(config) + [
+    outcomes = hierarchy.sla_outcomes() + hierarchy.redistribution_outcomes(config) + [
         hierarchy.rule_outcome(r, config) for r in hierarchy.effective_rules(config)
     ]
     # Collected before the followers read their accounts' decisions: a plan read twice

@@ -17,6 +17,7 @@ RULES = (
     "fallback_queue",
     "manager_review",
     "territory_pool",
+    "sla_reroute",
 )
 
 CONFLICT_TYPES = ("multi_territory", "named_subsidiary", "pipeline_owner_mismatch")
@@ -93,6 +94,24 @@ SKILL_GAPS: dict[str, pl.DataType] = {
     "skill": pl.String(),
     "leads": pl.Int64(),
     "lead_ids": pl.List(pl.String()),
+}
+
+# Not a table: the leads whose first-touch SLA ran out this run (switchboard.engine.sla),
+# each re-routed (rule sla_reroute) or kept for manager review; switchboard.alerts turns
+# each row into an sla_breached alert. ``reroute`` is the re-route this decision is (1 for
+# the first), null for a manager review; ``reroutes_before`` those before it.
+SLA_BREACHES: dict[str, pl.DataType] = {
+    "record_id": pl.String(),
+    "previous_owner_id": pl.String(),
+    "owner_id": pl.String(),
+    "rule": pl.String(),
+    "territory_id": pl.String(),
+    "territory_name": pl.String(),
+    "clock_started_at": pl.Datetime("us"),
+    "first_touch_minutes": pl.Int64(),
+    "reroute": pl.Int64(),
+    "reroutes_before": pl.Int64(),
+    "max_reroutes": pl.Int64(),
 }
 
 # The run ledger, written by switchboard.publish. Declared here with the engine's outputs so

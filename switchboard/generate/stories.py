@@ -165,10 +165,14 @@ def story_named_accounts() -> pl.DataFrame:
 INBOUND_HOURS_TERRITORY = "T-INBOUND-HOURS"
 INBOUND_SKILLS_TERRITORY = "T-INBOUND-SKILLS"
 INBOUND_RR_TERRITORY = "T-INBOUND-RR"
+INBOUND_SLA_TERRITORY = "T-INBOUND-SLA"
 INBOUND_SKILLS_QUEUE = "queue-inbound-desk"
 LEAD_HOURS = "LEAD-HOURS"
 LEAD_SKILL_DE = "LEAD-SKILL-DE"
 LEAD_SKILL_JA = "LEAD-SKILL-JA"
+# A demo request nobody touches: the shipped routing.yml's first-touch SLA covers its source.
+LEAD_SLA = "LEAD-SLA"
+LEAD_SLA_SOURCE = "Demo Request"
 ROUND_ROBIN_LEADS = 8
 _OFFICE_HOURS = "Mon-Fri 09:00-17:30"
 
@@ -181,7 +185,11 @@ _INBOUND_REPS: dict[str, tuple[str, str | None, str | None, list[str]]] = {
     "REP-RR-1": ("Rae Quinn", None, None, []),
     "REP-RR-2": ("Sam Ortiz", None, None, []),
     "REP-RR-3": ("Tia Novak", None, None, []),
+    "REP-SLA-1": ("Lena Moss", None, None, []),
+    "REP-SLA-2": ("Omar Reed", None, None, []),
 }
+# The SLA desk reports to Morgan Eastman, who hears of its missed first touches.
+_INBOUND_MANAGERS = {"REP-SLA-1": REP_MANAGER_EAST, "REP-SLA-2": REP_MANAGER_EAST}
 # territory_id: name, industry, method, overflow queue, members with weights
 _INBOUND_TERRITORIES: dict[str, tuple[str, str, str, str | None, dict[str, float]]] = {
     INBOUND_HOURS_TERRITORY: ("Inbound follow-the-sun", "Quantum Computing", "workload", None,
@@ -190,12 +198,14 @@ _INBOUND_TERRITORIES: dict[str, tuple[str, str, str, str | None, dict[str, float
                                INBOUND_SKILLS_QUEUE, {"REP-DESK-DE": 1.0, "REP-DESK-EN": 1.0}),
     INBOUND_RR_TERRITORY: ("Inbound round robin", "Service Robotics", "round_robin", None,
                            {"REP-RR-1": 2.0, "REP-RR-2": 1.0, "REP-RR-3": 1.0}),
+    INBOUND_SLA_TERRITORY: ("Inbound SLA desk", "Fusion Energy", "workload", None,
+                            {"REP-SLA-1": 1.0, "REP-SLA-2": 1.0}),
 }
 
 
 def _with_inbound_stories(frames: dict[str, pl.DataFrame], as_of: datetime
                           ) -> dict[str, pl.DataFrame]:
-    """The demo's inbound stories appended to a generated org: three territories of
+    """The demo's inbound stories appended to a generated org: four territories of
     their own, their reps (with HR rows) and new leads only those territories match.
 
     * LEAD-HOURS: Ana Silva works Berlin office hours, Ned Park New York's; whoever works
@@ -203,10 +213,13 @@ def _with_inbound_stories(frames: dict[str, pl.DataFrame], as_of: datetime
     * LEAD-SKILL-DE needs de and security (Dana Weber has both); LEAD-SKILL-JA needs ja,
       which nobody in the desk has: overflow queue and a rule_gap alert.
     * Eight leads in a round-robin territory weighted 2:1:1.
+    * LEAD-SLA, a demo request for a desk of two, which nobody touches: routed now, and
+      re-routed to the other rep by a run after the first-touch SLA (``switchboard demo``).
     """
     reps = pl.DataFrame(
         [{"rep_id": rep_id, "name": name, "email": f"{_slug(name)}@{EMAIL_DOMAIN}",
-          "role": "AE", "team": "Inbound", "segment": None, "manager_id": None,
+          "role": "AE", "team": "Inbound", "segment": None,
+          "manager_id": _INBOUND_MANAGERS.get(rep_id),
           "capacity": 40, "skills": skills, "timezone": zone, "working_hours": hours,
           "is_active": True}
          for rep_id, (name, zone, hours, skills) in _INBOUND_REPS.items()],
@@ -241,6 +254,8 @@ def _with_inbound_stories(frames: dict[str, pl.DataFrame], as_of: datetime
         lead(LEAD_SKILL_JA, 3, INBOUND_SKILLS_TERRITORY, ["ja"]),
         *[lead(f"LEAD-RR-{i}", 4 + i, INBOUND_RR_TERRITORY)
           for i in range(1, 1 + ROUND_ROBIN_LEADS)],
+        {**lead(LEAD_SLA, 5 + ROUND_ROBIN_LEADS, INBOUND_SLA_TERRITORY),
+         "source": LEAD_SLA_SOURCE},
     ])
     added = {"reps": reps, "hr": hr, "territories": territories,
              "territory_members": members, "leads": leads}

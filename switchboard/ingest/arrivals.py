@@ -3,7 +3,7 @@ hold yet, appended and made the pass's scope (routing.arrival_scope)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -118,3 +118,41 @@ def scope_rows(
         record_id=pl.col(key),
         run_id=pl.lit(run_id),
     ).collect().cast(ARRIVAL_SCOPE)  # type: ignore[arg-type]
+
+
+TOUCHES_SCHEMA: dict[str, pl.DataType] = {
+    "lead_id": pl.String(),
+    "rep_id": pl.String(),
+    "occurred_at": pl.Datetime("us"),
+}
+
+
+def lead_touches(
+    snapshot: Path,
+    con: duckdb.DuckDBPyConnection,
+    lead_ids: Sequence[str],
+    contracts: Mapping[str, Contract] | None = None,
+    mapping: HeaderMapping | None = None,
+) -> pl.DataFrame:
+    """The activities the snapshot's export lists on these leads (lead_id, rep_id,
+    occurred_at), rows the activities contract would set aside left out.
+
+    An arrivals pass reads them to judge a lead's first-touch SLA (switchboard.engine.sla):
+    raw.activities holds what the last full ingest loaded, and a rep may have touched the
+    lead since. Nothing is written; the next full ingest loads the file as usual. Owners
+    a header mapping gives by name or e-mail are matched to the reps the last full ingest
+    loaded, as for the pass's new records.
+    """
+    contracts = load_contracts() if contracts is None else contracts
+    contract = contracts["activities"]
+    wanted = sorted(set(lead_ids))
+    source = read_entity(Path(snapshot), contract, mapping)
+    if not wanted or "lead_id" not in source.frame.columns or source.frame.is_empty():
+        return pl.DataFrame(schema=TOUCHES_SCHEMA)
+    # The rows of these leads first, then the checks: most of an export is about others.
+    frame = source.frame.filter(normalise("lead_id").is_in(wanted))
+    if source.rep_matched(mapping, "activities"):
+        reps = con.sql("select rep_id, name, email from raw.reps").pl().lazy()
+        frame = match_reps(frame, source.rep_matched(mapping, "activities"), reps)
+    good, _ = validate_entity(frame, contract, {})
+    return good.select(list(TOUCHES_SCHEMA)).cast(TOUCHES_SCHEMA)  # type: ignore[arg-type]

@@ -236,7 +236,10 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
     """
     per_column: dict[str, Callable[[q.ExpectationSpec, Column], _Check | None]] = {
         q.OF_TYPE: lambda _, column: _type_check(column),
-        q.NOT_NULL: lambda _, column: _not_null_check(column),
+        # A not-null check with a row condition is the contract's require_one_of.
+        q.NOT_NULL: lambda spec, column: (_one_of_check(contract.require_one_of)
+                                          if "row_condition" in spec.kwargs
+                                          else _not_null_check(column)),
         q.IN_SET: _in_set_check,
         q.MATCH_REGEX: _regex_check,
         q.BETWEEN: _between_check,
@@ -253,7 +256,7 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
             continue
         if spec.type not in per_column:
             raise ValueError(f"ingest cannot evaluate expectation {spec.type} ({spec.target})")
-        column = contract.column(spec.target)
+        column = contract.column(spec.column or spec.target)
         check = per_column[spec.type](spec, column)
         if check is not None:
             if spec.type in CELL_EXPECTATIONS and _is_optional(column, contract):
@@ -315,6 +318,16 @@ def _not_null_check(column: Column) -> _Check:
     name = column.name
     reason = pl.lit(f"{name} is required but empty")
     return _Check(name, q.NOT_NULL, pl.col(_n(name)).is_null(), pl.col(name), reason)
+
+
+def _one_of_check(columns: Sequence[str]) -> _Check:
+    """A row with every one of ``columns`` empty (an activity on neither an account nor a
+    lead) is set aside: there is nothing it is about."""
+    named = (f"neither {columns[0]} nor {columns[1]}" if len(columns) == 2
+             else "none of " + ", ".join(columns))
+    reason = pl.lit(f"{named} is set: the row needs at least one of them")
+    failed = pl.all_horizontal(pl.col(_n(c)).is_null() for c in columns)
+    return _Check(", ".join(columns), q.NOT_NULL, failed, pl.lit(None, pl.String), reason)
 
 
 def _in_set_check(spec: q.ExpectationSpec, column: Column) -> _Check:

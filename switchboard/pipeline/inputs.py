@@ -4,12 +4,14 @@ the records settled in a queue, and what earlier passes of the day gave each rep
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import polars as pl
 
 from switchboard import queued, warehouse
+from switchboard.config import RoutingConfig
+from switchboard.pipeline.context import RunContext
 
 ENGINE_TABLES = {
     "accounts": "marts.dim_accounts",
@@ -35,12 +37,67 @@ def without_settled(frames: dict[str, pl.LazyFrame], scope: pl.LazyFrame | None,
     return every.join(settled.lazy(), on=queued.KEYS, how="anti")
 
 
+# The first-touch clocks a run reads (intermediate.int_lead_sla_clocks): the engine decides
+# which ran out (switchboard.engine.sla); this only leaves out what cannot have.
+SLA_CLOCKS = "intermediate.int_lead_sla_clocks"
+
+
+def sla_clocks(con: duckdb.DuckDBPyConnection, config: RoutingConfig, as_of: datetime
+               ) -> pl.DataFrame:
+    """The first-touch clocks that may have run out at ``as_of``: of a listed source,
+    started within the engine's horizon and at least ``sla.first_touch_minutes`` of wall
+    time ago (working time never exceeds it), and not touched by ``as_of``. Empty without
+    ``sla:`` or before the model was first built."""
+    from switchboard.engine.inputs import FRAME_COLUMNS
+    from switchboard.engine.sla import HORIZON
+
+    if config.sla is None or not warehouse.table_exists(con, SLA_CLOCKS):
+        return pl.DataFrame(schema=FRAME_COLUMNS["sla_clocks"])
+    due = as_of - timedelta(minutes=config.sla.first_touch_minutes)
+    sources = config.sla.source_keys
+    return warehouse.query(con, f"""
+        select * from {SLA_CLOCKS}
+        where clock_started_at > ? and clock_started_at <= ?
+          and (first_touch_at is null or first_touch_at > ?)
+          and (? or lower(trim(source)) in (select unnest(?::varchar[])))
+    """, [as_of - HORIZON, due, as_of, not sources, sources])
+
+
+def with_fresh_touches(clocks: pl.DataFrame, ctx: RunContext,
+                       con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """An arrivals pass's clocks with the touches the export lists now: raw.activities
+    holds the last full ingest's, and a rep may have touched the lead since
+    (switchboard.ingest.arrivals.lead_touches). A touch is the owner's activity on the lead
+    at or after the clock started."""
+    from switchboard.ingest.arrivals import lead_touches
+
+    touches = lead_touches(ctx.snapshot, con, clocks["lead_id"].to_list(),
+                           mapping=ctx.config.mapping)
+    fresh = (
+        touches.lazy()
+        .join(clocks.lazy().select("lead_id", "owner_id", "clock_started_at"), on="lead_id")
+        .filter((pl.col("rep_id") == pl.col("owner_id"))
+                & (pl.col("occurred_at") >= pl.col("clock_started_at")))
+        .group_by("lead_id")
+        .agg(_fresh=pl.col("occurred_at").min())
+    )
+    return (
+        clocks.lazy()
+        .join(fresh, on="lead_id", how="left")
+        .with_columns(first_touch_at=pl.min_horizontal("first_touch_at", "_fresh"))
+        .drop("_fresh")
+        .collect()
+    )
+
+
 # What an arrivals pass reads: the records in its scope (routing.arrival_scope, written by
 # its ingest), the accounts they need as context (a new lead's matched account, the named
-# accounts), and only those records' matches and pipeline.
+# accounts), and only those records' matches and pipeline. Leads whose first-touch clock
+# may have run out (registered as _sla_clock_leads) are read too: the pass checks them.
 _NEW_ACCOUNTS = ("select record_id from routing.arrival_scope "
                  "where record_type = 'account'")
-_NEW_LEADS = "select record_id from routing.arrival_scope where record_type = 'lead'"
+_NEW_LEADS = ("select record_id from routing.arrival_scope where record_type = 'lead' "
+              "union all select lead_id from _sla_clock_leads")
 _CONTEXT_ACCOUNTS = f"""
     {_NEW_ACCOUNTS}
     union select matched_account_id from marts.dim_leads
@@ -61,14 +118,21 @@ _ARRIVAL_SCOPE = "select distinct record_type, record_id from routing.arrival_sc
 
 
 def arrival_frames(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, clocks: pl.DataFrame | None = None,
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
-    """The engine's frames for an arrivals pass, and the records it may decide."""
-    frames = {
-        name: (con.sql(_ARRIVAL_QUERIES[name]).pl().lazy()
-               if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))
-        for name, table in ENGINE_TABLES.items()
-    }
+    """The engine's frames for an arrivals pass, and the records it may decide (the SLA's
+    leads join the scope in the engine, when their clock ran out)."""
+    sla_leads = (clocks.select("lead_id") if clocks is not None and clocks.height
+                 else pl.DataFrame(schema={"lead_id": pl.String()}))
+    con.register("_sla_clock_leads", sla_leads)
+    try:
+        frames = {
+            name: (con.sql(_ARRIVAL_QUERIES[name]).pl().lazy()
+                   if name in _ARRIVAL_QUERIES else warehouse.read_table(con, table))
+            for name, table in ENGINE_TABLES.items()
+        }
+    finally:
+        con.unregister("_sla_clock_leads")
     return frames, con.sql(_ARRIVAL_SCOPE).pl().lazy()
 
 

@@ -16,6 +16,8 @@ from switchboard.pipeline.inputs import (
     arrival_frames,
     pending_owners,
     recent_assignments,
+    sla_clocks,
+    with_fresh_touches,
     with_pending_owners,
     without_settled,
 )
@@ -41,8 +43,12 @@ def route(ctx: RunContext) -> Routed:
 
     scoped = ctx.plan.arrivals_only and ctx.arrivals_since is not None
     with connection(ctx) as con:
+        clocks = (sla_clocks(con, ctx.config, ctx.as_of)
+                  if ctx.plan.selection.checks_sla(ctx.config) else None)
+        if clocks is not None and scoped and ctx.incremental and clocks.height:
+            clocks = with_fresh_touches(clocks, ctx, con)
         if scoped:
-            frames, scope = arrival_frames(con)
+            frames, scope = arrival_frames(con, clocks)
         else:
             frames = {name: warehouse.read_table(con, table)
                       for name, table in ENGINE_TABLES.items()}
@@ -87,6 +93,7 @@ def route(ctx: RunContext) -> Routed:
         rep_state=rep_state,
         round_robin=round_robin,
         **({"recent_assignments": recent.lazy()} if recent is not None else {}),
+        **({"sla_clocks": clocks.lazy()} if clocks is not None else {}),
         scope=without_settled(frames, scope, settled),
     )
     result = engine_route(
@@ -99,7 +106,7 @@ def route(ctx: RunContext) -> Routed:
     alerts = build_alerts(
         decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
         workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
-        skill_gaps=result.skill_gaps,
+        skill_gaps=result.skill_gaps, sla_breaches=result.sla_breaches,
     )
     accounts_in_scope = (
         frames["accounts"].join(scope.filter(pl.col("record_type") == "account"),

@@ -120,8 +120,12 @@ def test_an_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path)
     assert "Routing log — run " in out
     assert "accounts and" in out and "leads routed." in out
     assert "What happened to the demo org's stories" in out
+    # The shipped first-touch SLA: an arrivals pass after the deadline re-routes the
+    # demo request nobody touched (the story table wraps, so look at the routing log).
+    assert "nobody has touched LEAD-SLA: an arrivals pass at" in out
+    assert "│ sla_reroute │       1 │" in out
     assert (work / "warehouse.duckdb").is_file()
-    assert list((work / "outbox").glob("*/summary.md"))
+    assert len(list((work / "outbox").glob("*/summary.md"))) == 2
 
     # dbt ran in the working copy under the user's cache, not in site-packages.
     (copy,) = (tmp_path / "cache" / "switchboard" / "dbt").iterdir()

@@ -718,14 +718,43 @@ def test_the_demos_inbound_stories_are_added_only_when_asked(
     territories = read(demo, "territories").filter(pl.col("method").is_not_null())
     assert territories.select("territory_id", "method").rows() == [
         ("T-INBOUND-HOURS", "workload"), ("T-INBOUND-SKILLS", "workload"),
-        ("T-INBOUND-RR", "round_robin"),
+        ("T-INBOUND-RR", "round_robin"), ("T-INBOUND-SLA", "workload"),
     ]
+    # The SLA story: a demo request (the shipped routing.yml's SLA source) for a desk of
+    # two who report to Morgan Eastman, and no activity on it.
+    sla_lead = read(demo, "leads").filter(pl.col("lead_id") == "LEAD-SLA")
+    assert sla_lead.select("source", "industry").rows() == [("Demo Request", "Fusion Energy")]
+    assert load_config().sla is not None and load_config().sla.source_keys == ["demo request"]
+    desk = read(demo, "reps").filter(pl.col("rep_id").str.starts_with("REP-SLA"))
+    assert desk.select("rep_id", "manager_id").rows() == [
+        ("REP-SLA-1", "REP-MGR-EAST"), ("REP-SLA-2", "REP-MGR-EAST")]
+    assert "LEAD-SLA" not in (read(demo, "activities")["lead_id"].drop_nulls().to_list())
+    plain_sources = set(read(org, "leads")["source"].drop_nulls())
+    assert "Demo Request" not in plain_sources  # the SLA re-routes no generated lead
     story_industries = set(territories["industries"].to_list())
     assert not story_industries & set(read(org, "accounts")["industry"].drop_nulls())
     hr = read(demo, "hr")
     assert set(reps["email"]) <= set(hr["email"])
     plain = read(org, "reps")
     assert plain["timezone"].is_null().all() and "REP-BERLIN" not in plain["rep_id"]
+
+
+def test_the_sla_story_row_reads_the_leads_decisions() -> None:
+    from switchboard.stories import sla_row
+
+    history = pl.DataFrame({
+        "decided_at": [datetime(2026, 11, 23, 9, 0), datetime(2026, 11, 23, 9, 35)],
+        "owner_id": ["REP-SLA-1", "REP-SLA-2"], "queue": [None, None],
+        "rule": ["territory", "sla_reroute"],
+        "rationale": ["Routed …", "Not touched within 30 min by Lena Moss; re-routed (1 of 2) …"],
+    })
+    story, outcome = sla_row(history) or ("", "")
+    assert story.startswith("Inbound lead from a Demo Request, nobody touches it")
+    assert outcome == ("REP-SLA-1 via territory at 09:00; at 09:35 REP-SLA-2 via sla_reroute: "
+                       "Not touched within 30 min by Lena Moss; re-routed (1 of 2) …")
+    assert sla_row(history.head(1)) == ("Inbound lead from a Demo Request, nobody touches it",
+                                         "REP-SLA-1 via territory at 09:00.")
+    assert sla_row(history.clear()) is None
 
 
 def test_inbound_story_rows_read_the_routing_log() -> None:

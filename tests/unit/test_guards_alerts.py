@@ -10,7 +10,7 @@ import pytest
 from switchboard import guards
 from switchboard.alerts import build_alerts
 from switchboard.config import RoutingConfig
-from switchboard.engine.schema import CONFLICTS, DECISIONS
+from switchboard.engine.schema import CONFLICTS, DECISIONS, SLA_BREACHES
 from switchboard.summary import summarize
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
@@ -96,7 +96,7 @@ def test_empty_inputs_trip(reps: int, carrying: int, territories: int, guard: st
 
 def _alerts(decisions: list[dict[str, object]], conflicts: pl.DataFrame | None = None,
             gaps: pl.LazyFrame | None = None, history: pl.LazyFrame | None = None,
-            reps: pl.LazyFrame = REPS) -> pl.DataFrame:
+            reps: pl.LazyFrame = REPS, sla: pl.DataFrame | None = None) -> pl.DataFrame:
     return build_alerts(
         decisions=frame(decisions, DECISIONS),
         conflicts=conflicts if conflicts is not None else frame([], CONFLICTS),
@@ -107,8 +107,53 @@ def _alerts(decisions: list[dict[str, object]], conflicts: pl.DataFrame | None =
         workload_history=history if history is not None else pl.LazyFrame(schema={
             "rep_id": pl.String, "as_of_date": pl.Date, "workload_index": pl.Float64,
             "days_over_high_water": pl.Int64}),
-        config=CONFIG, run_id="r1", as_of=AS_OF,
+        config=CONFIG, run_id="r1", as_of=AS_OF, sla_breaches=sla,
     )
+
+
+def breach(**row: object) -> dict[str, object]:
+    """A row of the engine's sla_breaches frame: L1, lapsed by Ann (R1), re-routed to Bo."""
+    base = {
+        "record_id": "L1", "previous_owner_id": "R1", "owner_id": "R2", "rule": "sla_reroute",
+        "territory_id": "T1", "territory_name": "Desk", "clock_started_at": AS_OF
+        - timedelta(minutes=45), "first_touch_minutes": 30, "reroute": 1,
+        "reroutes_before": 0, "max_reroutes": 2,
+    }
+    return {**base, **row}
+
+
+def test_a_missed_sla_alerts_the_manager_of_the_rep_who_let_it_lapse() -> None:
+    rerouted = decision(record_type="lead", record_id="L1", previous_owner_id="R1",
+                        owner_id="R2", rule="sla_reroute")
+    reviewed = decision(record_type="lead", record_id="L2", previous_owner_id="R3",
+                        owner_id="R3", rule="manager_review")
+    lone = decision(record_type="lead", record_id="L3", previous_owner_id="R5",
+                    owner_id="R5", rule="manager_review")
+    sla = frame([
+        breach(),
+        breach(record_id="L2", previous_owner_id="R3", owner_id=None, rule="manager_review",
+               reroute=None, reroutes_before=2),
+        breach(record_id="L3", previous_owner_id="R5", owner_id=None, rule="manager_review",
+               reroute=None, reroutes_before=0),
+    ], SLA_BREACHES)
+    out = _alerts([rerouted, reviewed, lone], sla=sla)
+    # A lead kept for manager review after its SLA is no pipeline handoff.
+    assert out["type"].to_list() == ["sla_breached"] * 3
+    rows = {r["record_id"]: r for r in out.iter_rows(named=True)}
+    assert [(rows[k]["recipient_id"], rows[k]["rep_id"], rows[k]["severity"])
+            for k in ("L1", "L2", "L3")] == [("M1", "R1", "warning"), ("M2", "R3", "warning"),
+                                             ("revops", "R5", "warning")]
+    assert rows["L1"]["message"] == (
+        "Lead L1 was not touched within 30 min by Ann; re-routed (1 of 2) to Bo.")
+    assert rows["L1"]["detail"] == "not touched within 30 min by Ann; re-routed (1 of 2) to Bo"
+    assert rows["L2"]["detail"] == ("not touched within 30 min by Cy; kept for manager review "
+                                    "after 2 re-routes")
+    assert rows["L3"]["detail"] == ("not touched within 30 min by Ed; kept for manager review: "
+                                    "nobody else in Desk could take it")
+    assert rows["L1"]["alert_key"] == "sla_breached|L1|R1|2026-11-23T08:15:00"
+    # The same lapse, decided again by a retried run, is the same alert.
+    assert _alerts([rerouted], sla=sla.head(1))["alert_key"].to_list() == [
+        rows["L1"]["alert_key"]]
 
 
 def test_pipeline_handoff_goes_to_the_leavers_manager() -> None:

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from switchboard.contracts import load_contracts
 from switchboard.errors import SnapshotError
 from switchboard.ingest import IngestReport, check_snapshot, ingest_snapshot
+from switchboard.ingest.arrivals import lead_touches
 from switchboard.ingest.parse import parse
 from switchboard.ingest.snapshot import ingest_order
 from switchboard.ingest.validate import QUARANTINE_SCHEMA
@@ -223,6 +224,57 @@ def test_uniqueness_keeps_the_first_good_row_not_the_first_row(
         (1, "expect_column_values_to_be_of_type"),
         (3, "expect_column_values_to_be_unique"),
     ]
+
+
+ACTIVITIES = (
+    "account_id,lead_id,rep_id,occurred_at,type\n"
+    "A1,,R1,2026-11-23T09:00:00,call\n"      # on an account
+    ",L1,R1,2026-11-23T09:10:00,email\n"     # on a lead
+    "A2,L1,R1,2026-11-23T09:20:00,meeting\n"  # on both
+    " , ,R1,2026-11-23T09:30:00,call\n"      # on neither
+)
+
+
+def test_an_activity_is_on_an_account_a_lead_or_both_never_neither(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    from switchboard import quality
+
+    report = ingest_snapshot(make_snapshot(tmp_path, {"activities.csv": ACTIVITIES}), con, "r")
+    assert raw(con, "activities").select("account_id", "lead_id", "_row_number").rows() == [
+        ("A1", None, 1), (None, "L1", 2), ("A2", "L1", 3),
+    ]
+    assert report["activities"].quarantine.select(
+        "row_number", "column_name", "expectation", "reason", "action"
+    ).rows() == [
+        (4, "account_id, lead_id", "expect_column_values_to_not_be_null",
+         "neither account_id nor lead_id is set: the row needs at least one of them",
+         "row_quarantined"),
+    ]  # fmt: skip
+    quality.check_raw(con)  # GX checks the same rule on the loaded rows
+    with pytest.raises(quality.StageCheckFailed, match=r"lead_id where account_id\.isnull\(\)"):
+        quality.check_frame(
+            pl.DataFrame({"account_id": [None], "lead_id": [None], "_row_number": [7]},
+                         schema={"account_id": pl.String, "lead_id": pl.String,
+                                 "_row_number": pl.Int64}),
+            [quality.one_of_spec(["account_id", "lead_id"])], "raw.activities",
+            row_id="_row_number",
+        )
+
+
+def test_lead_touches_reads_a_leads_activities_from_the_export(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    """What an arrivals pass reads for the first-touch SLA: the listed leads' good rows."""
+    activities = ACTIVITIES + ",L2,R2,2026-11-23T09:40:00,call\n,L1,R1,not-a-time,call\n"
+    snapshot = make_snapshot(tmp_path, {"activities.csv": activities})
+    touches = lead_touches(snapshot, con, ["L1"])
+    assert touches.rows() == [
+        ("L1", "R1", datetime(2026, 11, 23, 9, 10)), ("L1", "R1", datetime(2026, 11, 23, 9, 20)),
+    ]
+    assert lead_touches(snapshot, con, []).is_empty()
+    without = make_snapshot(tmp_path / "none", {})
+    assert lead_touches(without, con, ["L1"]).columns == ["lead_id", "rep_id", "occurred_at"]
 
 
 def test_references_check_the_loaded_parent_rows(

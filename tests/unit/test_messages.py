@@ -105,6 +105,26 @@ def test_one_block_kit_message_per_recipient_names_links_mentions_and_groups() -
         if r == "MGR"))
 
 
+def test_a_missed_sla_is_a_group_of_its_own_after_the_handoffs() -> None:
+    rows = [
+        alert("sla_breached", "MGR", record="LEAD-1", record_type="lead", rep="REP-5",
+              severity="warning",
+              detail="not touched within 30 min by Rita Rep; re-routed (1 of 2) to Ana Lopez"),
+        alert("pipeline_handoff", "MGR", record="ACC-2", rep="REP-9",
+              detail="open pipeline, owner Pat Leaver no longer valid: hand it off"),
+    ]
+    (digest,) = digests(frame(rows), Messages(record_url=SALESFORCE))
+    assert [g.alert_type for g in digest.groups] == ["pipeline_handoff", "sla_breached"]
+    message = blockkit.digest_message(digest)
+    assert validate(message) == []
+    assert message["blocks"][1]["text"]["text"] == (
+        "<@U0MARIA1> 1 pipeline handoff, 1 lead not touched within its SLA.")
+    sla = message["blocks"][-1]["text"]["text"]
+    assert sla.startswith(":large_orange_circle: *Leads not touched within their SLA* (1)\n")
+    assert ("• <https://acme.my.salesforce.com/LEAD-1|jo@example.com (Initech)> — not "
+            "touched within 30 min by Rita Rep; re-routed (1 of 2) to Ana Lopez") in sla
+
+
 def test_without_record_url_names_are_plain_and_ids_stand_in_for_unknown_names() -> None:
     alerts = frame([alert("unowned_account", "MGR-2", record="ACC-1"),
                     alert("unowned_account", "MGR-2", record="ACC-UNKNOWN"),
@@ -122,8 +142,8 @@ def test_without_record_url_names_are_plain_and_ids_stand_in_for_unknown_names()
 
 
 def test_limits_hold_for_thousands_of_alerts_with_long_names() -> None:
-    kinds = ["guard_tripped", "unowned_account", "pipeline_handoff", "rep_data_problem",
-             "rep_overloaded", "rule_gap"]
+    kinds = ["guard_tripped", "unowned_account", "pipeline_handoff", "sla_breached",
+             "rep_data_problem", "rep_overloaded", "rule_gap"]
     rows = [alert(kind, "MGR", record=f"R{kind[:3]}{i:05}", detail="d" * 400)
             for kind in kinds for i in range(3000)]
     names = pl.DataFrame({"record_type": ["account"] * len(rows),

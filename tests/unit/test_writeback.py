@@ -87,6 +87,12 @@ def test_owner_changes_go_to_one_file_per_object_with_queue_ids_per_object(
         queued("account", "A5", "fallback-queue", "fallback_queue"),
         {"record_id": "A6", "owner_id": "OLD", "rule": "manager_review",
          "rationale": "Account has open pipeline (OPP-1), kept for manager review"},
+        # A lead re-routed for its first-touch SLA is an owner change like any other...
+        {"record_type": "lead", "record_id": "L4", "previous_owner_id": "REP-2",
+         "owner_id": "REP-3", "rule": "sla_reroute"},
+        # ... and one kept for manager review after its re-routes is for the manager.
+        {"record_type": "lead", "record_id": "L5", "previous_owner_id": "REP-2",
+         "owner_id": "REP-2", "rule": "manager_review"},
         # Mapped to the user who already holds it: nothing to write, nothing to review.
         {**queued("account", "A7", "west-overflow"), "previous_owner_id": HOLDER},
     )
@@ -104,7 +110,7 @@ def test_owner_changes_go_to_one_file_per_object_with_queue_ids_per_object(
     header, leads = read(folder / "Lead.csv")
     assert header[:2] == ["Id", "OwnerId"]
     assert [(r["Id"], r["OwnerId"], r["Previous_Owner__c"]) for r in leads] == [
-        ("L1", LEAD_QUEUE, "OLD"), ("L2", "REP-2", "")]
+        ("L1", LEAD_QUEUE, "OLD"), ("L2", "REP-2", ""), ("L4", "REP-3", "REP-2")]
 
     header, review = read(folder / "review.csv")
     assert header == ["record_type", "record_id", "current_owner_id", "queue", "rule",
@@ -117,6 +123,8 @@ def test_owner_changes_go_to_one_file_per_object_with_queue_ids_per_object(
               "queues.'pool:T-NAE-MM'.lead to routing.yml",
         "A6": "owner kept for manager review (open pipeline): nothing to write back; the "
               "manager hands the account over in the CRM",
+        "L5": "owner kept for manager review (not touched within the first-touch SLA): "
+              "nothing to write back; the manager reassigns the lead in the CRM",
     }
     a6 = next(r for r in review if r["record_id"] == "A6")
     assert a6["current_owner_id"] == "OLD" and a6["rationale"].startswith("Account has open")
@@ -124,7 +132,7 @@ def test_owner_changes_go_to_one_file_per_object_with_queue_ids_per_object(
     # The combined file keeps every reassignment, both objects, in Switchboard's names.
     _, combined = read(folder / "reassignments.csv")
     assert sorted(r["record_id"] for r in combined) == [
-        "A1", "A2", "A3", "A4", "A5", "A7", "L1", "L2", "L3"]
+        "A1", "A2", "A3", "A4", "A5", "A7", "L1", "L2", "L3", "L4"]
 
 
 def test_republishing_writes_the_same_files_and_a_new_mapping_publishes_the_record_again(

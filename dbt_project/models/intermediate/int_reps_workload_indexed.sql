@@ -7,8 +7,9 @@
 --   pipeline_accounts owned accounts with at least one open opportunity;
 --   inbound_last_7d   distinct records routed to the rep (routing.decisions) in the seven
 --                     days up to the as-of timestamp;
---   activity_density  the rep's activities in the 30 days up to the as-of timestamp per owned
---                     account (0 without owned accounts or activities);
+--   activity_density  the rep's activities on accounts in the 30 days up to the as-of
+--                     timestamp per owned account (0 without owned accounts or activities);
+--                     an activity on a lead alone is no account work;
 --   capacity          reps.capacity, else var('default_capacity').
 -- The index is rounded to 6 decimals.
 -- Weights come from routing.yml (workload.weights) through the weight_* vars.
@@ -64,7 +65,8 @@ activity as (
         count(*) as activities_last_30d
     from {{ ref('stg_crm__activities') }}
     where
-        occurred_at > {{ as_of_timestamp() }} - interval 30 day
+        account_id is not null
+        and occurred_at > {{ as_of_timestamp() }} - interval 30 day
         and occurred_at <= {{ as_of_timestamp() }}
     group by rep_id
 ),

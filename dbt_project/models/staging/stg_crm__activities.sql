@@ -1,4 +1,6 @@
--- Sales activities (calls, meetings, e-mails) that feed the workload's activity density.
+-- Sales activities (calls, meetings, e-mails) on an account, a lead or both (ingest sets a
+-- row with neither aside). Those on an account feed the workload's activity density; those
+-- on a lead tell whether its owner touched it (int_lead_sla_clocks).
 with
 
 source as (
@@ -6,7 +8,8 @@ source as (
 )
 
 select
-    trim(account_id) as account_id,
+    {{ clean_text('account_id') }} as account_id,
+    {{ clean_text('lead_id') }} as lead_id,
     trim(rep_id) as rep_id,
     occurred_at,
     lower({{ clean_text('type') }}) as activity_type,

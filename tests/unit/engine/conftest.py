@@ -35,6 +35,7 @@ class Org:
     opportunities: list[dict[str, Any]] = field(default_factory=list)
     named: list[dict[str, Any]] = field(default_factory=list)
     round_robin: list[dict[str, Any]] = field(default_factory=list)
+    clocks: list[dict[str, Any]] = field(default_factory=list)
 
     def rep(
         self,
@@ -180,6 +181,34 @@ class Org:
         )
         return self
 
+    def clock(
+        self,
+        lead_id: str,
+        owner: str,
+        territory_id: str,
+        started: datetime,
+        *,
+        reroutes: int = 0,
+        held_by: list[str] | None = None,
+        touched: datetime | None = None,
+        source: str | None = "Web",
+    ) -> Org:
+        """A first-touch clock (int_lead_sla_clocks): the lead's latest decision gave it
+        to ``owner`` through ``territory_id`` at ``started``."""
+        self.clocks.append(
+            {
+                "lead_id": lead_id,
+                "owner_id": owner,
+                "territory_id": territory_id,
+                "clock_started_at": started,
+                "reroutes": reroutes,
+                "held_by": held_by if held_by is not None else [owner],
+                "first_touch_at": touched,
+                "source": source,
+            }
+        )
+        return self
+
     def name(self, account_id: str, owner: str) -> Org:
         self.named.append({"account_id": account_id, "owner_id": owner})
         return self
@@ -222,6 +251,7 @@ class Org:
             "workload": frame("workload", self.workload),
             "rep_state": frame("rep_state", self.state),
             "round_robin": frame("round_robin", self.round_robin),
+            "sla_clocks": frame("sla_clocks", self.clocks),
         }
 
     def inputs(self) -> EngineInputs:

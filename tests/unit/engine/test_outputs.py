@@ -13,9 +13,9 @@ from polars.testing import assert_frame_equal
 from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputError, EngineInputs, route
 from switchboard.engine.eligibility import Selection
-from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RULES
+from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, RULES, SLA_BREACHES
 
-from .conftest import AS_OF, T0, Org, decision
+from .conftest import AS_OF, T0, Org, config_with, decision
 
 
 def _busy_org() -> Org:
@@ -38,20 +38,30 @@ def _busy_org() -> Org:
         .account("GLOBEX-UK", parent="GLOBEX", territories=["T-E"])
         .account("NOWHERE")
         .account("GHOST", "R-GHOST", territories=["T-W", "T-E"])
+        # Decided by territory an hour ago and never touched: re-routed when sla: is on.
+        .rep("R-ANA", "Ana Lopez").rep("R-BEN", "Ben Ruiz")
+        .territory("T-SLA", ["R-ANA", "R-BEN"], name="Desk")
+        .lead("L-SLA", "R-ANA", territories=["T-SLA"])
+        .clock("L-SLA", "R-ANA", "T-SLA", AS_OF - timedelta(hours=1))
     )
 
 
+SLA_ON = config_with(sla={"first_touch_minutes": 30})
+
+
 def test_outputs_match_the_schemas_exactly() -> None:
-    result = _busy_org().route(run_id="run-42")
+    result = _busy_org().route(SLA_ON, run_id="run-42")
     assert result.decisions.schema == pl.Schema(DECISIONS)
     assert result.conflicts.schema == pl.Schema(CONFLICTS)
     assert result.rep_state.schema == pl.Schema(REP_STATE)
+    assert result.sla_breaches.schema == pl.Schema(SLA_BREACHES)
+    assert result.sla_breaches["record_id"].to_list() == ["L-SLA"]
     assert set(result.decisions["rule"]) <= set(RULES)
     assert set(result.decisions["run_id"]) == set(result.conflicts["run_id"]) == {"run-42"}
 
 
 def test_every_decision_has_exactly_one_of_owner_or_queue() -> None:
-    decisions = _busy_org().route().decisions
+    decisions = _busy_org().route(SLA_ON).decisions
     assert decisions["record_id"].is_unique().all()
     has_owner = decisions["owner_id"].is_not_null()
     has_queue = decisions["queue"].is_not_null()
@@ -92,8 +102,8 @@ def test_candidates_list_every_rule_in_order() -> None:
 def test_rep_state_covers_every_rep_and_advances_receivers() -> None:
     result = _busy_org().route()
     state = {r["rep_id"]: r for r in result.rep_state.to_dicts()}
-    assert set(state) == {"R-SAM", "R-DANA", "R-LEE", "R-PAT", "R-FULL"}
-    assert sorted(r["rr_position"] for r in state.values()) == [1, 2, 3, 4, 5]
+    assert set(state) == {"R-SAM", "R-DANA", "R-LEE", "R-PAT", "R-FULL", "R-ANA", "R-BEN"}
+    assert sorted(r["rr_position"] for r in state.values()) == [1, 2, 3, 4, 5, 6, 7]
     receivers = set(result.decisions["owner_id"].drop_nulls()) - {"R-PAT"}
     assert min(state[r]["rr_position"] for r in receivers) > max(
         state[r]["rr_position"] for r in state if r not in receivers
