@@ -37,6 +37,7 @@ _debug = False
 
 
 def _set_debug(debug: bool) -> None:
+    """Record --debug for the command being run (the app's callback calls it)."""
     global _debug  # noqa: PLW0603 - one flag for the whole command line, read by _guarded
     _debug = debug
 
@@ -230,6 +231,8 @@ def _run_flow(call: Callable[[], object]) -> object:
 
 
 def _frame_table(frame: object, title: str, limit: int = 60) -> Table:
+    """A Polars frame as a Rich table: its first `limit` rows, numbers right-aligned and
+    floats to two decimals."""
     import polars as pl
 
     assert isinstance(frame, pl.DataFrame)
