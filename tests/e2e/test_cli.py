@@ -21,10 +21,10 @@ runner = CliRunner()
 
 def test_check_lists_what_would_be_quarantined(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from switchboard import cli
+    from switchboard.cli import running
 
     # Wide enough for the reasons whatever terminal (or none) the test runs in.
-    monkeypatch.setattr(cli.console, "width", 160)
+    monkeypatch.setattr(running.console, "width", 160)
     result = runner.invoke(app, ["check", "--snapshot", str(FIXTURES / "broken_snapshot"),
                                  "--warehouse", str(tmp_path / "c.duckdb")],
                            env={"COLUMNS": "160"})

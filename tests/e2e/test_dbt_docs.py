@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from switchboard import cli
-from switchboard.cli import EXIT_INPUT, app
+from switchboard.cli import EXIT_INPUT, app, reports
 from tests.e2e.conftest import copy_warehouse
 
 pytestmark = pytest.mark.e2e
@@ -22,8 +21,8 @@ def test_docs_writes_the_static_site_and_opens_nothing_with_no_open(
     opened: list[str] = []
     monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: bool(opened.append(url)))
     asked: list[bool] = []
-    may_open = cli._may_open_browser  # at a terminal, outside CI (tests/unit)
-    monkeypatch.setattr(cli, "_may_open_browser",
+    may_open = reports._may_open_browser  # at a terminal, outside CI (tests/unit)
+    monkeypatch.setattr(reports, "_may_open_browser",
                         lambda no_open: bool(asked.append(no_open)) or may_open(no_open))
     warehouse = copy_warehouse(routed_org, tmp_path / "wh")
     out = tmp_path / "site"

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from switchboard import cli
-from switchboard.cli import app
+from switchboard.cli import app, routing
 from tests.e2e.conftest import AS_OF, copy_warehouse
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +29,7 @@ def test_an_unchanged_export_is_answered_without_starting_the_flow(
     org: Path, routed_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     warehouse = copy_warehouse(routed_org, tmp_path / "wh")
-    monkeypatch.setattr(cli, "_run_flow", _no_flow)
+    monkeypatch.setattr(routing, "_run_flow", _no_flow)
     args = ["run", "hourly", "--snapshot", str(org), "--warehouse", str(warehouse),
             "--outbox", str(tmp_path / "outbox"), "--as-of", AS_OF.isoformat()]
     result = runner.invoke(app, args)

@@ -18,6 +18,7 @@ from switchboard.asof import (
     check_not_future,
     parse_time,
 )
+from switchboard.cli import data, reports, routing
 from switchboard.config import RoutingConfig
 from switchboard.pipeline.context import connection, parse_as_of, utc_now
 from switchboard.pipeline.marts import check_export_time
@@ -126,11 +127,13 @@ def test_ingest_stops_before_dbt_on_an_as_of_older_than_the_export(tmp_path: Pat
 
 @pytest.fixture
 def no_flow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if a command got as far as starting Prefect."""
+    """Fail the test if a command got as far as starting Prefect (every command module
+    that runs a flow looks _run_flow up in its own namespace)."""
     def started(call: object) -> object:
         raise AssertionError("the command started a flow")
 
-    monkeypatch.setattr(cli, "_run_flow", started)
+    for commands in (data, reports, routing):
+        monkeypatch.setattr(commands, "_run_flow", started)
 
 
 def one_line_error(result: Any) -> str:
@@ -178,7 +181,7 @@ def test_allow_backdated_reaches_the_flow(monkeypatch: pytest.MonkeyPatch,
         return RunSummary(run_id="r", mode="hourly", status="published")
 
     monkeypatch.setattr(runs, "hourly", flow)
-    monkeypatch.setattr(cli, "_run_flow", lambda call: call())
+    monkeypatch.setattr(routing, "_run_flow", lambda call: call())
     result = runner.invoke(cli.app, ["run", "hourly", "--snapshot", str(SALESFORCE),
                                      "--warehouse", str(tmp_path / "w.duckdb"),
                                      "--as-of", "2999-01-01", "--allow-backdated"])

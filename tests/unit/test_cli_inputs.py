@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from switchboard import cli
+from switchboard.cli import running
 from switchboard.config import ConfigError, load_config
 from switchboard.errors import InputError
 from switchboard.preflight import check_leavers
@@ -254,7 +255,7 @@ def test_check_summarises_the_quarantine_by_column_and_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One table line per group whatever terminal (or none) the test runs in.
-    monkeypatch.setattr(cli.console, "width", 200)
+    monkeypatch.setattr(running.console, "width", 200)
     snap = tmp_path / "snap"
     shutil.copytree(BROKEN, snap)
     (snap / "leads.csv").write_text(_leads(120, "jane@acme.com") + _leads(80, "not-an-email")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard import cli
+from switchboard.cli import reports
 
 
 @pytest.mark.parametrize(("no_open", "ci", "tty", "opens"), [
@@ -20,5 +20,5 @@ def test_a_browser_opens_only_at_a_terminal(
         monkeypatch.delenv("CI", raising=False)
     else:
         monkeypatch.setenv("CI", ci)
-    monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: tty, raising=False)
-    assert cli._may_open_browser(no_open) is opens
+    monkeypatch.setattr(reports.sys.stdin, "isatty", lambda: tty, raising=False)
+    assert reports._may_open_browser(no_open) is opens

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
 import json, sys
-from switchboard import cli, runs
-chosen = cli._flow("hourly")
+from switchboard import runs
+from switchboard.cli import running
+chosen = running._flow("hourly")
 print(json.dumps({"plain": chosen is runs.hourly, "flow": hasattr(chosen, "fn"),
                   "prefect": "prefect" in sys.modules}))
 """
