@@ -61,7 +61,7 @@ class RunSummary:
             # about them changed (switchboard.queued), so they may still lack a rep.
             return ("Nothing needed a decision: every account and lead has a valid owner "
                     "or waits in the queue an earlier run sent it to.")
-        parts = [f"{self.accounts} accounts and {self.leads} leads routed."]
+        parts = [f"{counted(self.accounts, 'account')} and {counted(self.leads, 'lead')} routed."]
         if self.mean_latency_minutes is not None:
             parts.append(
                 f"Avg routing time {format_minutes(self.mean_latency_minutes)} for new records."
@@ -174,3 +174,8 @@ def summarize(
         p90_latency_minutes=latency["p90"],
         message=message,
     )
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 lead", "0 leads", "1,200 accounts"."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

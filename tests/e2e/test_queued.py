@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from flows.hourly_routing import hourly_routing
+from switchboard.summary import counted
 from tests.e2e.conftest import AS_OF, copy_warehouse, q
 
 pytestmark = pytest.mark.e2e
@@ -60,4 +61,5 @@ def test_the_next_hourly_run_decides_again_only_the_queued_record_that_changed(
     assert sum(summary.by_rule.get(rule, 0) for rule in QUEUE_RULES) == queue_decisions.height
     assert set(queue_decisions["record_id"]) <= {changed, "ACC-NEXT-HOUR"}
     markdown = (tmp_path / "outbox" / summary.run_id / "summary.md").read_text()
-    assert f"{summary.accounts} accounts and {summary.leads} leads routed" in markdown
+    assert (f"{counted(summary.accounts, 'account')} and "
+            f"{counted(summary.leads, 'lead')} routed") in markdown

@@ -240,7 +240,7 @@ def test_summary_headline_reads_like_a_routing_log() -> None:
                   conflicts=conflicts, alerts=pl.DataFrame(schema={"type": pl.String}))
     text = s.headline()
     assert text.startswith(
-        "3 accounts and 1 leads routed. Avg routing time 3.2 min for new records.")
+        "3 accounts and 1 lead routed. Avg routing time 3.2 min for new records.")
     assert "3 via territory" in text and "1 to open-opportunity owners" in text
     assert "1 conflict flagged: lead L1 (multi_territory): Opp owner wins" in text
     assert "| territory | 3 |" in s.to_markdown()

@@ -122,7 +122,7 @@ def test_an_unrelated_change_does_not_decide_queued_records_again(routed: Path) 
     # The summary counts what this run decided, not the records left in their queues.
     assert (summary.records, summary.accounts, summary.leads) == (1, 1, 0)
     assert summary.by_rule == {"territory": 1}
-    assert "1 accounts and 0 leads routed" in summary.to_markdown()
+    assert "1 account and 0 leads routed" in summary.to_markdown()
     # The queued records' latest decision is still the first run's.
     later, nothing = run(routed, 2)
     assert nothing.is_empty() and later.records == 0
