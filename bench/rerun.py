@@ -56,17 +56,21 @@ def measure(accounts: int, repeat: int) -> str:
     again: list[float] = []
     later: list[float] = []
     floors: list[float] = []
+    peaks: list[int] = []
     for rep in range(repeat):
         work = OUT / "rerun" / f"{accounts}-r{rep}"
         shutil.rmtree(work, ignore_errors=True)
         home = OUT / "prefect-home"
-        first.append(time_process(snapshot, work / "process", home).seconds)
+        run = time_process(snapshot, work / "process", home)
+        first.append(run.seconds)
+        peaks.append(max(run.max_rss_bytes, run.tree_rss_bytes))
         again.append(time_process(snapshot, work / "process", home).seconds)
         hour = next_hour_snapshot(snapshot, work / "next-hour")
         later.append(time_process(hour, work / "process", home,
                                   as_of=AS_OF + timedelta(hours=1)).seconds)
         floors.append(time_floor(snapshot, accounts, work / "floor"))  # write the book back
-        print(f"{accounts:,} r{rep + 1}: first {first[-1]:.2f} s, re-run {again[-1]:.2f} s, "
+        print(f"{accounts:,} r{rep + 1}: first {first[-1]:.2f} s ({peaks[-1] / 2**30:.2f} GiB), "
+              f"re-run {again[-1]:.2f} s, "
               f"next hour {later[-1]:.2f} s, floor {floors[-1]:.2f} s", flush=True)
         shutil.rmtree(work, ignore_errors=True)
     floor = statistics.median(floors)
@@ -74,7 +78,9 @@ def measure(accounts: int, repeat: int) -> str:
     def cell(values: list[float]) -> str:
         return f"{statistics.median(values):.2f} ({statistics.median(values) / floor:.1f}x)"
 
-    return f"| {accounts:,} | {floor:.2f} | {cell(first)} | {cell(again)} | {cell(later)} |"
+    peak = max(peaks) / 2**30
+    return (f"| {accounts:,} | {floor:.2f} | {cell(first)} | {peak:.2f} | {cell(again)} "
+            f"| {cell(later)} |")
 
 
 def main() -> None:
@@ -83,8 +89,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = [measure(int(size), args.repeat) for size in args.sizes.split(",")]
-    table = ("| accounts | floor s | first run s (x floor) | re-run, unchanged export s "
-             "(x floor) | next hour s (x floor) |\n|---:|---:|---:|---:|---:|\n"
+    table = ("| accounts | floor s | first run s (x floor) | first run peak RSS GiB "
+             "| re-run, unchanged export s (x floor) | next hour s (x floor) |\n"
+             "|---:|---:|---:|---:|---:|---:|\n"
              + "\n".join(rows) + "\n")
     (OUT / "rerun.md").write_text(table)
     print(table)
