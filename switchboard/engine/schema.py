@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from switchboard.rules import RULE_NAMES
+
 RECORD_TYPES = ("account", "lead")
 
-RULES = (
-    "open_opportunity",
-    "named_account",
-    "named_parent",
-    "account_owner",
-    "territory",
-    "overflow_queue",
-    "fallback_queue",
-    "manager_review",
-    "territory_pool",
-    "sla_reroute",
-)
+# Every value of routing.decisions.rule (switchboard.rules).
+RULES = RULE_NAMES
 
 CONFLICT_TYPES = ("multi_territory", "named_subsidiary", "pipeline_owner_mismatch")
 
