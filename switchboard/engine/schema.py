@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from switchboard import tables
 from switchboard.rules import RULE_NAMES
 
 RECORD_TYPES = ("account", "lead")
@@ -131,12 +132,12 @@ ARRIVAL_SCOPE: dict[str, pl.DataType] = {
 }
 
 ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
-    "routing.decisions": RECORDED_DECISIONS,
-    "routing.conflicts": CONFLICTS,
-    "routing.rep_state": REP_STATE,
-    "routing.round_robin": ROUND_ROBIN,
-    "routing.runs": RUNS,
-    "routing.arrival_scope": ARRIVAL_SCOPE,
+    tables.DECISIONS: RECORDED_DECISIONS,
+    tables.CONFLICTS: CONFLICTS,
+    tables.REP_STATE: REP_STATE,
+    tables.ROUND_ROBIN: ROUND_ROBIN,
+    tables.RUNS: RUNS,
+    tables.ARRIVAL_SCOPE: ARRIVAL_SCOPE,
 }
 
 
