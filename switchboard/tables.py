@@ -53,6 +53,9 @@ class Table:
     # the columns come from elsewhere (rep_roster: the reps contract's, see roster_schema).
     columns_from: str | None = None
     dbt_source: str | None = None
+    # Created on first use rather than by every run (message_alerts: the first delivery to
+    # a sink, switchboard.notify.ensure_tables).
+    on_demand: bool = False
 
     @property
     def schema(self) -> str:
@@ -150,7 +153,7 @@ TABLES: tuple[Table, ...] = (
           "switchboard.alerts:ALERTS"),
     Table(MESSAGE_ALERTS, "switchboard.notify",
           "Which message announced which alert on which sink.",
-          "switchboard.notify:MESSAGE_ALERTS"),
+          "switchboard.notify:MESSAGE_ALERTS", on_demand=True),
 )
 TABLE_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from switchboard import rules
+from switchboard import rules, tables
 from switchboard.config import ConfigError, RoutingConfig, load_config
 from switchboard.engine import hierarchy, rationale, schema
 from switchboard.messages import counted
@@ -103,3 +103,17 @@ def test_architecture_lists_every_rule_once_in_where_each_rule_lives() -> None:
     section = text.split("### Where each rule lives", 1)[1].split("\n#", 1)[0]
     rows = re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
     assert rows == list(rules.RULE_NAMES)
+
+
+def test_the_dbt_sources_list_the_tables_the_registry_says_dbt_reads() -> None:
+    sources = yaml.safe_load(
+        (ROOT / "dbt_project" / "models" / "staging" / "_sources.yml").read_text())["sources"]
+    listed = {f"{s['schema']}.{t['name']}": s["name"] for s in sources for t in s["tables"]}
+    for table in tables.TABLES:
+        if table.dbt_source is not None:
+            assert listed.get(table.name) == table.dbt_source, table.name
+    written = {t.name for t in tables.TABLES}
+    # Every routing or reference source is a table the registry declares.
+    assert {n for n in listed if not n.startswith("raw.")} <= written
+    assert {t.name for t in tables.dbt_source_tables("routing")} == {
+        n for n, s in listed.items() if s == "routing"}
