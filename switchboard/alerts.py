@@ -16,20 +16,8 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from switchboard.config import RoutingConfig
+from switchboard.rules import SEVERITIES, severity
 from switchboard.summary import SINK_NAMES
-
-ALERT_TYPES = (
-    "unowned_account",
-    "rep_overloaded",
-    "pipeline_handoff",
-    "routing_conflict",
-    "rule_gap",
-    "sla_breached",
-    "guard_tripped",
-    "rep_data_problem",
-    "delivery_failed",
-)
-SEVERITIES = ("info", "warning", "high")
 
 ALERTS: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -69,7 +57,7 @@ def pipeline_handoffs(decisions: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,
         .join(managers, on="previous_owner_id", how="left")
         .select(
             type=pl.lit("pipeline_handoff"),
-            severity=pl.lit("high"),
+            severity=pl.lit(severity("pipeline_handoff")),
             recipient_id=pl.coalesce("manager_id", pl.lit(fallback_recipient)),
             record_type="record_type",
             record_id="record_id",
@@ -120,7 +108,7 @@ def sla_breached(breaches: pl.LazyFrame, reps: pl.LazyFrame, run_id: str,
               on="owner_id", how="left")
         .select(
             type=pl.lit("sla_breached"),
-            severity=pl.lit("warning"),
+            severity=pl.lit(severity("sla_breached")),
             recipient_id=pl.coalesce("manager_id", pl.lit(fallback_recipient)),
             record_type=pl.lit("lead"),
             record_id="record_id",
@@ -138,7 +126,7 @@ def routing_conflicts(conflicts: pl.LazyFrame, run_id: str, recipient: str) -> p
     """Every conflict, as an informational alert (the conflicts table holds the detail)."""
     frame = conflicts.select(
         type=pl.lit("routing_conflict"),
-        severity=pl.lit("info"),
+        severity=pl.lit(severity("routing_conflict")),
         recipient_id=pl.lit(recipient),
         record_type="record_type",
         record_id="record_id",
@@ -159,7 +147,7 @@ def rule_gaps(decisions: pl.LazyFrame, run_id: str, recipient: str) -> pl.LazyFr
     """A record no territory matched fell to the fallback queue: the plan has a hole."""
     frame = decisions.filter(pl.col("rule") == "fallback_queue").select(
         type=pl.lit("rule_gap"),
-        severity=pl.lit("warning"),
+        severity=pl.lit(severity("rule_gap")),
         recipient_id=pl.lit(recipient),
         record_type="record_type",
         record_id="record_id",
@@ -179,7 +167,7 @@ def skill_gap_alerts(gaps: pl.LazyFrame, run_id: str, recipient: str, as_of: dat
     today = as_of.date()
     frame = gaps.select(
         type=pl.lit("rule_gap"),
-        severity=pl.lit("warning"),
+        severity=pl.lit(severity("rule_gap")),
         recipient_id=pl.lit(recipient),
         record_type=pl.lit("lead"),
         record_id=pl.col("lead_ids").list.first(),
@@ -217,7 +205,7 @@ def unowned_accounts(gaps: pl.LazyFrame, decisions: pl.LazyFrame, reps: pl.LazyF
         .join(managers, on="owner_id", how="left")
         .select(
             type=pl.lit("unowned_account"),
-            severity=pl.lit("high"),
+            severity=pl.lit(severity("unowned_account")),
             recipient_id=pl.coalesce("manager_id", pl.lit(config.alerts.revops_recipient)),
             record_type=pl.lit("account"),
             record_id="account_id",
@@ -296,7 +284,7 @@ def overloaded_reps(workload_history: pl.LazyFrame, reps: pl.LazyFrame, config: 
     frame = over.join(reps.select("rep_id", "rep_name", "manager_id"), on="rep_id",
                       how="left").select(
         type=pl.lit("rep_overloaded"),
-        severity=pl.lit("warning"),
+        severity=pl.lit(severity("rep_overloaded")),
         recipient_id=pl.coalesce("manager_id", pl.lit(config.alerts.revops_recipient)),
         record_type=pl.lit(None, dtype=pl.String),
         record_id=pl.lit(None, dtype=pl.String),
@@ -318,7 +306,7 @@ def guard_tripped(run_id: str, guard: str, message: str, recipient: str) -> pl.D
     frame = pl.LazyFrame(
         {
             "type": ["guard_tripped"],
-            "severity": ["high"],
+            "severity": [severity("guard_tripped")],
             "recipient_id": [recipient],
             "record_type": [None],
             "record_id": [None],
@@ -349,7 +337,7 @@ def delivery_failed(pending: pl.DataFrame, *, run_id: str, recipient: str, hours
         last_error=pl.col("last_error").drop_nulls().last(),
     ).lazy().select(
         type=pl.lit("delivery_failed"),
-        severity=pl.lit("high"),
+        severity=pl.lit(severity("delivery_failed")),
         recipient_id=pl.lit(recipient),
         record_type=pl.lit(None, dtype=pl.String),
         record_id=pl.lit(None, dtype=pl.String),
@@ -410,7 +398,7 @@ def build_alerts(
         rep_data_problems(reps, gaps, run_id, revops),
     ]
     severity_rank = pl.col("severity").replace_strict(
-        {"high": 0, "warning": 1, "info": 2}, return_dtype=pl.Int8
+        {s: -i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.Int8
     )
     return (
         pl.concat(parts)

@@ -37,10 +37,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from switchboard import tables
 from switchboard.contracts import Contract
 from switchboard.warehouse import query, read_table, table_exists, write_table
 
-ROW_HASHES, CHANGES, CHANGE_COUNTS = "raw.row_hashes", "raw.changes", "raw.change_counts"
+ROW_HASHES, CHANGES, CHANGE_COUNTS = (
+    tables.RAW_ROW_HASHES, tables.RAW_CHANGES, tables.RAW_CHANGE_COUNTS
+)
 NEW, CHANGED, GONE = "new", "changed", "gone"
 # Polars keeps a hash stable within one version only: hashes of another version are not
 # compared (every row is new, and the next build is a full one).

@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, get_args, get_type_hints
+from typing import TYPE_CHECKING, Literal, get_args, get_type_hints
 
 import yaml
 from pydantic import (
@@ -24,15 +24,13 @@ from pydantic_core import ErrorDetails
 
 from switchboard import ENGINE_VERSION, resources
 from switchboard.mapping import HeaderMapping, MappingError, load_mapping, parse_mapping
+from switchboard.rules import ORDERED_RULES
 
-RuleName = Literal[
-    "open_opportunity",
-    "named_account",
-    "account_owner",
-    "territory",
-    "overflow_queue",
-    "fallback_queue",
-]
+# The rules routing.yml may order (switchboard.rules); a typo is a literal_error naming them.
+if TYPE_CHECKING:
+    RuleName = str
+else:
+    RuleName = Literal[ORDERED_RULES]
 DEFAULT_CONFIG_PATH = resources.routing_yml()
 
 
@@ -457,14 +455,7 @@ OwnerProblem = Literal[
 
 DEFAULT_RULES = [
     Rule.model_validate({"name": n})
-    for n in (
-        "open_opportunity",
-        "named_account",
-        "account_owner",
-        "territory",
-        "overflow_queue",
-        "fallback_queue",
-    )
+    for n in ORDERED_RULES
 ]
 
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from switchboard import warehouse
+from switchboard import tables, warehouse
 from switchboard.config import RoutingConfig
 
 if TYPE_CHECKING:
     from switchboard.dbt import NodeResult
 
-TABLE = "routing.data_tests"
+TABLE = tables.DATA_TESTS
 DATA_TESTS: dict[str, pl.DataType] = {
     "run_id": pl.String(),  # the routing run, or "check" for an on-demand suite
     "suite": pl.String(),  # full | blocking | on_demand

@@ -16,15 +16,9 @@ import polars as pl
 import yaml
 from polars.datatypes import DataTypeClass
 
-from switchboard import reference, resources
-from switchboard.changes import CHANGE_SCHEMA
+from switchboard import resources
+from switchboard import tables as written
 from switchboard.contracts import CONTRACTS_DIR, Contract, load_contracts
-from switchboard.engine.schema import (
-    CONFLICTS,
-    RECORDED_DECISIONS,
-    REP_STATE,
-    RUNS,
-)
 from switchboard.roster import roster_schema
 
 SOURCES_FILE = Path("models") / "staging" / "_sources.yml"
@@ -134,20 +128,8 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
             "entities it replaces on every load.",
             "schema": "raw",
             "tables": [
-                _schema_table(
-                    "rep_roster",
-                    "One row per rep ever loaded: the last good reps row, this export's "
-                    "problem with the rep's reps or HR row, and the consecutive exports "
-                    "that left the rep out (switchboard/roster.py).",
-                    roster_schema(contracts["reps"]),
-                ),
-                _schema_table(
-                    "changes",
-                    "The records the last full load added, changed or dropped since the "
-                    "load before it, or the records the last arrivals pass appended "
-                    "(switchboard/changes.py): what an incremental build updates.",
-                    CHANGE_SCHEMA,
-                ),
+                _schema_table(t.table, t.purpose, t.columns() or roster_schema(contracts["reps"]))
+                for t in written.dbt_source_tables("ingest")
             ],
         }
     )
@@ -158,24 +140,8 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
             "tldextract's bundled Public Suffix List (offline).",
             "schema": "reference",
             "tables": [
-                _schema_table(
-                    "countries",
-                    "One row per accepted spelling of a country (lookup_key, lower-case) "
-                    "-> ISO alpha-2 country_code.",
-                    reference.COUNTRY_COLUMNS,
-                ),
-                _schema_table(
-                    "subdivisions",
-                    "Per country, one row per accepted spelling of a subdivision (name, "
-                    "short or full code) -> short code (state_code).",
-                    reference.SUBDIVISION_COLUMNS,
-                ),
-                _schema_table(
-                    "public_suffixes",
-                    "Public Suffix List rules: kind normal, wildcard (stored as '*.x') or "
-                    "exception (stored without '!'); is_private for the private section.",
-                    reference.PUBLIC_SUFFIX_COLUMNS,
-                ),
+                _schema_table(t.table, t.purpose, t.columns() or {})
+                for t in written.dbt_source_tables("reference")
             ],
         }
     )
@@ -186,25 +152,8 @@ def sources_dict(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
             "empty by switchboard.warehouse.ensure_routing_tables.",
             "schema": "routing",
             "tables": [
-                _schema_table("decisions", "One row per routing decision (every run).",
-                              RECORDED_DECISIONS),
-                _schema_table(
-                    "conflicts",
-                    "One row per conflict a run logged (record, conflict type, candidates, "
-                    "resolution).",
-                    CONFLICTS,
-                ),
-                _schema_table(
-                    "rep_state",
-                    "Per rep overflow hysteresis and round-robin position.",
-                    REP_STATE,
-                ),
-                _schema_table(
-                    "runs",
-                    "The run ledger: one row per run (mode, as-of, rules version, status "
-                    "started, decided, published, stopped or abandoned).",
-                    RUNS,
-                ),
+                _schema_table(t.table, t.purpose, t.columns() or {})
+                for t in written.dbt_source_tables("routing")
             ],
         }
     )

@@ -17,43 +17,14 @@ from urllib.parse import quote
 import polars as pl
 
 from switchboard.config import Messages
-from switchboard.summary import RULE_LABELS, RunSummary, format_minutes
+from switchboard.rules import DIGEST_TYPES, GROUP_TITLES, HEADLINE_NOUNS, RULE_LABELS
+from switchboard.summary import RunSummary, format_minutes
 
-# The alert types a recipient's message lists, most urgent first. Routing conflicts (info,
-# potentially thousands) stay in the run summary; delivery_failed goes to the files only
-# (a sink is what is failing).
-DIGEST_TYPES = (
-    "guard_tripped",
-    "unowned_account",
-    "pipeline_handoff",
-    "sla_breached",
-    "rep_data_problem",
-    "rep_overloaded",
-    "rule_gap",
-)
-GROUP_TITLES = {
-    "guard_tripped": "Run stopped by a guard",
-    "unowned_account": "Accounts without a valid owner",
-    "pipeline_handoff": "Open pipeline to hand off",
-    "rep_data_problem": "Reps held by a data problem",
-    "rep_overloaded": "Reps over capacity",
-    "rule_gap": "Records no rule matched",
-    "sla_breached": "Leads not touched within their SLA",
-    "routing_conflict": "Routing conflicts",
-    "delivery_failed": "Deliveries failing",
-}
-# Counted in a headline: "3 accounts without a valid owner".
-HEADLINE_NOUNS = {
-    "guard_tripped": ("guard tripped", "guards tripped"),
-    "unowned_account": ("account without a valid owner", "accounts without a valid owner"),
-    "pipeline_handoff": ("pipeline handoff", "pipeline handoffs"),
-    "rep_data_problem": ("rep held by a data problem", "reps held by a data problem"),
-    "rep_overloaded": ("rep over capacity", "reps over capacity"),
-    "rule_gap": ("record no rule matched", "records no rule matched"),
-    "sla_breached": ("lead not touched within its SLA", "leads not touched within their SLA"),
-    "routing_conflict": ("routing conflict", "routing conflicts"),
-    "delivery_failed": ("delivery failing", "deliveries failing"),
-}
+# The alert types a recipient's message lists, most urgent first (DIGEST_TYPES), their
+# group titles and counted nouns: switchboard.rules. Routing conflicts (info, potentially
+# thousands) stay in the run summary; delivery_failed goes to the files only (a sink is
+# what is failing).
+
 # A line's detail is cut here: a conflict's rationale can be long.
 MAX_DETAIL = 280
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import duckdb
 import polars as pl
 
-from switchboard import blockkit, messages, publish, warehouse
+from switchboard import blockkit, messages, publish, tables, warehouse
 from switchboard.config import Email, RoutingConfig, Sinks, Teams
 from switchboard.summary import SINK_NAMES, RunSummary
 
@@ -38,7 +38,7 @@ URL_VARIABLES: dict[Sink, str] = {
     "email": "SWITCHBOARD_EMAIL_URL",
     "teams": "SWITCHBOARD_TEAMS_URL",
 }
-MESSAGE_ALERTS_TABLE = "routing.message_alerts"
+MESSAGE_ALERTS_TABLE = tables.MESSAGE_ALERTS
 # Which message announced which alert on which sink.
 MESSAGE_ALERTS: dict[str, pl.DataType] = {
     "sink": pl.String(),

@@ -25,7 +25,7 @@ import duckdb
 import httpx
 import polars as pl
 
-from switchboard import data_tests, warehouse, writeback
+from switchboard import data_tests, tables, warehouse, writeback
 from switchboard.alerts import ALERTS
 from switchboard.config import Queues, Webhook, Writeback
 from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, ROUND_ROBIN, RUNS
@@ -56,10 +56,10 @@ BUILDS: dict[str, pl.DataType] = {
 # routing.runs (RUNS) is created with the engine's tables by warehouse.ensure_routing_tables:
 # the dbt project reads it.
 LEDGER_TABLES = {
-    "routing.builds": BUILDS,
-    data_tests.TABLE: data_tests.DATA_TESTS,
-    "routing.outbox_messages": MESSAGES,
-    "routing.alerts": ROUTING_ALERTS,
+    tables.BUILDS: BUILDS,
+    tables.DATA_TESTS: data_tests.DATA_TESTS,
+    tables.OUTBOX_MESSAGES: MESSAGES,
+    tables.ALERTS: ROUTING_ALERTS,
 }
 # reassignments.csv: every decision that gives a record a new owner or queue, both objects,
 # in Switchboard's ids and queue names (for analysts; the CRM takes switchboard.writeback's).
@@ -164,7 +164,7 @@ def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str
         schema=RUNS,
     )
     con.execute("delete from routing.runs where run_id = ?", [run_id])
-    warehouse.write_table(con, "routing.runs", row, mode="append")
+    warehouse.write_table(con, tables.RUNS, row, mode="append")
 
 
 def set_status(con: duckdb.DuckDBPyConnection, run_id: str, status: str,
@@ -206,9 +206,9 @@ def record_run(
             con.execute(f"delete from {table} where run_id = ?", [run_id])
             warehouse.write_table(con, table, frame.select(list(schema)), mode="append")
         if rep_state.height:
-            warehouse.write_table(con, "routing.rep_state", rep_state.select(list(REP_STATE)))
+            warehouse.write_table(con, tables.REP_STATE, rep_state.select(list(REP_STATE)))
         if round_robin is not None:
-            warehouse.write_table(con, "routing.round_robin",
+            warehouse.write_table(con, tables.ROUND_ROBIN,
                                   round_robin.select(list(ROUND_ROBIN)))
         set_status(con, run_id, "decided")
         con.execute("commit")
@@ -220,7 +220,7 @@ def record_run(
 def record_stopped(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame,
                    message: str) -> None:
     con.execute("delete from routing.alerts where run_id = ?", [run_id])
-    warehouse.write_table(con, "routing.alerts", alerts.select(list(ALERTS)), mode="append")
+    warehouse.write_table(con, tables.ALERTS, alerts.select(list(ALERTS)), mode="append")
     set_status(con, run_id, "stopped", message)
 
 
@@ -304,7 +304,7 @@ def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl
     fresh = candidates.join(existing, on="message_key", how="anti").unique(
         "message_key", keep="first", maintain_order=True
     )
-    warehouse.write_table(con, "routing.outbox_messages", fresh, mode="append")
+    warehouse.write_table(con, tables.OUTBOX_MESSAGES, fresh, mode="append")
     return fresh.height
 
 
@@ -375,7 +375,7 @@ def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.Data
         return 0
     queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS),
                    alerts=fresh)
-    warehouse.write_table(con, "routing.alerts", fresh.select(list(ALERTS)), mode="append")
+    warehouse.write_table(con, tables.ALERTS, fresh.select(list(ALERTS)), mode="append")
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     lines = warehouse.query(

@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 import polars as pl
 
+from switchboard import rules
 from switchboard.config import RoutingConfig
 from switchboard.contracts import Contract, load_contracts
 from switchboard.engine.eligibility import AVAILABILITY
@@ -438,7 +439,7 @@ def check_raw(
 
 
 # The rules whose owner the territory's capacity pick chose.
-PLACED_RULES = ("territory", "sla_reroute")
+PLACED_RULES = rules.PLACED_RULES
 
 
 def engine_check_frame(

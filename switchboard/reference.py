@@ -35,11 +35,11 @@ import pycountry
 # Only the parser is used: it works on the text it is handed and never fetches anything.
 from tldextract.suffix_list import extract_tlds_from_suffix_list
 
-from switchboard import warehouse
+from switchboard import tables, warehouse
 
 # Bump when the shape or the derivation of a reference table changes.
 SCHEMA_VERSION = "1"
-VERSIONS_TABLE = "reference.versions"
+VERSIONS_TABLE = tables.REFERENCE_VERSIONS
 
 COUNTRY_COLUMNS: dict[str, pl.DataType] = {
     "lookup_key": pl.String(),
@@ -143,9 +143,9 @@ def table_versions() -> dict[str, str]:
     pycountry_version = f"pycountry={_package_version('pycountry')};schema={SCHEMA_VERSION}"
     tld_version = f"tldextract={_package_version('tldextract')};schema={SCHEMA_VERSION}"
     return {
-        "reference.countries": pycountry_version,
-        "reference.subdivisions": pycountry_version,
-        "reference.public_suffixes": tld_version,
+        tables.REFERENCE_COUNTRIES: pycountry_version,
+        tables.REFERENCE_SUBDIVISIONS: pycountry_version,
+        tables.REFERENCE_PUBLIC_SUFFIXES: tld_version,
     }
 
 
@@ -238,9 +238,9 @@ def public_suffixes_frame() -> pl.DataFrame:
 
 
 BUILDERS = {
-    "reference.countries": countries_frame,
-    "reference.subdivisions": subdivisions_frame,
-    "reference.public_suffixes": public_suffixes_frame,
+    tables.REFERENCE_COUNTRIES: countries_frame,
+    tables.REFERENCE_SUBDIVISIONS: subdivisions_frame,
+    tables.REFERENCE_PUBLIC_SUFFIXES: public_suffixes_frame,
 }
 
 

@@ -7,19 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-RULE_LABELS = {
-    "open_opportunity": "to open-opportunity owners",
-    "named_account": "to named-account owners",
-    "named_parent": "to named parents' owners",
-    "account_owner": "with their accounts (owner or queue)",
-    "territory": "via territory",
-    "overflow_queue": "to overflow queues",
-    "fallback_queue": "to the fallback queue",
-    "manager_review": "kept for manager review",
-    "territory_pool": "to territory pools",
-    "sla_reroute": "re-routed: not touched within the first-touch SLA",
-}
-
+from switchboard.rules import RULE_LABELS
 
 NEW_RECORD_SECONDS = 24 * 3600
 # How a line names a notification sink (routing.outbox_messages.sink).

@@ -104,7 +104,8 @@ def _progress_printer() -> Callable[[], None]:
 
 
 def _print_summary(summary: object) -> None:
-    from switchboard.summary import RULE_LABELS, RunSummary
+    from switchboard.rules import RULE_LABELS
+    from switchboard.summary import RunSummary
 
     assert isinstance(summary, RunSummary)
     if summary.by_rule:

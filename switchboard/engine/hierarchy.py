@@ -39,11 +39,12 @@ from datetime import datetime
 import polars as pl
 from polars.expr.whenthen import ChainedThen, Then
 
+from switchboard import rules
 from switchboard.config import RoutingConfig
 from switchboard.engine.eligibility import LEAVER_PROBLEMS
 from switchboard.engine.territory import format_queue
 
-OWNER_RULES = ("open_opportunity", "named_account", "account_owner", "territory")
+OWNER_RULES = rules.OWNER_RULES
 
 
 def effective_rules(config: RoutingConfig) -> list[str]:

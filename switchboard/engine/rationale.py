@@ -26,24 +26,16 @@ from __future__ import annotations
 
 import polars as pl
 
+from switchboard import rules
 from switchboard.config import RoutingConfig
 from switchboard.engine.hierarchy import effective_rules
 
 _METHOD_WORDING = {"crm_link": "CRM link", "company_name": "company name"}
 
 # How the account a lead follows was decided in this run: "routed this run <how> to <owner>".
-_FOLLOWED_OWNER_WORDING = {
-    "territory": "by territory",
-    "open_opportunity": "by its open opportunity",
-    "named_account": "by the named-account list",
-    "named_parent": "by its named parent",
-}
+_FOLLOWED_OWNER_WORDING = rules.FOLLOWED_OWNER_WORDING
 # ... or "sent this run to <queue kind> <queue>".
-_FOLLOWED_QUEUE_WORDING = {
-    "overflow_queue": "overflow queue",
-    "territory_pool": "territory pool",
-    "fallback_queue": "catch-all queue",
-}
+_FOLLOWED_QUEUE_WORDING = rules.FOLLOWED_QUEUE_WORDING
 
 
 _PROBLEM_WORDING = {
@@ -261,19 +253,9 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
     }
 
 
-RATIONALE_RULES = (
-    "sla_reroute",
-    "sla_manager_review",
-    "manager_review",
-    "territory_pool",
-    "open_opportunity",
-    "named_account",
-    "named_parent",
-    "account_owner",
-    "territory",
-    "overflow_queue",
-    "fallback_queue",
-)
+# One branch per sentence of _sentences; the branches are disjoint (_branch), so their
+# order does not matter: the rows are put back in seq order.
+RATIONALE_RULES = rules.RATIONALE_SENTENCES
 
 
 def rationale_by_seq(

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from switchboard import tables
+from switchboard.rules import RULE_NAMES
+
 RECORD_TYPES = ("account", "lead")
 
-RULES = (
-    "open_opportunity",
-    "named_account",
-    "named_parent",
-    "account_owner",
-    "territory",
-    "overflow_queue",
-    "fallback_queue",
-    "manager_review",
-    "territory_pool",
-    "sla_reroute",
-)
+# Every value of routing.decisions.rule (switchboard.rules).
+RULES = RULE_NAMES
 
 CONFLICT_TYPES = ("multi_territory", "named_subsidiary", "pipeline_owner_mismatch")
 
@@ -139,12 +132,12 @@ ARRIVAL_SCOPE: dict[str, pl.DataType] = {
 }
 
 ROUTING_TABLES: dict[str, dict[str, pl.DataType]] = {
-    "routing.decisions": RECORDED_DECISIONS,
-    "routing.conflicts": CONFLICTS,
-    "routing.rep_state": REP_STATE,
-    "routing.round_robin": ROUND_ROBIN,
-    "routing.runs": RUNS,
-    "routing.arrival_scope": ARRIVAL_SCOPE,
+    tables.DECISIONS: RECORDED_DECISIONS,
+    tables.CONFLICTS: CONFLICTS,
+    tables.REP_STATE: REP_STATE,
+    tables.ROUND_ROBIN: ROUND_ROBIN,
+    tables.RUNS: RUNS,
+    tables.ARRIVAL_SCOPE: ARRIVAL_SCOPE,
 }
 
 

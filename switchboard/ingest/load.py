@@ -11,6 +11,7 @@ from typing import Literal
 import duckdb
 import polars as pl
 
+from switchboard import tables
 from switchboard.changes import ChangeSet, record_arrivals
 from switchboard.ingest.result import IngestReport
 from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
@@ -101,13 +102,13 @@ def write_raw(
     try:
         for entity, frame in loaded.items():
             write_table(con, f"raw.{entity}", frame, mode=mode)
-        for table, frame in (("raw.quarantine", report.quarantine), ("raw.ingest_log", log),
-                             ("raw.export_history", history)):
+        for table, frame in ((tables.RAW_QUARANTINE, report.quarantine),
+                             (tables.RAW_INGEST_LOG, log), (tables.RAW_EXPORT_HISTORY, history)):
             if table_exists(con, table):
                 con.execute(f"delete from {table} where run_id = ?", [report.run_id])
             write_table(con, table, frame, mode="append")
         if roster is not None:
-            write_table(con, "raw.rep_roster", roster)
+            write_table(con, tables.RAW_REP_ROSTER, roster)
         if changes is not None:
             changes.write(con)
         if scope is not None:
@@ -118,7 +119,7 @@ def write_raw(
                       and status not in ('started', 'abandoned'))
             """)
             con.execute("update routing.arrival_scope set run_id = ?", [report.run_id])
-            write_table(con, "routing.arrival_scope", scope, mode="append")
+            write_table(con, tables.ARRIVAL_SCOPE, scope, mode="append")
             if arrived is not None:  # an arrivals pass: its dbt run updates these records
                 record_arrivals(con, report.run_id, arrived)
         con.commit()

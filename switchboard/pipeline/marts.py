@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import duckdb
 
-from switchboard import asof, changes, warehouse
+from switchboard import asof, changes, tables, warehouse
 from switchboard.guards import ExportGuard
 from switchboard.pipeline.context import (
     RunContext,
@@ -40,9 +40,9 @@ def _set_build_key(con: duckdb.DuckDBPyConnection, key: str | None, *,
     if key is None:
         con.execute("update routing.builds set build_key = null")
         return
-    con.execute("delete from routing.builds")
+    con.execute(f"delete from {tables.BUILDS}")
     con.execute(
-        "insert into routing.builds by name select ? as build_key, ? as built_at, "
+        f"insert into {tables.BUILDS} by name select ? as build_key, ? as built_at, "
         "? as raw_run_id, ? as settings_key, ? as build",
         [key, utc_now(), raw_run_id, settings_key, build],
     )

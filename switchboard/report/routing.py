@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from switchboard.summary import NEW_RECORD_SECONDS, RULE_LABELS
+from switchboard.rules import RULE_LABELS
+from switchboard.summary import NEW_RECORD_SECONDS
 
 CONFLICT_LINES = 20
 

@@ -224,7 +224,8 @@ def test_publish_retry_on_a_missing_warehouse_is_an_input_error(tmp_path: Path) 
 def test_the_delivery_failed_alert_counts_only_stale_messages() -> None:
     import polars as pl
 
-    from switchboard.alerts import ALERT_TYPES, delivery_failed
+    from switchboard.alerts import delivery_failed
+    from switchboard.rules import ALERT_TYPES
 
     now = datetime(2026, 11, 23, 12, 0)
     pending = pl.DataFrame({
