@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import polars as pl
 
-from switchboard.config import Messages
+from switchboard.config.sinks import Messages
 from switchboard.summary import RULE_LABELS, RunSummary, format_minutes
 
 # The alert types a recipient's message lists, most urgent first. Routing conflicts (info,
