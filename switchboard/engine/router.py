@@ -12,7 +12,7 @@ The steps, each a vectorised pass over all records being decided:
    each territory's start-of-run pick and every record's winning territory
    (territory.py);
 4. capacity-aware (or round-robin) placement of the records that reach the territory
-   rule (capacity.py, loops over shared-rep layers only), inbound leads only with members
+   rule (capacity/, loops over shared-rep layers only), inbound leads only with members
    working now who have their skills (a lead past its SLA only with members who have not
    held it); the leads following a placed account count on its new owner;
 5. the first rule with a candidate wins (routing.yml order), accounts before the leads
@@ -36,7 +36,6 @@ import polars as pl
 
 from switchboard.config import RoutingConfig
 from switchboard.engine import (
-    capacity,
     conflicts,
     eligibility,
     hierarchy,
@@ -45,6 +44,7 @@ from switchboard.engine import (
     sla,
     territory,
 )
+from switchboard.engine.capacity import describe, groups, placement, state
 from switchboard.engine.eligibility import REPAIRS_ONLY, Selection
 from switchboard.engine.inputs import EngineInputs
 from switchboard.engine.schema import (
@@ -98,7 +98,7 @@ def _rep_state(
     their relative order, so a tie goes to a different rep next run.
     """
     hw, release = config.workload.high_water, config.workload.release
-    gained = capacity.load_by_rep(
+    gained = state.load_by_rep(
         decisions.lazy()
         .filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
         .select("record_type", rep_id="owner_id"),
@@ -152,7 +152,7 @@ def route(
     decided_at = _naive_utc(as_of)
     data = inputs.normalised()
 
-    reps = capacity.rep_table(data, config, leavers, decided_at)
+    reps = state.rep_table(data, config, leavers, decided_at)
     names = reps.lazy().select("rep_id", "rep_name")
     breaches = (sla.breaches(data, config, decided_at) if selection.checks_sla(config)
                 else sla.empty())
@@ -161,7 +161,7 @@ def route(
     territories = territory.territory_table(data.territory_matches, config)
 
     facts = _rule_facts(data, records, reps, config)
-    pre_load = capacity.load_by_rep(
+    pre_load = state.load_by_rep(
         facts.lazy()
         .filter(pl.col("earlier_owner_id").is_not_null())
         .select("record_type", rep_id="earlier_owner_id"),
@@ -174,8 +174,8 @@ def route(
         ).collect(engine="in-memory"),
         data.round_robin,
     )
-    members = capacity.member_state(data.territory_members, reps, pre_load, config, rotations)
-    picks = capacity.start_picks(members)
+    members = state.member_state(data.territory_members, reps, pre_load, config, rotations)
+    picks = describe.start_picks(members)
     matched = territory.record_matches(
         sla.own_territory(data.territory_matches, records),
         records,
@@ -194,14 +194,14 @@ def route(
                 excluded=pl.when("sla").then(pl.col("sla_held_by")))
         .collect(engine="in-memory")
     )
-    grouped, group_members, group_order = capacity.lead_groups(
+    grouped, group_members, group_order = groups.lead_groups(
         pending, members, territories.select("territory_id", "territory_rank")
     )
-    placed = capacity.place(
+    placed = placement.place(
         grouped.drop("required_skills"), group_members, group_order, config,
         followers=hierarchy.pending_followers(facts),
     )
-    round_robin = rotation.next_state(rotations, capacity.positions_used(placed), decided_at)
+    round_robin = rotation.next_state(rotations, placement.positions_used(placed), decided_at)
     placed = _with_lead_facts(placed, grouped, group_members)
     named_accounts = _named_account_names(data.accounts, data.named_accounts)
     decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
@@ -217,7 +217,7 @@ def route(
         config,
         names=names,
         match_text=descriptions.lazy().select("seq", "match_text"),
-        skipped=capacity.skipped_members(members).lazy().rename(
+        skipped=describe.skipped_members(members).lazy().rename(
             {"territory_id": "win_territory_id"}
         ),
         named_accounts=named_accounts.lazy(),
@@ -240,7 +240,7 @@ def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.Da
     it requires as text (``skills_text``), how many members of the territory have them
     (``skilled``) and the members who could have taken it but are not working now
     (``off_duty_text``)."""
-    off_duty = capacity.off_duty_members(members)
+    off_duty = describe.off_duty_members(members)
     if off_duty.is_empty() and not grouped["required_skills"].list.len().gt(0).any():
         return placed.with_columns(
             off_duty_text=pl.lit(None, pl.String()),
