@@ -6,8 +6,8 @@ The steps, each a vectorised pass over all records being decided:
    and the rep table with start workloads;
 2. what each non-territory rule offers every record (hierarchy.py: open opportunity,
    named account/parent, account owner) and which records the redistribution rules take;
-   which leads follow an account this run decides (their account's owner, where the
-   territory placement does not decide it);
+   which leads follow an account this run decides (followers.py: their account's owner,
+   where the territory placement does not decide it);
 3. the load those earlier rules already give reps, then the members' starting state,
    each territory's start-of-run pick and every record's winning territory
    (territory.py);
@@ -38,6 +38,7 @@ from switchboard.config import RoutingConfig
 from switchboard.engine import (
     conflicts,
     eligibility,
+    followers,
     hierarchy,
     rationale,
     rotation,
@@ -199,7 +200,7 @@ def route(
     )
     placed = placement.place(
         grouped.drop("required_skills"), group_members, group_order, config,
-        followers=hierarchy.pending_followers(facts),
+        followers=followers.pending_followers(facts),
     )
     round_robin = rotation.next_state(rotations, placement.positions_used(placed), decided_at)
     placed = _with_lead_facts(placed, grouped, group_members)
@@ -309,7 +310,7 @@ def _rule_facts(
     ``earlier_owner_id`` is the owner a rule evaluated *before* the territory rule gives
     the record: those rules need no capacity, and what they give counts towards the load
     the territory then sees. Leads that follow an account decided in this run are marked
-    here (hierarchy.with_followers).
+    here (followers.with_followers).
     """
     owner_flags, owner_candidate = hierarchy.account_owner_candidate(reps)
     # Collected before the followers are marked: that step reads the frame twice (its
@@ -329,7 +330,7 @@ def _rule_facts(
         .drop("_account_owner_available")
         .collect(engine="in-memory")
     )
-    return facts.lazy().pipe(hierarchy.with_followers, config).collect(engine="in-memory")
+    return facts.lazy().pipe(followers.with_followers, config).collect(engine="in-memory")
 
 
 def _decide(
@@ -345,7 +346,7 @@ def _decide(
     """The first rule with a candidate wins (routing.yml order); rows stay in seq order.
 
     A lead that follows an account then takes that account's decision
-    (hierarchy.redecide_followers).
+    (followers.redecide_followers).
 
     ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
     record reached the territory rule, else who the winning territory would pick first.
@@ -375,7 +376,7 @@ def _decide(
     )
     decided = (
         first.lazy()
-        .pipe(hierarchy.redecide_followers, outcomes)
+        .pipe(followers.redecide_followers, outcomes)
         .with_columns(
             pick_owner_id=pl.when(hierarchy.reaches_territory(config))
             .then(pl.col("alloc_owner_id"))

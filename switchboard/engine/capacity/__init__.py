@@ -32,7 +32,7 @@ Definitions used throughout the engine:
 
 Accounts and leads have different deltas, so one territory is placed in two passes:
 its accounts first, then its leads (the greedy applied to that sequence). A lead that
-follows a new account (hierarchy.with_followers) is not placed: it takes the account's
+follows a new account (followers.with_followers) is not placed: it takes the account's
 owner, and its delta is added to that owner after the accounts pass, before any later
 pass. An account's followers may so take its owner past high water; the owner then
 receives nothing more from a territory in this run.
