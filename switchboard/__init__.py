@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 __version__ = "0.1.0"
-# Part of every rules_version (switchboard/config.py): raised when the engine decides the
+# Part of every rules_version (switchboard/config/loader.py): raised when the engine decides the
 # same inputs differently, so decisions, queued records and the run ledger tell the rules
 # apart. 2: a lead follows the account decided in the same run.
 ENGINE_VERSION = "2"

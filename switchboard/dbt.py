@@ -129,7 +129,7 @@ def _name_flag_sources_cheaply() -> None:
     """dbt-common names the module that declared each adapter behaviour flag by walking
     `inspect.stack()` (reading the source lines of every frame) and calling
     `inspect.getmodule` on each frame, which scans `sys.modules` with `hasattr` and so
-    loads every lazily imported module (scipy.stats, deferred by switchboard.quality). At
+    loads every lazily imported module (scipy.stats, deferred by switchboard.quality.gx). At
     the call depth of a routing run that cost 1.5-3 s of every dbt invocation; the frames'
     globals give the same module names. Idempotent."""
     from dbt_common import behavior_flags

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import polars as pl
 
-from switchboard.config import Messages
+from switchboard.config.sinks import Messages
 from switchboard.rules import DIGEST_TYPES, GROUP_TITLES, HEADLINE_NOUNS, RULE_LABELS
 from switchboard.summary import RunSummary, format_minutes
 

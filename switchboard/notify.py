@@ -28,7 +28,8 @@ import duckdb
 import polars as pl
 
 from switchboard import blockkit, messages, publish, tables, warehouse
-from switchboard.config import Email, RoutingConfig, Sinks, Teams
+from switchboard.config import RoutingConfig
+from switchboard.config.sinks import Email, Sinks, Teams
 from switchboard.summary import SINK_NAMES, RunSummary
 
 Sink = Literal["webhook", "email", "teams"]

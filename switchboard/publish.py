@@ -27,7 +27,9 @@ import polars as pl
 
 from switchboard import data_tests, tables, warehouse, writeback
 from switchboard.alerts import ALERTS
-from switchboard.config import Queues, Webhook, Writeback
+from switchboard.config.queues import Queues
+from switchboard.config.sinks import Webhook
+from switchboard.config.writeback import Writeback
 from switchboard.engine.schema import CONFLICTS, RECORDED_DECISIONS, REP_STATE, ROUND_ROBIN, RUNS
 
 MESSAGES: dict[str, pl.DataType] = {

@@ -44,7 +44,7 @@ from switchboard.diff import (
     moved_records,
     render_html,
 )
-from switchboard.engine.capacity import delta_columns
+from switchboard.engine.capacity.state import delta_columns
 from switchboard.pipeline.scratch import overlay_snapshot, scratch
 
 MOVES_FILE = "moves.csv"

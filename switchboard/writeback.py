@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from switchboard.config import OBJECT_TYPES, TERRITORY_ID, Queues, Writeback
+from switchboard.config.queues import OBJECT_TYPES, TERRITORY_ID, Queues
+from switchboard.config.writeback import Writeback
 
 # One file per object type (a decision's record_type), named as the CRM names the object.
 OBJECT_FILES = {"account": "Account.csv", "lead": "Lead.csv"}

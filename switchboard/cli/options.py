@@ -86,7 +86,8 @@ def _config_option(config: Path | None, mapping: str | None = None) -> None:
     """Stop in one line on a routing.yml (or --mapping) that does not load (the file, the
     line, the key it probably meant), before Prefect, dbt or Great Expectations are
     imported: a typo should not cost their start-up, nor read as one of their errors."""
-    from switchboard.config import ConfigError, check_sink_variables, load_config
+    from switchboard.config import ConfigError, load_config
+    from switchboard.config.sinks import check_sink_variables
 
     try:
         load_config(config, mapping)

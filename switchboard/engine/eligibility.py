@@ -29,7 +29,8 @@ from typing import get_args
 
 import polars as pl
 
-from switchboard.config import OwnerProblem, RoutingConfig
+from switchboard.config import RoutingConfig
+from switchboard.config.routing import OwnerProblem
 from switchboard.engine.inputs import EngineInputs
 
 OUTSIDE_TERRITORY = "outside_territory"

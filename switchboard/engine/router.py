@@ -6,13 +6,13 @@ The steps, each a vectorised pass over all records being decided:
    and the rep table with start workloads;
 2. what each non-territory rule offers every record (hierarchy.py: open opportunity,
    named account/parent, account owner) and which records the redistribution rules take;
-   which leads follow an account this run decides (their account's owner, where the
-   territory placement does not decide it);
+   which leads follow an account this run decides (followers.py: their account's owner,
+   where the territory placement does not decide it);
 3. the load those earlier rules already give reps, then the members' starting state,
    each territory's start-of-run pick and every record's winning territory
    (territory.py);
 4. capacity-aware (or round-robin) placement of the records that reach the territory
-   rule (capacity.py, loops over shared-rep layers only), inbound leads only with members
+   rule (capacity/, loops over shared-rep layers only), inbound leads only with members
    working now who have their skills (a lead past its SLA only with members who have not
    held it); the leads following a placed account count on its new owner;
 5. the first rule with a candidate wins (routing.yml order), accounts before the leads
@@ -36,15 +36,16 @@ import polars as pl
 
 from switchboard.config import RoutingConfig
 from switchboard.engine import (
-    capacity,
     conflicts,
     eligibility,
+    followers,
     hierarchy,
     rationale,
     rotation,
     sla,
     territory,
 )
+from switchboard.engine.capacity import describe, groups, placement, state
 from switchboard.engine.eligibility import REPAIRS_ONLY, Selection
 from switchboard.engine.inputs import EngineInputs
 from switchboard.engine.schema import (
@@ -98,7 +99,7 @@ def _rep_state(
     their relative order, so a tie goes to a different rep next run.
     """
     hw, release = config.workload.high_water, config.workload.release
-    gained = capacity.load_by_rep(
+    gained = state.load_by_rep(
         decisions.lazy()
         .filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
         .select("record_type", rep_id="owner_id"),
@@ -152,7 +153,7 @@ def route(
     decided_at = _naive_utc(as_of)
     data = inputs.normalised()
 
-    reps = capacity.rep_table(data, config, leavers, decided_at)
+    reps = state.rep_table(data, config, leavers, decided_at)
     names = reps.lazy().select("rep_id", "rep_name")
     breaches = (sla.breaches(data, config, decided_at) if selection.checks_sla(config)
                 else sla.empty())
@@ -161,7 +162,7 @@ def route(
     territories = territory.territory_table(data.territory_matches, config)
 
     facts = _rule_facts(data, records, reps, config)
-    pre_load = capacity.load_by_rep(
+    pre_load = state.load_by_rep(
         facts.lazy()
         .filter(pl.col("earlier_owner_id").is_not_null())
         .select("record_type", rep_id="earlier_owner_id"),
@@ -174,8 +175,8 @@ def route(
         ).collect(engine="in-memory"),
         data.round_robin,
     )
-    members = capacity.member_state(data.territory_members, reps, pre_load, config, rotations)
-    picks = capacity.start_picks(members)
+    members = state.member_state(data.territory_members, reps, pre_load, config, rotations)
+    picks = describe.start_picks(members)
     matched = territory.record_matches(
         sla.own_territory(data.territory_matches, records),
         records,
@@ -194,14 +195,14 @@ def route(
                 excluded=pl.when("sla").then(pl.col("sla_held_by")))
         .collect(engine="in-memory")
     )
-    grouped, group_members, group_order = capacity.lead_groups(
+    grouped, group_members, group_order = groups.lead_groups(
         pending, members, territories.select("territory_id", "territory_rank")
     )
-    placed = capacity.place(
+    placed = placement.place(
         grouped.drop("required_skills"), group_members, group_order, config,
-        followers=hierarchy.pending_followers(facts),
+        followers=followers.pending_followers(facts),
     )
-    round_robin = rotation.next_state(rotations, capacity.positions_used(placed), decided_at)
+    round_robin = rotation.next_state(rotations, placement.positions_used(placed), decided_at)
     placed = _with_lead_facts(placed, grouped, group_members)
     named_accounts = _named_account_names(data.accounts, data.named_accounts)
     decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
@@ -217,7 +218,7 @@ def route(
         config,
         names=names,
         match_text=descriptions.lazy().select("seq", "match_text"),
-        skipped=capacity.skipped_members(members).lazy().rename(
+        skipped=describe.skipped_members(members).lazy().rename(
             {"territory_id": "win_territory_id"}
         ),
         named_accounts=named_accounts.lazy(),
@@ -240,7 +241,7 @@ def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.Da
     it requires as text (``skills_text``), how many members of the territory have them
     (``skilled``) and the members who could have taken it but are not working now
     (``off_duty_text``)."""
-    off_duty = capacity.off_duty_members(members)
+    off_duty = describe.off_duty_members(members)
     if off_duty.is_empty() and not grouped["required_skills"].list.len().gt(0).any():
         return placed.with_columns(
             off_duty_text=pl.lit(None, pl.String()),
@@ -309,7 +310,7 @@ def _rule_facts(
     ``earlier_owner_id`` is the owner a rule evaluated *before* the territory rule gives
     the record: those rules need no capacity, and what they give counts towards the load
     the territory then sees. Leads that follow an account decided in this run are marked
-    here (hierarchy.with_followers).
+    here (followers.with_followers).
     """
     owner_flags, owner_candidate = hierarchy.account_owner_candidate(reps)
     # Collected before the followers are marked: that step reads the frame twice (its
@@ -329,7 +330,7 @@ def _rule_facts(
         .drop("_account_owner_available")
         .collect(engine="in-memory")
     )
-    return facts.lazy().pipe(hierarchy.with_followers, config).collect(engine="in-memory")
+    return facts.lazy().pipe(followers.with_followers, config).collect(engine="in-memory")
 
 
 def _decide(
@@ -345,7 +346,7 @@ def _decide(
     """The first rule with a candidate wins (routing.yml order); rows stay in seq order.
 
     A lead that follows an account then takes that account's decision
-    (hierarchy.redecide_followers).
+    (followers.redecide_followers).
 
     ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
     record reached the territory rule, else who the winning territory would pick first.
@@ -375,7 +376,7 @@ def _decide(
     )
     decided = (
         first.lazy()
-        .pipe(hierarchy.redecide_followers, outcomes)
+        .pipe(followers.redecide_followers, outcomes)
         .with_columns(
             pick_owner_id=pl.when(hierarchy.reaches_territory(config))
             .then(pl.col("alloc_owner_id"))

@@ -50,7 +50,7 @@ def territory_table(matches: pl.LazyFrame, config: RoutingConfig) -> pl.DataFram
     """One row per matched territory: name, queue, processing rank and tiebreak ranks.
 
     ``territory_rank`` (priority, territory_id) is the order in which territories draw on
-    reps they share (see capacity.py). ``prefix_rank``/``suffix_rank`` rank the
+    reps they share (see capacity/). ``prefix_rank``/``suffix_rank`` rank the
     tiebreak keys before/after ``opportunity_territory``.
     """
     table = (

@@ -4,7 +4,7 @@ A snapshot is a folder holding `<entity>.csv` or `<entity>.parquet` per contract
 reads each file as text, maps its headers to contract columns through the contract's
 aliases (or a header mapping's headers and value formats, see switchboard.mapping),
 normalises and casts the values, and evaluates the contract's expectations (the same
-:func:`switchboard.quality.raw_specs` the GX suites are built from) as one vectorised
+:func:`switchboard.quality.specs.raw_specs` the GX suites are built from) as one vectorised
 Polars pipeline. Rows that break an expectation go to `raw.quarantine`, one row per
 (row, column, expectation), and the run goes on with the rest; `input_rows = loaded_rows
 + quarantined_rows` holds for every entity.

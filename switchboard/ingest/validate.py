@@ -1,7 +1,7 @@
 """The contract checks of one entity's rows: typed good rows, the quarantine entries with
 their reasons, and the rows set aside.
 
-The contract's raw expectations (switchboard.quality.raw_specs, the specs the GX suites
+The contract's raw expectations (switchboard.quality.specs.raw_specs, the specs the GX suites
 are built from) become Polars expressions evaluated in phases over the whole frame: each
 row on its own, then references to other entities, then uniqueness among the rows that
 passed. A bad value in an optional column clears that cell only; anything else sets the
@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from switchboard import quality as q
 from switchboard.contracts import Column, Contract
 from switchboard.ingest.parse import normalise, parse
 from switchboard.ingest.read import RAGGED, ROW_NUMBER, TRUNCATED
 from switchboard.mapping import REP_MATCH_EXPECTATION, unmatched_column
+from switchboard.quality import specs as q
 
 ROW_COLUMN = "_row"  # quarantine column_name for a problem with the whole line
 FIELD_COUNT_EXPECTATION = "expect_row_field_count_to_equal_header"

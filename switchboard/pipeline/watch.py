@@ -17,7 +17,7 @@ def warm_up() -> None:
     record's owner — a served deployment starts every pass in a fresh process.
 
     Great Expectations first: ingest's raw check needs it before the build needs dbt."""
-    from switchboard.quality import import_great_expectations
+    from switchboard.quality.gx import import_great_expectations
 
     import_great_expectations()
     importlib.import_module("dbt.cli.main")

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from switchboard import dbt, reference, warehouse
-from switchboard.config import RoutingConfig, Workload, WorkloadWeights
+from switchboard.config import RoutingConfig
+from switchboard.config.workload import Workload, WorkloadWeights
 from switchboard.engine.schema import DECISIONS, RUNS
 from tests.raw_tables import raw_frame, write_raw_tables
 

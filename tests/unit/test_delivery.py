@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from switchboard import notify, pipeline, publish, warehouse
 from switchboard.cli import EXIT_PENDING, app
-from switchboard.config import DEFAULT_CONFIG_PATH, RoutingConfig, Sinks, Webhook, load_config
+from switchboard.config import DEFAULT_CONFIG_PATH, RoutingConfig, load_config
+from switchboard.config.sinks import Sinks, Webhook
 from switchboard.pipeline import RunContext
 from switchboard.summary import RunSummary
 from tests.unit.test_publish import alerts, decisions

@@ -238,7 +238,7 @@ ACTIVITIES = (
 def test_an_activity_is_on_an_account_a_lead_or_both_never_neither(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    from switchboard import quality
+    from switchboard.quality import runner, specs, stages
 
     report = ingest_snapshot(make_snapshot(tmp_path, {"activities.csv": ACTIVITIES}), con, "r")
     assert raw(con, "activities").select("account_id", "lead_id", "_row_number").rows() == [
@@ -251,13 +251,13 @@ def test_an_activity_is_on_an_account_a_lead_or_both_never_neither(
          "neither account_id nor lead_id is set: the row needs at least one of them",
          "row_quarantined"),
     ]  # fmt: skip
-    quality.check_raw(con)  # GX checks the same rule on the loaded rows
-    with pytest.raises(quality.StageCheckFailed, match=r"lead_id where account_id\.isnull\(\)"):
-        quality.check_frame(
+    stages.check_raw(con)  # GX checks the same rule on the loaded rows
+    with pytest.raises(runner.StageCheckFailed, match=r"lead_id where account_id\.isnull\(\)"):
+        runner.check_frame(
             pl.DataFrame({"account_id": [None], "lead_id": [None], "_row_number": [7]},
                          schema={"account_id": pl.String, "lead_id": pl.String,
                                  "_row_number": pl.Int64}),
-            [quality.one_of_spec(["account_id", "lead_id"])], "raw.activities",
+            [specs.one_of_spec(["account_id", "lead_id"])], "raw.activities",
             row_id="_row_number",
         )
 

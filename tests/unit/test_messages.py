@@ -13,7 +13,7 @@ import pytest
 
 from switchboard import blockkit, messages
 from switchboard.alerts import ALERTS
-from switchboard.config import Messages
+from switchboard.config.sinks import Messages
 from switchboard.summary import RunSummary
 from tests.slack_blocks import texts, validate
 

@@ -17,16 +17,8 @@ import pytest
 
 from switchboard import notify, publish, warehouse
 from switchboard.alerts import ALERTS
-from switchboard.config import (
-    ConfigError,
-    Email,
-    Messages,
-    RoutingConfig,
-    Sinks,
-    Teams,
-    Webhook,
-    load_config,
-)
+from switchboard.config import ConfigError, RoutingConfig, load_config
+from switchboard.config.sinks import Email, Messages, Sinks, Teams, Webhook
 from switchboard.summary import RunSummary, delivery_line
 from tests.mail_server import MailServer, smtp_server
 from tests.slack_blocks import validate

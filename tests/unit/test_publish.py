@@ -13,7 +13,8 @@ import pytest
 
 from switchboard import notify, publish, warehouse
 from switchboard.alerts import ALERTS
-from switchboard.config import RoutingConfig, Sinks, Webhook
+from switchboard.config import RoutingConfig
+from switchboard.config.sinks import Sinks, Webhook
 from switchboard.engine.schema import DECISIONS
 from switchboard.summary import RunSummary
 from tests.webhook_server import Sink, webhook_sink

@@ -11,21 +11,23 @@ import duckdb
 import polars as pl
 import pytest
 
-from switchboard import quality
 from switchboard.contracts import load_contracts
 from switchboard.ingest import ingest_snapshot
-from switchboard.quality import (
+from switchboard.quality.runner import (
     ExpectationFailure,
-    ExpectationSpec,
     StageCheckFailed,
-    build_suite,
     check_frame,
-    check_raw,
-    raw_specs,
-    raw_suite,
     to_pandas,
     validate_frame,
 )
+from switchboard.quality.specs import (
+    IN_REFERENCED_SET,
+    ExpectationSpec,
+    build_suite,
+    raw_specs,
+    raw_suite,
+)
+from switchboard.quality.stages import check_raw
 from switchboard.warehouse import read_table
 
 BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken_snapshot"
@@ -68,15 +70,15 @@ def test_raw_specs_follow_the_contract() -> None:
     assert specs[("expect_column_values_to_be_of_type", "created_at")]["type_"] == "datetime"
     assert specs[("expect_column_values_to_be_of_type", "employees")]["type_"] == "int"
     # references are ingest's business; GX suites never see them
-    assert not any(kind == quality.IN_REFERENCED_SET for kind, _ in specs)
+    assert not any(kind == IN_REFERENCED_SET for kind, _ in specs)
 
 
 def test_raw_specs_for_a_compound_key_and_references() -> None:
     specs = raw_specs(CONTRACTS["territory_members"], include_references=True)
     kinds = [(s.type, s.target) for s in specs]
     assert ("expect_compound_columns_to_be_unique", "territory_id, rep_id") in kinds
-    assert (quality.IN_REFERENCED_SET, "territory_id") in kinds
-    assert (quality.IN_REFERENCED_SET, "rep_id") in kinds
+    assert (IN_REFERENCED_SET, "territory_id") in kinds
+    assert (IN_REFERENCED_SET, "rep_id") in kinds
 
 
 def test_raw_suite_holds_the_specs() -> None:
@@ -91,7 +93,7 @@ def test_raw_suite_holds_the_specs() -> None:
 
 
 def test_build_suite_refuses_ingest_only_expectations() -> None:
-    spec = ExpectationSpec(quality.IN_REFERENCED_SET, {"column": "x"})
+    spec = ExpectationSpec(IN_REFERENCED_SET, {"column": "x"})
     with pytest.raises(ValueError, match="checked by ingest"):
         build_suite("s", [spec])
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.config import ConfigError, RoutingConfig, Sla, load_config
+from switchboard.config import ConfigError, RoutingConfig, load_config
+from switchboard.config.sla import Sla
 
 
 def config_file(folder: Path, text: str) -> Path:

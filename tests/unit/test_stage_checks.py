@@ -9,9 +9,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from switchboard import quality, warehouse
+from switchboard import warehouse
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import DECISIONS
+from switchboard.quality import runner, stages
 
 TODAY = date(2026, 11, 23)
 
@@ -35,7 +36,7 @@ def _marts(
 
 
 def test_marts_check_passes_on_sound_marts(tmp_path: Path) -> None:
-    quality.check_marts(_marts(tmp_path), TODAY)
+    stages.check_marts(_marts(tmp_path), TODAY)
 
 
 @pytest.mark.parametrize(
@@ -46,8 +47,8 @@ def test_marts_check_passes_on_sound_marts(tmp_path: Path) -> None:
 def test_marts_check_names_the_broken_expectation(
     tmp_path: Path, kwargs: dict[str, object], expected: str
 ) -> None:
-    with pytest.raises(quality.StageCheckFailed, match=expected):
-        quality.check_marts(_marts(tmp_path, **kwargs), TODAY)  # type: ignore[arg-type]
+    with pytest.raises(runner.StageCheckFailed, match=expected):
+        stages.check_marts(_marts(tmp_path, **kwargs), TODAY)  # type: ignore[arg-type]
 
 
 def _decision(**row: object) -> dict[str, object]:
@@ -74,18 +75,18 @@ LOAD = pl.DataFrame({"rep_id": ["R1", "R2"], "workload_index": [50.0, 10.0],
 )
 def test_engine_check_catches_each_broken_promise(rows: list[dict[str, object]],
                                                   column: str) -> None:
-    frame = quality.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, LOAD,
+    frame = stages.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, LOAD,
                                        RoutingConfig())
-    with pytest.raises(quality.StageCheckFailed, match=column):
-        quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")
+    with pytest.raises(runner.StageCheckFailed, match=column):
+        runner.check_frame(frame, stages.engine_specs(), "engine", row_id="record_key")
 
 
 def test_engine_check_accepts_manager_review_of_an_invalid_owner() -> None:
     rows = [_decision(owner_id="R2", previous_owner_id="R2", rule="manager_review"),
             _decision(record_id="A2", owner_id="R1")]
-    frame = quality.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, LOAD,
+    frame = stages.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, LOAD,
                                        RoutingConfig())
-    quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")
+    runner.check_frame(frame, stages.engine_specs(), "engine", row_id="record_key")
 
 
 def test_engine_check_accepts_leads_following_a_placed_account_past_high_water() -> None:
@@ -95,14 +96,14 @@ def test_engine_check_accepts_leads_following_a_placed_account_past_high_water()
             *(_decision(record_type="lead", record_id=f"L{i}", rule="account_owner")
               for i in (1, 2))]
     load = LOAD.with_columns(workload_index=pl.Series([90.0, 10.0]))
-    frame = quality.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, load,
+    frame = stages.engine_check_frame(pl.DataFrame(rows, schema=DECISIONS), REPS, load,
                                        RoutingConfig())
-    quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")
+    runner.check_frame(frame, stages.engine_specs(), "engine", row_id="record_key")
     # Leads of an existing owner (no territory) counted before placement: past high water.
     existing = [_decision(), *(_decision(record_type="lead", record_id=f"L{i}",
                                          rule="account_owner", territory_id=None)
                                for i in (1, 2))]
-    frame = quality.engine_check_frame(pl.DataFrame(existing, schema=DECISIONS), REPS, load,
+    frame = stages.engine_check_frame(pl.DataFrame(existing, schema=DECISIONS), REPS, load,
                                        RoutingConfig())
-    with pytest.raises(quality.StageCheckFailed, match="headroom_ok"):
-        quality.check_frame(frame, quality.engine_specs(), "engine", row_id="record_key")
+    with pytest.raises(runner.StageCheckFailed, match="headroom_ok"):
+        runner.check_frame(frame, stages.engine_specs(), "engine", row_id="record_key")

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switchboard.config import RoutingConfig
-from switchboard.engine import capacity, route
+from switchboard.engine import route
+from switchboard.engine.capacity import placement
 
 from .conftest import AS_OF, T0, Org, decision, owners
 
@@ -325,7 +326,7 @@ def test_shared_reps_layers_follow_territory_order() -> None:
     )
     order = pl.DataFrame({"territory_id": ["T1", "T2", "T3", "T4"],
                           "territory_rank": [0, 1, 2, 3]})
-    layers = capacity.territory_layers(
+    layers = placement.territory_layers(
         pl.DataFrame({"territory_id": ["T1", "T2", "T3", "T4"]}), members, order
     )
     assert dict(layers.sort("territory_id").iter_rows()) == {"T1": 0, "T2": 1, "T3": 2, "T4": 0}
