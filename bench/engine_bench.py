@@ -70,10 +70,13 @@ def build(
     members = pl.DataFrame(
         {
             "territory_id": pl.concat(
-                [territory_ids.gather(territory_rep), territory_ids.gather(
-                    (territory_rep[shared] + 1 + rng.integers(0, territories - 1, shared.size))
-                    % territories
-                )]
+                [
+                    territory_ids.gather(territory_rep),
+                    territory_ids.gather(
+                        (territory_rep[shared] + 1 + rng.integers(0, territories - 1, shared.size))
+                        % territories
+                    ),
+                ]
             ),
             "rep_id": pl.concat([rep_ids, rep_ids.gather(shared)]),
             "weight": np.concatenate([np.ones(reps), rng.choice([1.0, 2.0], shared.size)]),
@@ -131,9 +134,7 @@ def build(
         {
             "record_type": "account",
             "record_id": pl.concat([account_ids, account_ids.filter(pl.Series(second_mask))]),
-            "territory_id": territory_ids.gather(
-                np.concatenate([first, second[second_mask]])
-            ),
+            "territory_id": territory_ids.gather(np.concatenate([first, second[second_mask]])),
             "match_source": "record",
         }
     )
@@ -173,9 +174,7 @@ def build(
             "match_source": "record",
         }
     )
-    matches = pl.concat([account_matches, lead_matches]).join(
-        territory_attrs, on="territory_id"
-    )
+    matches = pl.concat([account_matches, lead_matches]).join(territory_attrs, on="territory_id")
     return EngineInputs.from_frames(
         {
             "accounts": account_frame,
@@ -198,19 +197,26 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--mode", choices=["hourly", "departure", "territory_change"],
-                        default="hourly",
-                        help="departure names every departed rep as a leaver")
-    parser.add_argument("--overlay", type=int, default=0,
-                        help="reps that are members of every territory")
+    parser.add_argument(
+        "--mode",
+        choices=["hourly", "departure", "territory_change"],
+        default="hourly",
+        help="departure names every departed rep as a leaver",
+    )
+    parser.add_argument(
+        "--overlay", type=int, default=0, help="reps that are members of every territory"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
-    inputs = build(args.accounts, args.leads, args.territories, args.reps, seed=args.seed,
-                   overlay=args.overlay)
-    print(f"built synthetic org in {time.perf_counter() - started:.2f} s "
-          f"({args.accounts:,} accounts, {args.leads:,} leads, {args.territories} territories, "
-          f"{args.reps:,} reps, {args.overlay} in every territory)")
+    inputs = build(
+        args.accounts, args.leads, args.territories, args.reps, seed=args.seed, overlay=args.overlay
+    )
+    print(
+        f"built synthetic org in {time.perf_counter() - started:.2f} s "
+        f"({args.accounts:,} accounts, {args.leads:,} leads, {args.territories} territories, "
+        f"{args.reps:,} reps, {args.overlay} in every territory)"
+    )
     config = RoutingConfig()
     leavers = (
         inputs.reps.filter(pl.col("availability") == "terminated").collect()["rep_id"].to_list()
@@ -220,8 +226,14 @@ def main() -> None:
     timings = []
     for run in range(args.repeat):
         started = time.perf_counter()
-        result = route(inputs, config, run_id=f"bench-{run}", as_of=AS_OF,
-                       selection=plan_for(args.mode).selection, leaver_rep_ids=leavers)
+        result = route(
+            inputs,
+            config,
+            run_id=f"bench-{run}",
+            as_of=AS_OF,
+            selection=plan_for(args.mode).selection,
+            leaver_rep_ids=leavers,
+        )
         timings.append(time.perf_counter() - started)
         print(f"run {run + 1}: route() {timings[-1]:.2f} s")
     print(f"best of {args.repeat}: {min(timings):.2f} s")

@@ -69,9 +69,11 @@ class Writer:
     def __init__(self, accounts_csv: Path) -> None:
         header = accounts_csv.open(encoding="utf-8").readline()
         self.columns = next(csv.reader([header]))
-        template = pl.read_csv(accounts_csv, infer_schema=False, n_rows=50).filter(
-            pl.col("account_id").is_not_null() & pl.col("country").is_not_null()
-        ).row(0, named=True)
+        template = (
+            pl.read_csv(accounts_csv, infer_schema=False, n_rows=50)
+            .filter(pl.col("account_id").is_not_null() & pl.col("country").is_not_null())
+            .row(0, named=True)
+        )
         self.template = {k: template.get(k) for k in self.columns}
         self.path = accounts_csv
         self.count = 0
@@ -80,11 +82,18 @@ class Writer:
         self.count += 1
         account_id = f"{PREFIX}{self.count:06d}"
         created = _utc_now().replace(microsecond=0)
-        row = {**self.template, "account_id": account_id, "name": f"Latency {self.count}",
-               "owner_id": None, "parent_account_id": None, "created_at": created.isoformat()}
+        row = {
+            **self.template,
+            "account_id": account_id,
+            "name": f"Latency {self.count}",
+            "owner_id": None,
+            "parent_account_id": None,
+            "created_at": created.isoformat(),
+        }
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(
-            ["" if row.get(c) is None else row[c] for c in self.columns])
+            ["" if row.get(c) is None else row[c] for c in self.columns]
+        )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, buffer.getvalue().encode())
@@ -95,14 +104,32 @@ class Writer:
 
 def serve(snapshot: Path, workdir: Path) -> subprocess.Popen[str]:
     cli = Path(sys.executable).with_name("switchboard")
-    env = {**os.environ, **switchboard.TELEMETRY_OFF,
-           "PREFECT_HOME": str(workdir / "prefect-home"), "PREFECT_UI_ENABLED": "false"}
+    env = {
+        **os.environ,
+        **switchboard.TELEMETRY_OFF,
+        "PREFECT_HOME": str(workdir / "prefect-home"),
+        "PREFECT_UI_ENABLED": "false",
+    }
     env.pop("PREFECT_API_URL", None)
     log = (workdir / "serve.log").open("w")
     return subprocess.Popen(
-        [str(cli), "serve", "-d", "arrivals", "--snapshot", str(snapshot),
-         "--warehouse", str(workdir / "warehouse.duckdb"), "--outbox", str(workdir / "outbox")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        [
+            str(cli),
+            "serve",
+            "-d",
+            "arrivals",
+            "--snapshot",
+            str(snapshot),
+            "--warehouse",
+            str(workdir / "warehouse.duckdb"),
+            "--outbox",
+            str(workdir / "outbox"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
 
@@ -131,8 +158,9 @@ def wait_first_pass(warehouse: Path, timeout: float = 300) -> None:
         except duckdb.IOException:  # a pass holds the warehouse
             continue
         try:
-            done = con.sql("select count(*) from routing.runs where mode = 'arrivals' "
-                           "and status = 'published'").fetchall()[0][0]
+            done = con.sql(
+                "select count(*) from routing.runs where mode = 'arrivals' and status = 'published'"
+            ).fetchall()[0][0]
         finally:
             con.close()
         if done:
@@ -187,8 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--per-minute", type=int, default=100)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="default bench/out/latency-<size>.json")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default bench/out/latency-<size>.json"
+    )
     args = parser.parse_args(argv)
 
     org, _ = ensure_org(args.size)
@@ -216,8 +245,10 @@ def main(argv: list[str] | None = None) -> None:
             created[record_id] = at
             next_at += gap
             time.sleep(max(0.0, next_at - time.monotonic()))
-        _say(f"wrote {len(created):,} accounts over {args.minutes:g} min; "
-             "waiting for the last passes")
+        _say(
+            f"wrote {len(created):,} accounts over {args.minutes:g} min; "
+            "waiting for the last passes"
+        )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             time.sleep(10)

@@ -36,16 +36,19 @@ def next_hour_snapshot(snapshot: Path, folder: Path) -> Path:
     every = max(int(1 / CHANGED_SHARE), 1)
     accounts.with_columns(
         name=pl.when(pl.int_range(pl.len()) % every == 0)
-        .then(pl.col("name") + " (renamed)").otherwise(pl.col("name"))
+        .then(pl.col("name") + " (renamed)")
+        .otherwise(pl.col("name"))
     ).write_csv(folder / "accounts.csv")
     hr = pl.read_csv(snapshot / "hr.csv", infer_schema=False)
     leaver = hr.with_row_index().filter(pl.col("status") == "active")["index"][0]
     (folder / "hr.csv").unlink(missing_ok=True)
     hr.with_columns(
-        status=pl.when(pl.int_range(pl.len()) == leaver).then(pl.lit("terminated"))
+        status=pl.when(pl.int_range(pl.len()) == leaver)
+        .then(pl.lit("terminated"))
         .otherwise(pl.col("status")),
         status_start=pl.when(pl.int_range(pl.len()) == leaver)
-        .then(pl.lit(AS_OF.date().isoformat())).otherwise(pl.col("status_start")),
+        .then(pl.lit(AS_OF.date().isoformat()))
+        .otherwise(pl.col("status_start")),
     ).write_csv(folder / "hr.csv")
     return folder
 
@@ -66,12 +69,16 @@ def measure(accounts: int, repeat: int) -> str:
         peaks.append(max(run.max_rss_bytes, run.tree_rss_bytes))
         again.append(time_process(snapshot, work / "process", home).seconds)
         hour = next_hour_snapshot(snapshot, work / "next-hour")
-        later.append(time_process(hour, work / "process", home,
-                                  as_of=AS_OF + timedelta(hours=1)).seconds)
+        later.append(
+            time_process(hour, work / "process", home, as_of=AS_OF + timedelta(hours=1)).seconds
+        )
         floors.append(time_floor(snapshot, accounts, work / "floor"))  # write the book back
-        print(f"{accounts:,} r{rep + 1}: first {first[-1]:.2f} s ({peaks[-1] / 2**30:.2f} GiB), "
-              f"re-run {again[-1]:.2f} s, "
-              f"next hour {later[-1]:.2f} s, floor {floors[-1]:.2f} s", flush=True)
+        print(
+            f"{accounts:,} r{rep + 1}: first {first[-1]:.2f} s ({peaks[-1] / 2**30:.2f} GiB), "
+            f"re-run {again[-1]:.2f} s, "
+            f"next hour {later[-1]:.2f} s, floor {floors[-1]:.2f} s",
+            flush=True,
+        )
         shutil.rmtree(work, ignore_errors=True)
     floor = statistics.median(floors)
 
@@ -79,8 +86,10 @@ def measure(accounts: int, repeat: int) -> str:
         return f"{statistics.median(values):.2f} ({statistics.median(values) / floor:.1f}x)"
 
     peak = max(peaks) / 2**30
-    return (f"| {accounts:,} | {floor:.2f} | {cell(first)} | {peak:.2f} | {cell(again)} "
-            f"| {cell(later)} |")
+    return (
+        f"| {accounts:,} | {floor:.2f} | {cell(first)} | {peak:.2f} | {cell(again)} "
+        f"| {cell(later)} |"
+    )
 
 
 def main() -> None:
@@ -89,10 +98,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = [measure(int(size), args.repeat) for size in args.sizes.split(",")]
-    table = ("| accounts | floor s | first run s (x floor) | first run peak RSS GiB "
-             "| re-run, unchanged export s (x floor) | next hour s (x floor) |\n"
-             "|---:|---:|---:|---:|---:|---:|\n"
-             + "\n".join(rows) + "\n")
+    table = (
+        "| accounts | floor s | first run s (x floor) | first run peak RSS GiB "
+        "| re-run, unchanged export s (x floor) | next hour s (x floor) |\n"
+        "|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+    )
     (OUT / "rerun.md").write_text(table)
     print(table)
 

@@ -48,17 +48,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the root
     sys.path.insert(0, str(ROOT))
 
 import switchboard  # noqa: E402
-from bench.results import (  # noqa: E402
-    ARRIVALS,
-    GIB,
-    OUT,
-    REPS,
-    TERRITORIES,
-    SizeResult,
-    _store,
-    _stored,
-    render,
-)
+from bench.results import ARRIVALS, GIB, OUT, REPS, TERRITORIES, SizeResult, _store, _stored, render  # noqa: E402
 from switchboard import pipeline, stages, warehouse  # noqa: E402
 from switchboard.config import RoutingConfig, load_config  # noqa: E402
 from switchboard.pipeline import Routed, RunContext  # noqa: E402
@@ -92,7 +82,11 @@ def _clock(into: dict[str, float], name: str) -> Iterator[None]:
 
 
 def ensure_org(
-    accounts: int, *, reps: int = REPS, territories: int = TERRITORIES, data: Path = DATA,
+    accounts: int,
+    *,
+    reps: int = REPS,
+    territories: int = TERRITORIES,
+    data: Path = DATA,
     say: Progress = _say,
 ) -> tuple[Path, float | None]:
     """The generated snapshot folder for this size; generated once, reused when the marker
@@ -101,8 +95,13 @@ def ensure_org(
 
     folder = data / f"org-{accounts}"
     marker = data / f"org-{accounts}.json"
-    wanted = {"accounts": accounts, "reps": reps, "territories": territories, "seed": SEED,
-              "as_of": AS_OF.isoformat()}
+    wanted = {
+        "accounts": accounts,
+        "reps": reps,
+        "territories": territories,
+        "seed": SEED,
+        "as_of": AS_OF.isoformat(),
+    }
     if marker.exists() and folder.is_dir():
         stored = json.loads(marker.read_text())
         if all(stored.get(k) == v for k, v in wanted.items()):
@@ -110,8 +109,9 @@ def ensure_org(
             return folder, None
     say(f"org {accounts:,}: generating ({reps:,} reps, {territories} territories)")
     started = time.perf_counter()
-    summary = generate_org(folder, accounts=accounts, seed=SEED, as_of=AS_OF, reps=reps,
-                           territories=territories)
+    summary = generate_org(
+        folder, accounts=accounts, seed=SEED, as_of=AS_OF, reps=reps, territories=territories
+    )
     seconds = time.perf_counter() - started
     marker.write_text(json.dumps({**wanted, "seconds": seconds}))
     say(f"org {accounts:,}: generated in {seconds:.1f} s: {summary}")
@@ -135,8 +135,13 @@ class HourlyRun:
 
 
 def run_stages(
-    snapshot: Path, workdir: Path, *, config: RoutingConfig, as_of: datetime = AS_OF,
-    mode: Mode = "hourly", leaver_rep_ids: tuple[str, ...] = (),
+    snapshot: Path,
+    workdir: Path,
+    *,
+    config: RoutingConfig,
+    as_of: datetime = AS_OF,
+    mode: Mode = "hourly",
+    leaver_rep_ids: tuple[str, ...] = (),
     profile: tuple[str, ...] = (),
 ) -> HourlyRun:
     """Every stage of one run through switchboard.stages.run, called directly (no Prefect)
@@ -166,10 +171,18 @@ def run_stages(
     def runner(stage: stages.Stage, *args: Any) -> Any:
         return timed(stage.function, stage, *args)
 
-    ctx = timed("make_context", lambda: pipeline.make_context(
-        snapshot=snapshot, warehouse_path=wh, outbox=workdir / "outbox", config=config,
-        as_of=as_of, mode=mode, leaver_rep_ids=leaver_rep_ids,
-    ))
+    ctx = timed(
+        "make_context",
+        lambda: pipeline.make_context(
+            snapshot=snapshot,
+            warehouse_path=wh,
+            outbox=workdir / "outbox",
+            config=config,
+            as_of=as_of,
+            mode=mode,
+            leaver_rep_ids=leaver_rep_ids,
+        ),
+    )
     stages.run(ctx, runner)
     if "route" not in results:
         raise RuntimeError(f"{wh} already holds this run; use a fresh warehouse")
@@ -185,8 +198,10 @@ def time_engine(ctx: RunContext) -> tuple[float, int]:
     from switchboard.engine import route as engine_route
 
     with connection(ctx) as con:
-        frames = {name: warehouse.read_table(con, table).collect()
-                  for name, table in ENGINE_TABLES.items()}
+        frames = {
+            name: warehouse.read_table(con, table).collect()
+            for name, table in ENGINE_TABLES.items()
+        }
         history = warehouse.read_table(con, "marts.fct_rep_workload").collect()
         rep_state = warehouse.read_table(con, "routing.rep_state").collect()
     inputs = EngineInputs(
@@ -281,7 +296,7 @@ def _tree_rss_bytes(pid: int) -> int:
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             children.setdefault(int(fields[1]), []).append(int(entry))
             rss[int(entry)] = int(fields[21]) * page
         except (OSError, ValueError, IndexError):
@@ -303,16 +318,27 @@ class ProcessRun:
     command: str
 
 
-def time_process(snapshot: Path, workdir: Path, prefect_home: Path,
-                 as_of: datetime = AS_OF) -> ProcessRun:
+def time_process(
+    snapshot: Path, workdir: Path, prefect_home: Path, as_of: datetime = AS_OF
+) -> ProcessRun:
     """`switchboard run hourly` as a subprocess: wall time, the largest single process's
     peak RSS (wait4's ru_maxrss, covers children it waited for) and the peak of the whole
     process tree sampled from /proc every 0.1 s (main process + Prefect's server)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cli = Path(sys.executable).with_name("switchboard")
-    args = [str(cli), "run", "hourly", "--snapshot", str(snapshot),
-            "--warehouse", str(workdir / "warehouse.duckdb"), "--outbox", str(workdir / "outbox"),
-            "--as-of", as_of.isoformat()]
+    args = [
+        str(cli),
+        "run",
+        "hourly",
+        "--snapshot",
+        str(snapshot),
+        "--warehouse",
+        str(workdir / "warehouse.duckdb"),
+        "--outbox",
+        str(workdir / "outbox"),
+        "--as-of",
+        as_of.isoformat(),
+    ]
     env = {**os.environ, **switchboard.TELEMETRY_OFF, "PREFECT_HOME": str(prefect_home)}
     log = workdir / "process.log"
     started = time.perf_counter()
@@ -330,25 +356,32 @@ def time_process(snapshot: Path, workdir: Path, prefect_home: Path,
     if proc.returncode != 0:
         tail = log.read_text()[-2000:]
         raise RuntimeError(f"switchboard run hourly exited {proc.returncode}:\n{tail}")
-    return ProcessRun(seconds, usage.ru_maxrss * 1024, peak_tree, proc.returncode,
-                      shlex.join(args))
+    return ProcessRun(seconds, usage.ru_maxrss * 1024, peak_tree, proc.returncode, shlex.join(args))
 
 
 # ---------------------------------------------------------------- one size
 
 
-
-
 def bench_size(
-    accounts: int, repeats: int, *, command: str, process: bool = True, arrivals: bool = True,
+    accounts: int,
+    repeats: int,
+    *,
+    command: str,
+    process: bool = True,
+    arrivals: bool = True,
     departure: bool = True,
-    reps: int = REPS, territories: int = TERRITORIES, data: Path = DATA, out: Path = OUT,
-    profile: tuple[str, ...] = (), say: Progress = _say,
+    reps: int = REPS,
+    territories: int = TERRITORIES,
+    data: Path = DATA,
+    out: Path = OUT,
+    profile: tuple[str, ...] = (),
+    say: Progress = _say,
 ) -> SizeResult:
     """All measurements of one size; ``profile`` names the hourly stages to run under
     cProfile in the last repeat (the slowest of them is kept in the result)."""
-    snapshot, generated = ensure_org(accounts, reps=reps, territories=territories, data=data,
-                                     say=say)
+    snapshot, generated = ensure_org(
+        accounts, reps=reps, territories=territories, data=data, say=say
+    )
     config = load_config()
     result = SizeResult(accounts, repeats, command, generated, reps, territories)
     for rep in range(repeats):
@@ -358,15 +391,18 @@ def bench_size(
         # The profiler runs in the arrivals run of the last repeat (same stages on the same
         # book plus 1,000 rows), so the hourly and departure timings stay clean.
         profiled = profile if rep == repeats - 1 else ()
-        hourly = run_stages(snapshot, work / "inproc", config=config,
-                            profile=() if arrivals else profiled)
+        hourly = run_stages(
+            snapshot, work / "inproc", config=config, profile=() if arrivals else profiled
+        )
         for name, secs in hourly.seconds.items():
             result.stages.setdefault(name, []).append(secs)
         result.hourly_total.append(hourly.total)
         result.decisions, result.conflicts = hourly.decisions, hourly.conflicts
-        say(f"{accounts:,} r{rep + 1}: hourly {hourly.total:.2f} s ("
+        say(
+            f"{accounts:,} r{rep + 1}: hourly {hourly.total:.2f} s ("
             + ", ".join(f"{k} {v:.2f}" for k, v in hourly.seconds.items())
-            + f"); {hourly.decisions:,} decisions")
+            + f"); {hourly.decisions:,} decisions"
+        )
 
         engine_s, result.engine_decisions = time_engine(hourly.ctx)
         result.engine.append(engine_s)
@@ -375,27 +411,39 @@ def bench_size(
         if departure:
             leaver, book = largest_book(hourly.ctx)
             result.departure_rep, result.departure_book = leaver, book
-            dep = run_stages(snapshot, work / "inproc", config=config, mode="departure",
-                             leaver_rep_ids=(leaver,))
+            dep = run_stages(
+                snapshot, work / "inproc", config=config, mode="departure", leaver_rep_ids=(leaver,)
+            )
             for name, secs in dep.seconds.items():
                 result.departure_stages.setdefault(name, []).append(secs)
             result.departure.append(dep.total)
             result.departure_decisions = dep.decisions
-            say(f"{accounts:,} r{rep + 1}: departure of {leaver} ({book:,} accounts) "
-                f"{dep.total:.2f} s; {dep.decisions:,} decisions")
+            say(
+                f"{accounts:,} r{rep + 1}: departure of {leaver} ({book:,} accounts) "
+                f"{dep.total:.2f} s; {dep.decisions:,} decisions"
+            )
 
         if arrivals:
             later = AS_OF + timedelta(minutes=5)
-            arrived = arrivals_snapshot(snapshot, work / "arrivals_snapshot", ARRIVALS,
-                                        AS_OF + timedelta(minutes=1))
-            arr = run_stages(arrived, work / "inproc", config=config, as_of=later,
-                             mode="arrivals", profile=profiled)
+            arrived = arrivals_snapshot(
+                snapshot, work / "arrivals_snapshot", ARRIVALS, AS_OF + timedelta(minutes=1)
+            )
+            arr = run_stages(
+                arrived,
+                work / "inproc",
+                config=config,
+                as_of=later,
+                mode="arrivals",
+                profile=profiled,
+            )
             result.arrivals_profiled = bool(profiled)
             hourly.profiles.update(arr.profiles)
             result.arrivals.append(arr.total)
             result.arrivals_decisions = arr.decisions
-            say(f"{accounts:,} r{rep + 1}: arrivals ({ARRIVALS:,} new accounts) "
-                f"{arr.total:.2f} s; {arr.decisions:,} decisions")
+            say(
+                f"{accounts:,} r{rep + 1}: arrivals ({ARRIVALS:,} new accounts) "
+                f"{arr.total:.2f} s; {arr.decisions:,} decisions"
+            )
 
         if hourly.profiles:
             slowest = max(hourly.profiles, key=lambda name: result.stages[name][-1])
@@ -411,34 +459,47 @@ def bench_size(
             result.process.append(proc.seconds)
             result.process_max_rss.append(proc.max_rss_bytes)
             result.process_tree_rss.append(proc.tree_rss_bytes)
-            say(f"{accounts:,} r{rep + 1}: `switchboard run hourly` {proc.seconds:.2f} s, "
+            say(
+                f"{accounts:,} r{rep + 1}: `switchboard run hourly` {proc.seconds:.2f} s, "
                 f"peak RSS {proc.max_rss_bytes / GIB:.2f} GiB "
-                f"(tree {proc.tree_rss_bytes / GIB:.2f})")
+                f"(tree {proc.tree_rss_bytes / GIB:.2f})"
+            )
             again = time_process(snapshot, work / "process", out / "prefect-home")
             result.rerun.append(again.seconds)
-            say(f"{accounts:,} r{rep + 1}: the same command on the unchanged export "
-                f"{again.seconds:.2f} s")
+            say(
+                f"{accounts:,} r{rep + 1}: the same command on the unchanged export "
+                f"{again.seconds:.2f} s"
+            )
         shutil.rmtree(work, ignore_errors=True)
     return result
 
 
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
-                        help="comma-separated account counts")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="repeats per size (default 3 below 1M, 1 at 1M)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="comma-separated account counts",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="repeats per size (default 3 below 1M, 1 at 1M)"
+    )
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--quick", action="store_true", help="10k only, 1 repeat")
-    parser.add_argument("--no-process", action="store_true",
-                        help="skip the `switchboard run hourly` subprocess")
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile ingest, transform and route in the arrivals run of the "
-                        "last repeat of each size; keeps the one slowest in the hourly run")
-    parser.add_argument("--render-only", action="store_true",
-                        help="rewrite --out from the results kept in bench/out/, run nothing")
+    parser.add_argument(
+        "--no-process", action="store_true", help="skip the `switchboard run hourly` subprocess"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile ingest, transform and route in the arrivals run of the "
+        "last repeat of each size; keeps the one slowest in the hourly run",
+    )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite --out from the results kept in bench/out/, run nothing",
+    )
     args = parser.parse_args(argv)
     if args.render_only:
         args.out.write_text(render(_stored(OUT), _notes()))
@@ -450,8 +511,13 @@ def main(argv: list[str] | None = None) -> None:
     results = _stored(OUT)
     for size in sizes:
         repeats = 1 if args.quick else (args.repeat or (1 if size >= 1_000_000 else 3))
-        result = bench_size(size, repeats, command=command, process=not args.no_process,
-                            profile=("ingest", "transform", "route") if args.profile else ())
+        result = bench_size(
+            size,
+            repeats,
+            command=command,
+            process=not args.no_process,
+            profile=("ingest", "transform", "route") if args.profile else (),
+        )
         results[size] = result
         _store(result, OUT)
         args.out.write_text(render(results, _notes()))

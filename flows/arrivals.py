@@ -34,6 +34,18 @@ def arrivals(
     pass's summary. ``allow_backdated``: accept an as-of far from the clock or the export
     (see switchboard.asof).
     """
-    return runs.arrivals(snapshot, warehouse, outbox, config, mapping, as_of,
-                         lock_wait_seconds, watch_seconds, poll_seconds, accept_guards,
-                         allow_backdated, runner=run_as_task, each_pass=said)
+    return runs.arrivals(
+        snapshot,
+        warehouse,
+        outbox,
+        config,
+        mapping,
+        as_of,
+        lock_wait_seconds,
+        watch_seconds,
+        poll_seconds,
+        accept_guards,
+        allow_backdated,
+        runner=run_as_task,
+        each_pass=said,
+    )

@@ -28,6 +28,18 @@ def departure_redistribution(
     from then on, even if HR does not show it yet. It may lie before the export (a leaver
     effective yesterday); more than a day ahead of the clock it needs ``allow_backdated``.
     """
-    return said(runs.departure(snapshot, rep, effective, warehouse, outbox, config, mapping,
-                               lock_wait_seconds, accept_guards, allow_backdated,
-                               runner=run_as_task))
+    return said(
+        runs.departure(
+            snapshot,
+            rep,
+            effective,
+            warehouse,
+            outbox,
+            config,
+            mapping,
+            lock_wait_seconds,
+            accept_guards,
+            allow_backdated,
+            runner=run_as_task,
+        )
+    )

@@ -25,9 +25,20 @@ def hourly_routing(
 
     ``allow_backdated``: accept an as-of more than a day ahead of the clock or earlier than
     the export (a deliberate replay; see switchboard.asof)."""
-    return said(runs.hourly(snapshot, warehouse, outbox, config, mapping, as_of,
-                            lock_wait_seconds, accept_guards, allow_backdated,
-                            runner=run_as_task))
+    return said(
+        runs.hourly(
+            snapshot,
+            warehouse,
+            outbox,
+            config,
+            mapping,
+            as_of,
+            lock_wait_seconds,
+            accept_guards,
+            allow_backdated,
+            runner=run_as_task,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,5 +18,6 @@ def ingest(
     accept_guards: list[str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Snapshot → raw.<entity> + raw.quarantine; returns input/loaded/quarantined counts."""
-    return runs.ingest(snapshot, warehouse, config, mapping, lock_wait_seconds, accept_guards,
-                       runner=run_as_task)
+    return runs.ingest(
+        snapshot, warehouse, config, mapping, lock_wait_seconds, accept_guards, runner=run_as_task
+    )

@@ -29,8 +29,14 @@ def _transient(task: object, task_run: object, state: State) -> bool:
 
 def _task(stage: stages.Stage) -> Task[..., Any]:
     if stage is stages.PUBLISH:
-        return Task(stage.__call__, name=stage.name, cache_policy=NONE, retries=2,
-                    retry_delay_seconds=5, retry_condition_fn=_transient)
+        return Task(
+            stage.__call__,
+            name=stage.name,
+            cache_policy=NONE,
+            retries=2,
+            retry_delay_seconds=5,
+            retry_condition_fn=_transient,
+        )
     return Task(stage.__call__, name=stage.name, cache_policy=NONE)
 
 

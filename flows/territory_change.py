@@ -32,7 +32,20 @@ def territory_change(
     of the warehouse under ``config``, the diff saved in ``whatif_dir/<id>/``, nothing
     published. ``allow_backdated``: accept an as-of far from the clock or the export (see
     switchboard.asof)."""
-    result = runs.territory_change(snapshot, territories, members, dry_run, warehouse, outbox,
-                                   config, mapping, as_of, lock_wait_seconds, accept_guards,
-                                   allow_backdated, whatif_dir, runner=run_as_task)
+    result = runs.territory_change(
+        snapshot,
+        territories,
+        members,
+        dry_run,
+        warehouse,
+        outbox,
+        config,
+        mapping,
+        as_of,
+        lock_wait_seconds,
+        accept_guards,
+        allow_backdated,
+        whatif_dir,
+        runner=run_as_task,
+    )
     return said(result) if isinstance(result, RunSummary) else result

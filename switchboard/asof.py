@@ -69,8 +69,9 @@ def _shown(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="seconds")
 
 
-def check_not_future(as_of: datetime, *, option: str = "--as-of",
-                     now: datetime | None = None) -> None:
+def check_not_future(
+    as_of: datetime, *, option: str = "--as-of", now: datetime | None = None
+) -> None:
     """Raise AsOfError when ``as_of`` is more than FUTURE_TOLERANCE ahead of ``now``."""
     now = now or utc_now()
     if as_of > now + FUTURE_TOLERANCE:
@@ -80,8 +81,9 @@ def check_not_future(as_of: datetime, *, option: str = "--as-of",
         )
 
 
-def check_not_before_export(as_of: datetime, newest: dict[str, datetime | None], *,
-                            option: str = "--as-of") -> None:
+def check_not_before_export(
+    as_of: datetime, newest: dict[str, datetime | None], *, option: str = "--as-of"
+) -> None:
     """Raise AsOfError when an entity of the export (``newest``: entity -> its latest
     created_at) holds a record created more than CREATED_AFTER_TOLERANCE after ``as_of``."""
     for entity, created in sorted(newest.items()):

@@ -28,8 +28,11 @@ TEXT_BUDGET = 12_000
 MAX_FALLBACK_TEXT = 3000
 MAX_NAME = 100
 
-SEVERITY_EMOJI = {"high": ":red_circle:", "warning": ":large_orange_circle:",
-                  "info": ":large_blue_circle:"}
+SEVERITY_EMOJI = {
+    "high": ":red_circle:",
+    "warning": ":large_orange_circle:",
+    "info": ":large_blue_circle:",
+}
 
 Block = dict[str, Any]
 
@@ -57,23 +60,32 @@ def mention(slack_id: str | None) -> str | None:
 
 
 def header(text: str) -> Block:
-    return {"type": "header",
-            "text": {"type": "plain_text", "text": cut(text, MAX_HEADER_TEXT), "emoji": True}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": cut(text, MAX_HEADER_TEXT), "emoji": True},
+    }
 
 
 def section(text: str, fields: list[str] | None = None) -> Block:
-    block: Block = {"type": "section",
-                    "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)}}
+    block: Block = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)},
+    }
     if fields:
-        block["fields"] = [{"type": "mrkdwn", "text": cut(f, MAX_FIELD_TEXT)}
-                           for f in fields[:MAX_FIELDS]]
+        block["fields"] = [
+            {"type": "mrkdwn", "text": cut(f, MAX_FIELD_TEXT)} for f in fields[:MAX_FIELDS]
+        ]
     return block
 
 
 def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": cut(t, MAX_SECTION_TEXT)} for t in texts[:MAX_CONTEXT_ELEMENTS]
-    ]}
+    return {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": cut(t, MAX_SECTION_TEXT)}
+            for t in texts[:MAX_CONTEXT_ELEMENTS]
+        ],
+    }
 
 
 DIVIDER: Block = {"type": "divider"}
@@ -81,8 +93,7 @@ DIVIDER: Block = {"type": "divider"}
 
 def _line(line: Line) -> str:
     name = cut(line.name, MAX_NAME) if line.name else None
-    shown = (link(line.url, name) if line.url and name
-             else f"*{escape(name)}*" if name else "")
+    shown = link(line.url, name) if line.url and name else f"*{escape(name)}*" if name else ""
     return f"• {shown}{' — ' if shown else ''}{escape(line.detail)}"
 
 
@@ -108,21 +119,19 @@ def digest_message(digest: Digest) -> dict[str, Any]:
     who = mention(digest.recipient.slack_id)
     headline = escape(digest.headline()) + "."
     intro = f"{who} {headline}" if who else headline
-    blocks = [
-        header(digest.title()),
-        section(intro),
-        context(escape(digest.context())),
-        DIVIDER,
-    ]
+    blocks = [header(digest.title()), section(intro), context(escape(digest.context())), DIVIDER]
     used = sum(_text_length(b) for b in blocks)
     room = MAX_BLOCKS - len(blocks)
     groups = list(digest.groups)
     if len(groups) > room:  # more alert types than blocks: say so rather than drop them
-        hidden = groups[room - 1:]
+        hidden = groups[room - 1 :]
         groups = groups[: room - 1]
-        tail: Block | None = context(escape(
-            f"…and {sum(g.total for g in hidden)} more alerts of {len(hidden)} more types: "
-            f"see {digest.full_list}"))
+        tail: Block | None = context(
+            escape(
+                f"…and {sum(g.total for g in hidden)} more alerts of {len(hidden)} more types: "
+                f"see {digest.full_list}"
+            )
+        )
     else:
         tail = None
     budget = min(MAX_SECTION_TEXT, (TEXT_BUDGET - used) // max(len(groups), 1))
@@ -130,8 +139,10 @@ def digest_message(digest: Digest) -> dict[str, Any]:
     if tail is not None:
         blocks.append(tail)
     fallback = f"{digest.title()}: {digest.headline()}."
-    return {"text": cut(f"{who} {fallback}" if who else fallback, MAX_FALLBACK_TEXT),
-            "blocks": blocks}
+    return {
+        "text": cut(f"{who} {fallback}" if who else fallback, MAX_FALLBACK_TEXT),
+        "blocks": blocks,
+    }
 
 
 def summary_message(summary: RunSummary) -> dict[str, Any]:
@@ -142,10 +153,14 @@ def summary_message(summary: RunSummary) -> dict[str, Any]:
         fields = [f"*{escape(label)}*\n{escape(value)}" for label, value in rows]
         for start in range(0, len(fields), MAX_FIELDS):
             title = f"*{escape(heading)}*" + (" (continued)" if start else "")
-            blocks.append(section(title, fields[start:start + MAX_FIELDS]))
+            blocks.append(section(title, fields[start : start + MAX_FIELDS]))
     if summary.conflict_examples:
-        blocks.append(section("*Conflicts* (examples)\n" + "\n".join(
-            f"• {escape(c)}" for c in summary.conflict_examples)))
+        blocks.append(
+            section(
+                "*Conflicts* (examples)\n"
+                + "\n".join(f"• {escape(c)}" for c in summary.conflict_examples)
+            )
+        )
     blocks.append(context(escape(f"Run {summary.run_id} · {summary.mode} · {summary.status}")))
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], blocks[-1]]

@@ -42,7 +42,9 @@ from switchboard.contracts import Contract
 from switchboard.warehouse import query, read_table, table_exists, write_table
 
 ROW_HASHES, CHANGES, CHANGE_COUNTS = (
-    tables.RAW_ROW_HASHES, tables.RAW_CHANGES, tables.RAW_CHANGE_COUNTS
+    tables.RAW_ROW_HASHES,
+    tables.RAW_CHANGES,
+    tables.RAW_CHANGE_COUNTS,
 )
 NEW, CHANGED, GONE = "new", "changed", "gone"
 # Polars keeps a hash stable within one version only: hashes of another version are not
@@ -107,8 +109,9 @@ def record_id(contract: Contract) -> pl.Expr:
     keys = contract.key_columns
     if len(keys) == 1:
         return pl.col(keys[0]).cast(pl.String)
-    return pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|",
-                         ignore_nulls=False)
+    return pl.concat_str(
+        [pl.col(k).cast(pl.String) for k in keys], separator="|", ignore_nulls=False
+    )
 
 
 def row_hash(contract: Contract) -> pl.Expr:
@@ -126,13 +129,14 @@ def row_hashes(frame: pl.LazyFrame, contract: Contract) -> pl.LazyFrame:
     return frame.select(record_id=row_id(contract), row_hash=row_hash(contract))
 
 
-def changed_rows(con: duckdb.DuckDBPyConnection, entity: str, contract: Contract
-                 ) -> pl.LazyFrame:
+def changed_rows(con: duckdb.DuckDBPyConnection, entity: str, contract: Contract) -> pl.LazyFrame:
     """The rows of raw.<entity> that the last full load added or changed."""
-    ids = query(con, f"select record_id from {CHANGES} where entity = ? and change <> ?",
-                [entity, GONE])
+    ids = query(
+        con, f"select record_id from {CHANGES} where entity = ? and change <> ?", [entity, GONE]
+    )
     return read_table(con, f"raw.{entity}").join(
-        ids.lazy(), left_on=row_id(contract), right_on="record_id", how="semi")
+        ids.lazy(), left_on=row_id(contract), right_on="record_id", how="semi"
+    )
 
 
 def change_set(
@@ -153,8 +157,9 @@ def change_set(
         hashes.append(now)
         # Rows are compared by record key; an entity without a key by the rows' hashes
         # (its rows are only ever new or gone).
-        diff = _keyed_diff(now.select("record_id", "row_hash").unique("record_id"),
-                           then.unique("record_id"))
+        diff = _keyed_diff(
+            now.select("record_id", "row_hash").unique("record_id"), then.unique("record_id")
+        )
         changes.append(diff.select(pl.lit(entity).alias("entity"), "record_id", "change"))
         if contract.key_columns:
             counted = diff.select(
@@ -166,13 +171,19 @@ def change_set(
         else:
             counted = _unkeyed_counts(now.select("row_hash"), then.select("row_hash"))
         counts.append(counted.select(pl.lit(entity).alias("entity"), pl.all()))
-    frames = pl.collect_all([
-        pl.concat(hashes, how="diagonal").select(
-            "entity", "record_id", "row_hash", run_id=pl.lit(run_id),
-            hash_version=pl.lit(HASH_VERSION)),
-        pl.concat(changes),
-        pl.concat(counts),
-    ])
+    frames = pl.collect_all(
+        [
+            pl.concat(hashes, how="diagonal").select(
+                "entity",
+                "record_id",
+                "row_hash",
+                run_id=pl.lit(run_id),
+                hash_version=pl.lit(HASH_VERSION),
+            ),
+            pl.concat(changes),
+            pl.concat(counts),
+        ]
+    )
     if base is None:  # a first load: every row is new, and the build is a full one
         frames[1] = frames[1].clear()
     stamp = [pl.lit(run_id).alias("run_id"), pl.lit(base, dtype=pl.String).alias("base_run_id")]
@@ -185,18 +196,21 @@ def change_set(
     )
 
 
-def arrival_hashes(loaded: Mapping[str, pl.DataFrame], contracts: Mapping[str, Contract]
-                   ) -> pl.DataFrame:
+def arrival_hashes(
+    loaded: Mapping[str, pl.DataFrame], contracts: Mapping[str, Contract]
+) -> pl.DataFrame:
     """(entity, record_id, row_hash) of the rows an arrivals pass appends to raw."""
-    return pl.concat([
-        row_hashes(frame.lazy(), contracts[entity]).select(
-            pl.lit(entity).alias("entity"), "record_id", "row_hash")
-        for entity, frame in loaded.items()
-    ]).collect()
+    return pl.concat(
+        [
+            row_hashes(frame.lazy(), contracts[entity]).select(
+                pl.lit(entity).alias("entity"), "record_id", "row_hash"
+            )
+            for entity, frame in loaded.items()
+        ]
+    ).collect()
 
 
-def record_arrivals(con: duckdb.DuckDBPyConnection, run_id: str, hashes: pl.DataFrame
-                    ) -> None:
+def record_arrivals(con: duckdb.DuckDBPyConnection, run_id: str, hashes: pl.DataFrame) -> None:
     """What an arrivals pass changed, in the caller's transaction.
 
     raw.changes becomes every record routing.arrival_scope holds (those the pass appended
@@ -210,8 +224,12 @@ def record_arrivals(con: duckdb.DuckDBPyConnection, run_id: str, hashes: pl.Data
         base = con.execute(f"select any_value(run_id) from {ROW_HASHES}").fetchall()[0][0]
     if base is not None:
         appended = hashes.select(
-            "entity", "record_id", "row_hash", run_id=pl.lit(base),
-            hash_version=pl.lit(HASH_VERSION)).cast(ROW_HASH_SCHEMA)  # type: ignore[arg-type]
+            "entity",
+            "record_id",
+            "row_hash",
+            run_id=pl.lit(base),
+            hash_version=pl.lit(HASH_VERSION),
+        ).cast(ROW_HASH_SCHEMA)  # type: ignore[arg-type]
         con.register("_arrival_hashes", appended)
         try:
             con.execute(f"""
@@ -223,11 +241,17 @@ def record_arrivals(con: duckdb.DuckDBPyConnection, run_id: str, hashes: pl.Data
         finally:
             con.unregister("_arrival_hashes")
     scope = query(con, "select distinct record_type, record_id from routing.arrival_scope")
-    write_table(con, CHANGES, scope.select(
-        run_id=pl.lit(run_id), base_run_id=pl.lit(base, dtype=pl.String),
-        entity=pl.col("record_type") + "s", record_id=pl.col("record_id"),
-        change=pl.lit(NEW),
-    ).cast(CHANGE_SCHEMA))  # type: ignore[arg-type]
+    write_table(
+        con,
+        CHANGES,
+        scope.select(
+            run_id=pl.lit(run_id),
+            base_run_id=pl.lit(base, dtype=pl.String),
+            entity=pl.col("record_type") + "s",
+            record_id=pl.col("record_id"),
+            change=pl.lit(NEW),
+        ).cast(CHANGE_SCHEMA),  # type: ignore[arg-type]
+    )
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -239,9 +263,12 @@ def _previous(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def _keyed_diff(now: pl.LazyFrame, then: pl.LazyFrame) -> pl.LazyFrame:
     joined = now.join(then, on="record_id", how="full", coalesce=True, suffix="_then")
     change = (
-        pl.when(pl.col("row_hash_then").is_null()).then(pl.lit(NEW))
-        .when(pl.col("row_hash").is_null()).then(pl.lit(GONE))
-        .when(pl.col("row_hash") != pl.col("row_hash_then")).then(pl.lit(CHANGED))
+        pl.when(pl.col("row_hash_then").is_null())
+        .then(pl.lit(NEW))
+        .when(pl.col("row_hash").is_null())
+        .then(pl.lit(GONE))
+        .when(pl.col("row_hash") != pl.col("row_hash_then"))
+        .then(pl.lit(CHANGED))
     )
     return joined.with_columns(change=change).filter(pl.col("change").is_not_null())
 
@@ -249,9 +276,11 @@ def _keyed_diff(now: pl.LazyFrame, then: pl.LazyFrame) -> pl.LazyFrame:
 def _unkeyed_counts(now: pl.LazyFrame, then: pl.LazyFrame) -> pl.LazyFrame:
     """Rows compared as a multiset of hashes: no record changes, rows come and go."""
     tally = (
-        now.group_by("row_hash").agg(now=pl.len())
-        .join(then.group_by("row_hash").agg(then=pl.len()), on="row_hash", how="full",
-              coalesce=True)
+        now.group_by("row_hash")
+        .agg(now=pl.len())
+        .join(
+            then.group_by("row_hash").agg(then=pl.len()), on="row_hash", how="full", coalesce=True
+        )
         .select(pl.col("now", "then").fill_null(0).cast(pl.Int64))
     )
     return tally.select(
@@ -308,6 +337,8 @@ def _why_full(counts: pl.DataFrame, built: tuple[Any, Any], settings: str) -> st
         return "the marts were not built from the previous export"
     if built[1] != settings:
         return "settings or the dbt project changed since the last build"
-    wide = counts.filter(pl.col("entity").is_in(WIDE_ENTITIES) & (
-        pl.col("new_rows") + pl.col("changed_rows") + pl.col("gone_rows") > 0))
+    wide = counts.filter(
+        pl.col("entity").is_in(WIDE_ENTITIES)
+        & (pl.col("new_rows") + pl.col("changed_rows") + pl.col("gone_rows") > 0)
+    )
     return f"{', '.join(wide['entity'])} changed" if wide.height else None

@@ -64,22 +64,30 @@ def outcomes(nodes: Sequence[NodeResult]) -> pl.DataFrame:
     )
 
 
-def record(con: duckdb.DuckDBPyConnection, *, run_id: str, suite: str, suite_key: str,
-           nodes: Sequence[NodeResult], tested_at: datetime) -> int:
+def record(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    suite: str,
+    suite_key: str,
+    nodes: Sequence[NodeResult],
+    tested_at: datetime,
+) -> int:
     """Append the data tests among ``nodes``; returns how many."""
     frame = outcomes(nodes)
     if frame.is_empty():
         return 0
     frame = frame.with_columns(
-        run_id=pl.lit(run_id), suite=pl.lit(suite), suite_key=pl.lit(suite_key),
+        run_id=pl.lit(run_id),
+        suite=pl.lit(suite),
+        suite_key=pl.lit(suite_key),
         tested_at=pl.lit(tested_at, pl.Datetime("us")),
     ).select(list(DATA_TESTS))
     warehouse.write_table(con, TABLE, frame, mode="append")
     return frame.height
 
 
-def run_on_demand(warehouse_path: Path, as_of: datetime, config: RoutingConfig
-                  ) -> pl.DataFrame:
+def run_on_demand(warehouse_path: Path, as_of: datetime, config: RoutingConfig) -> pl.DataFrame:
     """Every data test of the project against the warehouse as it is (`switchboard check
     --warehouse`): nothing is rebuilt, every outcome is kept (suite ``on_demand``, run_id
     ``check``), and the outcomes are returned (unique_id, name, status, failures,
@@ -94,8 +102,14 @@ def run_on_demand(warehouse_path: Path, as_of: datetime, config: RoutingConfig
         nodes = failed.nodes
     con = warehouse.connect(warehouse_path)
     try:
-        record(con, run_id="check", suite="on_demand", suite_key=f"on_demand|{as_of.date()}",
-               nodes=nodes, tested_at=datetime.now(UTC).replace(tzinfo=None))
+        record(
+            con,
+            run_id="check",
+            suite="on_demand",
+            suite_key=f"on_demand|{as_of.date()}",
+            nodes=nodes,
+            tested_at=datetime.now(UTC).replace(tzinfo=None),
+        )
     finally:
         con.close()
     return outcomes(nodes)

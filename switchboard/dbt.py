@@ -46,8 +46,9 @@ class DbtBuildFailed(RuntimeError):
     """A dbt invocation failed; `failures` holds the failing nodes (empty for setup errors)
     and `nodes` every node that ran, failing or not."""
 
-    def __init__(self, message: str, failures: Sequence[NodeResult] = (),
-                 nodes: Sequence[NodeResult] = ()) -> None:
+    def __init__(
+        self, message: str, failures: Sequence[NodeResult] = (), nodes: Sequence[NodeResult] = ()
+    ) -> None:
         super().__init__(message)
         self.failures = tuple(failures)
         self.nodes = tuple(nodes) or self.failures
@@ -92,6 +93,8 @@ class DbtResult:
 
     def count(self, resource_type: str) -> int:
         return sum(1 for n in self.nodes if n.resource_type == resource_type)
+
+
 def project_dir() -> Path:
     """The dbt project dbt runs in and writes target/, logs/ and manifests to (created on
     first use when Switchboard runs installed; see switchboard/resources.py)."""
@@ -253,8 +256,7 @@ def _invoke(
         raise DbtBuildFailed(f"dbt {name} failed: {text}")
     nodes = _node_results(outcome.result)
     if not outcome.success or any(n.failed for n in nodes):
-        raise DbtBuildFailed(_failure_message(name, nodes), [n for n in nodes if n.failed],
-                             nodes)
+        raise DbtBuildFailed(_failure_message(name, nodes), [n for n in nodes if n.failed], nodes)
     return DbtResult(command=name, nodes=nodes, target_dir=target)
 
 
@@ -294,8 +296,11 @@ def build(
     the records the build updated (a later run of the day; macros/changes.sql).
     Raises DbtBuildFailed (first line: what failed) when any node errors or fails.
     """
-    variables = {**dbt_vars(as_of, config), "changes": changes,
-                 "data_tests_on_changes": data_tests_on_changes}
+    variables = {
+        **dbt_vars(as_of, config),
+        "changes": changes,
+        "data_tests_on_changes": data_tests_on_changes,
+    }
     extra = ["--vars", json.dumps(variables)]
     if select:
         extra += ["--select", *select.split()]
@@ -374,8 +379,12 @@ def test(
     variables = dbt_vars(as_of, config)
     extra = ["--vars", json.dumps(variables), "--exclude", DEVELOPMENT_ONLY]
     result = _invoke(["test"], Path(warehouse), extra, target_dir, log_dir)
-    return DbtResult(command=result.command, nodes=result.nodes,
-                     target_dir=result.target_dir, variables=variables)
+    return DbtResult(
+        command=result.command,
+        nodes=result.nodes,
+        target_dir=result.target_dir,
+        variables=variables,
+    )
 
 
 def docs_generate(
@@ -404,9 +413,14 @@ def static_docs(warehouse: Path, as_of: datetime, config: RoutingConfig, out: Pa
     whole, then renamed into place); dbt's other artefacts stay in a temporary folder."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="switchboard-docs-") as scratch:
-        target = docs_generate(warehouse, as_of, config, static=True,
-                               target_dir=Path(scratch) / "target",
-                               log_dir=Path(scratch) / "logs")
+        target = docs_generate(
+            warehouse,
+            as_of,
+            config,
+            static=True,
+            target_dir=Path(scratch) / "target",
+            log_dir=Path(scratch) / "logs",
+        )
         staged = out / f".{STATIC_DOCS_FILE}.partial"
         shutil.copyfile(target / STATIC_DOCS_FILE, staged)
         page = out / "index.html"

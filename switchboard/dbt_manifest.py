@@ -89,8 +89,7 @@ def manifest(variables: dict[str, Any], warehouse: Path, base_args: Sequence[str
     path = manifest_cache_dir() / f"{key}.msgpack"
     parsed = _load_manifest(path) if path.is_file() else None
     if parsed is None:
-        outcome = dbtRunner().invoke(
-            ["parse", *base_args, "--vars", json.dumps(variables)])
+        outcome = dbtRunner().invoke(["parse", *base_args, "--vars", json.dumps(variables)])
         if outcome.exception is not None or not outcome.success:
             text = str(outcome.exception or "").strip() or repr(outcome.exception)
             raise DbtBuildFailed(f"dbt parse failed: {text}")

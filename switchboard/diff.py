@@ -28,41 +28,70 @@ KEPT = "kept"
 MOVES_SCHEMA: dict[str, pl.DataType] = {
     name: pl.String()
     for name in (
-        "record_type", "record_id", "record_name",
-        "from_owner_id", "from_owner_name", "from_queue",
-        "to_owner_id", "to_owner_name", "to_queue",
-        "from_rule", "to_rule",
-        "from_territory_id", "from_territory_name", "to_territory_id", "to_territory_name",
+        "record_type",
+        "record_id",
+        "record_name",
+        "from_owner_id",
+        "from_owner_name",
+        "from_queue",
+        "to_owner_id",
+        "to_owner_name",
+        "to_queue",
+        "from_rule",
+        "to_rule",
+        "from_territory_id",
+        "from_territory_name",
+        "to_territory_id",
+        "to_territory_name",
         "rationale",
     )
 }
 # Where records sit that a config may leave undecided (switchboard.queued: settled in a
 # queue or pool): their latest published decision.
 WAITING_SCHEMA: dict[str, pl.DataType] = {
-    "record_type": pl.String(), "record_id": pl.String(), "queue": pl.String(),
-    "rule": pl.String(), "territory_id": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "queue": pl.String(),
+    "rule": pl.String(),
+    "territory_id": pl.String(),
 }
 NAMES_SCHEMA: dict[str, pl.DataType] = {
-    "record_type": pl.String(), "record_id": pl.String(), "record_name": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "record_name": pl.String(),
 }
 # Side.reps: the roster as the side's marts describe it, with its workload deltas.
 REPS_SCHEMA: dict[str, pl.DataType] = {
-    "rep_id": pl.String(), "rep_name": pl.String(), "team": pl.String(),
-    "is_available": pl.Boolean(), "workload_index": pl.Float64(),
-    "delta_account": pl.Float64(), "delta_lead": pl.Float64(),
+    "rep_id": pl.String(),
+    "rep_name": pl.String(),
+    "team": pl.String(),
+    "is_available": pl.Boolean(),
+    "workload_index": pl.Float64(),
+    "delta_account": pl.Float64(),
+    "delta_lead": pl.Float64(),
 }
 PER_REP_SCHEMA: dict[str, pl.DataType] = {
-    "rep_id": pl.String(), "rep_name": pl.String(), "team": pl.String(),
-    "records_in": pl.Int64(), "records_out": pl.Int64(),
-    "workload_before": pl.Float64(), "workload_after": pl.Float64(),
+    "rep_id": pl.String(),
+    "rep_name": pl.String(),
+    "team": pl.String(),
+    "records_in": pl.Int64(),
+    "records_out": pl.Int64(),
+    "workload_before": pl.Float64(),
+    "workload_after": pl.Float64(),
     "workload_change": pl.Float64(),
 }
 PER_TERRITORY_SCHEMA: dict[str, pl.DataType] = {
-    "territory_id": pl.String(), "territory_name": pl.String(),
-    "records_in": pl.Int64(), "records_out": pl.Int64(), "moved_within": pl.Int64(),
-    "members_before": pl.Int64(), "members_after": pl.Int64(),
-    "mean_workload_before": pl.Float64(), "mean_workload_after": pl.Float64(),
-    "max_deviation_before": pl.Float64(), "max_deviation_after": pl.Float64(),
+    "territory_id": pl.String(),
+    "territory_name": pl.String(),
+    "records_in": pl.Int64(),
+    "records_out": pl.Int64(),
+    "moved_within": pl.Int64(),
+    "members_before": pl.Int64(),
+    "members_after": pl.Int64(),
+    "mean_workload_before": pl.Float64(),
+    "mean_workload_after": pl.Float64(),
+    "max_deviation_before": pl.Float64(),
+    "max_deviation_after": pl.Float64(),
 }
 # Workload figures are shown to one decimal; smaller differences are no change.
 _PLACES = 1
@@ -76,11 +105,11 @@ class Side:
     """What one config and plan decide on the export, and the roster and plan they
     decided against (read from the marts that side was routed on)."""
 
-    decisions: pl.DataFrame    # the engine's decisions (switchboard.engine.schema.DECISIONS)
-    conflicts: pl.DataFrame    # the conflicts it logged
-    rep_state: pl.DataFrame    # rep_id, is_overflowing, … after the run
-    reps: pl.DataFrame         # REPS_SCHEMA
-    members: pl.DataFrame      # territory_id, rep_id
+    decisions: pl.DataFrame  # the engine's decisions (switchboard.engine.schema.DECISIONS)
+    conflicts: pl.DataFrame  # the conflicts it logged
+    rep_state: pl.DataFrame  # rep_id, is_overflowing, … after the run
+    reps: pl.DataFrame  # REPS_SCHEMA
+    members: pl.DataFrame  # territory_id, rep_id
     territories: pl.DataFrame  # territory_id, territory_name
 
     @property
@@ -93,10 +122,10 @@ class Side:
 class PlanDiff:
     """The new config's outcome against the current one's, on the same export."""
 
-    moves: pl.DataFrame          # MOVES_SCHEMA: every record whose owner or queue differs
+    moves: pl.DataFrame  # MOVES_SCHEMA: every record whose owner or queue differs
     per_territory: pl.DataFrame  # PER_TERRITORY_SCHEMA: territories the change touches
-    per_rep: pl.DataFrame        # PER_REP_SCHEMA: reps the change touches
-    decided: int                 # records either config decides
+    per_rep: pl.DataFrame  # PER_REP_SCHEMA: reps the change touches
+    decided: int  # records either config decides
     conflicts_before: int = 0
     conflicts_after: int = 0
     overflow_before: int = 0
@@ -123,9 +152,11 @@ class PlanDiff:
         if self.newly_overflowing:
             shown = ", ".join(self.newly_overflowing[:5])
             more = len(self.newly_overflowing) - 5
-            text += (f"; {_plural(len(self.newly_overflowing), 'rep')} would newly stop "
-                     "taking records "
-                     f"({shown}{f' and {more} more' if more > 0 else ''})")
+            text += (
+                f"; {_plural(len(self.newly_overflowing), 'rep')} would newly stop "
+                "taking records "
+                f"({shown}{f' and {more} more' if more > 0 else ''})"
+            )
         return text + "."
 
 
@@ -136,8 +167,17 @@ def _plural(count: int, noun: str) -> str:
 def _side_outcomes(side: Side, prefix: str) -> pl.DataFrame:
     return side.decisions.select(
         *KEYS,
-        *(pl.col(column).alias(f"{prefix}_{column}") for column in (
-            "owner_id", "queue", "rule", "territory_id", "rationale", "previous_owner_id")),
+        *(
+            pl.col(column).alias(f"{prefix}_{column}")
+            for column in (
+                "owner_id",
+                "queue",
+                "rule",
+                "territory_id",
+                "rationale",
+                "previous_owner_id",
+            )
+        ),
     )
 
 
@@ -146,15 +186,26 @@ def _place(decided: pl.Expr, prefix: str) -> list[pl.Expr]:
     when it does not decide it (the owner it has, else the queue it waits in)."""
     has_owner = pl.col("_previous").is_not_null()
     return [
-        pl.when(decided).then(pl.col(f"{prefix}_owner_id"))
-        .otherwise(pl.col("_previous")).alias(f"{prefix}_owner_id"),
-        pl.when(decided).then(pl.col(f"{prefix}_queue"))
-        .when(~has_owner).then(pl.col("_waiting_queue")).alias(f"{prefix}_queue"),
-        pl.when(decided).then(pl.col(f"{prefix}_rule"))
-        .when(~has_owner).then(pl.coalesce("_waiting_rule", pl.lit(KEPT)))
-        .otherwise(pl.lit(KEPT)).alias(f"{prefix}_rule"),
-        pl.when(decided).then(pl.col(f"{prefix}_territory_id"))
-        .when(~has_owner).then(pl.col("_waiting_territory")).alias(f"{prefix}_territory_id"),
+        pl.when(decided)
+        .then(pl.col(f"{prefix}_owner_id"))
+        .otherwise(pl.col("_previous"))
+        .alias(f"{prefix}_owner_id"),
+        pl.when(decided)
+        .then(pl.col(f"{prefix}_queue"))
+        .when(~has_owner)
+        .then(pl.col("_waiting_queue"))
+        .alias(f"{prefix}_queue"),
+        pl.when(decided)
+        .then(pl.col(f"{prefix}_rule"))
+        .when(~has_owner)
+        .then(pl.coalesce("_waiting_rule", pl.lit(KEPT)))
+        .otherwise(pl.lit(KEPT))
+        .alias(f"{prefix}_rule"),
+        pl.when(decided)
+        .then(pl.col(f"{prefix}_territory_id"))
+        .when(~has_owner)
+        .then(pl.col("_waiting_territory"))
+        .alias(f"{prefix}_territory_id"),
     ]
 
 
@@ -164,7 +215,8 @@ def moved_records(before: Side, after: Side, waiting: pl.DataFrame) -> pl.DataFr
     decided_before = pl.col("from_rule").is_not_null()
     decided_after = pl.col("to_rule").is_not_null()
     waits = waiting.select(
-        *KEYS, _waiting_queue="queue", _waiting_rule="rule", _waiting_territory="territory_id")
+        *KEYS, _waiting_queue="queue", _waiting_rule="rule", _waiting_territory="territory_id"
+    )
     return (
         _side_outcomes(before, "from")
         .join(_side_outcomes(after, "to"), on=KEYS, how="full", coalesce=True)
@@ -177,20 +229,31 @@ def moved_records(before: Side, after: Side, waiting: pl.DataFrame) -> pl.DataFr
         .with_columns(
             moved=pl.col("from_owner_id").ne_missing(pl.col("to_owner_id"))
             | pl.col("from_queue").ne_missing(pl.col("to_queue")),
-            rationale=pl.when("_after_decides").then(pl.col("to_rationale")).otherwise(
-                pl.format("not decided again under the new config: stays with {}",
-                          pl.coalesce("to_owner_id", "to_queue", pl.lit("no one")))),
+            rationale=pl.when("_after_decides")
+            .then(pl.col("to_rationale"))
+            .otherwise(
+                pl.format(
+                    "not decided again under the new config: stays with {}",
+                    pl.coalesce("to_owner_id", "to_queue", pl.lit("no one")),
+                )
+            ),
         )
-        .drop(cs.starts_with("_"), "from_rationale", "to_rationale",
-              "from_previous_owner_id", "to_previous_owner_id")
+        .drop(
+            cs.starts_with("_"),
+            "from_rationale",
+            "to_rationale",
+            "from_previous_owner_id",
+            "to_previous_owner_id",
+        )
     )
 
 
-def _named(moves: pl.DataFrame, before: Side, after: Side,
-           names: pl.DataFrame) -> pl.DataFrame:
+def _named(moves: pl.DataFrame, before: Side, after: Side, names: pl.DataFrame) -> pl.DataFrame:
     def rep_names(side: Side, prefix: str) -> pl.DataFrame:
-        return side.reps.select(pl.col("rep_id").alias(f"{prefix}_owner_id"),
-                                pl.col("rep_name").alias(f"{prefix}_owner_name"))
+        return side.reps.select(
+            pl.col("rep_id").alias(f"{prefix}_owner_id"),
+            pl.col("rep_name").alias(f"{prefix}_owner_name"),
+        )
 
     def territory_names(side: Side, prefix: str) -> pl.DataFrame:
         return side.territories.select(
@@ -200,10 +263,14 @@ def _named(moves: pl.DataFrame, before: Side, after: Side,
 
     return (
         moves.join(names.unique(KEYS, keep="first"), on=KEYS, how="left")
-        .join(rep_names(before, "from").unique("from_owner_id", keep="first"),
-              on="from_owner_id", how="left")
-        .join(rep_names(after, "to").unique("to_owner_id", keep="first"),
-              on="to_owner_id", how="left")
+        .join(
+            rep_names(before, "from").unique("from_owner_id", keep="first"),
+            on="from_owner_id",
+            how="left",
+        )
+        .join(
+            rep_names(after, "to").unique("to_owner_id", keep="first"), on="to_owner_id", how="left"
+        )
         .join(territory_names(before, "from"), on="from_territory_id", how="left")
         .join(territory_names(after, "to"), on="to_territory_id", how="left")
         .select(MOVES_SCHEMA.keys())
@@ -217,22 +284,33 @@ def workload(side: Side) -> pl.DataFrame:
     (a record gained adds its delta, a record lost takes it away)."""
     changed = side.decisions.filter(pl.col("owner_id").ne_missing(pl.col("previous_owner_id")))
     gained = changed.filter(pl.col("owner_id").is_not_null()).select(
-        "record_type", rep_id="owner_id", sign=pl.lit(1.0))
+        "record_type", rep_id="owner_id", sign=pl.lit(1.0)
+    )
     lost = changed.filter(pl.col("previous_owner_id").is_not_null()).select(
-        "record_type", rep_id="previous_owner_id", sign=pl.lit(-1.0))
+        "record_type", rep_id="previous_owner_id", sign=pl.lit(-1.0)
+    )
     deltas = side.reps.select("rep_id", "delta_account", "delta_lead").unique("rep_id")
     change = (
         pl.concat([gained, lost])
         .join(deltas, on="rep_id", how="inner")
         .group_by("rep_id")
-        .agg(change=(pl.col("sign") * pl.when(pl.col("record_type") == "lead")
-                     .then(pl.col("delta_lead")).otherwise(pl.col("delta_account"))).sum())
+        .agg(
+            change=(
+                pl.col("sign")
+                * pl.when(pl.col("record_type") == "lead")
+                .then(pl.col("delta_lead"))
+                .otherwise(pl.col("delta_account"))
+            ).sum()
+        )
     )
     return (
-        side.reps.select("rep_id", "workload_index").unique("rep_id", keep="first")
+        side.reps.select("rep_id", "workload_index")
+        .unique("rep_id", keep="first")
         .join(change, on="rep_id", how="left")
-        .select("rep_id", workload=pl.col("workload_index").fill_null(0.0)
-                + pl.col("change").fill_null(0.0))
+        .select(
+            "rep_id",
+            workload=pl.col("workload_index").fill_null(0.0) + pl.col("change").fill_null(0.0),
+        )
     )
 
 
@@ -241,25 +319,33 @@ def fairness(side: Side, load: pl.DataFrame) -> pl.DataFrame:
     largest deviation of a member's workload from that mean."""
     available = side.reps.filter(pl.col("is_available")).select("rep_id")
     members = (
-        side.members.select("territory_id", "rep_id").unique()
+        side.members.select("territory_id", "rep_id")
+        .unique()
         .join(available, on="rep_id", how="semi")
         .join(load, on="rep_id", how="left")
         .with_columns(pl.col("workload").fill_null(0.0))
         .with_columns(mean=pl.col("workload").mean().over("territory_id"))
         .group_by("territory_id")
-        .agg(members=pl.len().cast(pl.Int64), mean_workload=pl.col("mean").first(),
-             max_deviation=(pl.col("workload") - pl.col("mean")).abs().max())
+        .agg(
+            members=pl.len().cast(pl.Int64),
+            mean_workload=pl.col("mean").first(),
+            max_deviation=(pl.col("workload") - pl.col("mean")).abs().max(),
+        )
     )
     return (
-        side.territories.select("territory_id").unique()
+        side.territories.select("territory_id")
+        .unique()
         .join(members, on="territory_id", how="left")
         .with_columns(pl.col("members").fill_null(0))
     )
 
 
 def _counts(moves: pl.DataFrame, key: str, name: str) -> pl.DataFrame:
-    return (moves.filter(pl.col(key).is_not_null())
-            .group_by(pl.col(key).alias("id")).agg(pl.len().cast(pl.Int64).alias(name)))
+    return (
+        moves.filter(pl.col(key).is_not_null())
+        .group_by(pl.col(key).alias("id"))
+        .agg(pl.len().cast(pl.Int64).alias(name))
+    )
 
 
 def _differs(before: str, after: str) -> pl.Expr:
@@ -268,28 +354,45 @@ def _differs(before: str, after: str) -> pl.Expr:
 
 def per_rep(moves: pl.DataFrame, before: Side, after: Side) -> pl.DataFrame:
     """Reps who gain or lose records, or whose workload changes."""
-    roster = (
-        pl.concat([after.reps.select("rep_id", "rep_name", "team"),
-                   before.reps.select("rep_id", "rep_name", "team")])
-        .unique("rep_id", keep="first")
-    )
+    roster = pl.concat(
+        [
+            after.reps.select("rep_id", "rep_name", "team"),
+            before.reps.select("rep_id", "rep_name", "team"),
+        ]
+    ).unique("rep_id", keep="first")
     return (
-        roster
-        .join(workload(before).rename({"workload": "workload_before"}), on="rep_id", how="left")
+        roster.join(
+            workload(before).rename({"workload": "workload_before"}), on="rep_id", how="left"
+        )
         .join(workload(after).rename({"workload": "workload_after"}), on="rep_id", how="left")
-        .join(_counts(moves, "to_owner_id", "records_in"),
-              left_on="rep_id", right_on="id", how="left")
-        .join(_counts(moves, "from_owner_id", "records_out"),
-              left_on="rep_id", right_on="id", how="left")
-        .with_columns(pl.col("records_in", "records_out").fill_null(0),
-                      pl.col("workload_before", "workload_after").fill_null(0.0))
+        .join(
+            _counts(moves, "to_owner_id", "records_in"), left_on="rep_id", right_on="id", how="left"
+        )
+        .join(
+            _counts(moves, "from_owner_id", "records_out"),
+            left_on="rep_id",
+            right_on="id",
+            how="left",
+        )
+        .with_columns(
+            pl.col("records_in", "records_out").fill_null(0),
+            pl.col("workload_before", "workload_after").fill_null(0.0),
+        )
         .with_columns(workload_change=pl.col("workload_after") - pl.col("workload_before"))
-        .filter((pl.col("records_in") > 0) | (pl.col("records_out") > 0)
-                | _differs("workload_before", "workload_after"))
-        .with_columns(pl.col("workload_before", "workload_after", "workload_change")
-                      .round(_PLACES))
-        .sort([pl.col("records_in") + pl.col("records_out"), pl.col("workload_change").abs(),
-               "rep_id"], descending=[True, True, False])
+        .filter(
+            (pl.col("records_in") > 0)
+            | (pl.col("records_out") > 0)
+            | _differs("workload_before", "workload_after")
+        )
+        .with_columns(pl.col("workload_before", "workload_after", "workload_change").round(_PLACES))
+        .sort(
+            [
+                pl.col("records_in") + pl.col("records_out"),
+                pl.col("workload_change").abs(),
+                "rep_id",
+            ],
+            descending=[True, True, False],
+        )
         .select(PER_REP_SCHEMA.keys())
         .cast(PER_REP_SCHEMA)  # type: ignore[arg-type]
     )
@@ -302,35 +405,74 @@ def per_territory(moves: pl.DataFrame, before: Side, after: Side) -> pl.DataFram
     within = moves.filter(~elsewhere & pl.col("to_territory_id").is_not_null())
     fair_before = fairness(before, workload(before))
     fair_after = fairness(after, workload(after))
-    names = (pl.concat([after.territories.select("territory_id", "territory_name"),
-                        before.territories.select("territory_id", "territory_name")])
-             .unique("territory_id", keep="first"))
+    names = pl.concat(
+        [
+            after.territories.select("territory_id", "territory_name"),
+            before.territories.select("territory_id", "territory_name"),
+        ]
+    ).unique("territory_id", keep="first")
     return (
-        names
-        .join(_counts(moves.filter(elsewhere), "to_territory_id", "records_in"),
-              left_on="territory_id", right_on="id", how="left")
-        .join(_counts(moves.filter(elsewhere), "from_territory_id", "records_out"),
-              left_on="territory_id", right_on="id", how="left")
-        .join(_counts(within, "to_territory_id", "moved_within"),
-              left_on="territory_id", right_on="id", how="left")
-        .join(fair_before.select("territory_id", members_before="members",
-                                 mean_workload_before="mean_workload",
-                                 max_deviation_before="max_deviation"),
-              on="territory_id", how="left")
-        .join(fair_after.select("territory_id", members_after="members",
-                                mean_workload_after="mean_workload",
-                                max_deviation_after="max_deviation"),
-              on="territory_id", how="left")
-        .with_columns(pl.col("records_in", "records_out", "moved_within",
-                             "members_before", "members_after").fill_null(0))
-        .filter((pl.col("records_in") + pl.col("records_out") + pl.col("moved_within") > 0)
-                | (pl.col("members_before") != pl.col("members_after"))
-                | _differs("mean_workload_before", "mean_workload_after")
-                | _differs("max_deviation_before", "max_deviation_after"))
-        .with_columns(pl.col("mean_workload_before", "mean_workload_after",
-                             "max_deviation_before", "max_deviation_after").round(_PLACES))
-        .sort([pl.col("records_in") + pl.col("records_out") + pl.col("moved_within"),
-               "territory_id"], descending=[True, False])
+        names.join(
+            _counts(moves.filter(elsewhere), "to_territory_id", "records_in"),
+            left_on="territory_id",
+            right_on="id",
+            how="left",
+        )
+        .join(
+            _counts(moves.filter(elsewhere), "from_territory_id", "records_out"),
+            left_on="territory_id",
+            right_on="id",
+            how="left",
+        )
+        .join(
+            _counts(within, "to_territory_id", "moved_within"),
+            left_on="territory_id",
+            right_on="id",
+            how="left",
+        )
+        .join(
+            fair_before.select(
+                "territory_id",
+                members_before="members",
+                mean_workload_before="mean_workload",
+                max_deviation_before="max_deviation",
+            ),
+            on="territory_id",
+            how="left",
+        )
+        .join(
+            fair_after.select(
+                "territory_id",
+                members_after="members",
+                mean_workload_after="mean_workload",
+                max_deviation_after="max_deviation",
+            ),
+            on="territory_id",
+            how="left",
+        )
+        .with_columns(
+            pl.col(
+                "records_in", "records_out", "moved_within", "members_before", "members_after"
+            ).fill_null(0)
+        )
+        .filter(
+            (pl.col("records_in") + pl.col("records_out") + pl.col("moved_within") > 0)
+            | (pl.col("members_before") != pl.col("members_after"))
+            | _differs("mean_workload_before", "mean_workload_after")
+            | _differs("max_deviation_before", "max_deviation_after")
+        )
+        .with_columns(
+            pl.col(
+                "mean_workload_before",
+                "mean_workload_after",
+                "max_deviation_before",
+                "max_deviation_after",
+            ).round(_PLACES)
+        )
+        .sort(
+            [pl.col("records_in") + pl.col("records_out") + pl.col("moved_within"), "territory_id"],
+            descending=[True, False],
+        )
         .select(PER_TERRITORY_SCHEMA.keys())
         .cast(PER_TERRITORY_SCHEMA)  # type: ignore[arg-type]
     )
@@ -342,19 +484,31 @@ def newly_overflowing(before: pl.DataFrame, after: pl.DataFrame) -> list[str]:
     return (
         after.filter(pl.col("is_overflowing").fill_null(False))
         .join(was, on="rep_id", how="anti")
-        .get_column("rep_id").unique().sort().to_list()
+        .get_column("rep_id")
+        .unique()
+        .sort()
+        .to_list()
     )
 
 
-def compare(before: Side, after: Side, waiting: pl.DataFrame | None = None,
-            names: pl.DataFrame | None = None) -> PlanDiff:
+def compare(
+    before: Side,
+    after: Side,
+    waiting: pl.DataFrame | None = None,
+    names: pl.DataFrame | None = None,
+) -> PlanDiff:
     """The new side's outcome against the current one's. ``waiting`` (WAITING_SCHEMA): where
     records sitting in a queue wait, for a side that does not decide them again;
     ``names`` (NAMES_SCHEMA): what each record is called."""
     records = moved_records(
-        before, after, waiting if waiting is not None else pl.DataFrame(schema=WAITING_SCHEMA))
-    moves = _named(records.filter("moved").drop("moved"), before, after,
-                   names if names is not None else pl.DataFrame(schema=NAMES_SCHEMA))
+        before, after, waiting if waiting is not None else pl.DataFrame(schema=WAITING_SCHEMA)
+    )
+    moves = _named(
+        records.filter("moved").drop("moved"),
+        before,
+        after,
+        names if names is not None else pl.DataFrame(schema=NAMES_SCHEMA),
+    )
     return PlanDiff(
         moves=moves,
         per_territory=per_territory(moves, before, after),
@@ -384,12 +538,21 @@ dt{font-weight:600;float:left;clear:left;width:10rem}dd{margin-left:10.5rem}
 """
 
 _HEADINGS = {
-    "record_type": "record", "record_id": "id", "record_name": "name",
-    "from_owner_id": "from owner", "from_owner_name": "", "from_queue": "from queue",
-    "to_owner_id": "to owner", "to_owner_name": "", "to_queue": "to queue",
-    "from_rule": "from rule", "to_rule": "to rule",
-    "from_territory_id": "from territory", "from_territory_name": "",
-    "to_territory_id": "to territory", "to_territory_name": "",
+    "record_type": "record",
+    "record_id": "id",
+    "record_name": "name",
+    "from_owner_id": "from owner",
+    "from_owner_name": "",
+    "from_queue": "from queue",
+    "to_owner_id": "to owner",
+    "to_owner_name": "",
+    "to_queue": "to queue",
+    "from_rule": "from rule",
+    "to_rule": "to rule",
+    "from_territory_id": "from territory",
+    "from_territory_name": "",
+    "to_territory_id": "to territory",
+    "to_territory_name": "",
 }
 
 
@@ -408,10 +571,10 @@ def html_table(frame: pl.DataFrame, table_id: str) -> str:
     if frame.is_empty():
         return f'<p class="empty" id="{table_id}">None.</p>'
     head = "".join(
-        f"<th>{html.escape(_HEADINGS.get(c, c.replace('_', ' ')))}</th>" for c in frame.columns)
+        f"<th>{html.escape(_HEADINGS.get(c, c.replace('_', ' ')))}</th>" for c in frame.columns
+    )
     body = "".join(
-        "<tr>" + "".join(_cell(v, c) for c, v in zip(frame.columns, row, strict=True))
-        + "</tr>"
+        "<tr>" + "".join(_cell(v, c) for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -420,14 +583,22 @@ def html_table(frame: pl.DataFrame, table_id: str) -> str:
 def render_html(diff: PlanDiff, *, title: str, facts: dict[str, str]) -> str:
     """The what-if as one page: headline, what was compared (``facts``), per territory,
     per rep and the first PAGE_MOVES moves."""
-    listed = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
-                     for k, v in facts.items())
-    overflowing = (f'<p class="note">Reps who would newly stop taking records (over high '
-                   f'water): {html.escape(", ".join(diff.newly_overflowing))}</p>'
-                   if diff.newly_overflowing else "")
+    listed = "".join(
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items()
+    )
+    overflowing = (
+        f'<p class="note">Reps who would newly stop taking records (over high '
+        f"water): {html.escape(', '.join(diff.newly_overflowing))}</p>"
+        if diff.newly_overflowing
+        else ""
+    )
     shown = diff.moves.head(PAGE_MOVES)
-    more = (f'<p class="note">The first {PAGE_MOVES:,} of {diff.moves.height:,}; moves.csv '
-            "beside this page lists them all.</p>" if diff.moves.height > PAGE_MOVES else "")
+    more = (
+        f'<p class="note">The first {PAGE_MOVES:,} of {diff.moves.height:,}; moves.csv '
+        "beside this page lists them all.</p>"
+        if diff.moves.height > PAGE_MOVES
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>

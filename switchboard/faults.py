@@ -81,8 +81,11 @@ def _classify(error: BaseException) -> InfrastructureFault | None:
     for needle, reason in _MESSAGE_REASONS:
         if needle in lowered:
             match = _QUOTED_PATH.search(text)
-            return InfrastructureFault(reason=reason, path=match.group(1) if match else None,
-                                       detail=text.strip().splitlines()[0] if text else reason)
+            return InfrastructureFault(
+                reason=reason,
+                path=match.group(1) if match else None,
+                detail=text.strip().splitlines()[0] if text else reason,
+            )
     return None
 
 

@@ -27,12 +27,7 @@ if TYPE_CHECKING:
 
 # Every guard a run can trip; the ones a user may accept for one run (--accept-guard) are
 # all but the empty roster and plan, which leave nothing to route with.
-GUARD_NAMES = (
-    "empty_export",
-    "max_row_drop",
-    "max_invalid_rep_share",
-    "max_reassign_share",
-)
+GUARD_NAMES = ("empty_export", "max_row_drop", "max_invalid_rep_share", "max_reassign_share")
 
 # How many reps or accounts a stop message names before "… and N more": enough to see
 # the pattern (one team, one HR status), short enough for one line.
@@ -48,9 +43,13 @@ _BAD = (*INVALID_AVAILABILITY, *_HELD)
 
 def _severity(availability: pl.Expr) -> pl.Expr:
     """0 keeps a book and takes records (or is on leave), 1 held, 2 invalid."""
-    return (pl.when(availability.is_in(list(INVALID_AVAILABILITY))).then(2)
-            .when(availability.is_in(list(_HELD))).then(1)
-            .otherwise(0))
+    return (
+        pl.when(availability.is_in(list(INVALID_AVAILABILITY)))
+        .then(2)
+        .when(availability.is_in(list(_HELD)))
+        .then(1)
+        .otherwise(0)
+    )
 
 
 class GuardTripped(RuntimeError):
@@ -71,8 +70,7 @@ class RepHistory:
     reps: pl.LazyFrame
 
 
-def previous_availability(con: duckdb.DuckDBPyConnection, as_of: datetime
-                          ) -> RepHistory | None:
+def previous_availability(con: duckdb.DuckDBPyConnection, as_of: datetime) -> RepHistory | None:
     """What each rep's availability was at the last published run, or None when there is
     nothing trustworthy to compare with (the guard then judges the level, as on a first
     run).
@@ -88,21 +86,25 @@ def previous_availability(con: duckdb.DuckDBPyConnection, as_of: datetime
     """
     from switchboard import warehouse
 
-    if not (warehouse.table_exists(con, "routing.runs")
-            and warehouse.table_exists(con, "marts.snap_rep_availability")):
+    if not (
+        warehouse.table_exists(con, "routing.runs")
+        and warehouse.table_exists(con, "marts.snap_rep_availability")
+    ):
         return None
-    rows = con.execute(
-        "select max(as_of) from routing.runs where status = 'published'"
-    ).fetchall()
+    rows = con.execute("select max(as_of) from routing.runs where status = 'published'").fetchall()
     if not rows or rows[0][0] is None or rows[0][0] >= as_of:
         return None
     published: datetime = rows[0][0]
-    reps = warehouse.query(con, """
+    reps = warehouse.query(
+        con,
+        """
         select rep_id, availability
         from marts.snap_rep_availability
         where dbt_valid_from <= ? and (dbt_valid_to is null or dbt_valid_to > ?)
         qualify row_number() over (partition by rep_id order by dbt_valid_from desc) = 1
-    """, [published, published])
+    """,
+        [published, published],
+    )
     return RepHistory(as_of=published, reps=reps.lazy())
 
 
@@ -130,15 +132,22 @@ class GuardReport:
 
 
 def _rep_label(reps_schema: Collection[str]) -> pl.Expr:
-    """"Ann Lee (REP-1)", or the bare rep_id when the frame has no names."""
+    """ "Ann Lee (REP-1)", or the bare rep_id when the frame has no names."""
     if "rep_name" in reps_schema:
-        return pl.when(pl.col("rep_name").is_not_null()).then(
-            pl.format("{} ({})", "rep_name", "rep_id")).otherwise(pl.col("rep_id"))
+        return (
+            pl.when(pl.col("rep_name").is_not_null())
+            .then(pl.format("{} ({})", "rep_name", "rep_id"))
+            .otherwise(pl.col("rep_id"))
+        )
     return pl.col("rep_id")
 
 
-def _rep_books(accounts: pl.LazyFrame, reps: pl.LazyFrame, exempt_rep_ids: Sequence[str],
-               previous: RepHistory | None) -> pl.DataFrame:
+def _rep_books(
+    accounts: pl.LazyFrame,
+    reps: pl.LazyFrame,
+    exempt_rep_ids: Sequence[str],
+    previous: RepHistory | None,
+) -> pl.DataFrame:
     """One row per rep with a book (leavers named by a departure excepted): label, book,
     availability now, and whether it is bad (invalid or held) and turned worse since the
     last published run (with no history: bad at all)."""
@@ -149,16 +158,14 @@ def _rep_books(accounts: pl.LazyFrame, reps: pl.LazyFrame, exempt_rep_ids: Seque
         .rename({"owner_id": "rep_id"})
     )
     now = _severity(pl.col("availability"))
-    frame = (
-        reps.join(books, on="rep_id", how="inner")
-        .filter(~pl.col("rep_id").is_in(list(exempt_rep_ids)))
+    frame = reps.join(books, on="rep_id", how="inner").filter(
+        ~pl.col("rep_id").is_in(list(exempt_rep_ids))
     )
     if previous is None:
         turned = now > 0
     else:
         frame = frame.join(
-            previous.reps.select("rep_id", _was=pl.col("availability")),
-            on="rep_id", how="left",
+            previous.reps.select("rep_id", _was=pl.col("availability")), on="rep_id", how="left"
         )
         # A rep the last run did not know counts as news when it is bad now.
         turned = (now > 0) & (pl.col("_was").is_null() | (now > _severity(pl.col("_was"))))
@@ -201,8 +208,12 @@ def measure(
         owned_accounts=int(owned),
         reassigned_accounts=moved.height,
         turned_invalid_reps=turned.height,
-        turned_invalid_named=tuple(turned.head(NAMED).select(
-            pl.format("{} {}", "label", "availability")).to_series().to_list()),
+        turned_invalid_named=tuple(
+            turned.head(NAMED)
+            .select(pl.format("{} {}", "label", "availability"))
+            .to_series()
+            .to_list()
+        ),
         history_as_of=previous.as_of if previous is not None else None,
         reassigned_named=_moves_named(moved),
         reassigned_from=_moved_from(moved, reps),
@@ -210,27 +221,41 @@ def measure(
 
 
 def _moves_named(moved: pl.DataFrame) -> tuple[str, ...]:
-    """"ACC-1 (REP-3 → REP-1)" for the first NAMED moves, by account id."""
+    """ "ACC-1 (REP-3 → REP-1)" for the first NAMED moves, by account id."""
     return tuple(
-        moved.sort("record_id").head(NAMED).select(pl.format(
-            "{} ({} → {})", "record_id", "previous_owner_id",
-            pl.coalesce("owner_id", "queue", pl.lit("no owner"))))
-        .to_series().to_list()
+        moved.sort("record_id")
+        .head(NAMED)
+        .select(
+            pl.format(
+                "{} ({} → {})",
+                "record_id",
+                "previous_owner_id",
+                pl.coalesce("owner_id", "queue", pl.lit("no owner")),
+            )
+        )
+        .to_series()
+        .to_list()
     )
 
 
 def _moved_from(moved: pl.DataFrame, reps: pl.LazyFrame) -> tuple[str, ...]:
-    """"Ann Lee (REP-3) 30" for the reps losing the most accounts (at most 3)."""
+    """ "Ann Lee (REP-3) 30" for the reps losing the most accounts (at most 3)."""
     losers = (
-        moved.lazy().group_by(rep_id="previous_owner_id").agg(pl.len().alias("moved"))
-        .sort(["moved", "rep_id"], descending=[True, False]).head(3)
+        moved.lazy()
+        .group_by(rep_id="previous_owner_id")
+        .agg(pl.len().alias("moved"))
+        .sort(["moved", "rep_id"], descending=[True, False])
+        .head(3)
     )
-    names = reps.select("rep_id", *(["rep_name"] if "rep_name" in reps.collect_schema().names()
-                                     else [])).unique("rep_id")
+    names = reps.select(
+        "rep_id", *(["rep_name"] if "rep_name" in reps.collect_schema().names() else [])
+    ).unique("rep_id")
     return tuple(
         losers.join(names, on="rep_id", how="left", maintain_order="left")
         .select(pl.format("{} {}", _rep_label(names.collect_schema().names()), "moved"))
-        .collect().to_series().to_list()
+        .collect()
+        .to_series()
+        .to_list()
     )
 
 
@@ -283,19 +308,32 @@ class ExportGuard:
 
     def check(self, counts: Sequence[ExportCount]) -> None:
         """Raise GuardTripped (empty_export, then max_row_drop) naming every entity."""
-        empty = [c for c in counts if c.entity in self.required and c.loaded_rows == 0
-                 and c.entity not in self.exempt]
+        empty = [
+            c
+            for c in counts
+            if c.entity in self.required and c.loaded_rows == 0 and c.entity not in self.exempt
+        ]
         if empty and "empty_export" not in self.accepted:
-            raise GuardTripped("empty_export", "guard empty_export: " + "; ".join(
-                f"{c.source_file} has no usable rows "
-                + ("(a header only)" if c.input_rows == 0
-                   else f"(all {c.input_rows:,} rows quarantined: see switchboard check)")
-                for c in empty
-            ) + "; the export looks incomplete, nothing was loaded. Re-export, or "
-              + _accept_hint("empty_export"))
+            raise GuardTripped(
+                "empty_export",
+                "guard empty_export: "
+                + "; ".join(
+                    f"{c.source_file} has no usable rows "
+                    + (
+                        "(a header only)"
+                        if c.input_rows == 0
+                        else f"(all {c.input_rows:,} rows quarantined: see switchboard check)"
+                    )
+                    for c in empty
+                )
+                + "; the export looks incomplete, nothing was loaded. Re-export, or "
+                + _accept_hint("empty_export"),
+            )
         dropped = [
-            c for c in counts
-            if c.entity in self.max_row_drop and c.entity not in self.exempt
+            c
+            for c in counts
+            if c.entity in self.max_row_drop
+            and c.entity not in self.exempt
             and c not in empty  # an accepted empty file has lost every row on purpose
             and c.previous_loaded_rows
             and c.previous_loaded_rows - c.loaded_rows >= self.min_row_drop
@@ -303,16 +341,24 @@ class ExportGuard:
             > self.max_row_drop[c.entity]
         ]
         if dropped and "max_row_drop" not in self.accepted:
-            raise GuardTripped("max_row_drop", "guard max_row_drop: " + "; ".join(
-                f"{c.source_file} loaded {c.loaded_rows:,} rows where the last export "
-                f"loaded {c.previous_loaded_rows:,} "
-                f"(-{1 - c.loaded_rows / (c.previous_loaded_rows or 1):.0%} > "
-                f"{self.max_row_drop[c.entity]:.0%}"
-                + (f", {c.input_rows - c.loaded_rows:,} quarantined)"
-                   if c.input_rows > c.loaded_rows else ")")
-                for c in dropped
-            ) + "; is the export cut? Nothing was loaded. Re-export, or "
-              + _accept_hint("max_row_drop"))
+            raise GuardTripped(
+                "max_row_drop",
+                "guard max_row_drop: "
+                + "; ".join(
+                    f"{c.source_file} loaded {c.loaded_rows:,} rows where the last export "
+                    f"loaded {c.previous_loaded_rows:,} "
+                    f"(-{1 - c.loaded_rows / (c.previous_loaded_rows or 1):.0%} > "
+                    f"{self.max_row_drop[c.entity]:.0%}"
+                    + (
+                        f", {c.input_rows - c.loaded_rows:,} quarantined)"
+                        if c.input_rows > c.loaded_rows
+                        else ")"
+                    )
+                    for c in dropped
+                )
+                + "; is the export cut? Nothing was loaded. Re-export, or "
+                + _accept_hint("max_row_drop"),
+            )
 
 
 def _listed(named: Sequence[str], total: int) -> str:
@@ -329,13 +375,17 @@ def check(report: GuardReport, config: RoutingConfig, accepted: Collection[str] 
     one leaver is 11%, two are 22%; with 5 owned accounts, one departure can move 40%.
     """
     limits = config.guards
-    if (report.invalid_rep_share > limits.max_invalid_rep_share
-            and report.turned_invalid_reps >= limits.min_invalid_reps
-            and "max_invalid_rep_share" not in accepted):
-        since = (f"turned invalid or held since the last published run "
-                 f"({report.history_as_of:%Y-%m-%d %H:%M})"
-                 if report.history_as_of is not None else
-                 "are invalid or held, with no earlier published run to compare with")
+    if (
+        report.invalid_rep_share > limits.max_invalid_rep_share
+        and report.turned_invalid_reps >= limits.min_invalid_reps
+        and "max_invalid_rep_share" not in accepted
+    ):
+        since = (
+            f"turned invalid or held since the last published run "
+            f"({report.history_as_of:%Y-%m-%d %H:%M})"
+            if report.history_as_of is not None
+            else "are invalid or held, with no earlier published run to compare with"
+        )
         raise GuardTripped(
             "max_invalid_rep_share",
             f"guard max_invalid_rep_share: {report.turned_invalid_reps} of "
@@ -345,9 +395,11 @@ def check(report: GuardReport, config: RoutingConfig, accepted: Collection[str] 
             f"{_listed(report.turned_invalid_named, report.turned_invalid_reps)}; "
             "is the HR export truncated? " + _accept_hint("max_invalid_rep_share"),
         )
-    if (report.reassign_share > limits.max_reassign_share
-            and report.reassigned_accounts >= limits.min_reassignments
-            and "max_reassign_share" not in accepted):
+    if (
+        report.reassign_share > limits.max_reassign_share
+        and report.reassigned_accounts >= limits.min_reassignments
+        and "max_reassign_share" not in accepted
+    ):
         raise GuardTripped(
             "max_reassign_share",
             f"guard max_reassign_share: the run would move {report.reassigned_accounts} of "
@@ -355,7 +407,7 @@ def check(report: GuardReport, config: RoutingConfig, accepted: Collection[str] 
             f"({report.reassign_share:.0%} > {limits.max_reassign_share:.0%}, "
             f"at least {limits.min_reassignments}): "
             f"{_listed(report.reassigned_named, report.reassigned_accounts)}"
-            + (f"; most from {', '.join(report.reassigned_from)}"
-               if report.reassigned_from else "")
-            + "; " + _accept_hint("max_reassign_share"),
+            + (f"; most from {', '.join(report.reassigned_from)}" if report.reassigned_from else "")
+            + "; "
+            + _accept_hint("max_reassign_share"),
         )

@@ -105,8 +105,9 @@ def presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yml"))
 
 
-def load_mapping(spec: str | Path, base: Path | None = None,
-                 contracts: Mapping[str, Contract] | None = None) -> HeaderMapping:
+def load_mapping(
+    spec: str | Path, base: Path | None = None, contracts: Mapping[str, Contract] | None = None
+) -> HeaderMapping:
     """A preset by name, or a mapping file (relative to ``base``), checked against the
     contracts so that a typo stops the run before anything starts."""
     name = str(spec)
@@ -130,47 +131,53 @@ def load_mapping(spec: str | Path, base: Path | None = None,
     return parse_mapping(data, str(path), contracts)
 
 
-def parse_mapping(data: object, source: str,
-                  contracts: Mapping[str, Contract] | None = None) -> HeaderMapping:
+def parse_mapping(
+    data: object, source: str, contracts: Mapping[str, Contract] | None = None
+) -> HeaderMapping:
     """Validate a mapping's data: known entities and columns, formats that fit each
     column's type. Errors name ``source`` and the key (``accounts.created_at``)."""
     contracts = load_contracts() if contracts is None else contracts
     if not isinstance(data, dict):
-        raise MappingError(f"mapping {source}: expected entities at the top level "
-                           "(such as `accounts:`)")
+        raise MappingError(
+            f"mapping {source}: expected entities at the top level (such as `accounts:`)"
+        )
     entities: dict[str, dict[str, ColumnMapping]] = {}
     for entity, columns in data.items():
         if entity not in contracts:
-            raise MappingError(f"mapping {source}: `{entity}` is not an entity "
-                               f"(the entities are {', '.join(contracts)})")
+            raise MappingError(
+                f"mapping {source}: `{entity}` is not an entity "
+                f"(the entities are {', '.join(contracts)})"
+            )
         if not isinstance(columns, dict):
-            raise MappingError(f"mapping {source}: `{entity}` must map contract columns "
-                               "to headers")
+            raise MappingError(f"mapping {source}: `{entity}` must map contract columns to headers")
         contract = contracts[entity]
         entities[entity] = {
-            column: _column(source, contract, str(column), spec)
-            for column, spec in columns.items()
+            column: _column(source, contract, str(column), spec) for column, spec in columns.items()
         }
-    digest = hashlib.sha256(repr(sorted(
-        (e, c, m.model_dump_json()) for e, cs in entities.items() for c, m in cs.items()
-    )).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(
+        repr(
+            sorted((e, c, m.model_dump_json()) for e, cs in entities.items() for c, m in cs.items())
+        ).encode()
+    ).hexdigest()[:12]
     return HeaderMapping(source=source, digest=digest, entities=entities)
 
 
 def _column(source: str, contract: Contract, name: str, spec: Any) -> ColumnMapping:
     key = f"{contract.entity}.{name}"
     if name not in contract.column_names:
-        raise MappingError(f"mapping {source}: `{key}`: {contract.entity} has no column "
-                           f"{name} (its columns are {', '.join(contract.column_names)})")
+        raise MappingError(
+            f"mapping {source}: `{key}`: {contract.entity} has no column "
+            f"{name} (its columns are {', '.join(contract.column_names)})"
+        )
     try:
-        mapped = ColumnMapping.model_validate(
-            spec if isinstance(spec, dict) else {"header": spec})
+        mapped = ColumnMapping.model_validate(spec if isinstance(spec, dict) else {"header": spec})
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
         message = str(problem["msg"]).removeprefix("Value error, ")
-        raise MappingError(f"mapping {source}: `{key}{'.' + where if where else ''}`: "
-                           f"{message}") from None
+        raise MappingError(
+            f"mapping {source}: `{key}{'.' + where if where else ''}`: {message}"
+        ) from None
     wrong = _misfit(contract.column(name), mapped)
     if wrong:
         raise MappingError(f"mapping {source}: `{key}`: {wrong}")
@@ -181,16 +188,24 @@ def _misfit(column: Column, mapped: ColumnMapping) -> str | None:
     """Why a value option does not fit the column's type, or None."""
     kind = f"{column.name} is {column.type}"
     problems = (
-        (bool(mapped.format) and column.type not in DATE_TYPES,
-         f"format applies to date and timestamp columns; {kind}"),
-        ((mapped.decimal != "." or bool(mapped.thousands)) and column.type not in NUMERIC_TYPES,
-         f"decimal/thousands apply to number columns; {kind}"),
+        (
+            bool(mapped.format) and column.type not in DATE_TYPES,
+            f"format applies to date and timestamp columns; {kind}",
+        ),
+        (
+            (mapped.decimal != "." or bool(mapped.thousands)) and column.type not in NUMERIC_TYPES,
+            f"decimal/thousands apply to number columns; {kind}",
+        ),
         (mapped.decimal not in (".", ","), "decimal must be '.' or ','"),
         (mapped.thousands == mapped.decimal, "thousands and decimal must differ"),
-        (bool(mapped.true_values or mapped.false_values) and column.type != "boolean",
-         f"true_values/false_values apply to boolean columns; {kind}"),
-        (mapped.match_rep and column.type != "string",
-         f"match_rep applies to string columns; {kind}"),
+        (
+            bool(mapped.true_values or mapped.false_values) and column.type != "boolean",
+            f"true_values/false_values apply to boolean columns; {kind}",
+        ),
+        (
+            mapped.match_rep and column.type != "string",
+            f"match_rep applies to string columns; {kind}",
+        ),
     )
     return next((message for wrong, message in problems if wrong), None)
 
@@ -203,11 +218,11 @@ def canonical(text: pl.Expr, column: Column, mapped: ColumnMapping) -> pl.Expr:
     reads stays as it was, so the contract's type check quarantines it with its value."""
     stripped = text.str.strip_chars()
     if mapped.format and column.type in DATE_TYPES:
-        return pl.coalesce(*[_date_text(stripped, f, column.type) for f in mapped.format],
-                           text)
+        return pl.coalesce(*[_date_text(stripped, f, column.type) for f in mapped.format], text)
     if column.type in NUMERIC_TYPES and (mapped.decimal != "." or mapped.thousands):
         number = stripped.str.replace_all(" ", "", literal=True).str.replace_all(
-            "\u00a0", "", literal=True)
+            "\u00a0", "", literal=True
+        )
         if mapped.thousands:
             number = number.str.replace_all(mapped.thousands, "", literal=True)
         if mapped.decimal == ",":
@@ -218,8 +233,12 @@ def canonical(text: pl.Expr, column: Column, mapped: ColumnMapping) -> pl.Expr:
     if column.type == "boolean" and (mapped.true_values or mapped.false_values):
         spellings = {v.strip().lower(): "true" for v in mapped.true_values}
         spellings |= {v.strip().lower(): "false" for v in mapped.false_values}
-        return pl.coalesce(stripped.str.to_lowercase().replace_strict(
-            spellings, default=None, return_dtype=pl.String), text)
+        return pl.coalesce(
+            stripped.str.to_lowercase().replace_strict(
+                spellings, default=None, return_dtype=pl.String
+            ),
+            text,
+        )
     return text
 
 
@@ -228,7 +247,8 @@ def _date_text(text: pl.Expr, fmt: str, column_type: str) -> pl.Expr:
     if column_type == "date":
         return text.str.to_date(fmt, strict=False).dt.strftime("%Y-%m-%d")
     return text.str.to_datetime(fmt, strict=False, time_unit="us").dt.strftime(
-        "%Y-%m-%dT%H:%M:%S%.f")
+        "%Y-%m-%dT%H:%M:%S%.f"
+    )
 
 
 def unmatched_column(column: str) -> str:
@@ -240,12 +260,19 @@ def rep_keys(reps: pl.LazyFrame) -> pl.LazyFrame:
     """Lower-cased rep_id, name and e-mail -> rep_id, for keys naming exactly one rep: a
     name two reps share cannot pick an owner."""
     key = pl.col("key").str.strip_chars().str.to_lowercase()
-    keys = pl.concat([
-        reps.select(key=pl.col(c).cast(pl.String), rep_id=pl.col("rep_id").cast(pl.String))
-        for c in ("rep_id", "name", "email")
-    ]).with_columns(key).drop_nulls().filter(pl.col("key") != "").unique()
-    return keys.group_by("key").agg(
-        pl.col("rep_id").first(), reps=pl.col("rep_id").n_unique())
+    keys = (
+        pl.concat(
+            [
+                reps.select(key=pl.col(c).cast(pl.String), rep_id=pl.col("rep_id").cast(pl.String))
+                for c in ("rep_id", "name", "email")
+            ]
+        )
+        .with_columns(key)
+        .drop_nulls()
+        .filter(pl.col("key") != "")
+        .unique()
+    )
+    return keys.group_by("key").agg(pl.col("rep_id").first(), reps=pl.col("rep_id").n_unique())
 
 
 def match_reps(frame: pl.DataFrame, columns: list[str], reps: pl.LazyFrame) -> pl.DataFrame:
@@ -261,12 +288,18 @@ def match_reps(frame: pl.DataFrame, columns: list[str], reps: pl.LazyFrame) -> p
         text = pl.col(column).str.strip_chars()
         lazy = (
             lazy.with_columns(text.str.to_lowercase().alias("__rep_key__"))
-            .join(keys.select(pl.col("key").alias("__rep_key__"),
-                              pl.when(pl.col("reps") == 1).then(pl.col("rep_id"))
-                              .alias(joined)),
-                  on="__rep_key__", how="left", maintain_order="left")
+            .join(
+                keys.select(
+                    pl.col("key").alias("__rep_key__"),
+                    pl.when(pl.col("reps") == 1).then(pl.col("rep_id")).alias(joined),
+                ),
+                on="__rep_key__",
+                how="left",
+                maintain_order="left",
+            )
             .with_columns(
-                pl.when((text != "") & pl.col(joined).is_null()).then(pl.col(column))
+                pl.when((text != "") & pl.col(joined).is_null())
+                .then(pl.col(column))
                 .alias(unmatched_column(column)),
                 pl.when(text != "").then(pl.col(joined)).alias(column),
             )

@@ -29,10 +29,14 @@ from switchboard.summary import RunSummary, format_minutes
 MAX_DETAIL = 280
 
 NAMES: dict[str, pl.DataType] = {
-    "record_type": pl.String(), "record_id": pl.String(), "name": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "name": pl.String(),
 }
 RECIPIENTS: dict[str, pl.DataType] = {
-    "rep_id": pl.String(), "rep_name": pl.String(), "email": pl.String(),
+    "rep_id": pl.String(),
+    "rep_name": pl.String(),
+    "email": pl.String(),
     "slack_user_id": pl.String(),
 }
 
@@ -124,15 +128,18 @@ def _url_templates(config: Messages) -> pl.DataFrame:
         templates = dict.fromkeys(("account", "lead", "rep"), spec)
     else:
         templates = dict(spec)
-    return pl.DataFrame({"record_type": list(templates), "template": list(templates.values())},
-                        schema={"record_type": pl.String, "template": pl.String})
+    return pl.DataFrame(
+        {"record_type": list(templates), "template": list(templates.values())},
+        schema={"record_type": pl.String, "template": pl.String},
+    )
 
 
 def record_url(template: str | None, record_type: str, record_id: str) -> str | None:
     if template is None:
         return None
-    return (template.replace("{record_type}", quote(record_type, safe=""))
-            .replace("{id}", quote(record_id, safe="")))
+    return template.replace("{record_type}", quote(record_type, safe="")).replace(
+        "{id}", quote(record_id, safe="")
+    )
 
 
 def digests(
@@ -159,59 +166,89 @@ def digests(
         return []
     order = {t: i for i, t in enumerate(DIGEST_TYPES)}
     # The alert is about a record, else about a rep (overloaded, held), else about the run.
-    subject_type = (pl.when(pl.col("record_id").is_not_null()).then("record_type")
-                    .when(pl.col("rep_id").is_not_null()).then(pl.lit("rep")))
+    subject_type = (
+        pl.when(pl.col("record_id").is_not_null())
+        .then("record_type")
+        .when(pl.col("rep_id").is_not_null())
+        .then(pl.lit("rep"))
+    )
     subject_id = pl.coalesce("record_id", "rep_id")
     lines = (
         wanted.with_columns(_type=subject_type, _id=subject_id)
-        .join(names.select(_type="record_type", _id="record_id", _name="name")
-              .unique(["_type", "_id"]), on=["_type", "_id"], how="left")
+        .join(
+            names.select(_type="record_type", _id="record_id", _name="name").unique(
+                ["_type", "_id"]
+            ),
+            on=["_type", "_id"],
+            how="left",
+        )
         .join(_url_templates(config).rename({"record_type": "_type"}), on="_type", how="left")
         .with_columns(
             _rank=pl.col("type").replace_strict(order, return_dtype=pl.Int32),
             _label=pl.coalesce("_name", "_id"),
         )
-        .sort("recipient_id", "_rank", pl.col("_label").str.to_lowercase(), "_id",
-              nulls_last=True)
+        .sort("recipient_id", "_rank", pl.col("_label").str.to_lowercase(), "_id", nulls_last=True)
         .with_columns(
             _total=pl.len().over("recipient_id", "type"),
             _nth=pl.int_range(pl.len()).over("recipient_id", "type"),
         )
     )
-    keys = lines.group_by("recipient_id", maintain_order=True).agg(
-        keys=pl.col("alert_key").sort())
+    keys = lines.group_by("recipient_id", maintain_order=True).agg(keys=pl.col("alert_key").sort())
     shown = lines.filter(pl.col("_nth") < config.records_per_group)
     people = {
         row["rep_id"]: row
         for row in recipients.filter(pl.col("rep_id").is_in(keys["recipient_id"].implode()))
-        .unique("rep_id").iter_rows(named=True)
+        .unique("rep_id")
+        .iter_rows(named=True)
     }
     grouped: dict[str, list[Group]] = {}
     for (recipient_id, alert_type), part in shown.group_by(
-            ["recipient_id", "type"], maintain_order=True):
-        grouped.setdefault(str(recipient_id), []).append(Group(
-            alert_type=str(alert_type),
-            severity=str(part["severity"][0]),
-            total=int(part["_total"][0]),
-            lines=tuple(
-                Line(name=label, url=record_url(template, kind, ident) if ident else None,
-                     detail=_cut(detail or message or ""))
-                for label, template, kind, ident, detail, message in part.select(
-                    "_label", "template", "_type", "_id", "detail", "message").iter_rows()
-            ),
-        ))
+        ["recipient_id", "type"], maintain_order=True
+    ):
+        grouped.setdefault(str(recipient_id), []).append(
+            Group(
+                alert_type=str(alert_type),
+                severity=str(part["severity"][0]),
+                total=int(part["_total"][0]),
+                lines=tuple(
+                    Line(
+                        name=label,
+                        url=record_url(template, kind, ident) if ident else None,
+                        detail=_cut(detail or message or ""),
+                    )
+                    for label, template, kind, ident, detail, message in part.select(
+                        "_label", "template", "_type", "_id", "detail", "message"
+                    ).iter_rows()
+                ),
+            )
+        )
     result = []
     for recipient_id, alert_keys in keys.iter_rows():
         rep = people.get(recipient_id)
         recipient = (
-            Recipient(recipient_id, name=rep["rep_name"], email=rep["email"],
-                      slack_id=rep["slack_user_id"]) if rep is not None
-            else Recipient(recipient_id, slack_id=config.revops_slack_id
-                           if recipient_id == revops_recipient else None)
+            Recipient(
+                recipient_id,
+                name=rep["rep_name"],
+                email=rep["email"],
+                slack_id=rep["slack_user_id"],
+            )
+            if rep is not None
+            else Recipient(
+                recipient_id,
+                slack_id=config.revops_slack_id if recipient_id == revops_recipient else None,
+            )
         )
-        result.append(Digest(run_id=run_id, mode=mode, as_of=as_of, recipient=recipient,
-                             groups=tuple(grouped[recipient_id]), alert_keys=tuple(alert_keys),
-                             full_list=full_list))
+        result.append(
+            Digest(
+                run_id=run_id,
+                mode=mode,
+                as_of=as_of,
+                recipient=recipient,
+                groups=tuple(grouped[recipient_id]),
+                alert_keys=tuple(alert_keys),
+                full_list=full_list,
+            )
+        )
     return result
 
 
@@ -234,8 +271,13 @@ def digest_html(digest: Digest) -> str:
     for group in digest.groups:
         parts.append(f"<h3>{e(group.title)} ({group.total})</h3><ul>")
         for line in group.lines:
-            name = (f'<a href="{e(line.url)}">{e(line.name)}</a>' if line.url and line.name
-                    else f"<b>{e(line.name)}</b>" if line.name else "")
+            name = (
+                f'<a href="{e(line.url)}">{e(line.name)}</a>'
+                if line.url and line.name
+                else f"<b>{e(line.name)}</b>"
+                if line.name
+                else ""
+            )
             parts.append(f"<li>{name}{' — ' if name else ''}{e(line.detail)}</li>")
         parts.append("</ul>")
         more = _more(group, digest.full_list)
@@ -250,7 +292,7 @@ def summary_html(summary: RunSummary) -> str:
     parts = [f"<h2>{e(summary_title(summary))}</h2>", f"<p>{e(summary.headline())}</p>"]
     for heading, rows in summary_tables(summary):
         parts.append(f"<h3>{e(heading)}</h3><table>")
-        parts += [f"<tr><td>{e(k)}</td><td align=\"right\">{e(v)}</td></tr>" for k, v in rows]
+        parts += [f'<tr><td>{e(k)}</td><td align="right">{e(v)}</td></tr>' for k, v in rows]
         parts.append("</table>")
     if summary.conflict_examples:
         parts.append("<h3>Conflicts</h3><ul>")
@@ -276,12 +318,20 @@ def digest_markdown(digest: Digest) -> str:
     for group in digest.groups:
         items = []
         for line in group.lines:
-            name = (f"[{_md(line.name)}]({line.url})" if line.url and line.name
-                    else f"**{_md(line.name)}**" if line.name else "")
+            name = (
+                f"[{_md(line.name)}]({line.url})"
+                if line.url and line.name
+                else f"**{_md(line.name)}**"
+                if line.name
+                else ""
+            )
             items.append(f"- {name}{' — ' if name else ''}{_md(line.detail)}")
         more = _more(group, digest.full_list)
-        parts.append(f"**{_md(group.title)} ({group.total})**\n\n" + "\n".join(items)
-                     + (f"\n\n{_md(more)}" if more else ""))
+        parts.append(
+            f"**{_md(group.title)} ({group.total})**\n\n"
+            + "\n".join(items)
+            + (f"\n\n{_md(more)}" if more else "")
+        )
     parts.append(_md(digest.context()))
     return "\n\n".join(parts)
 
@@ -289,11 +339,13 @@ def digest_markdown(digest: Digest) -> str:
 def summary_markdown(summary: RunSummary) -> str:
     parts = [_md(summary.headline())]
     for heading, rows in summary_tables(summary):
-        parts.append(f"**{_md(heading)}**\n\n" + "\n".join(
-            f"- {_md(k)}: {_md(v)}" for k, v in rows))
+        parts.append(
+            f"**{_md(heading)}**\n\n" + "\n".join(f"- {_md(k)}: {_md(v)}" for k, v in rows)
+        )
     if summary.conflict_examples:
-        parts.append("**Conflicts**\n\n" + "\n".join(
-            f"- {_md(c)}" for c in summary.conflict_examples))
+        parts.append(
+            "**Conflicts**\n\n" + "\n".join(f"- {_md(c)}" for c in summary.conflict_examples)
+        )
     parts.append(_md(f"Run {summary.run_id} · {summary.mode}"))
     return "\n\n".join(parts)
 
@@ -302,7 +354,7 @@ def summary_markdown(summary: RunSummary) -> str:
 
 
 def summary_title(summary: RunSummary) -> str:
-    """"Hourly routing run published" (the headline below it says what it did)."""
+    """ "Hourly routing run published" (the headline below it says what it did)."""
     mode = summary.mode.replace("_", " ").replace("-", " ").capitalize()
     if summary.status == "stopped":
         return f"{mode} routing run stopped before publishing"
@@ -312,27 +364,52 @@ def summary_title(summary: RunSummary) -> str:
 def summary_tables(summary: RunSummary) -> list[tuple[str, list[tuple[str, str]]]]:
     """The summary's figures as (heading, [(label, value)]) tables, in reading order."""
     tables: list[tuple[str, list[tuple[str, str]]]] = []
-    figures = [("Records", str(summary.records)), ("Accounts", str(summary.accounts)),
-               ("Leads", str(summary.leads)), ("Conflicts", str(summary.conflicts))]
+    figures = [
+        ("Records", str(summary.records)),
+        ("Accounts", str(summary.accounts)),
+        ("Leads", str(summary.leads)),
+        ("Conflicts", str(summary.conflicts)),
+    ]
     if summary.median_latency_minutes is not None:
-        figures.append(("Time to owner (new records)",
-                        f"median {format_minutes(summary.median_latency_minutes)}, "
-                        f"p90 {format_minutes(summary.p90_latency_minutes or 0)}"))
+        figures.append(
+            (
+                "Time to owner (new records)",
+                f"median {format_minutes(summary.median_latency_minutes)}, "
+                f"p90 {format_minutes(summary.p90_latency_minutes or 0)}",
+            )
+        )
     if summary.status != "stopped":
         tables.append(("Run", figures))
     if summary.by_rule:
-        tables.append(("By rule", [
-            (RULE_LABELS.get(rule, rule).capitalize(), str(n))
-            for rule, n in sorted(summary.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]))
+        tables.append(
+            (
+                "By rule",
+                [
+                    (RULE_LABELS.get(rule, rule).capitalize(), str(n))
+                    for rule, n in sorted(summary.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+                ],
+            )
+        )
     if summary.alerts_by_type:
-        tables.append(("Alerts", [
-            (GROUP_TITLES.get(t, t), str(n))
-            for t, n in sorted(summary.alerts_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]))
+        tables.append(
+            (
+                "Alerts",
+                [
+                    (GROUP_TITLES.get(t, t), str(n))
+                    for t, n in sorted(
+                        summary.alerts_by_type.items(), key=lambda kv: (-kv[1], kv[0])
+                    )
+                ],
+            )
+        )
     if summary.pending_messages:
-        tables.append(("Deliveries pending", [
-            ("Messages", str(summary.pending_messages)),
-            ("Last error", summary.pending_error or "none recorded"),
-        ]))
+        tables.append(
+            (
+                "Deliveries pending",
+                [
+                    ("Messages", str(summary.pending_messages)),
+                    ("Last error", summary.pending_error or "none recorded"),
+                ],
+            )
+        )
     return tables

@@ -84,8 +84,11 @@ def no_url(sink: Sink) -> str:
 # e-mail and company, a rep by name.
 _NAME_SQL = {
     "account": ("marts.dim_accounts", "account_id", "coalesce(account_name, account_id)"),
-    "lead": ("marts.dim_leads", "lead_id",
-             "coalesce(email || coalesce(' (' || company || ')', ''), lead_id)"),
+    "lead": (
+        "marts.dim_leads",
+        "lead_id",
+        "coalesce(email || coalesce(' (' || company || ')', ''), lead_id)",
+    ),
     "rep": ("marts.dim_reps", "rep_id", "coalesce(rep_name, rep_id)"),
 }
 
@@ -94,19 +97,28 @@ def _names(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame) -> pl.DataFrame
     """Display names of the accounts, leads and reps ``alerts`` are about (messages.NAMES),
     from the marts. A table the warehouse lacks yet (a guard tripped before the first
     build) gives no names: the ids stand in."""
-    wanted = alerts.select(
-        record_type=pl.when(pl.col("record_id").is_not_null()).then("record_type")
-        .otherwise(pl.lit("rep")),
-        record_id=pl.coalesce("record_id", "rep_id"),
-    ).drop_nulls().unique()
+    wanted = (
+        alerts.select(
+            record_type=pl.when(pl.col("record_id").is_not_null())
+            .then("record_type")
+            .otherwise(pl.lit("rep")),
+            record_id=pl.coalesce("record_id", "rep_id"),
+        )
+        .drop_nulls()
+        .unique()
+    )
     frames = [pl.DataFrame(schema=messages.NAMES)]
     for kind, (table, key, name) in _NAME_SQL.items():
         ids = wanted.filter(pl.col("record_type") == kind)["record_id"].to_list()
         if ids and warehouse.table_exists(con, table):
-            frames.append(warehouse.query(
-                con, f"select '{kind}' as record_type, {key} as record_id, {name} as name "
-                f"from {table} where {key} in (select unnest(?::varchar[]))", [ids],
-            ).cast(messages.NAMES))  # type: ignore[arg-type]
+            frames.append(
+                warehouse.query(
+                    con,
+                    f"select '{kind}' as record_type, {key} as record_id, {name} as name "
+                    f"from {table} where {key} in (select unnest(?::varchar[]))",
+                    [ids],
+                ).cast(messages.NAMES)  # type: ignore[arg-type]
+            )
     return pl.concat(frames)
 
 
@@ -115,13 +127,19 @@ def _recipients(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> pl.DataFr
     an upgrade has no slack_user_id: nobody is mentioned until the marts are rebuilt)."""
     if not ids or not warehouse.table_exists(con, "marts.dim_reps"):
         return pl.DataFrame(schema=messages.RECIPIENTS)
-    columns = {str(r[0]) for r in con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = 'marts' and table_name = 'dim_reps'").fetchall()}
+    columns = {
+        str(r[0])
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'dim_reps'"
+        ).fetchall()
+    }
     slack = "slack_user_id" if "slack_user_id" in columns else "null::varchar"
     return warehouse.query(
-        con, f"select rep_id, rep_name, email, {slack} as slack_user_id from marts.dim_reps "
-        "where rep_id in (select unnest(?::varchar[]))", [list(ids)],
+        con,
+        f"select rep_id, rep_name, email, {slack} as slack_user_id from marts.dim_reps "
+        "where rep_id in (select unnest(?::varchar[]))",
+        [list(ids)],
     ).cast(messages.RECIPIENTS)  # type: ignore[arg-type]
 
 
@@ -130,27 +148,50 @@ def _payload(sink: Sink, digest: messages.Digest, settings: Sinks) -> str:
         return json.dumps(blockkit.digest_message(digest), ensure_ascii=False)
     if sink == "email":
         to = digest.recipient.email if settings.email.to_recipients else None
-        return json.dumps({"title": digest.title(), "body": messages.digest_html(digest),
-                           "format": "html", "to": to}, ensure_ascii=False)
-    return json.dumps({"title": digest.title(), "body": messages.digest_markdown(digest),
-                       "format": "markdown"}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "title": digest.title(),
+                "body": messages.digest_html(digest),
+                "format": "html",
+                "to": to,
+            },
+            ensure_ascii=False,
+        )
+    return json.dumps(
+        {"title": digest.title(), "body": messages.digest_markdown(digest), "format": "markdown"},
+        ensure_ascii=False,
+    )
 
 
 def _summary_payload(sink: Sink, summary: RunSummary) -> str:
     if sink == "webhook":
         return json.dumps(blockkit.summary_message(summary), ensure_ascii=False)
     if sink == "email":
-        return json.dumps({"title": messages.summary_title(summary),
-                           "body": messages.summary_html(summary), "format": "html",
-                           "to": None}, ensure_ascii=False)
-    return json.dumps({"title": messages.summary_title(summary),
-                       "body": messages.summary_markdown(summary), "format": "markdown"},
-                      ensure_ascii=False)
+        return json.dumps(
+            {
+                "title": messages.summary_title(summary),
+                "body": messages.summary_html(summary),
+                "format": "html",
+                "to": None,
+            },
+            ensure_ascii=False,
+        )
+    return json.dumps(
+        {
+            "title": messages.summary_title(summary),
+            "body": messages.summary_markdown(summary),
+            "format": "markdown",
+        },
+        ensure_ascii=False,
+    )
 
 
 def _sends_summary(sink: Sink, settings: Sinks) -> bool:
-    return {"webhook": settings.webhook.summary, "email": settings.email.summary,
-            "teams": settings.teams.summary}[sink]
+    return {
+        "webhook": settings.webhook.summary,
+        "email": settings.email.summary,
+        "teams": settings.teams.summary,
+    }[sink]
 
 
 def queue(
@@ -175,19 +216,29 @@ def queue(
     names = _names(con, wanted)
     people = _recipients(con, wanted["recipient_id"].unique().sort().to_list())
     announced = warehouse.query(
-        con, f"select sink, alert_key from {MESSAGE_ALERTS_TABLE} "
-        "where alert_key in (select unnest(?::varchar[]))", [wanted["alert_key"].to_list()])
+        con,
+        f"select sink, alert_key from {MESSAGE_ALERTS_TABLE} "
+        "where alert_key in (select unnest(?::varchar[]))",
+        [wanted["alert_key"].to_list()],
+    )
     full_list = messages.full_list_pointer(
-        str(outbox) if outbox is not None and config.sinks.files else None, run_id)
+        str(outbox) if outbox is not None and config.sinks.files else None, run_id
+    )
     rows: list[tuple[str, str, str]] = []  # message_key, kind, payload
     carried: list[tuple[str, str, str]] = []  # sink, alert_key, message_key
     for sink in sinks:
-        fresh = wanted.join(announced.filter(pl.col("sink") == sink), on="alert_key",
-                            how="anti")
+        fresh = wanted.join(announced.filter(pl.col("sink") == sink), on="alert_key", how="anti")
         for digest in messages.digests(
-                fresh, names=names, recipients=people, config=config.messages,
-                revops_recipient=config.alerts.revops_recipient, run_id=run_id, mode=mode,
-                as_of=as_of, full_list=full_list):
+            fresh,
+            names=names,
+            recipients=people,
+            config=config.messages,
+            revops_recipient=config.alerts.revops_recipient,
+            run_id=run_id,
+            mode=mode,
+            as_of=as_of,
+            full_list=full_list,
+        ):
             key = f"{sink}|alerts|{run_id}|{digest.recipient.recipient_id}"
             rows.append((key, "alert", _payload(sink, digest, config.sinks)))
             carried += [(sink, alert_key, key) for alert_key in digest.alert_keys]
@@ -196,8 +247,12 @@ def queue(
     return _insert(con, run_id, rows, carried)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[tuple[str, str, str]],
-            carried: list[tuple[str, str, str]]) -> int:
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    rows: list[tuple[str, str, str]],
+    carried: list[tuple[str, str, str]],
+) -> int:
     """The new messages and the alerts they carry, in one transaction: an alert is never
     recorded as announced by a message that was not queued."""
     now = _now()
@@ -217,19 +272,27 @@ def _insert(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[tuple[str, s
         schema=publish.MESSAGES,
     )
     existing = warehouse.query(
-        con, "select message_key from routing.outbox_messages "
-        "where message_key in (select unnest(?::varchar[]))", [frame["message_key"].to_list()])
+        con,
+        "select message_key from routing.outbox_messages "
+        "where message_key in (select unnest(?::varchar[]))",
+        [frame["message_key"].to_list()],
+    )
     fresh = frame.join(existing, on="message_key", how="anti")
-    links = pl.DataFrame(
-        carried, schema={k: MESSAGE_ALERTS[k] for k in ("sink", "alert_key", "message_key")},
-        orient="row",
-    ).with_columns(run_id=pl.lit(run_id)).join(fresh.select("message_key"), on="message_key",
-                                               how="semi")
+    links = (
+        pl.DataFrame(
+            carried,
+            schema={k: MESSAGE_ALERTS[k] for k in ("sink", "alert_key", "message_key")},
+            orient="row",
+        )
+        .with_columns(run_id=pl.lit(run_id))
+        .join(fresh.select("message_key"), on="message_key", how="semi")
+    )
     con.execute("begin transaction")
     try:
         warehouse.write_table(con, "routing.outbox_messages", fresh, mode="append")
-        warehouse.write_table(con, MESSAGE_ALERTS_TABLE, links.select(list(MESSAGE_ALERTS)),
-                              mode="append")
+        warehouse.write_table(
+            con, MESSAGE_ALERTS_TABLE, links.select(list(MESSAGE_ALERTS)), mode="append"
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -244,12 +307,17 @@ def deliver(con: duckdb.DuckDBPyConnection, sinks: Sinks) -> publish.DeliveryRep
     """Send every pending notification, of this run or an earlier one, oldest first per
     sink: the webhook (switchboard.publish), then e-mail and Teams. A sink that fails keeps
     its remaining messages pending; the others are still tried."""
-    reports = [publish.deliver_webhooks(con, sinks.webhook),
-               _deliver_apprise(con, "email", sinks.email, sink_url(sinks, "email")),
-               _deliver_apprise(con, "teams", sinks.teams, sink_url(sinks, "teams"))]
+    reports = [
+        publish.deliver_webhooks(con, sinks.webhook),
+        _deliver_apprise(con, "email", sinks.email, sink_url(sinks, "email")),
+        _deliver_apprise(con, "teams", sinks.teams, sink_url(sinks, "teams")),
+    ]
     named = list(zip(SINKS, reports, strict=True))
-    errors = [r.error if sink == "webhook" else f"{SINK_NAMES[sink]}: {r.error}"
-              for sink, r in named if r.error]
+    errors = [
+        r.error if sink == "webhook" else f"{SINK_NAMES[sink]}: {r.error}"
+        for sink, r in named
+        if r.error
+    ]
     return publish.DeliveryReport(
         sent=sum(r.sent for r in reports),
         pending=sum(r.pending for r in reports),
@@ -259,11 +327,13 @@ def deliver(con: duckdb.DuckDBPyConnection, sinks: Sinks) -> publish.DeliveryRep
     )
 
 
-def _deliver_apprise(con: duckdb.DuckDBPyConnection, sink: Sink, settings: Email | Teams,
-                     url: str | None) -> publish.DeliveryReport:
+def _deliver_apprise(
+    con: duckdb.DuckDBPyConnection, sink: Sink, settings: Email | Teams, url: str | None
+) -> publish.DeliveryReport:
     pending = con.execute(
         "select message_key, payload from routing.outbox_messages "
-        "where sink = ? and status = 'pending' order by created_at, message_key", [sink],
+        "where sink = ? and status = 'pending' order by created_at, message_key",
+        [sink],
     ).fetchall()
     if not pending:
         return publish.DeliveryReport(sent=0, pending=0)
@@ -278,22 +348,32 @@ def _deliver_apprise(con: duckdb.DuckDBPyConnection, sink: Sink, settings: Email
             con.execute(
                 "update routing.outbox_messages set status = 'sent', sent_at = ?, "
                 "attempts = attempts + 1, last_error = null where message_key = ?",
-                [_now(), key])
+                [_now(), key],
+            )
         else:
             con.execute(
                 "update routing.outbox_messages set attempts = attempts + 1, last_error = ? "
-                "where message_key = ?", [error, key])
+                "where message_key = ?",
+                [error, key],
+            )
             break  # the sink is down: keep the rest for the next run
-    return publish.DeliveryReport(sent=len(delivered), pending=len(pending) - len(delivered),
-                                  error=error, delivered=tuple(delivered))
+    return publish.DeliveryReport(
+        sent=len(delivered),
+        pending=len(pending) - len(delivered),
+        error=error,
+        delivered=tuple(delivered),
+    )
 
 
 def message_url(url: str, message: dict[str, Any], timeout_seconds: float) -> str:
     """The apprise URL for one message: its own address in place of the URL's recipients
     (an e-mail to a manager), and the sink's timeouts (apprise's cto/rto)."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k not in ("cto", "rto") and not (message.get("to") and k == "to")]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k not in ("cto", "rto") and not (message.get("to") and k == "to")
+    ]
     query += [("cto", f"{timeout_seconds:g}"), ("rto", f"{timeout_seconds:g}")]
     path = parts.path
     if message.get("to"):
@@ -302,15 +382,19 @@ def message_url(url: str, message: dict[str, Any], timeout_seconds: float) -> st
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), parts.fragment))
 
 
-def send_with_retries(url: str, message: dict[str, Any], settings: Email | Teams,
-                      sleep: float = 30.0) -> str | None:
+def send_with_retries(
+    url: str, message: dict[str, Any], settings: Email | Teams, sleep: float = 30.0
+) -> str | None:
     """Send one message through apprise; None when delivered, else the last error (what
     apprise logged). Tried ``max_attempts`` times with exponential backoff."""
     import apprise
 
     target = message_url(url, message, settings.timeout_seconds)
-    body_format = (apprise.NotifyFormat.HTML if message.get("format") == "html"
-                   else apprise.NotifyFormat.MARKDOWN)
+    body_format = (
+        apprise.NotifyFormat.HTML
+        if message.get("format") == "html"
+        else apprise.NotifyFormat.MARKDOWN
+    )
     error = "not attempted"
     for attempt in range(settings.max_attempts):
         # A fresh notifier each attempt: apprise throttles one instance to a request every
@@ -319,13 +403,14 @@ def send_with_retries(url: str, message: dict[str, Any], settings: Email | Teams
         if not notifier.add(target):
             return "apprise cannot read the URL (see docs/OPERATIONS.md for the URL forms)"
         with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:
-            result = notifier.notify(body=message["body"], title=message.get("title", ""),
-                                     body_format=body_format)
+            result = notifier.notify(
+                body=message["body"], title=message.get("title", ""), body_format=body_format
+            )
         if result:
             return None
         error = _last_line(logs.getvalue()) or "not delivered"
         if attempt + 1 < settings.max_attempts:
-            time.sleep(min(settings.backoff_seconds * (2 ** attempt), sleep))
+            time.sleep(min(settings.backoff_seconds * (2**attempt), sleep))
     return error
 
 

@@ -69,13 +69,19 @@ class Plan:
 
 PLANS: dict[Mode, Plan] = {
     "hourly": Plan("hourly", routes_every_record=True),
-    "arrivals": Plan("arrivals", arrivals_only=True, delivers_pending_first=False,
-                     answers_from_ledger=False),
-    "departure": Plan("departure", Selection(leavers_only=True, sla_breaches=False),
-                      reuses_marts=True,
-                      checks_export_time=False, as_of_option="--effective"),
-    "territory_change": Plan("territory_change", Selection(also_repairs=(OUTSIDE_TERRITORY,)),
-                             replaces=PLAN_ENTITIES),
+    "arrivals": Plan(
+        "arrivals", arrivals_only=True, delivers_pending_first=False, answers_from_ledger=False
+    ),
+    "departure": Plan(
+        "departure",
+        Selection(leavers_only=True, sla_breaches=False),
+        reuses_marts=True,
+        checks_export_time=False,
+        as_of_option="--effective",
+    ),
+    "territory_change": Plan(
+        "territory_change", Selection(also_repairs=(OUTSIDE_TERRITORY,)), replaces=PLAN_ENTITIES
+    ),
 }
 
 
@@ -84,5 +90,4 @@ def plan_for(mode: str) -> Plan:
     try:
         return PLANS[mode]  # type: ignore[index]
     except KeyError:
-        raise ValueError(f"unknown run mode {mode!r}; the modes are {', '.join(PLANS)}") \
-            from None
+        raise ValueError(f"unknown run mode {mode!r}; the modes are {', '.join(PLANS)}") from None

@@ -26,8 +26,7 @@ SUGGESTIONS = 3
 
 def _reps_file(snapshot: Path) -> Path | None:
     """reps.csv or reps.parquet; None when neither (or both) exist: ingest names that."""
-    found = [path for path in (snapshot / "reps.csv", snapshot / "reps.parquet")
-             if path.is_file()]
+    found = [path for path in (snapshot / "reps.csv", snapshot / "reps.parquet") if path.is_file()]
     return found[0] if len(found) == 1 else None
 
 
@@ -37,14 +36,14 @@ def _rep_id_header(headers: Sequence[str], mapping: HeaderMapping | None = None)
     mapped = mapping.columns("reps").get("rep_id") if mapping is not None else None
     if mapped is not None:
         present = {header_key(h): h for h in headers}
-        return next((present[header_key(h)] for h in mapped.header
-                     if header_key(h) in present), None)
+        return next(
+            (present[header_key(h)] for h in mapped.header if header_key(h) in present), None
+        )
     aliases = load_contracts()["reps"].alias_map()
     return next((h for h in headers if aliases.get(header_key(h)) == "rep_id"), None)
 
 
-def rep_ids_in_export(snapshot: Path, mapping: HeaderMapping | None = None
-                      ) -> pl.Series | None:
+def rep_ids_in_export(snapshot: Path, mapping: HeaderMapping | None = None) -> pl.Series | None:
     """The rep_id column of the snapshot's reps file (read through ``mapping``'s headers
     when it maps the reps), stripped, without empties; None when the file cannot be read
     this simply (missing, no rep_id header, not UTF-8, broken): ingest reports those
@@ -54,16 +53,22 @@ def rep_ids_in_export(snapshot: Path, mapping: HeaderMapping | None = None
         return None
     try:
         if path.suffix == ".csv":
-            header = _rep_id_header(pl.read_csv(path, n_rows=0, infer_schema=False).columns,
-                                    mapping)
+            header = _rep_id_header(
+                pl.read_csv(path, n_rows=0, infer_schema=False).columns, mapping
+            )
             frame = pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True)
         else:
             header = _rep_id_header(list(pl.read_parquet_schema(path)), mapping)
             frame = pl.scan_parquet(path)
         if header is None:
             return None
-        return (frame.select(pl.col(header).cast(pl.String).str.strip_chars().alias("rep_id"))
-                .filter(pl.col("rep_id") != "").unique().collect().to_series())
+        return (
+            frame.select(pl.col(header).cast(pl.String).str.strip_chars().alias("rep_id"))
+            .filter(pl.col("rep_id") != "")
+            .unique()
+            .collect()
+            .to_series()
+        )
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError):
         return None
 
@@ -75,8 +80,12 @@ def _close_matches(rep_id: str, known: pl.Series) -> list[str]:
     return list(dict.fromkeys([*same_case, *close]))[:SUGGESTIONS]
 
 
-def check_leavers(snapshot: Path | str, rep_ids: Sequence[str],
-                  option: str = "--rep", mapping: HeaderMapping | None = None) -> None:
+def check_leavers(
+    snapshot: Path | str,
+    rep_ids: Sequence[str],
+    option: str = "--rep",
+    mapping: HeaderMapping | None = None,
+) -> None:
     """Raise InputError naming each rep id the snapshot's reps export does not list, with
     the closest ids it does. Silent when the reps file cannot be read simply (see
     rep_ids_in_export): the run then stops at ingest with the file's own problem."""
@@ -93,8 +102,11 @@ def check_leavers(snapshot: Path | str, rep_ids: Sequence[str],
     parts = []
     for rep in missing:
         close = _close_matches(rep.strip(), known)
-        hint = ("; did you mean " + " or ".join(close) + "?" if close else
-                f"; it lists {known.len():,} reps, such as "
-                + ", ".join(known.sort().head(SUGGESTIONS).to_list()))
+        hint = (
+            "; did you mean " + " or ".join(close) + "?"
+            if close
+            else f"; it lists {known.len():,} reps, such as "
+            + ", ".join(known.sort().head(SUGGESTIONS).to_list())
+        )
         parts.append(f"{option} {rep} is not in {where}{hint}")
     raise InputError("; ".join(parts))

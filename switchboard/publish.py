@@ -66,7 +66,13 @@ LEDGER_TABLES = {
 # reassignments.csv: every decision that gives a record a new owner or queue, both objects,
 # in Switchboard's ids and queue names (for analysts; the CRM takes switchboard.writeback's).
 REASSIGNMENT_COLUMNS = [
-    "record_type", "record_id", "old_owner_id", "new_owner_id", "queue", "rule", "reason",
+    "record_type",
+    "record_id",
+    "old_owner_id",
+    "new_owner_id",
+    "queue",
+    "rule",
+    "reason",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -128,8 +134,7 @@ def find_started(con: duckdb.DuckDBPyConnection, fp: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def abandon_started(con: duckdb.DuckDBPyConnection, *, keep: str, noticed_by: str
-                    ) -> list[str]:
+def abandon_started(con: duckdb.DuckDBPyConnection, *, keep: str, noticed_by: str) -> list[str]:
     """Close as 'abandoned' every run still 'started' but ``keep`` (the run about to go on).
 
     Only a run holding the warehouse's run lock may call this: then no other process is
@@ -139,38 +144,65 @@ def abandon_started(con: duckdb.DuckDBPyConnection, *, keep: str, noticed_by: st
     Returns the run_ids closed.
     """
     now = _now()
-    closed = [str(r[0]) for r in con.execute(
-        "select run_id from routing.runs where status = 'started' and run_id <> ? "
-        "order by started_at", [keep]).fetchall()]
+    closed = [
+        str(r[0])
+        for r in con.execute(
+            "select run_id from routing.runs where status = 'started' and run_id <> ? "
+            "order by started_at",
+            [keep],
+        ).fetchall()
+    ]
     if closed:
         con.execute(
             "update routing.runs set status = 'abandoned', message = ?, finished_at = ? "
             "where status = 'started' and run_id <> ?",
-            [f"abandoned: still 'started' at {now:%Y-%m-%d %H:%M:%S} UTC, when run "
-             f"{noticed_by} took the warehouse; its process ended (killed, or stopped by "
-             "an error) before recording its decisions", now, keep],
+            [
+                f"abandoned: still 'started' at {now:%Y-%m-%d %H:%M:%S} UTC, when run "
+                f"{noticed_by} took the warehouse; its process ended (killed, or stopped by "
+                "an error) before recording its decisions",
+                now,
+                keep,
+            ],
         )
     return closed
 
 
-def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, fp: str, mode: str,
-              snapshot: Path, as_of: datetime, rules_version: str,
-              accepted_guards: Sequence[str] = ()) -> None:
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    fp: str,
+    mode: str,
+    snapshot: Path,
+    as_of: datetime,
+    rules_version: str,
+    accepted_guards: Sequence[str] = (),
+) -> None:
     row = pl.DataFrame(
-        [{
-            "run_id": run_id, "fingerprint": fp, "mode": mode, "snapshot": str(snapshot),
-            "as_of": as_of, "rules_version": rules_version, "status": "started",
-            "message": None, "started_at": _now(), "finished_at": None,
-            "accepted_guards": list(accepted_guards),
-        }],
+        [
+            {
+                "run_id": run_id,
+                "fingerprint": fp,
+                "mode": mode,
+                "snapshot": str(snapshot),
+                "as_of": as_of,
+                "rules_version": rules_version,
+                "status": "started",
+                "message": None,
+                "started_at": _now(),
+                "finished_at": None,
+                "accepted_guards": list(accepted_guards),
+            }
+        ],
         schema=RUNS,
     )
     con.execute("delete from routing.runs where run_id = ?", [run_id])
     warehouse.write_table(con, tables.RUNS, row, mode="append")
 
 
-def set_status(con: duckdb.DuckDBPyConnection, run_id: str, status: str,
-               message: str | None = None) -> None:
+def set_status(
+    con: duckdb.DuckDBPyConnection, run_id: str, status: str, message: str | None = None
+) -> None:
     con.execute(
         "update routing.runs set status = ?, message = ?, finished_at = ? where run_id = ?",
         [status, message, _now(), run_id],
@@ -210,8 +242,7 @@ def record_run(
         if rep_state.height:
             warehouse.write_table(con, tables.REP_STATE, rep_state.select(list(REP_STATE)))
         if round_robin is not None:
-            warehouse.write_table(con, tables.ROUND_ROBIN,
-                                  round_robin.select(list(ROUND_ROBIN)))
+            warehouse.write_table(con, tables.ROUND_ROBIN, round_robin.select(list(ROUND_ROBIN)))
         set_status(con, run_id, "decided")
         con.execute("commit")
     except BaseException:
@@ -219,8 +250,9 @@ def record_run(
         raise
 
 
-def record_stopped(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame,
-                   message: str) -> None:
+def record_stopped(
+    con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame, message: str
+) -> None:
     con.execute("delete from routing.alerts where run_id = ?", [run_id])
     warehouse.write_table(con, tables.ALERTS, alerts.select(list(ALERTS)), mode="append")
     set_status(con, run_id, "stopped", message)
@@ -233,8 +265,9 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix cells a spreadsheet would evaluate (=, +, -, @, tab, CR) with a quote."""
     risky = [c for c, t in frame.schema.items() if t == pl.String]
     return frame.with_columns(
-        pl.when(pl.col(c).str.starts_with(_FORMULA_START[0])
-                | pl.col(c).str.contains(r"^[+\-@\t\r]"))
+        pl.when(
+            pl.col(c).str.starts_with(_FORMULA_START[0]) | pl.col(c).str.contains(r"^[+\-@\t\r]")
+        )
         .then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c))
         .alias(c)
@@ -242,8 +275,9 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _messages(run_id: str, kind: str, sink: str, keys: Iterable[str],
-              payloads: Iterable[str]) -> pl.DataFrame:
+def _messages(
+    run_id: str, kind: str, sink: str, keys: Iterable[str], payloads: Iterable[str]
+) -> pl.DataFrame:
     keys, payloads = list(keys), list(payloads)
     now = _now()
     return pl.DataFrame(
@@ -268,38 +302,68 @@ def _keyed(decisions: pl.DataFrame, queues: Queues) -> pl.DataFrame:
     reassignment by record, old and new owner and queue, plus the queue's CRM id where
     routing.yml maps it (so mapping a queue publishes its records again); a manager review
     by record and the owner kept."""
+
     def joined(*parts: pl.Expr | str) -> pl.Expr:
-        return pl.concat_str([pl.col(p).fill_null("") if isinstance(p, str) else p
-                              for p in parts], separator="|")
+        return pl.concat_str(
+            [pl.col(p).fill_null("") if isinstance(p, str) else p for p in parts], separator="|"
+        )
 
     mapped_queue = pl.col("new_owner_id").is_null() & pl.col("crm_owner_id").is_not_null()
     return writeback.payloads(decisions, queues).with_columns(
         key=pl.when(pl.col("kind") == "review")
         .then(joined(pl.lit("review"), "record_type", "record_id", "old_owner_id"))
         .when(mapped_queue)
-        .then(joined(pl.lit("reassign"), "record_type", "record_id", "old_owner_id",
-                     "new_owner_id", "queue", "crm_owner_id"))
-        .otherwise(joined(pl.lit("reassign"), "record_type", "record_id", "old_owner_id",
-                          "new_owner_id", "queue"))
+        .then(
+            joined(
+                pl.lit("reassign"),
+                "record_type",
+                "record_id",
+                "old_owner_id",
+                "new_owner_id",
+                "queue",
+                "crm_owner_id",
+            )
+        )
+        .otherwise(
+            joined(
+                pl.lit("reassign"),
+                "record_type",
+                "record_id",
+                "old_owner_id",
+                "new_owner_id",
+                "queue",
+            )
+        )
     )
 
 
-def queue_messages(con: duckdb.DuckDBPyConnection, *, run_id: str, decisions: pl.DataFrame,
-                   alerts: pl.DataFrame, queues: Queues | None = None) -> int:
+def queue_messages(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    decisions: pl.DataFrame,
+    alerts: pl.DataFrame,
+    queues: Queues | None = None,
+) -> int:
     """Queue this run's outbox files' messages; keys already queued by any run are skipped.
     ``queues`` (routing.yml `queues:`) gives queue decisions their CRM owner ids for the
     write-back files. Returns how many messages are new. (The notification sinks'
     messages: switchboard.notify.)"""
     published = _keyed(decisions, queues or Queues())
     payload = pl.struct(list(writeback.PAYLOAD)).struct.json_encode()
-    moves, reviews = (published.filter(pl.col("kind") == kind)
-                      for kind in ("reassignment", "review"))
+    moves, reviews = (
+        published.filter(pl.col("kind") == kind) for kind in ("reassignment", "review")
+    )
     frames = [
-        _messages(run_id, "reassignment", "file", moves["key"],
-                  moves.select(payload).to_series()),
+        _messages(run_id, "reassignment", "file", moves["key"], moves.select(payload).to_series()),
         _messages(run_id, "review", "file", reviews["key"], reviews.select(payload).to_series()),
-        _messages(run_id, "alert", "file", "file|" + alerts["alert_key"],
-                  alerts.select(pl.struct(pl.all()).struct.json_encode()).to_series()),
+        _messages(
+            run_id,
+            "alert",
+            "file",
+            "file|" + alerts["alert_key"],
+            alerts.select(pl.struct(pl.all()).struct.json_encode()).to_series(),
+        ),
     ]
     candidates = pl.concat(frames)
     existing = con.sql("select message_key from routing.outbox_messages").pl()
@@ -322,8 +386,14 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
-                 summary_markdown: str, writeback_settings: Writeback | None = None) -> Path:
+def write_outbox(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    outbox: Path,
+    summary_markdown: str,
+    writeback_settings: Writeback | None = None,
+) -> Path:
     """Write outbox/<run_id>/ from the messages this run queued first: reassignments.csv,
     the write-back files (switchboard.writeback: Account.csv, Lead.csv, review.csv, shaped
     by routing.yml `writeback:`), alerts.jsonl and summary.md. Rewriting is harmless: the
@@ -331,14 +401,16 @@ def write_outbox(con: duckdb.DuckDBPyConnection, *, run_id: str, outbox: Path,
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     mine = warehouse.query(
-        con, "select kind, payload from routing.outbox_messages "
+        con,
+        "select kind, payload from routing.outbox_messages "
         "where run_id = ? and sink = 'file' order by message_key",
         [run_id],
     )
     published = mine.filter(pl.col("kind").is_in(["reassignment", "review"]))
     table = (
-        published.select("kind", pl.col("payload").str.json_decode(
-            pl.Struct(writeback.PAYLOAD)).struct.unnest())
+        published.select(
+            "kind", pl.col("payload").str.json_decode(pl.Struct(writeback.PAYLOAD)).struct.unnest()
+        )
         if published.height
         else pl.DataFrame(schema={"kind": pl.String(), **writeback.PAYLOAD})
     )
@@ -360,29 +432,34 @@ def _write_alert_lines(folder: Path, lines: list[str]) -> None:
     _atomic_write(folder / "alerts.jsonl", "".join(line + "\n" for line in lines))
 
 
-def raise_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame,
-                 outbox: Path) -> int:
+def raise_alerts(
+    con: duckdb.DuckDBPyConnection, *, run_id: str, alerts: pl.DataFrame, outbox: Path
+) -> int:
     """Alerts raised after a run recorded its own (about delivery, say): those whose key is
     new join routing.alerts and the run's outbox/<run_id>/alerts.jsonl, which is rewritten
     with every file alert of the run. Returns how many were new."""
     if not alerts.height:
         return 0
     known = warehouse.query(
-        con, "select message_key from routing.outbox_messages "
+        con,
+        "select message_key from routing.outbox_messages "
         "where message_key in (select unnest(?::varchar[]))",
         [("file|" + alerts["alert_key"]).to_list()],
     )
     fresh = alerts.filter(~("file|" + pl.col("alert_key")).is_in(known["message_key"]))
     if not fresh.height:
         return 0
-    queue_messages(con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS),
-                   alerts=fresh)
+    queue_messages(
+        con, run_id=run_id, decisions=pl.DataFrame(schema=RECORDED_DECISIONS), alerts=fresh
+    )
     warehouse.write_table(con, tables.ALERTS, fresh.select(list(ALERTS)), mode="append")
     folder = Path(outbox) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     lines = warehouse.query(
-        con, "select payload from routing.outbox_messages where run_id = ? and sink = 'file' "
-        "and kind = 'alert' order by message_key", [run_id],
+        con,
+        "select payload from routing.outbox_messages where run_id = ? and sink = 'file' "
+        "and kind = 'alert' order by message_key",
+        [run_id],
     )["payload"].to_list()
     _write_alert_lines(folder, lines)
     con.execute(
@@ -438,8 +515,9 @@ def _retry_after(response: httpx.Response) -> float | None:
             return None
 
 
-def post_with_retries(client: httpx.Client, url: str, payload: str, key: str,
-                      config: Webhook, sleep: float = 30.0) -> str | None:
+def post_with_retries(
+    client: httpx.Client, url: str, payload: str, key: str, config: Webhook, sleep: float = 30.0
+) -> str | None:
     """POST one message; return None when delivered, else the last error.
 
     Retries connection errors, timeouts, 429 and 5xx with exponential backoff (honouring
@@ -501,8 +579,12 @@ def deliver_webhooks(con: duckdb.DuckDBPyConnection, config: Webhook) -> Deliver
                 # The sink is down or refusing: keep the rest pending for the next run
                 # instead of spending every message's retry budget on a dead endpoint.
                 break
-    return DeliveryReport(sent=len(delivered), pending=len(pending) - len(delivered),
-                          error=error, delivered=tuple(delivered))
+    return DeliveryReport(
+        sent=len(delivered),
+        pending=len(pending) - len(delivered),
+        error=error,
+        delivered=tuple(delivered),
+    )
 
 
 def pending_messages(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -510,7 +592,8 @@ def pending_messages(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     the next delivery sends. File messages are written with their run's outbox folder (or
     not at all, with the files sink off): there is nothing to retry."""
     return warehouse.query(
-        con, "select message_key, run_id, kind, sink, attempts, last_error, created_at "
+        con,
+        "select message_key, run_id, kind, sink, attempts, last_error, created_at "
         "from routing.outbox_messages where sink <> 'file' and status = 'pending' "
         "order by created_at, message_key",
     )

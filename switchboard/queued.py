@@ -59,7 +59,9 @@ IN_A_QUEUE = pl.col("owner_id").is_null() & pl.col("queue").is_not_null()
 
 KEYS = ["record_type", "record_id"]
 HASHES_SCHEMA: dict[str, pl.DataType] = {
-    "record_type": pl.String(), "record_id": pl.String(), "input_hash": pl.String(),
+    "record_type": pl.String(),
+    "record_id": pl.String(),
+    "input_hash": pl.String(),
 }
 
 
@@ -80,15 +82,16 @@ def plan_fingerprint(con: duckdb.DuckDBPyConnection, rules_version: str) -> str:
     return digest.hexdigest()
 
 
-def input_hashes(con: duckdb.DuckDBPyConnection, records: pl.DataFrame,
-                 plan: str) -> pl.DataFrame:
+def input_hashes(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, plan: str) -> pl.DataFrame:
     """``input_hash`` (md5 of the plan digest and the record's text) for each of
     ``records`` (record_type, record_id) found in the marts: record_type, record_id,
     input_hash."""
     wanted = records.select(KEYS).unique().to_arrow()
     con.register("_queued_wanted", wanted)
     try:
-        return warehouse.query(con, """
+        return warehouse.query(
+            con,
+            """
             with
             wanted_accounts as (
                 select record_id as account_id from _queued_wanted
@@ -135,21 +138,24 @@ def input_hashes(con: duckdb.DuckDBPyConnection, records: pl.DataFrame,
                        || coalesce(account_texts.row_text, ''))
             from wanted_leads
             left join account_texts on wanted_leads.matched_account_id = account_texts.account_id
-        """, [plan, plan]).cast(HASHES_SCHEMA)  # type: ignore[arg-type]
+        """,
+            [plan, plan],
+        ).cast(HASHES_SCHEMA)  # type: ignore[arg-type]
     finally:
         con.unregister("_queued_wanted")
 
 
-def with_input_hashes(con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame,
-                      plan: str) -> pl.DataFrame:
+def with_input_hashes(
+    con: duckdb.DuckDBPyConnection, decisions: pl.DataFrame, plan: str
+) -> pl.DataFrame:
     """The decisions with ``input_hash``, in the same row order: set on the queue and pool
     decisions, null on the others (never compared)."""
     waiting = decisions.filter(IN_A_QUEUE)
-    hashes = (input_hashes(con, waiting, plan) if waiting.height
-              else pl.DataFrame(schema=HASHES_SCHEMA))
-    return (
-        decisions.drop("input_hash", strict=False)
-        .join(hashes, on=KEYS, how="left", maintain_order="left")
+    hashes = (
+        input_hashes(con, waiting, plan) if waiting.height else pl.DataFrame(schema=HASHES_SCHEMA)
+    )
+    return decisions.drop("input_hash", strict=False).join(
+        hashes, on=KEYS, how="left", maintain_order="left"
     )
 
 
@@ -157,7 +163,9 @@ def settled(con: duckdb.DuckDBPyConnection, as_of: datetime, plan: str) -> pl.Da
     """record_type, record_id of the records whose latest published decision (of a run
     before ``as_of``, like pending owners) put them in a queue or pool, and whose
     ``input_hash`` is what it would be now: this run leaves them where they are."""
-    queued = warehouse.query(con, f"""
+    queued = warehouse.query(
+        con,
+        f"""
         with ever_queued as (
             select distinct record_type, record_id
             from routing.decisions as decisions
@@ -179,7 +187,9 @@ def settled(con: duckdb.DuckDBPyConnection, as_of: datetime, plan: str) -> pl.Da
                 order by runs.as_of desc, runs.started_at desc) = 1
         )
         where in_a_queue and input_hash is not null
-    """, [as_of])
+    """,
+        [as_of],
+    )
     if queued.is_empty():
         return pl.DataFrame(schema={key: pl.String() for key in KEYS})
     now = input_hashes(con, queued, plan)

@@ -79,13 +79,18 @@ def update_roster(
     if not previous.columns:  # the first load
         previous = pl.DataFrame(schema=schema)
     # A roster written before the contract gained a column (an upgrade) lacks it.
-    added = [pl.lit(None, dtype).alias(name) for name, dtype in schema.items()
-             if name not in previous.columns]
+    added = [
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in schema.items()
+        if name not in previous.columns
+    ]
     prev = previous.lazy().with_columns(added).cast(schema)  # type: ignore[arg-type]
     null_problem = [pl.lit(None, pl.String).alias(f"reps_{name}") for name in PROBLEM]
 
-    present = reps.lazy().select(columns).with_columns(
-        *null_problem, missing_reps_exports=pl.lit(0, pl.Int64)
+    present = (
+        reps.lazy()
+        .select(columns)
+        .with_columns(*null_problem, missing_reps_exports=pl.lit(0, pl.Int64))
     )
     broken_rows = (
         reps_rejected.lazy()
@@ -98,27 +103,35 @@ def update_roster(
     )
     # A broken row keeps the last good row Switchboard saw; a rep never seen whole keeps
     # what could be read of the broken row.
-    broken = pl.concat([
-        prev.select(columns).join(broken_state, on="rep_id", how="inner"),
-        broken_rows.join(prev.select("rep_id"), on="rep_id", how="anti")
-        .select(columns).join(broken_state, on="rep_id", how="inner"),
-    ], how="diagonal_relaxed")
+    broken = pl.concat(
+        [
+            prev.select(columns).join(broken_state, on="rep_id", how="inner"),
+            broken_rows.join(prev.select("rep_id"), on="rep_id", how="anti")
+            .select(columns)
+            .join(broken_state, on="rep_id", how="inner"),
+        ],
+        how="diagonal_relaxed",
+    )
     seen = pl.concat([present.select("rep_id"), broken_rows.select("rep_id")])
     missing = prev.join(seen, on="rep_id", how="anti").select(
         *columns,
         reps_problem_column=pl.lit("rep_id"),
         reps_problem_value=pl.col("rep_id"),
         reps_problem_reason=pl.lit(MISSING_FROM_REPS),
-        missing_reps_exports=pl.col("missing_reps_exports").fill_null(0)
-        + int(new_reps_export),
+        missing_reps_exports=pl.col("missing_reps_exports").fill_null(0) + int(new_reps_export),
     )
     roster = pl.concat([present, broken, missing], how="diagonal_relaxed")
 
-    in_hr = hr.lazy().select(
-        _email_key().alias("_email"), _in_hr=pl.lit(True),
-        _status=pl.col("status").str.strip_chars().str.to_lowercase(),
-        _status_start=pl.col("status_start"),
-    ).unique("_email", keep="first")
+    in_hr = (
+        hr.lazy()
+        .select(
+            _email_key().alias("_email"),
+            _in_hr=pl.lit(True),
+            _status=pl.col("status").str.strip_chars().str.to_lowercase(),
+            _status_start=pl.col("status_start"),
+        )
+        .unique("_email", keep="first")
+    )
     hr_broken = (
         hr_rejected.lazy()
         .filter(pl.col("email").is_not_null())
@@ -133,16 +146,25 @@ def update_roster(
         roster.with_columns(_email=_email_key())
         .join(in_hr, on="_email", how="left")
         .join(hr_state, on="_email", how="left")
-        .join(prev.select("rep_id", _previous_missing_hr="missing_hr_exports",
-                          _previous_status="last_hr_status",
-                          _previous_status_start="last_hr_status_start"), on="rep_id",
-              how="left")
+        .join(
+            prev.select(
+                "rep_id",
+                _previous_missing_hr="missing_hr_exports",
+                _previous_status="last_hr_status",
+                _previous_status_start="last_hr_status_start",
+            ),
+            on="rep_id",
+            how="left",
+        )
         .with_columns(
-            last_hr_status=pl.when(pl.col("_in_hr").fill_null(False)).then("_status")
+            last_hr_status=pl.when(pl.col("_in_hr").fill_null(False))
+            .then("_status")
             .otherwise("_previous_status"),
             last_hr_status_start=pl.when(pl.col("_in_hr").fill_null(False))
-            .then("_status_start").otherwise("_previous_status_start"),
-            missing_hr_exports=pl.when(pl.col("_in_hr").fill_null(False)).then(0)
+            .then("_status_start")
+            .otherwise("_previous_status_start"),
+            missing_hr_exports=pl.when(pl.col("_in_hr").fill_null(False))
+            .then(0)
             .when(counted & pl.col("hr_problem_reason").is_null())
             .then(before + int(new_hr_export))
             .otherwise(before),

@@ -60,25 +60,48 @@ class RuleSpec:
 
 # In the order of the default hierarchy; the rules a run adds come after it.
 RULE_SPECS: tuple[RuleSpec, ...] = (
-    RuleSpec("open_opportunity", "owner", True, "to open-opportunity owners",
-             followed_as="by its open opportunity"),
-    RuleSpec("named_account", "owner", True, "to named-account owners",
-             followed_as="by the named-account list"),
-    RuleSpec("named_parent", "owner", False, "to named parents' owners",
-             followed_as="by its named parent"),
+    RuleSpec(
+        "open_opportunity",
+        "owner",
+        True,
+        "to open-opportunity owners",
+        followed_as="by its open opportunity",
+    ),
+    RuleSpec(
+        "named_account",
+        "owner",
+        True,
+        "to named-account owners",
+        followed_as="by the named-account list",
+    ),
+    RuleSpec(
+        "named_parent",
+        "owner",
+        False,
+        "to named parents' owners",
+        followed_as="by its named parent",
+    ),
     RuleSpec("account_owner", "owner", True, "with their accounts (owner or queue)"),
-    RuleSpec("territory", "owner", True, "via territory", followed_as="by territory",
-             placed=True),
-    RuleSpec("overflow_queue", "queue", True, "to overflow queues",
-             followed_as="overflow queue"),
-    RuleSpec("fallback_queue", "queue", True, "to the fallback queue",
-             followed_as="catch-all queue"),
-    RuleSpec("manager_review", "review", False, "kept for manager review",
-             sentences=("sla_manager_review", "manager_review")),
-    RuleSpec("territory_pool", "pool", False, "to territory pools",
-             followed_as="territory pool"),
-    RuleSpec("sla_reroute", "owner", False,
-             "re-routed: not touched within the first-touch SLA", placed=True),
+    RuleSpec("territory", "owner", True, "via territory", followed_as="by territory", placed=True),
+    RuleSpec("overflow_queue", "queue", True, "to overflow queues", followed_as="overflow queue"),
+    RuleSpec(
+        "fallback_queue", "queue", True, "to the fallback queue", followed_as="catch-all queue"
+    ),
+    RuleSpec(
+        "manager_review",
+        "review",
+        False,
+        "kept for manager review",
+        sentences=("sla_manager_review", "manager_review"),
+    ),
+    RuleSpec("territory_pool", "pool", False, "to territory pools", followed_as="territory pool"),
+    RuleSpec(
+        "sla_reroute",
+        "owner",
+        False,
+        "re-routed: not touched within the first-touch SLA",
+        placed=True,
+    ),
 )
 RULE_BY_NAME: dict[str, RuleSpec] = {r.name: r for r in RULE_SPECS}
 
@@ -100,14 +123,10 @@ FOLLOWED_OWNER_WORDING: dict[str, str] = {
     r.name: r.followed_as for r in RULE_SPECS if r.followed_as and r.outcome == "owner"
 }
 FOLLOWED_QUEUE_WORDING: dict[str, str] = {
-    r.name: r.followed_as
-    for r in RULE_SPECS
-    if r.followed_as and r.outcome in ("queue", "pool")
+    r.name: r.followed_as for r in RULE_SPECS if r.followed_as and r.outcome in ("queue", "pool")
 }
 # The rationale's sentences, one per branch of switchboard.engine.rationale.
-RATIONALE_SENTENCES: tuple[str, ...] = tuple(
-    s for r in RULE_SPECS for s in r.rationale_sentences
-)
+RATIONALE_SENTENCES: tuple[str, ...] = tuple(s for r in RULE_SPECS for s in r.rationale_sentences)
 
 
 @dataclass(frozen=True)
@@ -131,27 +150,75 @@ class AlertSpec:
 
 # Most urgent first: the order a recipient's message lists its groups in.
 ALERT_SPECS: tuple[AlertSpec, ...] = (
-    AlertSpec("guard_tripped", "Run stopped by a guard", "guard tripped", "guards tripped",
-              "high", True),
-    AlertSpec("unowned_account", "Accounts without a valid owner",
-              "account without a valid owner", "accounts without a valid owner", "high", True),
-    AlertSpec("pipeline_handoff", "Open pipeline to hand off", "pipeline handoff",
-              "pipeline handoffs", "high", True),
-    AlertSpec("sla_breached", "Leads not touched within their SLA",
-              "lead not touched within its SLA", "leads not touched within their SLA",
-              "warning", True),
-    AlertSpec("rep_data_problem", "Reps held by a data problem", "rep held by a data problem",
-              "reps held by a data problem", None, True),
-    AlertSpec("rep_overloaded", "Reps over capacity", "rep over capacity", "reps over capacity",
-              "warning", True),
-    AlertSpec("rule_gap", "Records no rule matched", "record no rule matched",
-              "records no rule matched", "warning", True),
+    AlertSpec(
+        "guard_tripped", "Run stopped by a guard", "guard tripped", "guards tripped", "high", True
+    ),
+    AlertSpec(
+        "unowned_account",
+        "Accounts without a valid owner",
+        "account without a valid owner",
+        "accounts without a valid owner",
+        "high",
+        True,
+    ),
+    AlertSpec(
+        "pipeline_handoff",
+        "Open pipeline to hand off",
+        "pipeline handoff",
+        "pipeline handoffs",
+        "high",
+        True,
+    ),
+    AlertSpec(
+        "sla_breached",
+        "Leads not touched within their SLA",
+        "lead not touched within its SLA",
+        "leads not touched within their SLA",
+        "warning",
+        True,
+    ),
+    AlertSpec(
+        "rep_data_problem",
+        "Reps held by a data problem",
+        "rep held by a data problem",
+        "reps held by a data problem",
+        None,
+        True,
+    ),
+    AlertSpec(
+        "rep_overloaded",
+        "Reps over capacity",
+        "rep over capacity",
+        "reps over capacity",
+        "warning",
+        True,
+    ),
+    AlertSpec(
+        "rule_gap",
+        "Records no rule matched",
+        "record no rule matched",
+        "records no rule matched",
+        "warning",
+        True,
+    ),
     # Info, potentially thousands: the run summary only.
-    AlertSpec("routing_conflict", "Routing conflicts", "routing conflict", "routing conflicts",
-              "info", False),
+    AlertSpec(
+        "routing_conflict",
+        "Routing conflicts",
+        "routing conflict",
+        "routing conflicts",
+        "info",
+        False,
+    ),
     # A sink is what is failing: the files only.
-    AlertSpec("delivery_failed", "Deliveries failing", "delivery failing",
-              "deliveries failing", "high", False),
+    AlertSpec(
+        "delivery_failed",
+        "Deliveries failing",
+        "delivery failing",
+        "deliveries failing",
+        "high",
+        False,
+    ),
 )
 ALERT_BY_NAME: dict[str, AlertSpec] = {a.name: a for a in ALERT_SPECS}
 

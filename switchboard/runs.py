@@ -32,15 +32,31 @@ def _summary(result: object) -> RunSummary:
     return result
 
 
-def _route(mode: Mode, snapshot: str | Path, warehouse: str, outbox: str,
-           settings: RoutingConfig, as_of: str | None, accept_guards: list[str] | None,
-           allow_backdated: bool, runner: stages.Runner, lock_wait_seconds: float,
-           leaver_rep_ids: tuple[str, ...] = ()) -> RunSummary:
+def _route(
+    mode: Mode,
+    snapshot: str | Path,
+    warehouse: str,
+    outbox: str,
+    settings: RoutingConfig,
+    as_of: str | None,
+    accept_guards: list[str] | None,
+    allow_backdated: bool,
+    runner: stages.Runner,
+    lock_wait_seconds: float,
+    leaver_rep_ids: tuple[str, ...] = (),
+) -> RunSummary:
     """One routing run of `mode`'s plan through every stage."""
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                       config=settings, as_of=as_of, mode=mode,
-                       accepted_guards=tuple(accept_guards or ()),
-                       leaver_rep_ids=leaver_rep_ids, allow_backdated=allow_backdated)
+    ctx = make_context(
+        snapshot=snapshot,
+        warehouse_path=warehouse,
+        outbox=outbox,
+        config=settings,
+        as_of=as_of,
+        mode=mode,
+        accepted_guards=tuple(accept_guards or ()),
+        leaver_rep_ids=leaver_rep_ids,
+        allow_backdated=allow_backdated,
+    )
     return _summary(stages.run(ctx, runner, lock_wait_seconds))
 
 
@@ -58,8 +74,18 @@ def hourly(
     runner: stages.Runner = stages.run_direct,
 ) -> RunSummary:
     """Route what needs an owner: new unowned records and the books of invalid owners."""
-    return _route("hourly", snapshot, warehouse, outbox, load_config(config, mapping), as_of,
-                  accept_guards, allow_backdated, runner, lock_wait_seconds)
+    return _route(
+        "hourly",
+        snapshot,
+        warehouse,
+        outbox,
+        load_config(config, mapping),
+        as_of,
+        accept_guards,
+        allow_backdated,
+        runner,
+        lock_wait_seconds,
+    )
 
 
 def departure(
@@ -78,9 +104,19 @@ def departure(
 ) -> RunSummary:
     """A leaver's book now: pipeline accounts to manager review, pool tiers to the
     territory pool, the rest by territory. ``effective`` is the run's as-of."""
-    return _route("departure", snapshot, warehouse, outbox, load_config(config, mapping),
-                  effective, accept_guards, allow_backdated, runner, lock_wait_seconds,
-                  leaver_rep_ids=(rep,))
+    return _route(
+        "departure",
+        snapshot,
+        warehouse,
+        outbox,
+        load_config(config, mapping),
+        effective,
+        accept_guards,
+        allow_backdated,
+        runner,
+        lock_wait_seconds,
+        leaver_rep_ids=(rep,),
+    )
 
 
 def arrivals(
@@ -115,8 +151,18 @@ def arrivals(
     while True:
         seen = snapshot_signature(snapshot)
         try:
-            result = _route("arrivals", snapshot, warehouse, outbox, settings, as_of,
-                            accept_guards, allow_backdated, runner, lock_wait_seconds)
+            result = _route(
+                "arrivals",
+                snapshot,
+                warehouse,
+                outbox,
+                settings,
+                as_of,
+                accept_guards,
+                allow_backdated,
+                runner,
+                lock_wait_seconds,
+            )
             each_pass(result)
         except WarehouseLocked as busy:
             # The hourly run (or a departure) holds the warehouse. While watching, pass
@@ -144,9 +190,15 @@ def ingest(
 ) -> dict[str, dict[str, int]]:
     """Snapshot → raw.<entity> + raw.quarantine, checked, without routing; returns the
     input, loaded and quarantined counts per entity."""
-    ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox="outbox",
-                       config=load_config(config, mapping), mode="hourly",
-                       accepted_guards=tuple(accept_guards or ()), dry_run=True)
+    ctx = make_context(
+        snapshot=snapshot,
+        warehouse_path=warehouse,
+        outbox="outbox",
+        config=load_config(config, mapping),
+        mode="hourly",
+        accepted_guards=tuple(accept_guards or ()),
+        dry_run=True,
+    )
     with wh.run_lock(ctx.warehouse, wait_seconds=lock_wait_seconds):
         runner(stages.PREPARE, ctx)
         counts: dict[str, dict[str, int]] = runner(stages.INGEST, ctx)
@@ -175,17 +227,35 @@ def territory_change(
     the new plan against the export's, both routed on a scratch copy of the warehouse
     under ``config``, the diff saved in ``whatif_dir/<id>/``, nothing published."""
     if dry_run:
-        return whatif(snapshot, warehouse, config_path=config, current_config=config,
-                      mapping=mapping, territories=territories, members=members,
-                      as_of=as_of, allow_backdated=allow_backdated, runner=runner,
-                      out=whatif_dir)
+        return whatif(
+            snapshot,
+            warehouse,
+            config_path=config,
+            current_config=config,
+            mapping=mapping,
+            territories=territories,
+            members=members,
+            as_of=as_of,
+            allow_backdated=allow_backdated,
+            runner=runner,
+            out=whatif_dir,
+        )
     replacements = {"territories": Path(territories)}
     if members:
         replacements["territory_members"] = Path(members)
     overlay = overlay_snapshot(Path(snapshot), replacements)
     try:
-        return _route("territory_change", overlay, warehouse, outbox,
-                      load_config(config, mapping), as_of, accept_guards, allow_backdated,
-                      runner, lock_wait_seconds)
+        return _route(
+            "territory_change",
+            overlay,
+            warehouse,
+            outbox,
+            load_config(config, mapping),
+            as_of,
+            accept_guards,
+            allow_backdated,
+            runner,
+            lock_wait_seconds,
+        )
     finally:
         shutil.rmtree(overlay, ignore_errors=True)

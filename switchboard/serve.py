@@ -172,8 +172,11 @@ def local_server(timeout_seconds: float = 60) -> Iterator[str]:
     """Start `prefect server start` on 127.0.0.1 and yield its API URL."""
     port = _free_port()
     prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true")}
+    env = {
+        **os.environ,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true"),
+    }
     # Its own session: a Ctrl-C in the terminal reaches `serve` (and the flow runs it
     # started), which then stops this server last, instead of the server dying first
     # under a runner still talking to it.
@@ -181,7 +184,10 @@ def local_server(timeout_seconds: float = 60) -> Iterator[str]:
     # main thread, which lives as long as the process).
     process = subprocess.Popen(
         with_lifeline([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)]),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api"
     try:
@@ -207,8 +213,7 @@ def local_server(timeout_seconds: float = 60) -> Iterator[str]:
             process.kill()
 
 
-def serve(overrides: dict[str, Any], on_ready: Any = None,
-          only: tuple[str, ...] = ()) -> None:
+def serve(overrides: dict[str, Any], on_ready: Any = None, only: tuple[str, ...] = ()) -> None:
     """Serve the deployments (those named in ``only``, else all) until interrupted."""
     from prefect import serve as prefect_serve
 
@@ -216,8 +221,10 @@ def serve(overrides: dict[str, Any], on_ready: Any = None,
     if only:
         unknown = sorted(set(only) - {s["name"] for s in specs})
         if unknown:
-            raise ValueError(f"no deployment named {', '.join(unknown)} in prefect.yaml; "
-                             f"there are {', '.join(s['name'] for s in specs)}")
+            raise ValueError(
+                f"no deployment named {', '.join(unknown)} in prefect.yaml; "
+                f"there are {', '.join(s['name'] for s in specs)}"
+            )
         specs = [s for s in specs if s["name"] in only]
     if os.environ.get("PREFECT_API_URL"):
         if on_ready:

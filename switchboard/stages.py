@@ -50,8 +50,19 @@ PUBLISH = Stage("publish", "publish", "publish_run")
 STOP = Stage("stop", "stop", "stop")
 DELIVER = Stage("deliver", "deliver", "done_summary")
 
-STAGES = (PREPARE, DELIVER_PENDING, INGEST, TRANSFORM, ROUTE, CHECK, GUARD, RECORD, PUBLISH,
-          STOP, DELIVER)
+STAGES = (
+    PREPARE,
+    DELIVER_PENDING,
+    INGEST,
+    TRANSFORM,
+    ROUTE,
+    CHECK,
+    GUARD,
+    RECORD,
+    PUBLISH,
+    STOP,
+    DELIVER,
+)
 
 
 class Runner(Protocol):
@@ -66,8 +77,9 @@ def run_direct(stage: Stage, *args: Any) -> Any:
         return stage(*args)
 
 
-def run(ctx: RunContext, runner: Runner = run_direct, lock_wait_seconds: float = 0
-        ) -> RunSummary | Routed:
+def run(
+    ctx: RunContext, runner: Runner = run_direct, lock_wait_seconds: float = 0
+) -> RunSummary | Routed:
     """Run ``ctx``'s plan under the run lock; return the published summary, or, for a dry
     run, what the engine decided (nothing is recorded or published).
 

@@ -24,11 +24,7 @@ from switchboard.generate import (
     REP_OVER,
     STORY_PEOPLE,
 )
-from switchboard.report.territory_fairness import (
-    DRIFT_ABSOLUTE,
-    DRIFT_RELATIVE,
-    beyond_tolerance,
-)
+from switchboard.report.territory_fairness import DRIFT_ABSOLUTE, DRIFT_RELATIVE, beyond_tolerance
 
 
 def _who(rep_id: str) -> str:
@@ -72,8 +68,9 @@ def sla_row(history: pl.DataFrame) -> tuple[str, str] | None:
     if history.is_empty():
         return None
     first = history.row(0, named=True)
-    routed = (f"{first['owner_id'] or first['queue']} via {first['rule']} at "
-              f"{first['decided_at']:%H:%M}")
+    routed = (
+        f"{first['owner_id'] or first['queue']} via {first['rule']} at {first['decided_at']:%H:%M}"
+    )
     later = history.filter(pl.col("rule").is_in(["sla_reroute", "manager_review"]))
     if later.is_empty():
         return (f"Inbound lead from a {LEAD_SLA_SOURCE}, nobody touches it", routed + ".")
@@ -142,32 +139,41 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
 
     acme = one(ACME_LEAD)
     if acme:
-        rows.append((
-            "Acme lead in California; Acme's NY account has a $180K open opportunity",
-            f"{acme['owner_id'] or acme['queue']} via {acme['rule']}"
-            f"{' (conflict logged)' if acme['conflict'] else ''}: {acme['rationale']}",
-        ))
+        rows.append(
+            (
+                "Acme lead in California; Acme's NY account has a $180K open opportunity",
+                f"{acme['owner_id'] or acme['queue']} via {acme['rule']}"
+                f"{' (conflict logged)' if acme['conflict'] else ''}: {acme['rationale']}",
+            )
+        )
     globex = one(GLOBEX_SUBSIDIARY)
     if globex:
-        rows.append((
-            "Globex Europe, subsidiary of named account Globex",
-            f"{globex['owner_id'] or globex['queue']} via {globex['rule']}: {globex['rationale']}",
-        ))
+        rows.append(
+            (
+                "Globex Europe, subsidiary of named account Globex",
+                f"{globex['owner_id'] or globex['queue']} via {globex['rule']}: "
+                f"{globex['rationale']}",
+            )
+        )
     to_rep = decisions.filter(pl.col("rule") != "manager_review").group_by("owner_id").len()
     counts = dict(to_rep.iter_rows())
     by_territory = dict(
         decisions.filter(pl.col("rule") == "territory").group_by("owner_id").len().iter_rows()
     )
-    rows.append((
-        f"{_who(REP_LEAVE)} is on leave",
-        f"{counts.get(REP_LEAVE, 0)} new records went to {REP_LEAVE}; the book stays with her.",
-    ))
-    rows.append((
-        f"{_who(REP_OVER)} is above capacity; {_who(REP_LIGHT)} has room",
-        f"By territory, {REP_OVER} received {by_territory.get(REP_OVER, 0)} and {REP_LIGHT} "
-        f"{by_territory.get(REP_LIGHT, 0)} new records (leads of accounts {REP_OVER} already "
-        f"owns still follow the account: {counts.get(REP_OVER, 0)}).",
-    ))
+    rows.append(
+        (
+            f"{_who(REP_LEAVE)} is on leave",
+            f"{counts.get(REP_LEAVE, 0)} new records went to {REP_LEAVE}; the book stays with her.",
+        )
+    )
+    rows.append(
+        (
+            f"{_who(REP_OVER)} is above capacity; {_who(REP_LIGHT)} has room",
+            f"By territory, {REP_OVER} received {by_territory.get(REP_OVER, 0)} and {REP_LIGHT} "
+            f"{by_territory.get(REP_LIGHT, 0)} new records (leads of accounts {REP_OVER} already "
+            f"owns still follow the account: {counts.get(REP_OVER, 0)}).",
+        )
+    )
     rows += _inbound_rows(decisions, one)
     sla = sla_row(_sla_history(path))
     if sla:
@@ -180,15 +186,18 @@ def story_rows(path: Path) -> list[tuple[str, str]]:
         by_rule = ", ".join(
             f"{n} {rule}" for rule, n in sorted(leaver.group_by("rule").len().iter_rows())
         )
-        rows.append((
-            f"{_who(REP_LEAVER)} was terminated yesterday",
-            f"{leaver.height} accounts redistributed the same day: {by_rule}.",
-        ))
+        rows.append(
+            (
+                f"{_who(REP_LEAVER)} was terminated yesterday",
+                f"{leaver.height} accounts redistributed the same day: {by_rule}.",
+            )
+        )
     return rows
 
 
-def _inbound_rows(decisions: pl.DataFrame, one: Callable[[str], dict[str, object] | None]
-                  ) -> list[tuple[str, str]]:
+def _inbound_rows(
+    decisions: pl.DataFrame, one: Callable[[str], dict[str, object] | None]
+) -> list[tuple[str, str]]:
     """The inbound-lead stories: working hours, skills, a round-robin territory."""
     rows: list[tuple[str, str]] = []
 
@@ -196,10 +205,15 @@ def _inbound_rows(decisions: pl.DataFrame, one: Callable[[str], dict[str, object
         return f"{hit['owner_id'] or hit['queue']} via {hit['rule']}: {hit['rationale']}"
 
     stories = (
-        (LEAD_HOURS, "Inbound lead; Ana Silva (REP-BERLIN) works Mon-Fri 09:00-17:30 in "
-                     "Berlin, Ned Park (REP-NEWYORK) the same hours in New York"),
-        (LEAD_SKILL_DE, "Inbound lead needing skills de and security; only Dana Weber "
-                        "(REP-DESK-DE) has both"),
+        (
+            LEAD_HOURS,
+            "Inbound lead; Ana Silva (REP-BERLIN) works Mon-Fri 09:00-17:30 in "
+            "Berlin, Ned Park (REP-NEWYORK) the same hours in New York",
+        ),
+        (
+            LEAD_SKILL_DE,
+            "Inbound lead needing skills de and security; only Dana Weber (REP-DESK-DE) has both",
+        ),
         (LEAD_SKILL_JA, "Inbound lead needing skill ja, which nobody in the Inbound desk has"),
     )
     for record_id, story in stories:
@@ -211,11 +225,15 @@ def _inbound_rows(decisions: pl.DataFrame, one: Callable[[str], dict[str, object
     )
     if rr.height:
         counts = dict(rr.group_by("owner_id").len().iter_rows())
-        rows.append((
-            "Round-robin territory Inbound round robin, weights 2:1:1 (REP-RR-1, REP-RR-2, "
-            "REP-RR-3)",
-            f"{rr.height} new leads in rotation: " + ", ".join(
-                f"{rep} {counts.get(rep, 0)}" for rep in ("REP-RR-1", "REP-RR-2", "REP-RR-3")
-            ) + "; the next run continues the rotation where this one stopped.",
-        ))
+        rows.append(
+            (
+                "Round-robin territory Inbound round robin, weights 2:1:1 (REP-RR-1, REP-RR-2, "
+                "REP-RR-3)",
+                f"{rr.height} new leads in rotation: "
+                + ", ".join(
+                    f"{rep} {counts.get(rep, 0)}" for rep in ("REP-RR-1", "REP-RR-2", "REP-RR-3")
+                )
+                + "; the next run continues the rotation where this one stopped.",
+            )
+        )
     return rows

@@ -47,8 +47,10 @@ class RunSummary:
         if self.records == 0:
             # Records an earlier run left in a queue are not decided again while nothing
             # about them changed (switchboard.queued), so they may still lack a rep.
-            return ("Nothing needed a decision: every account and lead has a valid owner "
-                    "or waits in the queue an earlier run sent it to.")
+            return (
+                "Nothing needed a decision: every account and lead has a valid owner "
+                "or waits in the queue an earlier run sent it to."
+            )
         parts = [f"{counted(self.accounts, 'account')} and {counted(self.leads, 'lead')} routed."]
         if self.mean_latency_minutes is not None:
             parts.append(
@@ -61,14 +63,21 @@ class RunSummary:
         parts.append(how + ".")
         if self.conflicts:
             noun = "conflict" if self.conflicts == 1 else "conflicts"
-            parts.append(f"{self.conflicts} {noun} flagged" + (
-                ": " + self.conflict_examples[0] if self.conflict_examples else "."
-            ))
+            parts.append(
+                f"{self.conflicts} {noun} flagged"
+                + (": " + self.conflict_examples[0] if self.conflict_examples else ".")
+            )
         return " ".join(parts)
 
     def to_markdown(self) -> str:
-        lines = [f"# Routing run {self.run_id}", "", f"Mode: {self.mode}. Status: {self.status}.",
-                 "", self.headline(), ""]
+        lines = [
+            f"# Routing run {self.run_id}",
+            "",
+            f"Mode: {self.mode}. Status: {self.status}.",
+            "",
+            self.headline(),
+            "",
+        ]
         if self.by_rule:
             lines += ["| rule | records |", "|---|---:|"]
             lines += [f"| {rule} | {n} |" for rule, n in sorted(self.by_rule.items())]
@@ -128,18 +137,23 @@ def summarize(
     new_records = decisions.filter(
         pl.col("previous_owner_id").is_null() & (pl.col("latency_seconds") <= NEW_RECORD_SECONDS)
     )
-    latency = new_records.select(
-        median=pl.col("latency_seconds").median() / 60,
-        mean=pl.col("latency_seconds").mean() / 60,
-        p90=pl.col("latency_seconds").quantile(0.9) / 60,
-    ).row(0, named=True) if new_records.height else {"median": None, "mean": None, "p90": None}
+    latency = (
+        new_records.select(
+            median=pl.col("latency_seconds").median() / 60,
+            mean=pl.col("latency_seconds").mean() / 60,
+            p90=pl.col("latency_seconds").quantile(0.9) / 60,
+        ).row(0, named=True)
+        if new_records.height
+        else {"median": None, "mean": None, "p90": None}
+    )
     counts = decisions.group_by("record_type").len()
     per_type = dict(counts.iter_rows()) if counts.height else {}
     conflict_lines = (
         conflicts.unique("record_id", keep="first", maintain_order=True)
         .head(examples)
-        .select(pl.format("{} {} ({}): {}", "record_type", "record_id", "conflict_type",
-                          "rationale"))
+        .select(
+            pl.format("{} {} ({}): {}", "record_type", "record_id", "conflict_type", "rationale")
+        )
         .to_series()
         .to_list()
         if conflicts.height
@@ -153,7 +167,8 @@ def summarize(
         accounts=int(per_type.get("account", 0)),
         leads=int(per_type.get("lead", 0)),
         by_rule={str(k): int(v) for k, v in by_rule.items()},
-        conflicts=conflicts.select(pl.col("record_id").n_unique()).item() if conflicts.height
+        conflicts=conflicts.select(pl.col("record_id").n_unique()).item()
+        if conflicts.height
         else 0,
         conflict_examples=conflict_lines,
         alerts_by_type=dict(alerts.group_by("type").len().iter_rows()) if alerts.height else {},

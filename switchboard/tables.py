@@ -75,85 +75,157 @@ class Table:
 
 
 TABLES: tuple[Table, ...] = (
-    Table(RAW_QUARANTINE, "switchboard.ingest.load",
-          "Rows set aside and cells cleared by ingest, with the reason.",
-          "switchboard.ingest.validate:QUARANTINE_SCHEMA"),
-    Table(RAW_INGEST_LOG, "switchboard.ingest.load",
-          "Per run and entity: rows read, loaded and quarantined.",
-          "switchboard.ingest.load:INGEST_LOG_SCHEMA"),
-    Table(RAW_EXPORT_HISTORY, "switchboard.ingest.load",
-          "Each export file a full load read, with its digest: what the row-count guards "
-          "compare with.",
-          "switchboard.ingest.load:EXPORT_HISTORY_SCHEMA"),
-    Table(RAW_REP_ROSTER, "switchboard.ingest.load",
-          "One row per rep ever loaded: the last good reps row, this export's "
-          "problem with the rep's reps or HR row, and the consecutive exports "
-          "that left the rep out (switchboard/roster.py).",
-          None, "ingest"),
-    Table(RAW_ROW_HASHES, "switchboard.changes",
-          "Per loaded record, the hash of its contract columns: what the next export is "
-          "compared with.",
-          "switchboard.changes:ROW_HASH_SCHEMA"),
-    Table(RAW_CHANGES, "switchboard.changes",
-          "The records the last full load added, changed or dropped since the "
-          "load before it, or the records the last arrivals pass appended "
-          "(switchboard/changes.py): what an incremental build updates.",
-          "switchboard.changes:CHANGE_SCHEMA", "ingest"),
-    Table(RAW_CHANGE_COUNTS, "switchboard.changes",
-          "Per full load and entity: new, changed, gone and unchanged rows.",
-          "switchboard.changes:COUNT_SCHEMA"),
-    Table(REFERENCE_COUNTRIES, "switchboard.reference",
-          "One row per accepted spelling of a country (lookup_key, lower-case) "
-          "-> ISO alpha-2 country_code.",
-          "switchboard.reference:COUNTRY_COLUMNS", "reference"),
-    Table(REFERENCE_SUBDIVISIONS, "switchboard.reference",
-          "Per country, one row per accepted spelling of a subdivision (name, "
-          "short or full code) -> short code (state_code).",
-          "switchboard.reference:SUBDIVISION_COLUMNS", "reference"),
-    Table(REFERENCE_PUBLIC_SUFFIXES, "switchboard.reference",
-          "Public Suffix List rules: kind normal, wildcard (stored as '*.x') or "
-          "exception (stored without '!'); is_private for the private section.",
-          "switchboard.reference:PUBLIC_SUFFIX_COLUMNS", "reference"),
-    Table(REFERENCE_VERSIONS, "switchboard.reference",
-          "Which library versions the reference tables were built from: refreshed when "
-          "they change."),
-    Table(DECISIONS, "switchboard.publish", "One row per routing decision (every run).",
-          "switchboard.engine.schema:RECORDED_DECISIONS", "routing"),
-    Table(CONFLICTS, "switchboard.publish",
-          "One row per conflict a run logged (record, conflict type, candidates, "
-          "resolution).",
-          "switchboard.engine.schema:CONFLICTS", "routing"),
-    Table(REP_STATE, "switchboard.publish",
-          "Per rep overflow hysteresis and round-robin position.",
-          "switchboard.engine.schema:REP_STATE", "routing"),
-    Table(ROUND_ROBIN, "switchboard.publish",
-          "Where each round-robin territory's rotation stands (read back by the engine "
-          "only).",
-          "switchboard.engine.schema:ROUND_ROBIN"),
-    Table(RUNS, "switchboard.publish",
-          "The run ledger: one row per run (mode, as-of, rules version, status "
-          "started, decided, published, stopped or abandoned).",
-          "switchboard.engine.schema:RUNS", "routing"),
-    Table(ARRIVAL_SCOPE, "switchboard.ingest.load",
-          "The records an arrivals pass routes: those it appended to raw, and earlier "
-          "passes' records never decided.",
-          "switchboard.engine.schema:ARRIVAL_SCOPE"),
-    Table(BUILDS, "switchboard.pipeline.marts",
-          "The marts' last build: from which load, under which settings, incremental or "
-          "full and why.",
-          "switchboard.publish:BUILDS"),
-    Table(DATA_TESTS, "switchboard.data_tests",
-          "Every dbt data test a run ran, with its outcome.",
-          "switchboard.data_tests:DATA_TESTS"),
-    Table(OUTBOX_MESSAGES, "switchboard.publish",
-          "Each message of a run (reassignment, review, alert, summary) per sink, and "
-          "whether it was delivered.",
-          "switchboard.publish:MESSAGES"),
-    Table(ALERTS, "switchboard.publish", "Every alert a run published.",
-          "switchboard.alerts:ALERTS"),
-    Table(MESSAGE_ALERTS, "switchboard.notify",
-          "Which message announced which alert on which sink.",
-          "switchboard.notify:MESSAGE_ALERTS", on_demand=True),
+    Table(
+        RAW_QUARANTINE,
+        "switchboard.ingest.load",
+        "Rows set aside and cells cleared by ingest, with the reason.",
+        "switchboard.ingest.validate:QUARANTINE_SCHEMA",
+    ),
+    Table(
+        RAW_INGEST_LOG,
+        "switchboard.ingest.load",
+        "Per run and entity: rows read, loaded and quarantined.",
+        "switchboard.ingest.load:INGEST_LOG_SCHEMA",
+    ),
+    Table(
+        RAW_EXPORT_HISTORY,
+        "switchboard.ingest.load",
+        "Each export file a full load read, with its digest: what the row-count guards "
+        "compare with.",
+        "switchboard.ingest.load:EXPORT_HISTORY_SCHEMA",
+    ),
+    Table(
+        RAW_REP_ROSTER,
+        "switchboard.ingest.load",
+        "One row per rep ever loaded: the last good reps row, this export's "
+        "problem with the rep's reps or HR row, and the consecutive exports "
+        "that left the rep out (switchboard/roster.py).",
+        None,
+        "ingest",
+    ),
+    Table(
+        RAW_ROW_HASHES,
+        "switchboard.changes",
+        "Per loaded record, the hash of its contract columns: what the next export is "
+        "compared with.",
+        "switchboard.changes:ROW_HASH_SCHEMA",
+    ),
+    Table(
+        RAW_CHANGES,
+        "switchboard.changes",
+        "The records the last full load added, changed or dropped since the "
+        "load before it, or the records the last arrivals pass appended "
+        "(switchboard/changes.py): what an incremental build updates.",
+        "switchboard.changes:CHANGE_SCHEMA",
+        "ingest",
+    ),
+    Table(
+        RAW_CHANGE_COUNTS,
+        "switchboard.changes",
+        "Per full load and entity: new, changed, gone and unchanged rows.",
+        "switchboard.changes:COUNT_SCHEMA",
+    ),
+    Table(
+        REFERENCE_COUNTRIES,
+        "switchboard.reference",
+        "One row per accepted spelling of a country (lookup_key, lower-case) "
+        "-> ISO alpha-2 country_code.",
+        "switchboard.reference:COUNTRY_COLUMNS",
+        "reference",
+    ),
+    Table(
+        REFERENCE_SUBDIVISIONS,
+        "switchboard.reference",
+        "Per country, one row per accepted spelling of a subdivision (name, "
+        "short or full code) -> short code (state_code).",
+        "switchboard.reference:SUBDIVISION_COLUMNS",
+        "reference",
+    ),
+    Table(
+        REFERENCE_PUBLIC_SUFFIXES,
+        "switchboard.reference",
+        "Public Suffix List rules: kind normal, wildcard (stored as '*.x') or "
+        "exception (stored without '!'); is_private for the private section.",
+        "switchboard.reference:PUBLIC_SUFFIX_COLUMNS",
+        "reference",
+    ),
+    Table(
+        REFERENCE_VERSIONS,
+        "switchboard.reference",
+        "Which library versions the reference tables were built from: refreshed when they change.",
+    ),
+    Table(
+        DECISIONS,
+        "switchboard.publish",
+        "One row per routing decision (every run).",
+        "switchboard.engine.schema:RECORDED_DECISIONS",
+        "routing",
+    ),
+    Table(
+        CONFLICTS,
+        "switchboard.publish",
+        "One row per conflict a run logged (record, conflict type, candidates, resolution).",
+        "switchboard.engine.schema:CONFLICTS",
+        "routing",
+    ),
+    Table(
+        REP_STATE,
+        "switchboard.publish",
+        "Per rep overflow hysteresis and round-robin position.",
+        "switchboard.engine.schema:REP_STATE",
+        "routing",
+    ),
+    Table(
+        ROUND_ROBIN,
+        "switchboard.publish",
+        "Where each round-robin territory's rotation stands (read back by the engine only).",
+        "switchboard.engine.schema:ROUND_ROBIN",
+    ),
+    Table(
+        RUNS,
+        "switchboard.publish",
+        "The run ledger: one row per run (mode, as-of, rules version, status "
+        "started, decided, published, stopped or abandoned).",
+        "switchboard.engine.schema:RUNS",
+        "routing",
+    ),
+    Table(
+        ARRIVAL_SCOPE,
+        "switchboard.ingest.load",
+        "The records an arrivals pass routes: those it appended to raw, and earlier "
+        "passes' records never decided.",
+        "switchboard.engine.schema:ARRIVAL_SCOPE",
+    ),
+    Table(
+        BUILDS,
+        "switchboard.pipeline.marts",
+        "The marts' last build: from which load, under which settings, incremental or "
+        "full and why.",
+        "switchboard.publish:BUILDS",
+    ),
+    Table(
+        DATA_TESTS,
+        "switchboard.data_tests",
+        "Every dbt data test a run ran, with its outcome.",
+        "switchboard.data_tests:DATA_TESTS",
+    ),
+    Table(
+        OUTBOX_MESSAGES,
+        "switchboard.publish",
+        "Each message of a run (reassignment, review, alert, summary) per sink, and "
+        "whether it was delivered.",
+        "switchboard.publish:MESSAGES",
+    ),
+    Table(
+        ALERTS, "switchboard.publish", "Every alert a run published.", "switchboard.alerts:ALERTS"
+    ),
+    Table(
+        MESSAGE_ALERTS,
+        "switchboard.notify",
+        "Which message announced which alert on which sink.",
+        "switchboard.notify:MESSAGE_ALERTS",
+        on_demand=True,
+    ),
 )
 TABLE_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 

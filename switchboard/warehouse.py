@@ -78,14 +78,17 @@ def add_missing_columns(
     """Add to an existing table the columns of ``schema`` it lacks (a warehouse written by an
     earlier version); returns their names. Existing rows read NULL there."""
     schema_name, _, table = name.rpartition(".")
-    have = {row[0] for row in con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ?", [schema_name or "main", table],
-    ).fetchall()}
+    have = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema_name or "main", table],
+        ).fetchall()
+    }
     added = [column for column in schema if column not in have]
     for column in added:
-        con.execute(f'alter table {_quote(name)} add column "{column}" '
-                    f"{_sql_type(schema[column])}")
+        con.execute(f'alter table {_quote(name)} add column "{column}" {_sql_type(schema[column])}')
     return added
 
 
@@ -121,8 +124,14 @@ def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
         except OSError as exc:  # a full disk: name the file, as open() would have
             raise OSError(exc.errno, exc.strerror, str(lock_path)) from exc
 
-    lock = FileLock(lock_path, timeout=wait_seconds, poll_interval=0.2, thread_local=False,
-                    preserve_lock_file=True, on_acquired=name_the_holder)
+    lock = FileLock(
+        lock_path,
+        timeout=wait_seconds,
+        poll_interval=0.2,
+        thread_local=False,
+        preserve_lock_file=True,
+        on_acquired=name_the_holder,
+    )
     try:
         lock.acquire()
     except Timeout:
@@ -153,7 +162,8 @@ def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
             add_missing_columns(con, name, schema)
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
-          ) -> pl.DataFrame:
+def query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> pl.DataFrame:
     """A small parameterised read (ledger lookups, one run's rows) as a DataFrame."""
     return con.sql(sql, params=params).pl()

@@ -59,8 +59,8 @@ class WhatIf:
     id: str
     as_of: datetime
     diff: PlanDiff
-    current: str    # the current config and plan, in words
-    proposed: str   # the new ones
+    current: str  # the current config and plan, in words
+    proposed: str  # the new ones
     notes: tuple[str, ...] = ()
     folder: Path | None = None
 
@@ -68,8 +68,12 @@ class WhatIf:
         return self.diff.headline()
 
     def facts(self) -> dict[str, str]:
-        return {"what-if": self.id, "book as of": f"{self.as_of:%Y-%m-%d %H:%M} UTC",
-                "current": self.current, "new": self.proposed}
+        return {
+            "what-if": self.id,
+            "book as of": f"{self.as_of:%Y-%m-%d %H:%M} UTC",
+            "current": self.current,
+            "new": self.proposed,
+        }
 
 
 def latest_run(warehouse_path: Path) -> tuple[datetime, str] | None:
@@ -80,8 +84,10 @@ def latest_run(warehouse_path: Path) -> tuple[datetime, str] | None:
     try:
         if not warehouse.table_exists(con, "routing.runs"):
             return None
-        rows = con.execute("select as_of, rules_version from routing.runs "
-                           "order by as_of desc, started_at desc limit 1").fetchall()
+        rows = con.execute(
+            "select as_of, rules_version from routing.runs "
+            "order by as_of desc, started_at desc limit 1"
+        ).fetchall()
     finally:
         con.close()
     return (rows[0][0], rows[0][1]) if rows else None
@@ -93,26 +99,27 @@ def latest_as_of(warehouse_path: Path) -> datetime | None:
     return latest[0] if latest else None
 
 
-def whatif_id(as_of: datetime, current: pipeline.RunContext,
-              proposed: pipeline.RunContext) -> str:
+def whatif_id(as_of: datetime, current: pipeline.RunContext, proposed: pipeline.RunContext) -> str:
     """Readable and stable: the book's as-of, then a digest of both sides' inputs (export
     and plan files, settings), so the same what-if lands in the same folder."""
     digest = hashlib.sha256(f"{current.fingerprint}|{proposed.fingerprint}".encode())
     return f"{as_of:%Y%m%dT%H%M%S}-{digest.hexdigest()[:8]}"
 
 
-def _describe(config_path: Path | str | None, config: RoutingConfig,
-              plan: dict[str, Path]) -> str:
+def _describe(config_path: Path | str | None, config: RoutingConfig, plan: dict[str, Path]) -> str:
     where = str(config_path) if config_path else "the shipped routing.yml"
     files = ", ".join(f"{entity} {path}" for entity, path in plan.items())
-    return (f"{where} (rules_version {config.rules_version}); "
-            + (files or "the export's territory plan"))
+    return f"{where} (rules_version {config.rules_version}); " + (
+        files or "the export's territory plan"
+    )
 
 
 def _labelled(runner: stages.Runner, side: str) -> stages.Runner:
     """The runner, each stage's progress label naming the side it routes."""
+
     def run(stage: stages.Stage, *args: Any) -> Any:
         return runner(replace(stage, label=f"{stage.label} ({side})"), *args)
+
     return run
 
 
@@ -129,7 +136,9 @@ def _side(ctx: pipeline.RunContext, routed: pipeline.Routed) -> Side:
     """The routed side with the roster and plan its marts describe (read before the next
     side rebuilds them)."""
     with _connection(ctx.warehouse) as con:
-        reps = warehouse.query(con, """
+        reps = warehouse.query(
+            con,
+            """
             select reps.rep_id, reps.rep_name, reps.team,
                    coalesce(reps.is_available, false) as is_available,
                    workload.workload_index, reps.capacity
@@ -137,26 +146,43 @@ def _side(ctx: pipeline.RunContext, routed: pipeline.Routed) -> Side:
             left join (select rep_id, max(workload_index) as workload_index
                        from marts.fct_rep_workload where as_of_date = ? group by rep_id)
                 as workload on reps.rep_id = workload.rep_id
-        """, [ctx.as_of.date()])
-        members = warehouse.query(con, "select territory_id, rep_id "
-                                       "from marts.dim_territory_members")
-        territories = warehouse.query(con, "select territory_id, territory_name "
-                                           "from staging.stg_plan__territories")
+        """,
+            [ctx.as_of.date()],
+        )
+        members = warehouse.query(
+            con, "select territory_id, rep_id from marts.dim_territory_members"
+        )
+        territories = warehouse.query(
+            con, "select territory_id, territory_name from staging.stg_plan__territories"
+        )
     default = float(ctx.config.workload.default_capacity)
     reps = (
-        reps.with_columns(capacity=pl.when(pl.col("capacity") > 0)
-                          .then(pl.col("capacity").cast(pl.Float64)).otherwise(default))
+        reps.with_columns(
+            capacity=pl.when(pl.col("capacity") > 0)
+            .then(pl.col("capacity").cast(pl.Float64))
+            .otherwise(default)
+        )
         .with_columns(**delta_columns(ctx.config))
         .select(REPS_SCHEMA.keys())
         .cast(REPS_SCHEMA)  # type: ignore[arg-type]
     )
-    return Side(decisions=routed.decisions, conflicts=routed.conflicts,
-                rep_state=routed.rep_state, reps=reps, members=members,
-                territories=territories)
+    return Side(
+        decisions=routed.decisions,
+        conflicts=routed.conflicts,
+        rep_state=routed.rep_state,
+        reps=reps,
+        members=members,
+        territories=territories,
+    )
 
 
-def _keyed_query(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame, sql: str,
-                 params: list[object], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _keyed_query(
+    con: duckdb.DuckDBPyConnection,
+    keys: pl.DataFrame,
+    sql: str,
+    params: list[object],
+    schema: dict[str, pl.DataType],
+) -> pl.DataFrame:
     """``sql`` over the records ``keys`` lists (registered as ``_whatif_keys``)."""
     if keys.is_empty():
         return pl.DataFrame(schema=schema)
@@ -167,12 +193,14 @@ def _keyed_query(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame, sql: str,
         con.unregister("_whatif_keys")
 
 
-def _waiting(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame,
-             as_of: datetime) -> pl.DataFrame:
+def _waiting(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     """Where the records among ``keys`` wait when their latest published decision before
     the as-of left them in a queue or pool (a run leaves such records there,
     switchboard.queued)."""
-    return _keyed_query(con, keys, """
+    return _keyed_query(
+        con,
+        keys,
+        """
         select record_type, record_id, queue, rule, territory_id
         from (
             select decisions.*
@@ -185,22 +213,35 @@ def _waiting(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame,
                 order by runs.as_of desc, runs.started_at desc) = 1
         )
         where owner_id is null and queue is not null
-    """, [as_of], WAITING_SCHEMA)
+    """,
+        [as_of],
+        WAITING_SCHEMA,
+    )
 
 
 def _names(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame) -> pl.DataFrame:
-    return _keyed_query(con, keys, """
+    return _keyed_query(
+        con,
+        keys,
+        """
         select record_type, record_id, record_name from intermediate.int_records_named
         semi join _whatif_keys using (record_type, record_id)
-    """, [], NAMES_SCHEMA)
+    """,
+        [],
+        NAMES_SCHEMA,
+    )
 
 
 def _compare(ctx: pipeline.RunContext, before: Side, after: Side) -> PlanDiff:
     """compare() with where undecided queued records wait and the moved records' names."""
     decided_before = before.decisions.select(KEYS)
     decided_after = after.decisions.select(KEYS)
-    one_sided = pl.concat([decided_before.join(decided_after, on=KEYS, how="anti"),
-                           decided_after.join(decided_before, on=KEYS, how="anti")])
+    one_sided = pl.concat(
+        [
+            decided_before.join(decided_after, on=KEYS, how="anti"),
+            decided_after.join(decided_before, on=KEYS, how="anti"),
+        ]
+    )
     with _connection(ctx.warehouse) as con:
         waiting = _waiting(con, one_sided, ctx.as_of)
         moved = moved_records(before, after, waiting).filter("moved")
@@ -208,8 +249,7 @@ def _compare(ctx: pipeline.RunContext, before: Side, after: Side) -> PlanDiff:
     return compare(before, after, waiting, names)
 
 
-def _plan_files(territories: Path | str | None,
-                members: Path | str | None) -> dict[str, Path]:
+def _plan_files(territories: Path | str | None, members: Path | str | None) -> dict[str, Path]:
     plan: dict[str, Path] = {}
     for entity, source in (("territories", territories), ("territory_members", members)):
         if source is not None:
@@ -252,10 +292,16 @@ def whatif(
     when = as_of if as_of is not None else latest[0] if latest else None
     overlay = overlay_snapshot(snapshot, plan) if plan else None
     try:
+
         def context(folder: Path, config: RoutingConfig) -> pipeline.RunContext:
             return pipeline.make_context(
-                snapshot=folder, warehouse_path=real, outbox=real.parent / "outbox",
-                config=config, as_of=when, mode="territory_change", dry_run=True,
+                snapshot=folder,
+                warehouse_path=real,
+                outbox=real.parent / "outbox",
+                config=config,
+                as_of=when,
+                mode="territory_change",
+                dry_run=True,
                 allow_backdated=allow_backdated or as_of is None,
             )
 
@@ -263,9 +309,12 @@ def whatif(
         with warehouse.run_lock(real):  # a consistent copy, not one taken mid-run
             before_ctx = scratch(before_ctx)
         # Both sides route on the one copy, one after the other.
-        after_ctx = replace(context(overlay or snapshot, proposed),
-                            warehouse=before_ctx.warehouse, outbox=before_ctx.outbox,
-                            dry_run=True)
+        after_ctx = replace(
+            context(overlay or snapshot, proposed),
+            warehouse=before_ctx.warehouse,
+            outbox=before_ctx.outbox,
+            dry_run=True,
+        )
         try:
             if after_ctx.build_key != before_ctx.build_key:
                 _unmark_marts(before_ctx.warehouse)
@@ -279,13 +328,18 @@ def whatif(
             shutil.rmtree(overlay, ignore_errors=True)
     notes: tuple[str, ...] = ()
     if latest is not None and latest[1] != current.rules_version:
-        notes = (f"The latest run decided under rules_version {latest[1]}, the current "
-                 f"side under {current.rules_version}: if that run's routing.yml is the one "
-                 "in use, pass it as the current config (--current-config).",)
+        notes = (
+            f"The latest run decided under rules_version {latest[1]}, the current "
+            f"side under {current.rules_version}: if that run's routing.yml is the one "
+            "in use, pass it as the current config (--current-config).",
+        )
     result = WhatIf(
-        id=whatif_id(before_ctx.as_of, before_ctx, after_ctx), as_of=before_ctx.as_of,
-        diff=diff, current=_describe(current_config, current, {}),
-        proposed=_describe(config_path, proposed, plan), notes=notes,
+        id=whatif_id(before_ctx.as_of, before_ctx, after_ctx),
+        as_of=before_ctx.as_of,
+        diff=diff,
+        current=_describe(current_config, current, {}),
+        proposed=_describe(config_path, proposed, plan),
+        notes=notes,
     )
     return save(result, Path(out)) if out is not None else result
 

@@ -26,7 +26,13 @@ from switchboard.config.writeback import Writeback
 OBJECT_FILES = {"account": "Account.csv", "lead": "Lead.csv"}
 REVIEW_FILE = "review.csv"
 REVIEW_COLUMNS = [
-    "record_type", "record_id", "current_owner_id", "queue", "rule", "rationale", "reason",
+    "record_type",
+    "record_id",
+    "current_owner_id",
+    "queue",
+    "rule",
+    "rationale",
+    "reason",
 ]
 # What a reassignment or review message carries (its JSON payload): the columns of
 # reassignments.csv (publish.REASSIGNMENT_COLUMNS, `reason` being the decision's
@@ -57,20 +63,29 @@ def crm_owner(queues: Queues) -> pl.Expr:
     queue, object_type = pl.col("queue"), pl.col("record_type")
     mapped: list[pl.Expr] = []
     for kind in OBJECT_TYPES:
-        ids = {name: crm_id for name, owners in queues.crm_ids.items()
-               if (crm_id := getattr(owners, kind))}
+        ids = {
+            name: crm_id
+            for name, owners in queues.crm_ids.items()
+            if (crm_id := getattr(owners, kind))
+        }
         exact = {name: crm_id for name, crm_id in ids.items() if TERRITORY_ID not in name}
         if exact:
-            mapped.append(pl.when(object_type == kind).then(
-                queue.replace_strict(exact, default=None, return_dtype=pl.String())))
+            mapped.append(
+                pl.when(object_type == kind).then(
+                    queue.replace_strict(exact, default=None, return_dtype=pl.String())
+                )
+            )
         for name, crm_id in ids.items():
             if TERRITORY_ID in name:
                 head, tail = name.split(TERRITORY_ID)
-                mapped.append(pl.when(
-                    (object_type == kind) & queue.str.starts_with(head)
-                    & queue.str.ends_with(tail)
-                    & (queue.str.len_chars() > len(head) + len(tail))
-                ).then(pl.lit(crm_id)))
+                mapped.append(
+                    pl.when(
+                        (object_type == kind)
+                        & queue.str.starts_with(head)
+                        & queue.str.ends_with(tail)
+                        & (queue.str.len_chars() > len(head) + len(tail))
+                    ).then(pl.lit(crm_id))
+                )
     return pl.coalesce(pl.col("owner_id"), *mapped)
 
 
@@ -78,7 +93,8 @@ def payloads(decisions: pl.DataFrame, queues: Queues) -> pl.DataFrame:
     """The decisions a run publishes to the files, as message payload columns (PAYLOAD) and
     their kind: `review` for a manager review (the owner is kept), else `reassignment`."""
     return decisions.select(
-        kind=pl.when(pl.col("rule") == "manager_review").then(pl.lit("review"))
+        kind=pl.when(pl.col("rule") == "manager_review")
+        .then(pl.lit("review"))
         .otherwise(pl.lit("reassignment")),
         record_type="record_type",
         record_id="record_id",
@@ -98,28 +114,50 @@ def payloads(decisions: pl.DataFrame, queues: Queues) -> pl.DataFrame:
 def _yaml_key(name: pl.Expr) -> pl.Expr:
     """A queue name as a routing.yml key path part: quoted unless plain (in single quotes,
     which a CSV cell does not double)."""
-    return pl.when(name.str.contains(r"^[A-Za-z0-9_-]+$")).then(name).otherwise(
-        pl.concat_str(pl.lit("'"), name, pl.lit("'")))
+    return (
+        pl.when(name.str.contains(r"^[A-Za-z0-9_-]+$"))
+        .then(name)
+        .otherwise(pl.concat_str(pl.lit("'"), name, pl.lit("'")))
+    )
 
 
 def review_reason() -> pl.Expr:
     """Why a decision is not an owner change the CRM can apply, in words a person acts on."""
     queue, object_type = pl.col("queue"), pl.col("record_type")
-    what = pl.when(pl.col("rule") == "territory_pool").then(pl.lit("territory pool")) \
+    what = (
+        pl.when(pl.col("rule") == "territory_pool")
+        .then(pl.lit("territory pool"))
         .otherwise(pl.lit("queue"))
+    )
     return (
         # A lead kept for manager review missed its first-touch SLA (a leaver's accounts
         # with open pipeline are the other manager reviews).
         pl.when((pl.col("rule") == "manager_review") & (object_type == "lead"))
-        .then(pl.lit("owner kept for manager review (not touched within the first-touch "
-                     "SLA): nothing to write back; the manager reassigns the lead in the CRM"))
+        .then(
+            pl.lit(
+                "owner kept for manager review (not touched within the first-touch "
+                "SLA): nothing to write back; the manager reassigns the lead in the CRM"
+            )
+        )
         .when(pl.col("rule") == "manager_review")
-        .then(pl.lit("owner kept for manager review (open pipeline): nothing to write back; "
-                     "the manager hands the account over in the CRM"))
+        .then(
+            pl.lit(
+                "owner kept for manager review (open pipeline): nothing to write back; "
+                "the manager hands the account over in the CRM"
+            )
+        )
         .when(queue.is_null())
         .then(pl.lit("no owner and no queue decided"))
-        .otherwise(pl.format("no CRM id for {} {} on {}s; add queues.{}.{} to routing.yml",
-                             what, queue, object_type, _yaml_key(queue), object_type))
+        .otherwise(
+            pl.format(
+                "no CRM id for {} {} on {}s; add queues.{}.{} to routing.yml",
+                what,
+                queue,
+                object_type,
+                _yaml_key(queue),
+                object_type,
+            )
+        )
     )
 
 
@@ -132,8 +170,10 @@ def files(messages: pl.DataFrame, settings: Writeback) -> dict[str, pl.DataFrame
     reassigned = pl.col("kind") == "reassignment"
     change = reassigned & owner.is_not_null() & owner.ne_missing(pl.col("old_owner_id"))
     review = (pl.col("kind") == "review") | (reassigned & owner.is_null())
-    audit = [pl.col(_FIELD_KEYS.get(field, field)).alias(column)
-             for column, field in settings.columns.items()]
+    audit = [
+        pl.col(_FIELD_KEYS.get(field, field)).alias(column)
+        for column, field in settings.columns.items()
+    ]
     out = {
         name: messages.filter(change & (pl.col("record_type") == kind)).select(
             pl.col("record_id").alias(settings.id_column),
@@ -143,7 +183,12 @@ def files(messages: pl.DataFrame, settings: Writeback) -> dict[str, pl.DataFrame
         for kind, name in OBJECT_FILES.items()
     }
     out[REVIEW_FILE] = messages.filter(review).select(
-        "record_type", "record_id", pl.col("old_owner_id").alias("current_owner_id"), "queue",
-        "rule", pl.col("reason").alias("rationale"), review_reason().alias("reason"),
+        "record_type",
+        "record_id",
+        pl.col("old_owner_id").alias("current_owner_id"),
+        "queue",
+        "rule",
+        pl.col("reason").alias("rationale"),
+        review_reason().alias("reason"),
     )
     return out

@@ -52,7 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = item.path.as_posix()
-        return next((i for i, name in enumerate(SLOWEST_FIRST) if path.endswith(name)),
-                    len(SLOWEST_FIRST))
+        return next(
+            (i for i, name in enumerate(SLOWEST_FIRST) if path.endswith(name)), len(SLOWEST_FIRST)
+        )
 
     items.sort(key=rank)  # stable: the order within a file and among the rest is kept

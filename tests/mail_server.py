@@ -93,6 +93,7 @@ def smtp_server(server: MailServer) -> Iterator[MailServer]:
     try:
         yield server
     finally:
+
         async def close() -> None:
             listening.close()
             await listening.wait_closed()

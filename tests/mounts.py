@@ -21,14 +21,18 @@ import pytest
 def tmpfs(path: Path, *options: str) -> Iterator[Path]:
     """Mount a tmpfs at ``path`` with ``options`` (e.g. "ro", "size=1m") for the block."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8); cannot fake a full or "
-                    "read-only disk otherwise (chmod does not stop root)")
+        pytest.skip(
+            "mounting a tmpfs needs root and mount(8); cannot fake a full or "
+            "read-only disk otherwise (chmod does not stop root)"
+        )
     path.mkdir(parents=True, exist_ok=True)
     command = ["mount", "-t", "tmpfs", "-o", ",".join(options or ("rw",)), "tmpfs", str(path)]
     mounted = subprocess.run(command, capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); a full or "
-                    "read-only disk cannot be faked without it")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.strip()}); a full or "
+            "read-only disk cannot be faked without it"
+        )
     try:
         yield path
     finally:

@@ -29,23 +29,37 @@ def raw_frame(entity: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(records, schema=schema, orient="row")
 
 
-def write_raw_tables(con: duckdb.DuckDBPyConnection,
-                     tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+def write_raw_tables(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> None:
     """Replace every raw.<entity> (absent entities empty) and update raw.rep_roster as a
     full ingest of these rows (a new export, nothing set aside) would."""
     contracts = load_contracts()
     frames = {entity: raw_frame(entity, tables.get(entity, ())) for entity in contracts}
     for entity, frame in frames.items():
         warehouse.write_table(con, f"raw.{entity}", frame)
-    previous = (con.sql("select * from raw.rep_roster").pl()
-                if warehouse.table_exists(con, "raw.rep_roster") else pl.DataFrame())
+    previous = (
+        con.sql("select * from raw.rep_roster").pl()
+        if warehouse.table_exists(con, "raw.rep_roster")
+        else pl.DataFrame()
+    )
+
     def nothing(entity: str) -> pl.DataFrame:
-        return frames[entity].head(0).with_columns(
-            pl.lit(None, pl.String).alias(name) for name in PROBLEM)
+        return (
+            frames[entity]
+            .head(0)
+            .with_columns(pl.lit(None, pl.String).alias(name) for name in PROBLEM)
+        )
 
     roster = update_roster(
-        previous, reps_contract=contracts["reps"], reps=frames["reps"],
-        reps_rejected=nothing("reps"), hr=frames["hr"], hr_rejected=nothing("hr"),
-        new_reps_export=True, new_hr_export=True, now=datetime(2026, 1, 1),
+        previous,
+        reps_contract=contracts["reps"],
+        reps=frames["reps"],
+        reps_rejected=nothing("reps"),
+        hr=frames["hr"],
+        hr_rejected=nothing("hr"),
+        new_reps_export=True,
+        new_hr_export=True,
+        now=datetime(2026, 1, 1),
     )
     warehouse.write_table(con, "raw.rep_roster", roster)

@@ -40,7 +40,8 @@ BLOCK_KEYS = {
 # <https://…|label>, <mailto:…>, <@U123>, <!subteam^S123>, <!here>, <!channel>, <#C123>
 _MARKUP = re.compile(
     r"<(?:(?:https?://|mailto:)[^|<>\s]+(?:\|[^<>]*)?|@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+"
-    r"|!here|!channel|!everyone|#C[A-Z0-9]+)>")
+    r"|!here|!channel|!everyone|#C[A-Z0-9]+)>"
+)
 _ENTITY = re.compile(r"&(?!(?:amp|lt|gt);)")
 
 
@@ -68,8 +69,9 @@ def _block(block: Any) -> list[str]:
     required, optional = BLOCK_KEYS[kind]
     problems = [f"{kind} lacks `{k}`" for k in sorted(required - set(block))]
     problems += [f"{kind} has unknown key `{k}`" for k in sorted(set(block) - required - optional)]
-    if "block_id" in block and not (isinstance(block["block_id"], str)
-                                    and 0 < len(block["block_id"]) <= MAX_BLOCK_ID):
+    if "block_id" in block and not (
+        isinstance(block["block_id"], str) and 0 < len(block["block_id"]) <= MAX_BLOCK_ID
+    ):
         problems.append(f"block_id longer than {MAX_BLOCK_ID} characters or empty")
     if kind == "header" and "text" in block:
         problems += _text(block["text"], "text", MAX_HEADER_TEXT, plain_only=True)
@@ -100,8 +102,9 @@ def _text(obj: Any, where: str, limit: int, plain_only: bool = False) -> list[st
         return [f"{where} is not a text object"]
     if plain_only and obj["type"] != "plain_text":
         return [f"{where} must be plain_text"]
-    allowed = {"type", "text", "emoji"} if obj["type"] == "plain_text" else {
-        "type", "text", "verbatim"}
+    allowed = (
+        {"type", "text", "emoji"} if obj["type"] == "plain_text" else {"type", "text", "verbatim"}
+    )
     problems = [f"{where} has unknown key `{k}`" for k in sorted(set(obj) - allowed)]
     text = obj.get("text")
     if not isinstance(text, str) or not text:

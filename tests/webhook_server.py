@@ -41,18 +41,27 @@ def _self_signed(folder: Path) -> ssl.SSLContext:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
     return context
@@ -71,11 +80,13 @@ def webhook_sink(sink: Sink, tls: bool = False) -> Iterator[Sink]:
                 return
             status, headers = step if isinstance(step, tuple) else (step, {})
             if status < 300:
-                sink.received.append({
-                    "key": self.headers.get("idempotency-key"),
-                    "body": json.loads(body),
-                    "path": self.path,
-                })
+                sink.received.append(
+                    {
+                        "key": self.headers.get("idempotency-key"),
+                        "body": json.loads(body),
+                        "path": self.path,
+                    }
+                )
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -90,8 +101,7 @@ def webhook_sink(sink: Sink, tls: bool = False) -> Iterator[Sink]:
     server.daemon_threads = True
     if tls:
         with tempfile.TemporaryDirectory() as folder:
-            server.socket = _self_signed(Path(folder)).wrap_socket(server.socket,
-                                                                   server_side=True)
+            server.socket = _self_signed(Path(folder)).wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     scheme = "https" if tls else "http"

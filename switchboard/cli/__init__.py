@@ -30,8 +30,17 @@ from switchboard.cli.running import (
     err,
 )
 
-__all__ = ["EXIT_CHECK", "EXIT_GUARD", "EXIT_INFRA", "EXIT_INPUT", "EXIT_LOCKED",
-           "EXIT_PENDING", "EXIT_UNEXPECTED", "app", "main"]
+__all__ = [
+    "EXIT_CHECK",
+    "EXIT_GUARD",
+    "EXIT_INFRA",
+    "EXIT_INPUT",
+    "EXIT_LOCKED",
+    "EXIT_PENDING",
+    "EXIT_UNEXPECTED",
+    "app",
+    "main",
+]
 
 app = typer.Typer(
     name="switchboard",
@@ -46,19 +55,29 @@ app.add_typer(run_app, name="run")
 
 def _print_version(value: bool) -> None:
     if value:
-        console.print(f"switchboard {switchboard.__version__} "
-                      f"(engine {switchboard.ENGINE_VERSION})", highlight=False)
+        console.print(
+            f"switchboard {switchboard.__version__} (engine {switchboard.ENGINE_VERSION})",
+            highlight=False,
+        )
         raise typer.Exit()
 
 
 @app.callback()
 def _options(
-    debug: Annotated[bool, typer.Option(
-        "--debug", envvar="SWITCHBOARD_DEBUG",
-        help="On a failure, show the full traceback, not just the one-line error.")] = False,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_print_version, is_eager=True,
-        help="Print the version and exit.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="SWITCHBOARD_DEBUG",
+            help="On a failure, show the full traceback, not just the one-line error.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     _set_debug(debug)
 

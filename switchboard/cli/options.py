@@ -15,22 +15,30 @@ Outbox = Annotated[Path, typer.Option(help="Folder for outbox/<run_id>/ files.")
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="routing.yml (default: the shipped one).")
 ]
-MappingOpt = Annotated[str | None, typer.Option(
-    "--mapping", metavar="PRESET|FILE",
-    help="How the export's headers and values map to the contracts: a preset (hubspot, "
-         "salesforce-report) or a mapping.yml; replaces routing.yml's `mapping:`.")]
-AsOf = Annotated[
+MappingOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="ISO timestamp that fixes 'now' (default: now, UTC)."),
+    typer.Option(
+        "--mapping",
+        metavar="PRESET|FILE",
+        help="How the export's headers and values map to the contracts: a preset (hubspot, "
+        "salesforce-report) or a mapping.yml; replaces routing.yml's `mapping:`.",
+    ),
+]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="ISO timestamp that fixes 'now' (default: now, UTC).")
 ]
 Snapshot = Annotated[
     Path, typer.Option(help="Snapshot folder: one <entity>.csv or .parquet per entity.")
 ]
 Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for a running run.")]
-AllowBackdated = Annotated[bool, typer.Option(
-    "--allow-backdated",
-    help="Accept an as-of earlier than the export's records or more than a day ahead of "
-         "now (a deliberate replay).")]
+AllowBackdated = Annotated[
+    bool,
+    typer.Option(
+        "--allow-backdated",
+        help="Accept an as-of earlier than the export's records or more than a day ahead of "
+        "now (a deliberate replay).",
+    ),
+]
 
 
 def _known_guards(names: list[str] | None) -> list[str]:
@@ -44,20 +52,30 @@ def _known_guards(names: list[str] | None) -> list[str]:
         if name not in GUARD_NAMES:
             close = difflib.get_close_matches(name, GUARD_NAMES, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
-            _fail(f"--accept-guard {name} is not a guard that can be accepted: {hint}"
-                  f"the guards are {', '.join(GUARD_NAMES)}", EXIT_INPUT)
+            _fail(
+                f"--accept-guard {name} is not a guard that can be accepted: {hint}"
+                f"the guards are {', '.join(GUARD_NAMES)}",
+                EXIT_INPUT,
+            )
     return names or []
 
 
-WhatIfDir = Annotated[Path, typer.Option(
-    "--whatif-dir", help="Folder for whatif/<id>/ files (moves.csv, index.html).")]
-AcceptGuard = Annotated[list[str] | None, typer.Option(
-    "--accept-guard", callback=_known_guards, metavar="GUARD",
-    help="Accept this guard for this run only (repeatable): the stop message names it.")]
+WhatIfDir = Annotated[
+    Path,
+    typer.Option("--whatif-dir", help="Folder for whatif/<id>/ files (moves.csv, index.html)."),
+]
+AcceptGuard = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--accept-guard",
+        callback=_known_guards,
+        metavar="GUARD",
+        help="Accept this guard for this run only (repeatable): the stop message names it.",
+    ),
+]
 
 
-def _time_option(value: str | None, option: str = "--as-of", *,
-                 check_future: bool = False) -> None:
+def _time_option(value: str | None, option: str = "--as-of", *, check_future: bool = False) -> None:
     """Stop in one line on a time option that is not ISO 8601 (or, with ``check_future``,
     that lies more than a day ahead of now), before Prefect, dbt or the warehouse start."""
     from switchboard.asof import AsOfError, check_not_future, parse_time
@@ -78,8 +96,10 @@ def _accounts_option(accounts: int) -> None:
     from switchboard.generate import MIN_ACCOUNTS
 
     if accounts < MIN_ACCOUNTS:
-        _fail(f"--accounts {accounts}: the generated org needs at least {MIN_ACCOUNTS} "
-              "accounts", EXIT_INPUT)
+        _fail(
+            f"--accounts {accounts}: the generated org needs at least {MIN_ACCOUNTS} accounts",
+            EXIT_INPUT,
+        )
 
 
 def _config_option(config: Path | None, mapping: str | None = None) -> None:
@@ -117,8 +137,9 @@ def _file_options(*paths: Path | None) -> None:
             _fail(f"{path} is not a file", EXIT_INPUT)
 
 
-def _rep_option(snapshot: Path, rep: str, config: Path | None = None,
-                mapping: str | None = None) -> None:
+def _rep_option(
+    snapshot: Path, rep: str, config: Path | None = None, mapping: str | None = None
+) -> None:
     """Stop in one line when --rep is not in the snapshot's reps export (read through the
     header mapping, if any), naming the ids it probably meant (switchboard.preflight): a
     typo would otherwise decide nothing, exit 0."""

@@ -44,10 +44,18 @@ if TYPE_CHECKING:  # typer must not pay for the engine's import at start-up
     from switchboard.plans import Mode
 
 
-def _answered_from_ledger(mode: Mode, snapshot: Path, warehouse: Path, outbox: Path,
-                          config: Path | None, as_of: str | None, wait: float,
-                          allow_backdated: bool, leaver: str | None = None,
-                          mapping: str | None = None) -> bool:
+def _answered_from_ledger(
+    mode: Mode,
+    snapshot: Path,
+    warehouse: Path,
+    outbox: Path,
+    config: Path | None,
+    as_of: str | None,
+    wait: float,
+    allow_backdated: bool,
+    leaver: str | None = None,
+    mapping: str | None = None,
+) -> bool:
     """Answer a run on an export that is already published from the run ledger, before
     Prefect, dbt or Great Expectations start (a second instead of twenty): print the
     published run's summary, deliver what an outage held back, exit as the run would.
@@ -57,11 +65,16 @@ def _answered_from_ledger(mode: Mode, snapshot: Path, warehouse: Path, outbox: P
     from switchboard.pipeline.ledger import answer_from_ledger
 
     def lookup() -> object:
-        ctx = make_context(snapshot=snapshot, warehouse_path=warehouse, outbox=outbox,
-                           config=load_config(config, mapping), as_of=as_of,
-                           mode=mode,
-                           leaver_rep_ids=(leaver,) if leaver else (),
-                           allow_backdated=allow_backdated)
+        ctx = make_context(
+            snapshot=snapshot,
+            warehouse_path=warehouse,
+            outbox=outbox,
+            config=load_config(config, mapping),
+            as_of=as_of,
+            mode=mode,
+            leaver_rep_ids=(leaver,) if leaver else (),
+            allow_backdated=allow_backdated,
+        )
         return answer_from_ledger(ctx, wait)
 
     started = time.perf_counter()
@@ -74,18 +87,32 @@ def _answered_from_ledger(mode: Mode, snapshot: Path, warehouse: Path, outbox: P
     return True
 
 
-def _route_and_print(run: str, snapshot: Path, warehouse: Path,
-                     outbox: Path, config: Path | None, as_of: str | None, wait: float,
-                     allow_backdated: bool, accept_guard: list[str] | None = None,
-                     mapping: str | None = None) -> None:
+def _route_and_print(
+    run: str,
+    snapshot: Path,
+    warehouse: Path,
+    outbox: Path,
+    config: Path | None,
+    as_of: str | None,
+    wait: float,
+    allow_backdated: bool,
+    accept_guard: list[str] | None = None,
+    mapping: str | None = None,
+) -> None:
     """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
-    summary = _run_flow(lambda: _flow(run)(
-        snapshot=str(snapshot), warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, mapping=_mapping_arg(mapping),
-        as_of=as_of, lock_wait_seconds=wait,
-        allow_backdated=allow_backdated,
-        accept_guards=accept_guard,
-    ))
+    summary = _run_flow(
+        lambda: _flow(run)(
+            snapshot=str(snapshot),
+            warehouse=str(warehouse),
+            outbox=str(outbox),
+            config=str(config) if config else None,
+            mapping=_mapping_arg(mapping),
+            as_of=as_of,
+            lock_wait_seconds=wait,
+            allow_backdated=allow_backdated,
+            accept_guards=accept_guard,
+        )
+    )
     _print_summary(summary)
     _exit_if_pending(summary)
 
@@ -105,18 +132,30 @@ def run_hourly(
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     _config_option(config, mapping)
     _snapshot_option(snapshot)
-    if _answered_from_ledger("hourly", snapshot, warehouse, outbox, config, as_of, wait,
-                             allow_backdated, mapping=mapping):
+    if _answered_from_ledger(
+        "hourly", snapshot, warehouse, outbox, config, as_of, wait, allow_backdated, mapping=mapping
+    ):
         return
-    _route_and_print("hourly", snapshot, warehouse, outbox, config, as_of, wait,
-                     allow_backdated, accept_guard, mapping)
+    _route_and_print(
+        "hourly",
+        snapshot,
+        warehouse,
+        outbox,
+        config,
+        as_of,
+        wait,
+        allow_backdated,
+        accept_guard,
+        mapping,
+    )
 
 
 def run_departure(
     snapshot: Snapshot,
     rep: Annotated[str, typer.Option(help="rep_id of the leaver.")],
-    effective: Annotated[str | None, typer.Option(help="Effective date/time (default now).")]
-    = None,
+    effective: Annotated[
+        str | None, typer.Option(help="Effective date/time (default now).")
+    ] = None,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     outbox: Outbox = Path("outbox"),
     config: ConfigOpt = None,
@@ -136,18 +175,33 @@ def run_departure(
     _config_option(config, mapping)
     _snapshot_option(snapshot)
     _rep_option(snapshot, rep, config, mapping)
-    if _answered_from_ledger("departure", snapshot, warehouse, outbox, config,
-                             effective or as_of, wait, allow_backdated, leaver=rep,
-                             mapping=mapping):
+    if _answered_from_ledger(
+        "departure",
+        snapshot,
+        warehouse,
+        outbox,
+        config,
+        effective or as_of,
+        wait,
+        allow_backdated,
+        leaver=rep,
+        mapping=mapping,
+    ):
         return
-    summary = _run_flow(lambda: _flow("departure")(
-        snapshot=str(snapshot), rep=rep, effective=effective or as_of,
-        warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, mapping=_mapping_arg(mapping),
-        lock_wait_seconds=wait,
-        allow_backdated=allow_backdated,
-        accept_guards=accept_guard,
-    ))
+    summary = _run_flow(
+        lambda: _flow("departure")(
+            snapshot=str(snapshot),
+            rep=rep,
+            effective=effective or as_of,
+            warehouse=str(warehouse),
+            outbox=str(outbox),
+            config=str(config) if config else None,
+            mapping=_mapping_arg(mapping),
+            lock_wait_seconds=wait,
+            allow_backdated=allow_backdated,
+            accept_guards=accept_guard,
+        )
+    )
     _print_summary(summary)
     _exit_if_pending(summary)
 
@@ -167,17 +221,29 @@ def run_arrivals(
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     _config_option(config, mapping)
     _snapshot_option(snapshot)
-    _route_and_print("arrivals", snapshot, warehouse, outbox, config, as_of, wait,
-                     allow_backdated, accept_guard, mapping)
+    _route_and_print(
+        "arrivals",
+        snapshot,
+        warehouse,
+        outbox,
+        config,
+        as_of,
+        wait,
+        allow_backdated,
+        accept_guard,
+        mapping,
+    )
 
 
 def run_territory_change(
     snapshot: Snapshot,
     territories: Annotated[Path, typer.Option(help="The new territories.csv / .parquet.")],
-    members: Annotated[Path | None, typer.Option(help="New territory_members file, if any.")]
-    = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, publish nothing.")]
-    = False,
+    members: Annotated[
+        Path | None, typer.Option(help="New territory_members file, if any.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff, publish nothing.")
+    ] = False,
     warehouse: Warehouse = Path("warehouse.duckdb"),
     outbox: Outbox = Path("outbox"),
     config: ConfigOpt = None,
@@ -198,16 +264,23 @@ def run_territory_change(
     _file_options(territories, members)
     from switchboard.whatif import WhatIf
 
-    result = _run_flow(lambda: _flow("territory_change")(
-        snapshot=str(snapshot), territories=str(territories),
-        members=str(members) if members else None, dry_run=dry_run,
-        warehouse=str(warehouse), outbox=str(outbox),
-        config=str(config) if config else None, mapping=_mapping_arg(mapping),
-        as_of=as_of, lock_wait_seconds=wait,
-        allow_backdated=allow_backdated,
-        accept_guards=accept_guard,
-        whatif_dir=str(whatif_dir),
-    ))
+    result = _run_flow(
+        lambda: _flow("territory_change")(
+            snapshot=str(snapshot),
+            territories=str(territories),
+            members=str(members) if members else None,
+            dry_run=dry_run,
+            warehouse=str(warehouse),
+            outbox=str(outbox),
+            config=str(config) if config else None,
+            mapping=_mapping_arg(mapping),
+            as_of=as_of,
+            lock_wait_seconds=wait,
+            allow_backdated=allow_backdated,
+            accept_guards=accept_guard,
+            whatif_dir=str(whatif_dir),
+        )
+    )
     if isinstance(result, WhatIf):
         _print_whatif(result)
     else:
@@ -238,18 +311,32 @@ def demo(
     with console.status("generating the demo org…"):
         # Enough reps that neighbouring teams need not share members, so the
         # multi-territory story has two territories with different picks.
-        org = generate_org(out, accounts=accounts, seed=seed, as_of=when,
-                           reps=max(60, accounts // 1000), inbound_stories=True)
+        org = generate_org(
+            out,
+            accounts=accounts,
+            seed=seed,
+            as_of=when,
+            reps=max(60, accounts // 1000),
+            inbound_stories=True,
+        )
     console.print(f"[green]✓[/] demo org in {out}: {org}", highlight=False, soft_wrap=True)
     # The org is generated at the as-of, so export and as-of agree by construction.
-    run_hourly(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
-               as_of=when.isoformat(), wait=0, allow_backdated=True)
+    run_hourly(
+        snapshot=out,
+        warehouse=warehouse,
+        outbox=outbox,
+        config=config,
+        as_of=when.isoformat(),
+        wait=0,
+        allow_backdated=True,
+    )
     _demo_sla_pass(out, warehouse, outbox, config, when)
     _print_stories(warehouse)
 
 
-def _demo_sla_pass(out: Path, warehouse: Path, outbox: Path, config: Path | None,
-                   when: datetime) -> None:
+def _demo_sla_pass(
+    out: Path, warehouse: Path, outbox: Path, config: Path | None, when: datetime
+) -> None:
     """With routing.yml's first-touch SLA on, an arrivals pass a little after its deadline:
     the export has not changed, so it decides only the story lead nobody touched."""
     from datetime import timedelta
@@ -261,19 +348,34 @@ def _demo_sla_pass(out: Path, warehouse: Path, outbox: Path, config: Path | None
     if sla is None:
         return
     later = when + timedelta(minutes=sla.first_touch_minutes + 5)
-    console.print(f"[dim]{sla.first_touch_minutes + 5} minutes later, nobody has touched "
-                  f"{LEAD_SLA}: an arrivals pass at {later:%H:%M}[/]", highlight=False)
-    run_arrivals(snapshot=out, warehouse=warehouse, outbox=outbox, config=config,
-                 as_of=later.isoformat(), wait=0, allow_backdated=True)
+    console.print(
+        f"[dim]{sla.first_touch_minutes + 5} minutes later, nobody has touched "
+        f"{LEAD_SLA}: an arrivals pass at {later:%H:%M}[/]",
+        highlight=False,
+    )
+    run_arrivals(
+        snapshot=out,
+        warehouse=warehouse,
+        outbox=outbox,
+        config=config,
+        as_of=later.isoformat(),
+        wait=0,
+        allow_backdated=True,
+    )
 
 
 def serve(
     snapshot: Snapshot = Path("snapshot"),
     warehouse: Warehouse = Path("warehouse.duckdb"),
     outbox: Outbox = Path("outbox"),
-    deployment: Annotated[list[str] | None, typer.Option(
-        "--deployment", "-d",
-        help="Serve only this deployment of prefect.yaml (repeatable); default all.")] = None,
+    deployment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--deployment",
+            "-d",
+            help="Serve only this deployment of prefect.yaml (repeatable); default all.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the scheduled deployments (hourly-routing, arrivals, …) until Ctrl-C.
 
@@ -281,11 +383,16 @@ def serve(
     from switchboard.serve import serve as serve_deployments
 
     def ready(url: str, names: list[str]) -> None:
-        console.print(f"[green]✓[/] Prefect API {url}; serving {', '.join(names)}. "
-                      "Ctrl-C stops.", highlight=False)
+        console.print(
+            f"[green]✓[/] Prefect API {url}; serving {', '.join(names)}. Ctrl-C stops.",
+            highlight=False,
+        )
 
-    overrides = {"snapshot": str(snapshot.resolve()), "warehouse": str(warehouse.resolve()),
-                 "outbox": str(outbox.resolve())}
+    overrides = {
+        "snapshot": str(snapshot.resolve()),
+        "warehouse": str(warehouse.resolve()),
+        "outbox": str(outbox.resolve()),
+    }
     try:
         serve_deployments(overrides, on_ready=ready, only=tuple(deployment or ()))
     except ValueError as error:
@@ -302,8 +409,9 @@ def _print_stories(warehouse: Path) -> None:
     rows = story_rows(warehouse)
     if not rows:
         return
-    table = Table(title="What happened to the demo org's stories", title_justify="left",
-                  show_lines=True)
+    table = Table(
+        title="What happened to the demo org's stories", title_justify="left", show_lines=True
+    )
     table.add_column("story")
     table.add_column("outcome")
     for story, outcome in rows:

@@ -65,7 +65,12 @@ def _guarded(fn: Callable[[], T]) -> T:
     from switchboard.warehouse import WarehouseLocked
 
     known_input: tuple[type[BaseException], ...] = (
-        ConfigError, FileNotFoundError, AsOfError, SnapshotError, InputError)
+        ConfigError,
+        FileNotFoundError,
+        AsOfError,
+        SnapshotError,
+        InputError,
+    )
     try:
         return fn()
     except typer.Exit:
@@ -86,8 +91,11 @@ def _guarded(fn: Callable[[], T]) -> T:
         if _debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        _fail(f"unexpected {name}{': ' + first if first else ''} "
-              "(run with --debug for the traceback)", EXIT_UNEXPECTED)
+        _fail(
+            f"unexpected {name}{': ' + first if first else ''} "
+            "(run with --debug for the traceback)",
+            EXIT_UNEXPECTED,
+        )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -164,8 +172,11 @@ def _prefect_settings_files() -> list[Path]:
     profiles (PREFECT_PROFILES_PATH, else PREFECT_HOME/profiles.toml), and .env,
     prefect.toml and a pyproject.toml with a [tool.prefect] table in the working folder."""
     home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
-    candidates = [Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml"),
-                  Path(".env"), Path("prefect.toml")]
+    candidates = [
+        Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml"),
+        Path(".env"),
+        Path("prefect.toml"),
+    ]
     found = [path for path in candidates if path.is_file()]
     pyproject = Path("pyproject.toml")
     if pyproject.is_file() and "[tool.prefect" in pyproject.read_text(errors="replace"):
@@ -186,13 +197,16 @@ def _flow(name: str) -> Callable[..., Any]:
     import flows.ingest
     import flows.territory_change
 
-    return cast(Callable[..., Any], {
-        "hourly": flows.hourly_routing.hourly_routing,
-        "departure": flows.departure_redistribution.departure_redistribution,
-        "arrivals": flows.arrivals.arrivals,
-        "territory_change": flows.territory_change.territory_change,
-        "ingest": flows.ingest.ingest,
-    }[name])
+    return cast(
+        Callable[..., Any],
+        {
+            "hourly": flows.hourly_routing.hourly_routing,
+            "departure": flows.departure_redistribution.departure_redistribution,
+            "arrivals": flows.arrivals.arrivals,
+            "territory_change": flows.territory_change.territory_change,
+            "ingest": flows.ingest.ingest,
+        }[name],
+    )
 
 
 def _run_flow(call: Callable[[], object]) -> object:
@@ -240,10 +254,10 @@ def _frame_table(frame: object, title: str, limit: int = 60) -> Table:
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
         numeric = frame.schema[col].is_numeric()
-        table.add_column(col.replace("_", " "), justify="right" if numeric else "left",
-                         overflow="fold")
+        table.add_column(
+            col.replace("_", " "), justify="right" if numeric else "left", overflow="fold"
+        )
     shown = frame.head(limit).with_columns(pl.col(pl.Float32, pl.Float64).round(2))
     for row in shown.cast(pl.String).fill_null("—").iter_rows():
         table.add_row(*row)
     return table
-

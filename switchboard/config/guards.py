@@ -44,9 +44,13 @@ class Guards(_Strict):
         # A misspelt entity would silently guard nothing: name it, with the likely one.
         unknown = [entity for entity in limits if entity not in ROW_DROP_ENTITIES]
         if unknown:
-            raise ValueError("; ".join(
-                f"no entity `{entity}`{did_you_mean(entity, ROW_DROP_ENTITIES)}"
-                for entity in unknown) + f" (the entities are {', '.join(ROW_DROP_ENTITIES)})")
+            raise ValueError(
+                "; ".join(
+                    f"no entity `{entity}`{did_you_mean(entity, ROW_DROP_ENTITIES)}"
+                    for entity in unknown
+                )
+                + f" (the entities are {', '.join(ROW_DROP_ENTITIES)})"
+            )
         bad = {entity: share for entity, share in limits.items() if not 0 <= share <= 1}
         if bad:
             raise ValueError(f"shares must be between 0 and 1: {bad}")

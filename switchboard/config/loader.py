@@ -38,29 +38,38 @@ def load_config(path: Path | str | None = None, mapping: str | None = None) -> R
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {source}{_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config {source}: expected a mapping of settings at the top level "
-                          "(such as `workload:`)")
-    header_mapping = (_load_mapping("--mapping", mapping, Path.cwd()) if mapping else
-                      _load_mapping(f"config {source}", data.get("mapping"), source.parent))
+        raise ConfigError(
+            f"config {source}: expected a mapping of settings at the top level "
+            "(such as `workload:`)"
+        )
+    header_mapping = (
+        _load_mapping("--mapping", mapping, Path.cwd())
+        if mapping
+        else _load_mapping(f"config {source}", data.get("mapping"), source.parent)
+    )
     data["mapping"] = header_mapping
     if "sla" in data and data["sla"] is None:
         # An empty `sla:` is a section whose settings were left out (or commented out), not
         # the feature switched off: that is the section removed.
         line = _line_of(yaml.compose(text), ("sla",))
-        raise ConfigError(f"config {source}: {f'line {line}: ' if line else ''}`sla` is "
-                          "empty: give first_touch_minutes (and sources, max_reroutes), or "
-                          "remove the section to switch the first-touch SLA off")
+        raise ConfigError(
+            f"config {source}: {f'line {line}: ' if line else ''}`sla` is "
+            "empty: give first_touch_minutes (and sources, max_reroutes), or "
+            "remove the section to switch the first-touch SLA off"
+        )
     # A changed mapping file reads the same export differently: it is part of the version.
     mapped = f"|mapping={header_mapping.digest}" if header_mapping else ""
     digest = hashlib.sha256(
-        text.encode() + f"|engine={ENGINE_VERSION}{mapped}".encode()).hexdigest()
+        text.encode() + f"|engine={ENGINE_VERSION}{mapped}".encode()
+    ).hexdigest()
     data["rules_version"] = digest[:12]
     try:
         return RoutingConfig.model_validate(data)
     except ValidationError as exc:
         tree = yaml.compose(text)
-        raise ConfigError(f"config {source}: " + "; ".join(
-            _explain(error, tree) for error in exc.errors())) from None
+        raise ConfigError(
+            f"config {source}: " + "; ".join(_explain(error, tree) for error in exc.errors())
+        ) from None
 
 
 def _load_mapping(where: str, spec: object, base: Path) -> HeaderMapping | None:
@@ -75,19 +84,17 @@ def _load_mapping(where: str, spec: object, base: Path) -> HeaderMapping | None:
             return load_mapping(spec, base=base)
     except MappingError as exc:
         raise ConfigError(f"{where}: `mapping`: {exc}") from None
-    raise ConfigError(f"{where}: `mapping` must be a preset name, a file or a "
-                      "mapping of entities")
+    raise ConfigError(f"{where}: `mapping` must be a preset name, a file or a mapping of entities")
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """": line 3: expected ... (while parsing a flow sequence that starts on line 2)"."""
+    """ ": line 3: expected ... (while parsing a flow sequence that starts on line 2)"."""
     if not isinstance(exc, yaml.MarkedYAMLError):
         return f": {exc}"
     where = f": line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
     what = exc.problem or "not valid YAML"
     if exc.context:
-        started = (f" that starts on line {exc.context_mark.line + 1}"
-                   if exc.context_mark else "")
+        started = f" that starts on line {exc.context_mark.line + 1}" if exc.context_mark else ""
         what += f" ({exc.context}{started})"
     return f"{where}: not valid YAML: {what}"
 
@@ -108,18 +115,24 @@ def _explain(error: ErrorDetails, tree: yaml.Node | None) -> str:
         key = str(loc[-1])
         under = f" under `{_dotted(loc[:-1])}`" if loc[:-1] else ""
         keys = _keys_at(loc[:-1])
-        hint = did_you_mean(key, keys) or (f" (the keys there are {', '.join(keys)})"
-                                           if keys else "")
+        hint = did_you_mean(key, keys) or (
+            f" (the keys there are {', '.join(keys)})" if keys else ""
+        )
         return f"{at}unknown key `{key}`{under}{hint}"
     name = f"`{_dotted(loc)}`" if loc else "the settings"
     if error["type"] == "missing":
         return f"{at}{name} is missing"
     if error["type"] == "literal_error":
         expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-        return (f"{at}{name} is `{error['input']}`{did_you_mean(str(error['input']), expected)}"
-                f" (one of {', '.join(expected)})")
-    got = "" if error["type"].startswith("value_error") or isinstance(
-        error["input"], dict | list) else f", not `{error['input']}`"
+        return (
+            f"{at}{name} is `{error['input']}`{did_you_mean(str(error['input']), expected)}"
+            f" (one of {', '.join(expected)})"
+        )
+    got = (
+        ""
+        if error["type"].startswith("value_error") or isinstance(error["input"], dict | list)
+        else f", not `{error['input']}`"
+    )
     return f"{at}{name}: {message[:1].lower()}{message[1:]}{got}"
 
 
@@ -140,8 +153,11 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
             if match is None:
                 break
             line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and (
-                0 <= part < len(node.value)):
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and (0 <= part < len(node.value))
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
@@ -159,8 +175,9 @@ def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
             break
         field = model.model_fields.get(part)
         # A section with keys of the user's own (queues: their names) types them all alike.
-        model = _section(field.annotation if field else
-                         get_type_hints(model).get("__pydantic_extra__"))
+        model = _section(
+            field.annotation if field else get_type_hints(model).get("__pydantic_extra__")
+        )
     if model is None:
         return []
     return [name for name in model.model_fields if name != "rules_version"]

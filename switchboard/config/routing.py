@@ -29,15 +29,11 @@ class Rule(_Strict):
     enabled: bool = True
 
 
-
 OwnerProblem = Literal[
     "unowned", "unknown_owner", "terminated", "deactivated", "role_change", "outside_territory"
 ]
 
-DEFAULT_RULES = [
-    Rule.model_validate({"name": n})
-    for n in ORDERED_RULES
-]
+DEFAULT_RULES = [Rule.model_validate({"name": n}) for n in ORDERED_RULES]
 
 
 class RoutingConfig(_Strict):
@@ -75,8 +71,10 @@ class RoutingConfig(_Strict):
     @classmethod
     def _sla_settings(cls, value: object) -> object:
         if value is not None and not isinstance(value, dict | Sla):
-            raise ValueError(f"is `{value}`, not settings such as `{{first_touch_minutes: 30, "
-                             "sources: [Web], max_reroutes: 2}`")
+            raise ValueError(
+                f"is `{value}`, not settings such as `{{first_touch_minutes: 30, "
+                "sources: [Web], max_reroutes: 2}`"
+            )
         return value
 
     @model_validator(mode="after")

@@ -34,8 +34,10 @@ def _check_url(url: str | None, schemes: tuple[str, ...], example: str) -> str |
         return None
     scheme, sep, _ = url.partition("://")
     if not sep or scheme.lower() not in schemes:
-        raise ValueError(f"`{_redacted(url)}` is not a URL this sink takes: use "
-                         f"{' or '.join(f'{s}://' for s in schemes)} (e.g. {example})")
+        raise ValueError(
+            f"`{_redacted(url)}` is not a URL this sink takes: use "
+            f"{' or '.join(f'{s}://' for s in schemes)} (e.g. {example})"
+        )
     return url
 
 
@@ -78,8 +80,9 @@ class Email(_Strict):
     @field_validator("url")
     @classmethod
     def _email_url(cls, url: str | None) -> str | None:
-        return _check_url(url, EMAIL_SCHEMES,
-                          "mailtos://user:password@smtp.example.com?to=revops@example.com")
+        return _check_url(
+            url, EMAIL_SCHEMES, "mailtos://user:password@smtp.example.com?to=revops@example.com"
+        )
 
 
 class Teams(_Strict):
@@ -94,8 +97,9 @@ class Teams(_Strict):
     @field_validator("url")
     @classmethod
     def _teams_url(cls, url: str | None) -> str | None:
-        return _check_url(url, TEAMS_SCHEMES,
-                          "the workflow's https://…logic.azure.com/workflows/… URL")
+        return _check_url(
+            url, TEAMS_SCHEMES, "the workflow's https://…logic.azure.com/workflows/… URL"
+        )
 
 
 class Sinks(_Strict):
@@ -125,8 +129,10 @@ class Messages(_Strict):
     @classmethod
     def _slack_id(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[UWS][A-Z0-9]{2,}", value):
-            raise ValueError(f"`{value}` is not a Slack member id (U0123ABCD, W0123ABCD) or "
-                             "user group id (S0123ABCD)")
+            raise ValueError(
+                f"`{value}` is not a Slack member id (U0123ABCD, W0123ABCD) or "
+                "user group id (S0123ABCD)"
+            )
         return value
 
     @field_validator("record_url")
@@ -137,18 +143,22 @@ class Messages(_Strict):
         if isinstance(value, dict):
             unknown = [t for t in value if t not in RECORD_URL_TYPES]
             if unknown:
-                raise ValueError("; ".join(
-                    f"no record type `{t}`{did_you_mean(t, RECORD_URL_TYPES)}" for t in unknown)
-                    + f" (the types are {', '.join(RECORD_URL_TYPES)})")
+                raise ValueError(
+                    "; ".join(
+                        f"no record type `{t}`{did_you_mean(t, RECORD_URL_TYPES)}" for t in unknown
+                    )
+                    + f" (the types are {', '.join(RECORD_URL_TYPES)})"
+                )
         for template in value.values() if isinstance(value, dict) else [value]:
             if not re.match(r"^https?://[^/{}]", template):
-                raise ValueError(f"`{template}` must start with https:// (or http://) and a "
-                                 "host")
+                raise ValueError(f"`{template}` must start with https:// (or http://) and a host")
             names = _PLACEHOLDER.findall(template)
             if "id" not in names:
                 raise ValueError(f"`{template}` has no `{{id}}` for the record's id")
             wrong = [n for n in names if n not in ("id", "record_type")]
             if wrong:
-                raise ValueError(f"`{template}`: unknown placeholder `{{{wrong[0]}}}` "
-                                 "(the placeholders are {id} and {record_type})")
+                raise ValueError(
+                    f"`{template}`: unknown placeholder `{{{wrong[0]}}}` "
+                    "(the placeholders are {id} and {record_type})"
+                )
         return value

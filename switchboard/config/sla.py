@@ -39,10 +39,15 @@ class Sla(_Strict):
         if isinstance(value, list):
             odd = [v for v in value if not isinstance(v, str) or not v.strip()]
             if odd:
-                shown = f"`{odd[0]}`" if odd[0] not in (None, "") and str(odd[0]).strip() \
+                shown = (
+                    f"`{odd[0]}`"
+                    if odd[0] not in (None, "") and str(odd[0]).strip()
                     else "an empty value"
-                raise ValueError(f"{shown} is not a lead source: list the leads.source "
-                                 "values the SLA applies to, such as `[Web, Demo Request]`")
+                )
+                raise ValueError(
+                    f"{shown} is not a lead source: list the leads.source "
+                    "values the SLA applies to, such as `[Web, Demo Request]`"
+                )
         return value
 
     @property

@@ -24,12 +24,12 @@ class Workload(_Strict):
     @model_validator(mode="after")
     def _release_below_high_water(self) -> Workload:
         if self.release > self.high_water:
-            raise ValueError(f"release: must not exceed high_water ({self.release:g} > "
-                             f"{self.high_water:g})")
+            raise ValueError(
+                f"release: must not exceed high_water ({self.release:g} > {self.high_water:g})"
+            )
         return self
 
 
 class Redistribution(_Strict):
     manager_review_open_pipeline: bool = True
     pool_tiers: list[int] = [3]
-

@@ -9,8 +9,16 @@ from pydantic import Field, model_validator
 from switchboard.config.base import _Strict
 
 # The decision fields a write-back file's audit columns may carry.
-WritebackField = Literal["previous_owner_id", "queue", "rule", "territory_id", "rationale",
-                         "decided_at", "run_id", "rules_version"]
+WritebackField = Literal[
+    "previous_owner_id",
+    "queue",
+    "rule",
+    "territory_id",
+    "rationale",
+    "decided_at",
+    "run_id",
+    "rules_version",
+]
 
 
 AUDIT_COLUMNS: dict[str, WritebackField] = {
@@ -37,7 +45,9 @@ class Writeback(_Strict):
         folded = [name.strip().lower() for name in names]
         twice = sorted({name for name in names if folded.count(name.strip().lower()) > 1})
         if twice:
-            raise ValueError(f"columns: {', '.join(f'`{n}`' for n in twice)} would name two "
-                             f"columns (the files start with {self.id_column} and "
-                             f"{self.owner_column}; case is ignored)")
+            raise ValueError(
+                f"columns: {', '.join(f'`{n}`' for n in twice)} would name two "
+                f"columns (the files start with {self.id_column} and "
+                f"{self.owner_column}; case is ignored)"
+            )
         return self

@@ -31,9 +31,7 @@ _SCHEMA.update(CONFLICTS)
 
 
 def _candidate(rule: str, territory_id: pl.Expr, owner_id: pl.Expr, queue: pl.Expr) -> pl.Expr:
-    return pl.struct(
-        rule=pl.lit(rule), territory_id=territory_id, owner_id=owner_id, queue=queue
-    )
+    return pl.struct(rule=pl.lit(rule), territory_id=territory_id, owner_id=owner_id, queue=queue)
 
 
 def _candidate_rows(
@@ -108,10 +106,7 @@ def with_names(frame: pl.LazyFrame, names: pl.LazyFrame, columns: dict[str, str]
 
 
 def territory_descriptions(
-    matched: pl.DataFrame,
-    decided: pl.LazyFrame,
-    names: pl.LazyFrame,
-    territories: pl.DataFrame,
+    matched: pl.DataFrame, decided: pl.LazyFrame, names: pl.LazyFrame, territories: pl.DataFrame
 ) -> pl.DataFrame:
     """Per contested record (``seq``): candidate structs and readable text of its territories.
 
@@ -195,92 +190,79 @@ def build_conflicts(
         & named_owner.is_not_null()
         & (owner_elsewhere | pick_elsewhere)
     )
-    subsidiary = (
-        subsidiaries.pipe(
-            with_names,
-            names,
-            {
-                "named_parent_owner_id": "named_parent_owner_name",
-                "account_owner_id": "account_owner_name",
-                "pick_owner_id": "pick_owner_name",
-            },
-        )
-        .select(
-            *outcome,
-            conflict_type=pl.lit("named_subsidiary"),
-            rationale=pl.format(
-                "Parent account {} is named to {}, but {}; ",
-                pl.coalesce("named_parent_account_name", "named_parent_account_id"),
-                "named_parent_owner_name",
+    subsidiary = subsidiaries.pipe(
+        with_names,
+        names,
+        {
+            "named_parent_owner_id": "named_parent_owner_name",
+            "account_owner_id": "account_owner_name",
+            "pick_owner_id": "pick_owner_name",
+        },
+    ).select(
+        *outcome,
+        conflict_type=pl.lit("named_subsidiary"),
+        rationale=pl.format(
+            "Parent account {} is named to {}, but {}; ",
+            pl.coalesce("named_parent_account_name", "named_parent_account_id"),
+            "named_parent_owner_name",
+            pl.concat_str(
+                [
+                    pl.when(owner_elsewhere).then(
+                        pl.format("the account owner is {}", "account_owner_name")
+                    ),
+                    pl.when(pick_elsewhere).then(
+                        pl.format("territory {} picks {}", "win_territory_name", "pick_owner_name")
+                    ),
+                ],
+                separator=" and ",
+                ignore_nulls=True,
+            ),
+        ),
+    )
+
+    differs_from_owner = account_owner.is_not_null() & (several | (pipeline_min != account_owner))
+    differs_from_pick = pick.is_not_null() & (several | (pipeline_min != pick))
+    mismatched = decided.filter(
+        (pl.col("pipeline_owner_count").fill_null(0) > 0) & (differs_from_owner | differs_from_pick)
+    )
+    pipeline = mismatched.pipe(
+        with_names,
+        names,
+        {
+            "pipeline_owner_id": "pipeline_owner_name",
+            "account_owner_id": "account_owner_name",
+            "pick_owner_id": "pick_owner_name",
+        },
+    ).select(
+        *outcome,
+        conflict_type=pl.lit("pipeline_owner_mismatch"),
+        rationale=pl.concat_str(
+            [
+                pl.format(
+                    "Open opportunity {} is owned by {}", "pipeline_opp_id", "pipeline_owner_name"
+                ),
+                pl.when(several).then(
+                    pl.format(" (and {} other owners)", pl.col("pipeline_owner_count") - 1)
+                ),
+                pl.lit(", unlike "),
                 pl.concat_str(
                     [
-                        pl.when(owner_elsewhere).then(
-                            pl.format("the account owner is {}", "account_owner_name")
+                        pl.when(differs_from_owner).then(
+                            pl.format("the account owner {}", "account_owner_name")
                         ),
-                        pl.when(pick_elsewhere).then(
+                        pl.when(differs_from_pick).then(
                             pl.format(
-                                "territory {} picks {}", "win_territory_name", "pick_owner_name"
+                                "territory {}'s pick {}", "win_territory_name", "pick_owner_name"
                             )
                         ),
                     ],
                     separator=" and ",
                     ignore_nulls=True,
                 ),
-            ),
-        )
-    )
-
-    differs_from_owner = account_owner.is_not_null() & (several | (pipeline_min != account_owner))
-    differs_from_pick = pick.is_not_null() & (several | (pipeline_min != pick))
-    mismatched = decided.filter(
-        (pl.col("pipeline_owner_count").fill_null(0) > 0)
-        & (differs_from_owner | differs_from_pick)
-    )
-    pipeline = (
-        mismatched.pipe(
-            with_names,
-            names,
-            {
-                "pipeline_owner_id": "pipeline_owner_name",
-                "account_owner_id": "account_owner_name",
-                "pick_owner_id": "pick_owner_name",
-            },
-        )
-        .select(
-            *outcome,
-            conflict_type=pl.lit("pipeline_owner_mismatch"),
-            rationale=pl.concat_str(
-                [
-                    pl.format(
-                        "Open opportunity {} is owned by {}",
-                        "pipeline_opp_id",
-                        "pipeline_owner_name",
-                    ),
-                    pl.when(several).then(
-                        pl.format(" (and {} other owners)", pl.col("pipeline_owner_count") - 1)
-                    ),
-                    pl.lit(", unlike "),
-                    pl.concat_str(
-                        [
-                            pl.when(differs_from_owner).then(
-                                pl.format("the account owner {}", "account_owner_name")
-                            ),
-                            pl.when(differs_from_pick).then(
-                                pl.format(
-                                    "territory {}'s pick {}",
-                                    "win_territory_name",
-                                    "pick_owner_name",
-                                )
-                            ),
-                        ],
-                        separator=" and ",
-                        ignore_nulls=True,
-                    ),
-                    pl.lit("; "),
-                ],
-                ignore_nulls=True,
-            ),
-        )
+                pl.lit("; "),
+            ],
+            ignore_nulls=True,
+        ),
     )
 
     candidates = pl.concat(
@@ -306,8 +288,10 @@ def build_conflicts(
             owner_id="owner_id",
             queue="queue",
             rationale=pl.concat_str(
-                [pl.col("rationale"), pl.format("resolved by {} to {}.", "rule",
-                                                pl.coalesce("owner_name", "queue"))]
+                [
+                    pl.col("rationale"),
+                    pl.format("resolved by {} to {}.", "rule", pl.coalesce("owner_name", "queue")),
+                ]
             ),
         )
         .cast(_SCHEMA)  # type: ignore[arg-type]

@@ -55,8 +55,10 @@ class Selection:
         known = {*get_args(OwnerProblem), OUTSIDE_TERRITORY}
         unknown = sorted(set(self.also_repairs) - known)
         if unknown:
-            raise ValueError(f"unknown owner problem {', '.join(unknown)}; "
-                             f"the problems are {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown owner problem {', '.join(unknown)}; "
+                f"the problems are {', '.join(sorted(known))}"
+            )
 
     def repairs(self, config: RoutingConfig) -> list[str]:
         return [*config.hourly_repairs, *self.also_repairs]
@@ -193,8 +195,9 @@ def _outside_territory(accounts: pl.LazyFrame, inputs: EngineInputs) -> pl.LazyF
     )
 
 
-def _selected(selection: Selection, config: RoutingConfig, leaver_rep_ids: Sequence[str]
-              ) -> pl.Expr:
+def _selected(
+    selection: Selection, config: RoutingConfig, leaver_rep_ids: Sequence[str]
+) -> pl.Expr:
     """Which records this run decides, given their owner problem."""
     if selection.leavers_only:
         return pl.col("previous_owner_id").is_in(list(leaver_rep_ids))
@@ -286,10 +289,9 @@ def records_needing_owner(
         lead_records = _with_breaches(lead_records, breaches)
         selected = selected | pl.col("sla")
         if scope is not None:
-            scope = pl.concat([
-                scope,
-                breaches.lazy().select(record_type=pl.lit("lead"), record_id="lead_id"),
-            ]).unique()
+            scope = pl.concat(
+                [scope, breaches.lazy().select(record_type=pl.lit("lead"), record_id="lead_id")]
+            ).unique()
     records = pl.concat([account_records, lead_records])
     if scope is not None:
         records = records.join(

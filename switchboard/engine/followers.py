@@ -72,14 +72,9 @@ def with_followers(facts: pl.LazyFrame, config: RoutingConfig) -> pl.LazyFrame:
     )
     if "account_owner" not in config.enabled_rules:
         return frame
-    accounts = (
-        frame.filter((pl.col("record_type") == "account") & ~manager_reviewed(config))
-        .select(
-            account_key="record_id",
-            _followed_seq="seq",
-            _followed_owner_id="earlier_owner_id",
-        )
-    )
+    accounts = frame.filter(
+        (pl.col("record_type") == "account") & ~manager_reviewed(config)
+    ).select(account_key="record_id", _followed_seq="seq", _followed_owner_id="earlier_owner_id")
     before = rules_before_territory(config)
     if "account_owner" in before:
         ahead = [rule_outcome(r, config).owner_id for r in before[: before.index("account_owner")]]
@@ -87,8 +82,9 @@ def with_followers(facts: pl.LazyFrame, config: RoutingConfig) -> pl.LazyFrame:
     else:
         waits = pl.lit(False)  # the territory rule comes first: nothing to hold back
     links = (
-        frame.filter((pl.col("record_type") == "lead") & pl.col("account_key").is_not_null()
-                     & ~pl.col("sla"))
+        frame.filter(
+            (pl.col("record_type") == "lead") & pl.col("account_key").is_not_null() & ~pl.col("sla")
+        )
         .select("seq", "account_key")
         .join(accounts, on="account_key", how="inner")
         .drop("account_key")
@@ -143,8 +139,14 @@ def redecide_followers(decided: pl.LazyFrame, outcomes: list[Outcome]) -> pl.Laz
             pl.col("win_territory_name")
         ),
     )
-    redecided = ["rule", "owner_id", "queue", "territory_id", "account_owner_candidate",
-                 "account_owner_id"]
+    redecided = [
+        "rule",
+        "owner_id",
+        "queue",
+        "territory_id",
+        "account_owner_candidate",
+        "account_owner_id",
+    ]
     followers = (
         decided.filter(pl.col("follows"))
         .drop("account_owner_queue", "account_owner_territory_id")

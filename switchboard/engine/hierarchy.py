@@ -295,9 +295,7 @@ def sla_outcomes() -> list[Outcome]:
             rule=pl.lit("manager_review"),
             owner_id=pl.when(sla).then(pl.col("previous_owner_id")),
             queue=_NO_OWNER,
-            territory_id=pl.when(sla).then(
-                pl.coalesce("win_territory_id", "sla_territory_id")
-            ),
+            territory_id=pl.when(sla).then(pl.coalesce("win_territory_id", "sla_territory_id")),
         ),
     ]
 

@@ -43,10 +43,7 @@ FRAME_COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "amount": pl.Float64(),
         "created_at": TIMESTAMP,
     },
-    "named_accounts": {
-        "account_id": pl.String(),
-        "owner_id": pl.String(),
-    },
+    "named_accounts": {"account_id": pl.String(), "owner_id": pl.String()},
     "reps": {
         "rep_id": pl.String(),
         "rep_name": pl.String(),
@@ -69,29 +66,14 @@ FRAME_COLUMNS: dict[str, dict[str, pl.DataType]] = {
         "rep_id": pl.String(),
         "weight": pl.Float64(),
     },
-    "workload": {
-        "rep_id": pl.String(),
-        "workload_index": pl.Float64(),
-        "capacity": pl.Float64(),
-    },
-    "rep_state": {
-        "rep_id": pl.String(),
-        "is_overflowing": pl.Boolean(),
-        "rr_position": pl.Int64(),
-    },
+    "workload": {"rep_id": pl.String(), "workload_index": pl.Float64(), "capacity": pl.Float64()},
+    "rep_state": {"rep_id": pl.String(), "is_overflowing": pl.Boolean(), "rr_position": pl.Int64()},
     # Records given to reps after ``workload`` was computed (earlier arrivals passes of the
     # day): they count towards each rep's start index.
-    "recent_assignments": {
-        "record_type": pl.String(),
-        "rep_id": pl.String(),
-    },
+    "recent_assignments": {"record_type": pl.String(), "rep_id": pl.String()},
     # routing.round_robin from the previous run: where each round-robin territory's
     # rotation stopped (switchboard.engine.rotation).
-    "round_robin": {
-        "territory_id": pl.String(),
-        "cycle_key": pl.String(),
-        "position": pl.Int64(),
-    },
+    "round_robin": {"territory_id": pl.String(), "cycle_key": pl.String(), "position": pl.Int64()},
     # The first-touch clocks of leads a territory gave a rep (int_lead_sla_clocks): which
     # ran out is the engine's to decide (switchboard.engine.sla).
     "sla_clocks": {
@@ -110,11 +92,7 @@ FRAME_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 # hand-built frames. A missing one reads as null (no time zone, no working hours, no
 # skills, the workload method).
 OPTIONAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
-    "reps": {
-        "skills": pl.List(pl.String()),
-        "timezone": pl.String(),
-        "working_hours": pl.String(),
-    },
+    "reps": {"skills": pl.List(pl.String()), "timezone": pl.String(), "working_hours": pl.String()},
     "leads": {"required_skills": pl.List(pl.String())},
     "territory_members": {"territory_method": pl.String()},
 }
@@ -125,8 +103,15 @@ SCOPE_COLUMNS: dict[str, pl.DataType] = {"record_type": pl.String(), "record_id"
 
 # Frames a snapshot may legitimately lack (no CRM leads export, first run without state).
 OPTIONAL_FRAMES = frozenset(
-    {"leads", "opportunities", "named_accounts", "rep_state", "recent_assignments",
-     "round_robin", "sla_clocks"}
+    {
+        "leads",
+        "opportunities",
+        "named_accounts",
+        "rep_state",
+        "recent_assignments",
+        "round_robin",
+        "sla_clocks",
+    }
 )
 
 # The warehouse table behind each input, accepted as an alias by `EngineInputs.from_frames`.

@@ -106,9 +106,11 @@ def _account_owner(owner: pl.Expr) -> pl.Expr:
     )
     owned = pl.concat_str(
         [
-            lit(" matched account "), pl.coalesce("account_name", "account_key"),
+            lit(" matched account "),
+            pl.coalesce("account_name", "account_key"),
             _group(" by ", pl.col("match_method").replace(_METHOD_WORDING)),
-            lit(", owned by "), owner,
+            lit(", owned by "),
+            owner,
         ],
         ignore_nulls=True,
     )
@@ -128,9 +130,7 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
     skipped = pl.col("skipped_text")
     queue = pl.col("queue")
     no_territory = pl.col("win_territory_id").is_null()
-    record = pl.when(pl.col("record_type") == "lead").then(lit("lead")).otherwise(
-        lit("account")
-    )
+    record = pl.when(pl.col("record_type") == "lead").then(lit("lead")).otherwise(lit("account"))
     skills = pl.col("skills_text")
     # A lead requiring skills nobody in the territory has, else nobody could take it.
     overflow: tuple[str, list[pl.Expr]] = (
@@ -141,7 +141,8 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
             .otherwise(
                 pl.concat_str(
                     [
-                        lit(" member of territory "), territory,
+                        lit(" member of territory "),
+                        territory,
                         _group(" with skills ", skills),
                         lit(" could take it"),
                         _group(" (", skipped, " skipped, the rest at capacity)"),
@@ -149,44 +150,59 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
                     ignore_nulls=True,
                 )
             ),
-            lit("; sent to overflow queue "), queue,
+            lit("; sent to overflow queue "),
+            queue,
         ],
     )
     if "territory" not in config.enabled_rules:
-        overflow = ("Territory", [lit(" routing is off; matched territory "), territory,
-                                  lit(", sent to overflow queue "), queue])
+        overflow = (
+            "Territory",
+            [
+                lit(" routing is off; matched territory "),
+                territory,
+                lit(", sent to overflow queue "),
+                queue,
+            ],
+        )
     # How the territory's pick went, after "... to <owner>".
     pick = [
         pl.when(pl.col("alloc_rr_position").is_not_null())
         .then(lit(" (next in the round-robin rotation, index "))
         .otherwise(lit(" (lightest available member, index ")),
-        pl.col("alloc_index").round(0).cast(pl.Int64), lit(")"),
+        pl.col("alloc_index").round(0).cast(pl.Int64),
+        lit(")"),
         _group("; has skills ", skills),
-        pl.when(pl.col("alloc_off_hours")).then(
-            _group("; outside working hours; ", owner, " starts ",
-                   pl.col("alloc_next_start_text"))
-        ).otherwise(_group("; not working now: ", pl.col("off_duty_text"))),
+        pl.when(pl.col("alloc_off_hours"))
+        .then(
+            _group("; outside working hours; ", owner, " starts ", pl.col("alloc_next_start_text"))
+        )
+        .otherwise(_group("; not working now: ", pl.col("off_duty_text"))),
         _group("; ", skipped, " skipped"),
     ]
     # A lead past its first-touch SLA: "Not touched within 30 min by Ana Lopez; ...".
     minutes = config.sla.first_touch_minutes if config.sla is not None else 0
     most = config.sla.max_reroutes if config.sla is not None else 0
-    lapsed = [lit(f" touched within {minutes} min by "),
-              pl.coalesce("previous_owner_name", "previous_owner_id")]
+    lapsed = [
+        lit(f" touched within {minutes} min by "),
+        pl.coalesce("previous_owner_name", "previous_owner_id"),
+    ]
     reroutes = pl.col("sla_reroutes").fill_null(0)
     return {
         "manager_review": (
             "Account",
-            [lit(" has open pipeline ("), pl.col("pipeline_opp_id"),
-             lit("), kept for manager review")],
+            [
+                lit(" has open pipeline ("),
+                pl.col("pipeline_opp_id"),
+                lit("), kept for manager review"),
+            ],
         ),
         "territory_pool": (
             "Tier",
             [
                 _group(" ", pl.col("tier")),
-                pl.when(no_territory).then(lit(" account sent to ")).otherwise(
-                    lit(" account sent to territory pool ")
-                ),
+                pl.when(no_territory)
+                .then(lit(" account sent to "))
+                .otherwise(lit(" account sent to territory pool ")),
                 queue,
                 pl.when(no_territory).then(lit(" (no territory matched)")),
             ],
@@ -194,9 +210,11 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
         "open_opportunity": (
             "Open",
             [
-                lit(" opportunity "), pl.col("opp_id"),
+                lit(" opportunity "),
+                pl.col("opp_id"),
                 _group(" (", _amount(), ")"),
-                lit(" is owned by "), owner,
+                lit(" is owned by "),
+                owner,
                 _group("; ", record, " matched ", pl.col("match_text")),
             ],
         ),
@@ -206,8 +224,12 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
         ),
         "named_parent": (
             "Parent",
-            [lit(" account "), pl.col("named_source_name"),
-             lit(" is a named account assigned to "), owner],
+            [
+                lit(" account "),
+                pl.col("named_source_name"),
+                lit(" is a named account assigned to "),
+                owner,
+            ],
         ),
         "account_owner": ("Lead", [_account_owner(owner)]),
         "territory": ("Routed", [lit(" by territory "), territory, lit(" to "), owner, *pick]),
@@ -215,28 +237,41 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
             "Not",
             [
                 *lapsed,
-                lit("; re-routed ("), (reroutes + 1).cast(pl.String), lit(f" of {most})"),
-                lit(" by territory "), territory, lit(" to "), owner, *pick,
+                lit("; re-routed ("),
+                (reroutes + 1).cast(pl.String),
+                lit(f" of {most})"),
+                lit(" by territory "),
+                territory,
+                lit(" to "),
+                owner,
+                *pick,
             ],
         ),
         "sla_manager_review": (
             "Not",
             [
                 *lapsed,
-                pl.when(pl.col("sla_exhausted") & (reroutes > 0)).then(pl.format(
-                    " after {} re-route{} (sla.max_reroutes)", reroutes,
-                    pl.when(reroutes == 1).then(lit("")).otherwise(lit("s")),
-                ))
-                .when(pl.col("sla_exhausted")).then(lit(" (sla.max_reroutes is 0)"))
-                .otherwise(pl.concat_str(
-                    [
-                        lit("; no other member of territory "),
-                        pl.coalesce(territory, "sla_territory_id"),
-                        lit(" could take it"),
-                        _group(" (", skipped, " skipped, the rest at capacity or held it)"),
-                    ],
-                    ignore_nulls=True,
-                )),
+                pl.when(pl.col("sla_exhausted") & (reroutes > 0))
+                .then(
+                    pl.format(
+                        " after {} re-route{} (sla.max_reroutes)",
+                        reroutes,
+                        pl.when(reroutes == 1).then(lit("")).otherwise(lit("s")),
+                    )
+                )
+                .when(pl.col("sla_exhausted"))
+                .then(lit(" (sla.max_reroutes is 0)"))
+                .otherwise(
+                    pl.concat_str(
+                        [
+                            lit("; no other member of territory "),
+                            pl.coalesce(territory, "sla_territory_id"),
+                            lit(" could take it"),
+                            _group(" (", skipped, " skipped, the rest at capacity or held it)"),
+                        ],
+                        ignore_nulls=True,
+                    )
+                ),
                 lit("; kept for manager review"),
             ],
         ),
@@ -247,7 +282,8 @@ def _sentences(config: RoutingConfig) -> dict[str, tuple[str, list[pl.Expr]]]:
                 pl.when(no_territory)
                 .then(lit(" territory or other rule matched"))
                 .otherwise(lit(" rule found an available owner")),
-                lit("; sent to catch-all queue "), queue,
+                lit("; sent to catch-all queue "),
+                queue,
             ],
         ),
     }
@@ -387,7 +423,8 @@ def candidate_list(config: RoutingConfig) -> pl.Expr:
     # A lead re-routed for its SLA: that decision is its only candidate.
     sla = pl.format("{}:{}:{}", "rule", pl.col("territory_id").fill_null(""), "owner_id")
     return (
-        pl.when(pl.col("sla")).then(sla)
+        pl.when(pl.col("sla"))
+        .then(sla)
         .otherwise(pl.concat_str(entries, separator=_SEPARATOR, ignore_nulls=True))
         .str.split(_SEPARATOR)
     )

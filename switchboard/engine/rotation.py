@@ -106,8 +106,9 @@ def rotations(members: pl.DataFrame, state: pl.LazyFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=ROTATION_SCHEMA)
     previous = state.select("territory_id", "cycle_key", "position").collect()
     rows: list[dict[str, object]] = []
-    for (territory_id,), team in rr.partition_by("territory_id", as_dict=True,
-                                                 maintain_order=True).items():
+    for (territory_id,), team in rr.partition_by(
+        "territory_id", as_dict=True, maintain_order=True
+    ).items():
         reps = team["rep_id"].to_list()
         weights = integer_weights(tuple(float(w) for w in team["weight"].to_list()))
         key = cycle_key(reps, weights)
@@ -121,12 +122,17 @@ def rotations(members: pl.DataFrame, state: pl.LazyFrame) -> pl.DataFrame:
         for position, member in enumerate(order):
             offsets.setdefault(member, []).append((position - start) % length)
         for member, rep_id in enumerate(reps):
-            rows.append({
-                "territory_id": territory_id, "rep_id": rep_id,
-                "rr_offsets": sorted(offsets[member]),
-                "rr_turns": weights[member], "rr_length": length, "rr_start": start,
-                "cycle_key": key,
-            })
+            rows.append(
+                {
+                    "territory_id": territory_id,
+                    "rep_id": rep_id,
+                    "rr_offsets": sorted(offsets[member]),
+                    "rr_turns": weights[member],
+                    "rr_length": length,
+                    "rr_start": start,
+                    "cycle_key": key,
+                }
+            )
     return pl.DataFrame(rows, schema=ROTATION_SCHEMA)
 
 
@@ -142,8 +148,9 @@ def next_state(rotation: pl.DataFrame, used: pl.DataFrame, as_of: datetime) -> p
     return (
         rotation.lazy()
         .unique("territory_id")
-        .join(used.lazy().rename({"home_territory_id": "territory_id"}), on="territory_id",
-              how="left")
+        .join(
+            used.lazy().rename({"home_territory_id": "territory_id"}), on="territory_id", how="left"
+        )
         .select(
             "territory_id",
             "cycle_key",
@@ -177,13 +184,12 @@ def turn_slots(members: pl.LazyFrame, used: pl.LazyFrame) -> pl.LazyFrame:
         .explode("rr_offsets")
         .group_by("_member")
         .agg(
-            passed=(pl.col("rr_offsets") < pl.col("positions") % pl.col("rr_length")).sum()
+            passed=(pl.col("rr_offsets") < pl.col("positions") % pl.col("rr_length"))
+            .sum()
             .cast(pl.Int64)
         )
     )
-    first = (
-        pl.col("passed") + pl.col("rr_turns") * (pl.col("positions") // pl.col("rr_length"))
-    )
+    first = pl.col("passed") + pl.col("rr_turns") * (pl.col("positions") // pl.col("rr_length"))
     idx = pl.col("_first") + pl.col("k") - 1
     return (
         base.join(passed, on="_member", how="left")
@@ -192,8 +198,10 @@ def turn_slots(members: pl.LazyFrame, used: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(k=pl.int_ranges(1, pl.col("slots") + 1))
         .explode("k")
         .with_columns(
-            key=(pl.col("rr_length") * (idx // pl.col("rr_turns"))
-                 + pl.col("rr_offsets").list.get(idx % pl.col("rr_turns"))).cast(pl.Float64)
+            key=(
+                pl.col("rr_length") * (idx // pl.col("rr_turns"))
+                + pl.col("rr_offsets").list.get(idx % pl.col("rr_turns"))
+            ).cast(pl.Float64)
         )
         .drop("_member", "_first", "passed", "positions")
     )

@@ -48,13 +48,7 @@ from switchboard.engine import (
 from switchboard.engine.capacity import describe, groups, placement, state
 from switchboard.engine.eligibility import REPAIRS_ONLY, Selection
 from switchboard.engine.inputs import EngineInputs
-from switchboard.engine.schema import (
-    DECISIONS,
-    REP_STATE,
-    ROUND_ROBIN,
-    SKILL_GAPS,
-    SLA_BREACHES,
-)
+from switchboard.engine.schema import DECISIONS, REP_STATE, ROUND_ROBIN, SKILL_GAPS, SLA_BREACHES
 
 
 @dataclass(frozen=True)
@@ -73,8 +67,7 @@ class EngineResult:
     rep_state: pl.DataFrame
     round_robin: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ROUND_ROBIN))
     skill_gaps: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SKILL_GAPS))
-    sla_breaches: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema=SLA_BREACHES))
+    sla_breaches: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SLA_BREACHES))
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -155,10 +148,10 @@ def route(
 
     reps = state.rep_table(data, config, leavers, decided_at)
     names = reps.lazy().select("rep_id", "rep_name")
-    breaches = (sla.breaches(data, config, decided_at) if selection.checks_sla(config)
-                else sla.empty())
-    records = eligibility.records_needing_owner(data, reps, config, selection, leavers,
-                                                breaches)
+    breaches = (
+        sla.breaches(data, config, decided_at) if selection.checks_sla(config) else sla.empty()
+    )
+    records = eligibility.records_needing_owner(data, reps, config, selection, leavers, breaches)
     territories = territory.territory_table(data.territory_matches, config)
 
     facts = _rule_facts(data, records, reps, config)
@@ -170,7 +163,9 @@ def route(
     )
     rotations = rotation.rotations(
         data.territory_members.select(
-            "territory_id", "rep_id", pl.col("weight").fill_null(1.0),
+            "territory_id",
+            "rep_id",
+            pl.col("weight").fill_null(1.0),
             method=pl.col("territory_method").fill_null(rotation.WORKLOAD),
         ).collect(engine="in-memory"),
         data.round_robin,
@@ -187,30 +182,53 @@ def route(
     winners = territory.winners(matched, territories)
     pending = (
         facts.lazy()
-        .select("seq", "record_type", "redistributed", "follow_pending", "earlier_owner_id",
-                "required_skills", "sla", "sla_exhausted", "sla_held_by")
+        .select(
+            "seq",
+            "record_type",
+            "redistributed",
+            "follow_pending",
+            "earlier_owner_id",
+            "required_skills",
+            "sla",
+            "sla_exhausted",
+            "sla_held_by",
+        )
         .join(winners.lazy().select("seq", "win_territory_id"), on="seq", how="left")
         .filter(hierarchy.reaches_territory(config))
-        .select("seq", "record_type", "required_skills", territory_id="win_territory_id",
-                excluded=pl.when("sla").then(pl.col("sla_held_by")))
+        .select(
+            "seq",
+            "record_type",
+            "required_skills",
+            territory_id="win_territory_id",
+            excluded=pl.when("sla").then(pl.col("sla_held_by")),
+        )
         .collect(engine="in-memory")
     )
     grouped, group_members, group_order = groups.lead_groups(
         pending, members, territories.select("territory_id", "territory_rank")
     )
     placed = placement.place(
-        grouped.drop("required_skills"), group_members, group_order, config,
+        grouped.drop("required_skills"),
+        group_members,
+        group_order,
+        config,
         followers=followers.pending_followers(facts),
     )
     round_robin = rotation.next_state(rotations, placement.positions_used(placed), decided_at)
     placed = _with_lead_facts(placed, grouped, group_members)
     named_accounts = _named_account_names(data.accounts, data.named_accounts)
-    decided = _decide(facts, winners=winners, placed=placed, picks=picks, names=names,
-                      named_accounts=named_accounts.lazy(), config=config)
+    decided = _decide(
+        facts,
+        winners=winners,
+        placed=placed,
+        picks=picks,
+        names=names,
+        named_accounts=named_accounts.lazy(),
+        config=config,
+    )
 
     # A lead re-routed for its SLA is no ambiguity: its rule ignores the others on purpose.
-    contestable = (decided.lazy() if breaches.is_empty()
-                   else decided.lazy().filter(~pl.col("sla")))
+    contestable = decided.lazy() if breaches.is_empty() else decided.lazy().filter(~pl.col("sla"))
     descriptions = conflicts.territory_descriptions(matched, contestable, names, territories)
     conflict_rows = conflicts.build_conflicts(contestable, descriptions, names, run_id)
     explained = rationale.rationale_by_seq(
@@ -218,13 +236,14 @@ def route(
         config,
         names=names,
         match_text=descriptions.lazy().select("seq", "match_text"),
-        skipped=describe.skipped_members(members).lazy().rename(
-            {"territory_id": "win_territory_id"}
-        ),
+        skipped=describe.skipped_members(members)
+        .lazy()
+        .rename({"territory_id": "win_territory_id"}),
         named_accounts=named_accounts.lazy(),
     )
-    decisions = _decisions(decided, explained, conflict_rows, config, run_id=run_id,
-                           decided_at=decided_at)
+    decisions = _decisions(
+        decided, explained, conflict_rows, config, run_id=run_id, decided_at=decided_at
+    )
     return EngineResult(
         decisions=decisions,
         conflicts=conflict_rows.drop("seq"),
@@ -235,8 +254,9 @@ def route(
     )
 
 
-def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.DataFrame
-                     ) -> pl.DataFrame:
+def _with_lead_facts(
+    placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.DataFrame
+) -> pl.DataFrame:
     """The placement with, per lead, what its rationale says beyond the pick: the skills
     it requires as text (``skills_text``), how many members of the territory have them
     (``skilled``) and the members who could have taken it but are not working now
@@ -248,9 +268,11 @@ def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.Da
             skills_text=pl.lit(None, pl.String()),
             skilled=pl.lit(None, pl.Int64()),
         )
-    skilled = members.filter(pl.col("skilled").is_not_null()).select(
-        "territory_id", "skilled"
-    ).unique("territory_id")
+    skilled = (
+        members.filter(pl.col("skilled").is_not_null())
+        .select("territory_id", "skilled")
+        .unique("territory_id")
+    )
     facts = (
         grouped.filter(pl.col("record_type") == "lead")
         .join(skilled, on="territory_id", how="left")
@@ -258,17 +280,20 @@ def _with_lead_facts(placed: pl.DataFrame, grouped: pl.DataFrame, members: pl.Da
         .select(
             "seq",
             "off_duty_text",
-            skills_text=pl.when(pl.col("required_skills").list.len() > 0)
-            .then(pl.col("required_skills").list.join(", ")),
-            skilled=pl.when(pl.col("required_skills").list.len() > 0)
-            .then(pl.col("skilled").fill_null(0).cast(pl.Int64)),
+            skills_text=pl.when(pl.col("required_skills").list.len() > 0).then(
+                pl.col("required_skills").list.join(", ")
+            ),
+            skilled=pl.when(pl.col("required_skills").list.len() > 0).then(
+                pl.col("skilled").fill_null(0).cast(pl.Int64)
+            ),
         )
     )
     return facts.join(placed, on="seq", how="full", coalesce=True)
 
 
-def _skill_gaps(pending: pl.DataFrame, facts: pl.DataFrame, members: pl.DataFrame,
-                territories: pl.DataFrame) -> pl.DataFrame:
+def _skill_gaps(
+    pending: pl.DataFrame, facts: pl.DataFrame, members: pl.DataFrame, territories: pl.DataFrame
+) -> pl.DataFrame:
     """Per (territory, skill): leads placed through the territory this run that require
     the skill, when no member of the territory (available or not) has it."""
     held = members.select("territory_id", skill="skills").explode("skill").drop_nulls()
@@ -283,7 +308,8 @@ def _skill_gaps(pending: pl.DataFrame, facts: pl.DataFrame, members: pl.DataFram
         .agg(leads=pl.len().cast(pl.Int64), lead_ids=pl.col("record_id").sort().head(3))
         .join(
             territories.lazy().select("territory_id", "territory_name", "queue"),
-            on="territory_id", how="left",
+            on="territory_id",
+            how="left",
         )
         .sort("territory_id", "skill")
         .select(list(SKILL_GAPS))
@@ -351,9 +377,11 @@ def _decide(
     ``pick_owner_id`` is the territory's owner pick for the record: the placement if the
     record reached the territory rule, else who the winning territory would pick first.
     """
-    outcomes = hierarchy.sla_outcomes() + hierarchy.redistribution_outcomes(config) + [
-        hierarchy.rule_outcome(r, config) for r in hierarchy.effective_rules(config)
-    ]
+    outcomes = (
+        hierarchy.sla_outcomes()
+        + hierarchy.redistribution_outcomes(config)
+        + [hierarchy.rule_outcome(r, config) for r in hierarchy.effective_rules(config)]
+    )
     # Collected before the followers read their accounts' decisions: a plan read twice
     # would be computed twice.
     first = (
@@ -369,8 +397,7 @@ def _decide(
             maintain_order="left",
         )
         .with_columns(
-            contested=pl.col("contested").fill_null(False),
-            **hierarchy.first_hit(outcomes),
+            contested=pl.col("contested").fill_null(False), **hierarchy.first_hit(outcomes)
         )
         .collect(engine="in-memory")
     )
@@ -385,8 +412,10 @@ def _decide(
         .pipe(conflicts.with_names, names, {"owner_id": "owner_name"})
         .join(
             named_accounts.rename(
-                {"account_id": "named_parent_account_id",
-                 "account_name": "named_parent_account_name"}
+                {
+                    "account_id": "named_parent_account_id",
+                    "account_name": "named_parent_account_name",
+                }
             ),
             on="named_parent_account_id",
             how="left",
@@ -435,8 +464,9 @@ def _decisions(
             rules_version=pl.lit(config.rules_version),
             # A record the export already lists when the pass reads it may carry a created_at
             # a little after the pass's as-of: it waited no time.
-            latency_seconds=((pl.lit(decided_at) - pl.col("created_at")).dt.total_microseconds()
-                             / 1_000_000).clip(lower_bound=0.0),
+            latency_seconds=(
+                (pl.lit(decided_at) - pl.col("created_at")).dt.total_microseconds() / 1_000_000
+            ).clip(lower_bound=0.0),
         )
         .cast(DECISIONS)  # type: ignore[arg-type]
         .collect(engine="streaming")

@@ -38,8 +38,10 @@ _SHIFT = (
 
 
 def _day_index(text: pl.Expr) -> pl.Expr:
-    return text.str.strip_chars().str.to_lowercase().replace_strict(
-        {day: i for i, day in enumerate(DAYS)}, default=None, return_dtype=pl.Int64
+    return (
+        text.str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict({day: i for i, day in enumerate(DAYS)}, default=None, return_dtype=pl.Int64)
     )
 
 
@@ -100,10 +102,9 @@ def _local_clock(zones: list[str], as_of: datetime) -> pl.DataFrame:
     rows: list[dict[str, object]] = []
     for zone in zones:
         try:
-            local = (
-                pl.select(pl.lit(instant).dt.convert_time_zone(zone).dt.replace_time_zone(None))
-                .item()
-            )
+            local = pl.select(
+                pl.lit(instant).dt.convert_time_zone(zone).dt.replace_time_zone(None)
+            ).item()
         except pl.exceptions.PolarsError:
             continue
         rows.append({"zone": zone, "local_now": local})
@@ -168,11 +169,16 @@ def rep_schedule(reps: pl.LazyFrame, as_of: datetime) -> pl.DataFrame:
     # A shift that started today, or yesterday and runs past midnight, covers the as-of.
     working = (
         rows.filter(
-            ((pl.col("weekday") == pl.col("today")) & (pl.col("start") <= pl.col("minute"))
-             & (pl.col("minute") < pl.col("end")))
-            | ((pl.col("weekday") == (pl.col("today") + 6) % 7)
-               & (pl.col("start") <= pl.col("minute") + _MINUTES_PER_DAY)
-               & (pl.col("minute") + _MINUTES_PER_DAY < pl.col("end")))
+            (
+                (pl.col("weekday") == pl.col("today"))
+                & (pl.col("start") <= pl.col("minute"))
+                & (pl.col("minute") < pl.col("end"))
+            )
+            | (
+                (pl.col("weekday") == (pl.col("today") + 6) % 7)
+                & (pl.col("start") <= pl.col("minute") + _MINUTES_PER_DAY)
+                & (pl.col("minute") + _MINUTES_PER_DAY < pl.col("end"))
+            )
         )
         .select("rep_id", on_shift=pl.lit(True))
         .unique()
@@ -217,8 +223,9 @@ def rep_schedule(reps: pl.LazyFrame, as_of: datetime) -> pl.DataFrame:
         .select(
             "rep_id",
             working_now=pl.col("working_hours").is_null() | pl.col("on_shift").fill_null(False),
-            next_start=pl.when(pl.col("on_shift").is_null() & pl.col("working_hours").is_not_null())
-            .then(pl.col("next_local_utc")),
+            next_start=pl.when(
+                pl.col("on_shift").is_null() & pl.col("working_hours").is_not_null()
+            ).then(pl.col("next_local_utc")),
             next_start_text=pl.when(
                 pl.col("on_shift").is_null() & pl.col("working_hours").is_not_null()
             ).then(pl.col("next_start_text")),

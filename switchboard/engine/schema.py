@@ -45,10 +45,7 @@ DECISIONS: dict[str, pl.DataType] = {
 # on (switchboard.queued: a record left in a queue is not decided again while its
 # input_hash stands). The engine does not know the history, so it leaves this to the
 # pipeline.
-RECORDED_DECISIONS: dict[str, pl.DataType] = {
-    **DECISIONS,
-    "input_hash": pl.String(),
-}
+RECORDED_DECISIONS: dict[str, pl.DataType] = {**DECISIONS, "input_hash": pl.String()}
 
 CONFLICTS: dict[str, pl.DataType] = {
     "run_id": pl.String(),

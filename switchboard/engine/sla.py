@@ -72,16 +72,17 @@ def breaches(inputs: EngineInputs, config: RoutingConfig, as_of: datetime) -> pl
         return empty()
     since = as_of - HORIZON
     clocks = inputs.sla_clocks.filter(
-        (pl.col("clock_started_at") <= as_of) & (pl.col("clock_started_at") > since)
+        (pl.col("clock_started_at") <= as_of)
+        & (pl.col("clock_started_at") > since)
         & (pl.col("first_touch_at").is_null() | (pl.col("first_touch_at") > as_of))
     )
     if sla.sources:
         clocks = clocks.filter(
             pl.col("source").str.strip_chars().str.to_lowercase().is_in(sla.source_keys)
         )
-    owners = inputs.reps.select(
-        "rep_id", "is_valid_owner", "timezone", "working_hours"
-    ).unique("rep_id")
+    owners = inputs.reps.select("rep_id", "is_valid_owner", "timezone", "working_hours").unique(
+        "rep_id"
+    )
     candidates = (
         clocks.join(
             inputs.leads.select("lead_id", _export_owner="owner_id"), on="lead_id", how="inner"
@@ -105,9 +106,10 @@ def breaches(inputs: EngineInputs, config: RoutingConfig, as_of: datetime) -> pl
             "clock_started_at",
             reroutes=pl.col("reroutes").fill_null(0),
             held_by=pl.concat_list(
-                pl.col("held_by").fill_null(pl.lit([], pl.List(pl.String()))),
-                pl.col("owner_id"),
-            ).list.unique().list.sort(),
+                pl.col("held_by").fill_null(pl.lit([], pl.List(pl.String()))), pl.col("owner_id")
+            )
+            .list.unique()
+            .list.sort(),
             exhausted=pl.col("reroutes").fill_null(0) >= sla.max_reroutes,
         )
         .sort("lead_id")
@@ -141,27 +143,31 @@ def _shift_minutes(clocks: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
     local: list[pl.DataFrame] = []
     for (zone,), part in zoned.partition_by("zone", as_dict=True).items():
         try:
-            local.append(part.with_columns(
-                local_start=pl.col("clock_started_at").dt.replace_time_zone("UTC")
-                .dt.convert_time_zone(str(zone)).dt.replace_time_zone(None),
-                local_end=pl.lit(instant).dt.convert_time_zone(str(zone))
-                .dt.replace_time_zone(None),
-            ))
+            local.append(
+                part.with_columns(
+                    local_start=pl.col("clock_started_at")
+                    .dt.replace_time_zone("UTC")
+                    .dt.convert_time_zone(str(zone))
+                    .dt.replace_time_zone(None),
+                    local_end=pl.lit(instant)
+                    .dt.convert_time_zone(str(zone))
+                    .dt.replace_time_zone(None),
+                )
+            )
         except pl.exceptions.PolarsError:  # a zone Polars lacks: never working
             continue
     if not local:
         return pl.DataFrame(schema={"lead_id": pl.String(), "minutes": pl.Float64()})
     frame = pl.concat(local)
-    hours = shifts(
-        frame.lazy().select(rep_id="owner_id", working_hours="working_hours").unique()
-    )
+    hours = shifts(frame.lazy().select(rep_id="owner_id", working_hours="working_hours").unique())
     # The local days the interval touches, from the day before its start (a shift past
     # midnight) to the day of its end.
     first_day = pl.col("local_start").dt.date() - pl.duration(days=1)
     span = (pl.col("local_end").dt.date() - first_day).dt.total_days()
     midnight = pl.col("day").cast(pl.Datetime("us"))
-    start = pl.max_horizontal(midnight + pl.duration(minutes=pl.col("start")),
-                              pl.col("local_start"))
+    start = pl.max_horizontal(
+        midnight + pl.duration(minutes=pl.col("start")), pl.col("local_start")
+    )
     end = pl.min_horizontal(midnight + pl.duration(minutes=pl.col("end")), pl.col("local_end"))
     overlaps = (
         frame.lazy()
@@ -170,20 +176,18 @@ def _shift_minutes(clocks: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
         .explode("offset")
         .with_columns(day=first_day + pl.duration(days=pl.col("offset")))
         .with_columns(weekday=pl.col("day").dt.weekday().cast(pl.Int64) - 1)
-        .join(hours, left_on=["owner_id", "weekday"], right_on=["rep_id", "weekday"],
-              how="inner")
+        .join(hours, left_on=["owner_id", "weekday"], right_on=["rep_id", "weekday"], how="inner")
         .select("lead_id", begin=start.cast(pl.Int64), finish=end.cast(pl.Int64))
         .filter(pl.col("finish") > pl.col("begin"))
         .sort("lead_id", "begin", "finish")
         # The union of the intervals: each counts from where the ones before it ended.
-        .with_columns(
-            reached=pl.col("finish").cum_max().shift(1).over("lead_id")
-        )
+        .with_columns(reached=pl.col("finish").cum_max().shift(1).over("lead_id"))
         .select(
             "lead_id",
-            counted=(pl.col("finish") - pl.max_horizontal("begin", pl.col("reached")
-                                                           .fill_null(pl.col("begin"))))
-            .clip(lower_bound=0),
+            counted=(
+                pl.col("finish")
+                - pl.max_horizontal("begin", pl.col("reached").fill_null(pl.col("begin")))
+            ).clip(lower_bound=0),
         )
         .group_by("lead_id")
         .agg(minutes=pl.col("counted").sum() / _MINUTE_US)

@@ -187,9 +187,7 @@ def record_matches(
     )
 
 
-def opportunity_territories(
-    opportunities: pl.LazyFrame, members: pl.LazyFrame
-) -> pl.LazyFrame:
+def opportunity_territories(opportunities: pl.LazyFrame, members: pl.LazyFrame) -> pl.LazyFrame:
     """(account_key, territory_id) where a territory member owns an open opportunity."""
     return (
         opportunities.select(account_key="account_id", rep_id="owner_id")

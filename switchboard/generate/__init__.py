@@ -179,12 +179,7 @@ def generate_org(
     as_of = as_of.replace(microsecond=0)
 
     builder = _Builder(
-        accounts=accounts,
-        leads=leads,
-        reps=reps,
-        territories=territories,
-        seed=seed,
-        as_of=as_of,
+        accounts=accounts, leads=leads, reps=reps, territories=territories, seed=seed, as_of=as_of
     )
     frames = builder.build()
     if inbound_stories:

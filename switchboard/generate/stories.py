@@ -192,19 +192,40 @@ _INBOUND_REPS: dict[str, tuple[str, str | None, str | None, list[str]]] = {
 _INBOUND_MANAGERS = {"REP-SLA-1": REP_MANAGER_EAST, "REP-SLA-2": REP_MANAGER_EAST}
 # territory_id: name, industry, method, overflow queue, members with weights
 _INBOUND_TERRITORIES: dict[str, tuple[str, str, str, str | None, dict[str, float]]] = {
-    INBOUND_HOURS_TERRITORY: ("Inbound follow-the-sun", "Quantum Computing", "workload", None,
-                              {"REP-BERLIN": 1.0, "REP-NEWYORK": 1.0}),
-    INBOUND_SKILLS_TERRITORY: ("Inbound desk", "Space Systems", "workload",
-                               INBOUND_SKILLS_QUEUE, {"REP-DESK-DE": 1.0, "REP-DESK-EN": 1.0}),
-    INBOUND_RR_TERRITORY: ("Inbound round robin", "Service Robotics", "round_robin", None,
-                           {"REP-RR-1": 2.0, "REP-RR-2": 1.0, "REP-RR-3": 1.0}),
-    INBOUND_SLA_TERRITORY: ("Inbound SLA desk", "Fusion Energy", "workload", None,
-                            {"REP-SLA-1": 1.0, "REP-SLA-2": 1.0}),
+    INBOUND_HOURS_TERRITORY: (
+        "Inbound follow-the-sun",
+        "Quantum Computing",
+        "workload",
+        None,
+        {"REP-BERLIN": 1.0, "REP-NEWYORK": 1.0},
+    ),
+    INBOUND_SKILLS_TERRITORY: (
+        "Inbound desk",
+        "Space Systems",
+        "workload",
+        INBOUND_SKILLS_QUEUE,
+        {"REP-DESK-DE": 1.0, "REP-DESK-EN": 1.0},
+    ),
+    INBOUND_RR_TERRITORY: (
+        "Inbound round robin",
+        "Service Robotics",
+        "round_robin",
+        None,
+        {"REP-RR-1": 2.0, "REP-RR-2": 1.0, "REP-RR-3": 1.0},
+    ),
+    INBOUND_SLA_TERRITORY: (
+        "Inbound SLA desk",
+        "Fusion Energy",
+        "workload",
+        None,
+        {"REP-SLA-1": 1.0, "REP-SLA-2": 1.0},
+    ),
 }
 
 
-def _with_inbound_stories(frames: dict[str, pl.DataFrame], as_of: datetime
-                          ) -> dict[str, pl.DataFrame]:
+def _with_inbound_stories(
+    frames: dict[str, pl.DataFrame], as_of: datetime
+) -> dict[str, pl.DataFrame]:
     """The demo's inbound stories appended to a generated org: four territories of
     their own, their reps (with HR rows) and new leads only those territories match.
 
@@ -217,47 +238,97 @@ def _with_inbound_stories(frames: dict[str, pl.DataFrame], as_of: datetime
       re-routed to the other rep by a run after the first-touch SLA (``switchboard demo``).
     """
     reps = pl.DataFrame(
-        [{"rep_id": rep_id, "name": name, "email": f"{_slug(name)}@{EMAIL_DOMAIN}",
-          "role": "AE", "team": "Inbound", "segment": None,
-          "manager_id": _INBOUND_MANAGERS.get(rep_id),
-          "capacity": 40, "skills": skills, "timezone": zone, "working_hours": hours,
-          "is_active": True}
-         for rep_id, (name, zone, hours, skills) in _INBOUND_REPS.items()],
+        [
+            {
+                "rep_id": rep_id,
+                "name": name,
+                "email": f"{_slug(name)}@{EMAIL_DOMAIN}",
+                "role": "AE",
+                "team": "Inbound",
+                "segment": None,
+                "manager_id": _INBOUND_MANAGERS.get(rep_id),
+                "capacity": 40,
+                "skills": skills,
+                "timezone": zone,
+                "working_hours": hours,
+                "is_active": True,
+            }
+            for rep_id, (name, zone, hours, skills) in _INBOUND_REPS.items()
+        ],
         schema=load_contracts()["reps"].polars_schema,
     )
     hr = pl.DataFrame(
-        [{"email": email, "status": "active", "status_start": as_of.date() - timedelta(days=400),
-          "status_end": None, "role": "AE", "updated_at": as_of - timedelta(days=30)}
-         for email in reps["email"]],
+        [
+            {
+                "email": email,
+                "status": "active",
+                "status_start": as_of.date() - timedelta(days=400),
+                "status_end": None,
+                "role": "AE",
+                "updated_at": as_of - timedelta(days=30),
+            }
+            for email in reps["email"]
+        ],
         schema=load_contracts()["hr"].polars_schema,
     )
     territories = pl.DataFrame(
-        [{"territory_id": tid, "name": name, "priority": 10, "industries": [industry],
-          "overflow_queue": queue, "method": method}
-         for tid, (name, industry, method, queue, _) in _INBOUND_TERRITORIES.items()]
+        [
+            {
+                "territory_id": tid,
+                "name": name,
+                "priority": 10,
+                "industries": [industry],
+                "overflow_queue": queue,
+                "method": method,
+            }
+            for tid, (name, industry, method, queue, _) in _INBOUND_TERRITORIES.items()
+        ]
     )
     members = pl.DataFrame(
-        [{"territory_id": tid, "rep_id": rep_id, "weight": weight, "is_primary": True}
-         for tid, (*_, team) in _INBOUND_TERRITORIES.items() for rep_id, weight in team.items()]
+        [
+            {"territory_id": tid, "rep_id": rep_id, "weight": weight, "is_primary": True}
+            for tid, (*_, team) in _INBOUND_TERRITORIES.items()
+            for rep_id, weight in team.items()
+        ]
     )
 
-    def lead(lead_id: str, n: int, territory: str, skills: list[str] | None = None
-             ) -> dict[str, object]:
-        return {"lead_id": lead_id, "email": f"buyer.{n}@inbound-story-{n}.example",
-                "created_at": as_of - timedelta(minutes=30 - n),
-                "company": f"Inbound Story {n} Ltd", "industry": _INBOUND_TERRITORIES[territory][1],
-                "employees": 120, "source": "Web", "required_skills": skills}
+    def lead(
+        lead_id: str, n: int, territory: str, skills: list[str] | None = None
+    ) -> dict[str, object]:
+        return {
+            "lead_id": lead_id,
+            "email": f"buyer.{n}@inbound-story-{n}.example",
+            "created_at": as_of - timedelta(minutes=30 - n),
+            "company": f"Inbound Story {n} Ltd",
+            "industry": _INBOUND_TERRITORIES[territory][1],
+            "employees": 120,
+            "source": "Web",
+            "required_skills": skills,
+        }
 
-    leads = pl.DataFrame([
-        lead(LEAD_HOURS, 1, INBOUND_HOURS_TERRITORY),
-        lead(LEAD_SKILL_DE, 2, INBOUND_SKILLS_TERRITORY, ["de", "security"]),
-        lead(LEAD_SKILL_JA, 3, INBOUND_SKILLS_TERRITORY, ["ja"]),
-        *[lead(f"LEAD-RR-{i}", 4 + i, INBOUND_RR_TERRITORY)
-          for i in range(1, 1 + ROUND_ROBIN_LEADS)],
-        {**lead(LEAD_SLA, 5 + ROUND_ROBIN_LEADS, INBOUND_SLA_TERRITORY),
-         "source": LEAD_SLA_SOURCE},
-    ])
-    added = {"reps": reps, "hr": hr, "territories": territories,
-             "territory_members": members, "leads": leads}
-    return {entity: pl.concat([frame, _conform(added[entity], entity)])
-            if entity in added else frame for entity, frame in frames.items()}
+    leads = pl.DataFrame(
+        [
+            lead(LEAD_HOURS, 1, INBOUND_HOURS_TERRITORY),
+            lead(LEAD_SKILL_DE, 2, INBOUND_SKILLS_TERRITORY, ["de", "security"]),
+            lead(LEAD_SKILL_JA, 3, INBOUND_SKILLS_TERRITORY, ["ja"]),
+            *[
+                lead(f"LEAD-RR-{i}", 4 + i, INBOUND_RR_TERRITORY)
+                for i in range(1, 1 + ROUND_ROBIN_LEADS)
+            ],
+            {
+                **lead(LEAD_SLA, 5 + ROUND_ROBIN_LEADS, INBOUND_SLA_TERRITORY),
+                "source": LEAD_SLA_SOURCE,
+            },
+        ]
+    )
+    added = {
+        "reps": reps,
+        "hr": hr,
+        "territories": territories,
+        "territory_members": members,
+        "leads": leads,
+    }
+    return {
+        entity: pl.concat([frame, _conform(added[entity], entity)]) if entity in added else frame
+        for entity, frame in frames.items()
+    }

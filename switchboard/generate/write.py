@@ -30,10 +30,12 @@ def _conform(frame: pl.DataFrame, entity: str) -> pl.DataFrame:
     """Exactly the contract's columns, in contract order and contract types; optional
     columns the generator does not fill are empty."""
     schema = load_contracts()[entity].polars_schema
-    return frame.select([
-        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
-        for c, t in schema.items()
-    ])
+    return frame.select(
+        [
+            (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
+            for c, t in schema.items()
+        ]
+    )
 
 
 def _as_text(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:

@@ -28,5 +28,4 @@ from switchboard.ingest.arrivals import ingest_arrivals
 from switchboard.ingest.result import EntityReport, IngestReport
 from switchboard.ingest.snapshot import check_snapshot, ingest_snapshot
 
-__all__ = ["EntityReport", "IngestReport", "check_snapshot", "ingest_arrivals",
-           "ingest_snapshot"]
+__all__ = ["EntityReport", "IngestReport", "check_snapshot", "ingest_arrivals", "ingest_snapshot"]

@@ -67,8 +67,9 @@ def ingest_arrivals(
         if source.rep_matched(mapping, entity):
             # The reps this pass can name are the ones the last full ingest loaded.
             reps = con.sql("select rep_id, name, email from raw.reps").pl().lazy()
-            source = replace(source, frame=match_reps(
-                source.frame, source.rep_matched(mapping, entity), reps))
+            source = replace(
+                source, frame=match_reps(source.frame, source.rep_matched(mapping, entity), reps)
+            )
         (key,) = contract.key_columns
         known = con.sql(f"select {key} from raw.{entity}").pl()
         created = parse_timestamp(normalise("created_at", "timestamp"))
@@ -95,8 +96,14 @@ def ingest_arrivals(
             quarantine=quarantine,
         )
     report = IngestReport(run_id=run_id, snapshot=snapshot, entities=reports)
-    write_raw(con, report, loaded, mode="append", scope=pl.concat(scopes),
-              arrived=arrival_hashes(loaded, contracts))
+    write_raw(
+        con,
+        report,
+        loaded,
+        mode="append",
+        scope=pl.concat(scopes),
+        arrived=arrival_hashes(loaded, contracts),
+    )
     return report
 
 
@@ -113,11 +120,15 @@ def scope_rows(
     if con is not None and table_exists(con, f"raw.{entity}"):
         known = con.sql(f"select {key} from raw.{entity}").pl().lazy()
         records = records.join(known, on=key, how="anti")
-    return records.select(
-        record_type=pl.lit(entity.removesuffix("s")),
-        record_id=pl.col(key),
-        run_id=pl.lit(run_id),
-    ).collect().cast(ARRIVAL_SCOPE)  # type: ignore[arg-type]
+    return (
+        records.select(
+            record_type=pl.lit(entity.removesuffix("s")),
+            record_id=pl.col(key),
+            run_id=pl.lit(run_id),
+        )
+        .collect()
+        .cast(ARRIVAL_SCOPE)  # type: ignore[arg-type]
+    )
 
 
 TOUCHES_SCHEMA: dict[str, pl.DataType] = {

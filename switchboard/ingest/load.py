@@ -102,8 +102,11 @@ def write_raw(
     try:
         for entity, frame in loaded.items():
             write_table(con, f"raw.{entity}", frame, mode=mode)
-        for table, frame in ((tables.RAW_QUARANTINE, report.quarantine),
-                             (tables.RAW_INGEST_LOG, log), (tables.RAW_EXPORT_HISTORY, history)):
+        for table, frame in (
+            (tables.RAW_QUARANTINE, report.quarantine),
+            (tables.RAW_INGEST_LOG, log),
+            (tables.RAW_EXPORT_HISTORY, history),
+        ):
             if table_exists(con, table):
                 con.execute(f"delete from {table} where run_id = ?", [report.run_id])
             write_table(con, table, frame, mode="append")

@@ -51,8 +51,7 @@ class Source:
         return [c for c in mapping.rep_matched(entity) if c in self.mapped_columns]
 
 
-def read_entity(snapshot: Path, contract: Contract,
-                mapping: HeaderMapping | None = None) -> Source:
+def read_entity(snapshot: Path, contract: Contract, mapping: HeaderMapping | None = None) -> Source:
     """Find, read and map one entity's file; an absent optional file is an empty frame."""
     entity = contract.entity
     csv, parquet = snapshot / f"{entity}.csv", snapshot / f"{entity}.parquet"
@@ -85,8 +84,10 @@ def read_entity(snapshot: Path, contract: Contract,
 # What a file that is not the CSV or Parquet its name promises starts with, and what to do.
 _FORMATS: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "a gzip archive, not {kind}: decompress it (gunzip) first"),
-    (b"PK\x03\x04", "a zip archive (an .xlsx workbook is one), not {kind}: "
-                    "unzip it, or save the sheet as CSV"),
+    (
+        b"PK\x03\x04",
+        "a zip archive (an .xlsx workbook is one), not {kind}: unzip it, or save the sheet as CSV",
+    ),
     (b"\xd0\xcf\x11\xe0", "a legacy Excel (.xls) workbook, not {kind}: save the sheet as CSV"),
     (b"BZh", "a bzip2 archive, not {kind}: decompress it first"),
     (b"\xfd7zXZ", "an xz archive, not {kind}: decompress it first"),
@@ -99,8 +100,10 @@ def _refuse_other_formats(snapshot: Path, path: Path, data: bytes) -> None:
     it as garbage (or failing deep inside the CSV reader)."""
     kind = "CSV" if path.suffix == ".csv" else "Parquet"
     if kind == "CSV" and data.startswith(b"PAR1"):
-        raise SnapshotError(f"snapshot {snapshot}: {path.name} is a Parquet file, not CSV: "
-                            f"name it {path.stem}.parquet")
+        raise SnapshotError(
+            f"snapshot {snapshot}: {path.name} is a Parquet file, not CSV: "
+            f"name it {path.stem}.parquet"
+        )
     for magic, what in _FORMATS:
         if data.startswith(magic):
             raise SnapshotError(f"snapshot {snapshot}: {path.name} is {what.format(kind=kind)}")
@@ -123,24 +126,26 @@ def _mark_cut_last_line(frame: pl.DataFrame, data: bytes) -> pl.DataFrame:
     if not frame.height or data.endswith((b"\n", b"\r")):
         return frame
     header = [c for c in frame.columns if c != RAGGED]
-    line = data[max(data.rfind(b"\n"), data.rfind(b"\r")) + 1:].decode("utf-8", errors="replace")
+    line = data[max(data.rfind(b"\n"), data.rfind(b"\r")) + 1 :].decode("utf-8", errors="replace")
     fields = next(csv.reader([line]), [])
     why: str | None = None
     if len(fields) < len(header):
-        why = (f"the file ends without a line break and its last line has {len(fields)} of "
-               f"{len(header)} fields: the export looks cut")
+        why = (
+            f"the file ends without a line break and its last line has {len(fields)} of "
+            f"{len(header)} fields: the export looks cut"
+        )
     elif fields and frame.height > 1:
         last = header[-1]
         others = frame.get_column(last).head(frame.height - 1).drop_nulls().str.strip_chars()
         shortest = others.filter(others != "").str.len_chars().min()
         value = fields[len(header) - 1].strip()
         if value and isinstance(shortest, int) and len(value) < shortest:
-            why = (f"the file ends without a line break and its last value {value!r} is "
-                   f"shorter than every other {last}: the export looks cut")
+            why = (
+                f"the file ends without a line break and its last value {value!r} is "
+                f"shorter than every other {last}: the export looks cut"
+            )
     last_row = pl.int_range(pl.len()) == pl.len() - 1
-    return frame.with_columns(
-        pl.when(last_row).then(pl.lit(why, pl.String)).alias(TRUNCATED)
-    )
+    return frame.with_columns(pl.when(last_row).then(pl.lit(why, pl.String)).alias(TRUNCATED))
 
 
 def _read_csv(snapshot: Path, path: Path, data: bytes) -> pl.DataFrame:
@@ -185,11 +190,16 @@ def _read_ragged_csv(data: bytes) -> pl.DataFrame:
     header = pl.read_csv(data, n_rows=0, infer_schema=False).columns
     spare = [f"__past_header_{i}__" for i in range(RAGGED_SPARE)]
     body = pl.read_csv(
-        data, has_header=False, skip_rows=1, schema={c: pl.String for c in header + spare},
-        truncate_ragged_lines=True, missing_columns="insert",
+        data,
+        has_header=False,
+        skip_rows=1,
+        schema={c: pl.String for c in header + spare},
+        truncate_ragged_lines=True,
+        missing_columns="insert",
     )
     past = pl.when(pl.any_horizontal(pl.col(spare).is_not_null())).then(
-        pl.concat_str(pl.col(spare), separator=",", ignore_nulls=True))
+        pl.concat_str(pl.col(spare), separator=",", ignore_nulls=True)
+    )
     return body.select(*header, past.alias(RAGGED))
 
 
@@ -213,8 +223,13 @@ def _read_parquet(snapshot: Path, path: Path) -> pl.DataFrame:
         ) from None
 
 
-def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contract,
-                 mapping: HeaderMapping | None = None) -> Source:
+def _map_columns(
+    snapshot: Path,
+    path: Path,
+    raw: pl.DataFrame,
+    contract: Contract,
+    mapping: HeaderMapping | None = None,
+) -> Source:
     """Rename source headers to contract columns; fail on missing or doubled columns.
 
     A mapped column is read from the first of its mapping's headers the file has, and its
@@ -224,8 +239,9 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
     mapped = mapping.columns(contract.entity) if mapping is not None else {}
     picked: dict[str, str] = _mapped_headers(raw.columns, mapped)
     by_mapping = tuple(picked)
-    aliases = {alias: column for alias, column in contract.alias_map().items()
-               if column not in by_mapping}
+    aliases = {
+        alias: column for alias, column in contract.alias_map().items() if column not in by_mapping
+    }
     headers = set(raw.columns)
     ignored: list[str] = []
     for header in raw.columns:
@@ -253,21 +269,27 @@ def _map_columns(snapshot: Path, path: Path, raw: pl.DataFrame, contract: Contra
         ~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()) if raw.width else pl.lit(True)
     )
     text = _as_text(snapshot, path, numbered, picked)
-    formatted = [canonical(pl.col(name), contract.column(name), mapped[name]).alias(name)
-                 for name in by_mapping]
-    return Source(path, text.with_columns(formatted) if formatted else text, tuple(ignored),
-                  mapped_columns=by_mapping)
+    formatted = [
+        canonical(pl.col(name), contract.column(name), mapped[name]).alias(name)
+        for name in by_mapping
+    ]
+    return Source(
+        path,
+        text.with_columns(formatted) if formatted else text,
+        tuple(ignored),
+        mapped_columns=by_mapping,
+    )
 
 
-def _mapped_headers(headers: Sequence[str],
-                    mapped: Mapping[str, ColumnMapping]) -> dict[str, str]:
+def _mapped_headers(headers: Sequence[str], mapped: Mapping[str, ColumnMapping]) -> dict[str, str]:
     """Contract column -> the first of its mapped headers present (case, spaces and a
     byte-order mark ignored)."""
     present = {header_key(h): h for h in headers}
     picked: dict[str, str] = {}
     for column, spec in mapped.items():
-        found = next((present[header_key(h)] for h in spec.header
-                      if header_key(h) in present), None)
+        found = next(
+            (present[header_key(h)] for h in spec.header if header_key(h) in present), None
+        )
         if found is not None:
             picked[column] = found
     return picked

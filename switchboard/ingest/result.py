@@ -71,12 +71,17 @@ class IngestReport:
             .group_by("entity", "column_name", "expectation", "action")
             .agg(
                 rows=pl.len(),
-                first_rows=pl.col("row_number").sort().head(SUMMARY_ROWS)
-                .cast(pl.String).str.join(", "),
+                first_rows=pl.col("row_number")
+                .sort()
+                .head(SUMMARY_ROWS)
+                .cast(pl.String)
+                .str.join(", "),
                 example=pl.col("reason").sort_by("row_number").first(),
             )
-            .sort(["rows", "entity", "column_name", "expectation"],
-                  descending=[True, False, False, False])
+            .sort(
+                ["rows", "entity", "column_name", "expectation"],
+                descending=[True, False, False, False],
+            )
             .collect()
         )
 

@@ -58,26 +58,42 @@ def ingest_snapshot(
     report, loaded = _prepare(Path(snapshot), run_id, contracts, mapping)
     previous = _previous_exports(con)
     if guard is not None:
-        guard.check([
-            ExportCount(entity, Path(r.source_file).name if r.source_file else f"{entity}.csv",
-                        r.input_rows, r.loaded_rows, previous.get(entity, (None, None))[1])
-            for entity, r in report.entities.items()
-        ])
+        guard.check(
+            [
+                ExportCount(
+                    entity,
+                    Path(r.source_file).name if r.source_file else f"{entity}.csv",
+                    r.input_rows,
+                    r.loaded_rows,
+                    previous.get(entity, (None, None))[1],
+                )
+                for entity, r in report.entities.items()
+            ]
+        )
     scope = None
     if arrivals_since is not None:
         recent = pl.col("created_at") > arrivals_since - ARRIVALS_LOOK_BACK
-        scope = pl.concat([
-            scope_rows(loaded[entity].lazy().filter(recent), con, entity, contracts[entity],
-                       run_id)
-            for entity in ARRIVAL_ENTITIES
-        ])
+        scope = pl.concat(
+            [
+                scope_rows(
+                    loaded[entity].lazy().filter(recent), con, entity, contracts[entity], run_id
+                )
+                for entity in ARRIVAL_ENTITIES
+            ]
+        )
     roster = None
     if "reps" in report.entities and "hr" in report.entities:
-        before = (con.sql("select * from raw.rep_roster").pl()
-                  if table_exists(con, "raw.rep_roster") else pl.DataFrame())
+        before = (
+            con.sql("select * from raw.rep_roster").pl()
+            if table_exists(con, "raw.rep_roster")
+            else pl.DataFrame()
+        )
         roster = update_roster(
-            before, reps_contract=contracts["reps"], reps=loaded["reps"],
-            reps_rejected=report["reps"].rejected, hr=loaded["hr"],
+            before,
+            reps_contract=contracts["reps"],
+            reps=loaded["reps"],
+            reps_rejected=report["reps"].rejected,
+            hr=loaded["hr"],
             hr_rejected=report["hr"].rejected,
             new_reps_export=_is_new_export(report["reps"], previous),
             new_hr_export=_is_new_export(report["hr"], previous),
@@ -105,7 +121,9 @@ def _is_new_export(report: EntityReport, previous: Mapping[str, tuple[str | None
 
 
 def check_snapshot(
-    snapshot: Path, contracts: Mapping[str, Contract] | None = None, run_id: str = "check",
+    snapshot: Path,
+    contracts: Mapping[str, Contract] | None = None,
+    run_id: str = "check",
     mapping: HeaderMapping | None = None,
 ) -> IngestReport:
     """What ingest would load and quarantine, without touching any warehouse."""
@@ -143,15 +161,16 @@ def ingest_order(contracts: Mapping[str, Contract]) -> list[str]:
 
 
 def _prepare(
-    snapshot: Path, run_id: str, contracts: Mapping[str, Contract] | None,
+    snapshot: Path,
+    run_id: str,
+    contracts: Mapping[str, Contract] | None,
     mapping: HeaderMapping | None = None,
 ) -> tuple[IngestReport, dict[str, pl.DataFrame]]:
     contracts = load_contracts() if contracts is None else contracts
     order = ingest_order(contracts)
     if not snapshot.is_dir():
         raise SnapshotError(f"snapshot {snapshot}: folder does not exist")
-    sources = {entity: read_entity(snapshot, contracts[entity], mapping)
-               for entity in contracts}
+    sources = {entity: read_entity(snapshot, contracts[entity], mapping) for entity in contracts}
     if mapping is not None:
         sources = _match_reps(sources, mapping)
 
@@ -190,8 +209,10 @@ def _match_reps(sources: dict[str, Source], mapping: HeaderMapping) -> dict[str,
         return sources
     reps = sources["reps"].frame.lazy()
     return {
-        entity: replace(source, frame=match_reps(
-            source.frame, source.rep_matched(mapping, entity), reps))
-        if source.rep_matched(mapping, entity) else source
+        entity: replace(
+            source, frame=match_reps(source.frame, source.rep_matched(mapping, entity), reps)
+        )
+        if source.rep_matched(mapping, entity)
+        else source
         for entity, source in sources.items()
     }

@@ -130,8 +130,9 @@ def validate(
     )
 
     checks = _checks(contract, parents)
-    checks[:0] = [_rep_match_check(c) for c in contract.columns
-                  if unmatched_column(c.name) in source.columns]
+    checks[:0] = [
+        _rep_match_check(c) for c in contract.columns if unmatched_column(c.name) in source.columns
+    ]
     if TRUNCATED in source.columns:
         checks.insert(0, _truncation_check())
     if RAGGED in source.columns:
@@ -139,8 +140,9 @@ def validate(
     flags = [f"__failed_{i}__" for i in range(len(checks))]
     row_flags = [f for f, c in zip(flags, checks, strict=True) if not c.clears_cell]
     for phase in (0, 1, 2):
-        earlier = [f for f, c in zip(flags, checks, strict=True)
-                   if c.phase < phase and not c.clears_cell]
+        earlier = [
+            f for f, c in zip(flags, checks, strict=True) if c.phase < phase and not c.clears_cell
+        ]
         current = [(f, c) for f, c in zip(flags, checks, strict=True) if c.phase == phase]
         if not current:
             continue
@@ -177,9 +179,13 @@ def validate(
             pl.lit(check.column).alias("column_name"),
             pl.lit(check.expectation).alias("expectation"),
             check.value.str.slice(0, MAX_VALUE_CHARS).alias("value"),
-            pl.when(set_aside | (not check.clears_cell)).then(check.reason)
-            .otherwise(_sentence(check.reason, CLEARED_SUFFIX)).alias("reason"),
-            pl.when(set_aside).then(pl.lit(ROW_QUARANTINED)).otherwise(pl.lit(CELL_CLEARED))
+            pl.when(set_aside | (not check.clears_cell))
+            .then(check.reason)
+            .otherwise(_sentence(check.reason, CLEARED_SUFFIX))
+            .alias("reason"),
+            pl.when(set_aside)
+            .then(pl.lit(ROW_QUARANTINED))
+            .otherwise(pl.lit(CELL_CLEARED))
             .alias("action"),
         )
         for flag, check in zip(flags, checks, strict=True)
@@ -194,12 +200,18 @@ def validate(
         quarantine.filter(pl.col("action") == ROW_QUARANTINED)
         .group_by("row_number", maintain_order=True)
         .first()
-        .select(pl.col("row_number").alias(ROW_NUMBER), problem_column=pl.col("column_name"),
-                problem_value=pl.col("value"), problem_reason=pl.col("reason"))
+        .select(
+            pl.col("row_number").alias(ROW_NUMBER),
+            problem_column=pl.col("column_name"),
+            problem_value=pl.col("value"),
+            problem_reason=pl.col("reason"),
+        )
     )
-    rejected = checked.filter(set_aside).select(
-        *[typed(c) for c in contract.columns], pl.col(ROW_NUMBER)
-    ).join(first_problem, on=ROW_NUMBER, how="left", maintain_order="left")
+    rejected = (
+        checked.filter(set_aside)
+        .select(*[typed(c) for c in contract.columns], pl.col(ROW_NUMBER))
+        .join(first_problem, on=ROW_NUMBER, how="left", maintain_order="left")
+    )
     return Validated(good, quarantine, rejected)
 
 
@@ -237,9 +249,11 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
     per_column: dict[str, Callable[[q.ExpectationSpec, Column], _Check | None]] = {
         q.OF_TYPE: lambda _, column: _type_check(column),
         # A not-null check with a row condition is the contract's require_one_of.
-        q.NOT_NULL: lambda spec, column: (_one_of_check(contract.require_one_of)
-                                          if "row_condition" in spec.kwargs
-                                          else _not_null_check(column)),
+        q.NOT_NULL: lambda spec, column: (
+            _one_of_check(contract.require_one_of)
+            if "row_condition" in spec.kwargs
+            else _not_null_check(column)
+        ),
         q.IN_SET: _in_set_check,
         q.MATCH_REGEX: _regex_check,
         q.BETWEEN: _between_check,
@@ -251,8 +265,11 @@ def _checks(contract: Contract, parents: Mapping[str, pl.DataFrame]) -> list[_Ch
         if spec.type == q.TABLE_COLUMNS:
             continue  # guaranteed by _map_columns: missing required columns stop the run
         if spec.type == q.COMPOUND_UNIQUE:
-            checks.append(_unique_check(list(spec.kwargs["column_list"]), q.COMPOUND_UNIQUE,
-                                        contract.order_by))
+            checks.append(
+                _unique_check(
+                    list(spec.kwargs["column_list"]), q.COMPOUND_UNIQUE, contract.order_by
+                )
+            )
             continue
         if spec.type not in per_column:
             raise ValueError(f"ingest cannot evaluate expectation {spec.type} ({spec.target})")
@@ -293,8 +310,10 @@ def _field_count_check() -> _Check:
         failed=extra.is_not_null(),
         value=extra,
         reason=_sentence(
-            "the line has ", (extra.str.count_matches(",") + 1).cast(pl.String),
-            " more field(s) than the header (", _quoted(extra),
+            "the line has ",
+            (extra.str.count_matches(",") + 1).cast(pl.String),
+            " more field(s) than the header (",
+            _quoted(extra),
             "): an unquoted comma or a stray delimiter",
         ),
     )
@@ -323,8 +342,11 @@ def _not_null_check(column: Column) -> _Check:
 def _one_of_check(columns: Sequence[str]) -> _Check:
     """A row with every one of ``columns`` empty (an activity on neither an account nor a
     lead) is set aside: there is nothing it is about."""
-    named = (f"neither {columns[0]} nor {columns[1]}" if len(columns) == 2
-             else "none of " + ", ".join(columns))
+    named = (
+        f"neither {columns[0]} nor {columns[1]}"
+        if len(columns) == 2
+        else "none of " + ", ".join(columns)
+    )
     reason = pl.lit(f"{named} is set: the row needs at least one of them")
     failed = pl.all_horizontal(pl.col(_n(c)).is_null() for c in columns)
     return _Check(", ".join(columns), q.NOT_NULL, failed, pl.lit(None, pl.String), reason)
@@ -361,10 +383,7 @@ def _between_check(spec: q.ExpectationSpec, column: Column) -> _Check:
 
 
 def _reference_check(
-    spec: q.ExpectationSpec,
-    column: Column,
-    contract: Contract,
-    parents: Mapping[str, pl.DataFrame],
+    spec: q.ExpectationSpec, column: Column, contract: Contract, parents: Mapping[str, pl.DataFrame]
 ) -> _Check:
     """The value must exist among the *loaded* rows of the referenced entity."""
     entity, ref_column = str(spec.kwargs["entity"]), str(spec.kwargs["ref_column"])
@@ -408,8 +427,11 @@ def _rep_match_check(column: Column) -> _Check:
     """An owner given by a name or e-mail that names no rep, or several: the row is set
     aside rather than loaded unowned, which would hand the record to someone else."""
     value = pl.col(unmatched_column(column.name))
-    reason = _sentence(f"{column.name} ", _quoted(value),
-                       " matches no rep (or several) by name, e-mail or rep_id in reps")
+    reason = _sentence(
+        f"{column.name} ",
+        _quoted(value),
+        " matches no rep (or several) by name, e-mail or rep_id in reps",
+    )
     return _Check(column.name, REP_MATCH_EXPECTATION, value.is_not_null(), value, reason)
 
 

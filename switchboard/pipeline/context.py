@@ -78,8 +78,10 @@ def make_context(
     whether the export agrees with the as-of is checked after ingest)."""
     unknown = sorted(set(accepted_guards) - set(GUARD_NAMES))
     if unknown:
-        raise ValueError(f"--accept-guard: no guard named {', '.join(unknown)}; "
-                         f"the guards are {', '.join(GUARD_NAMES)}")
+        raise ValueError(
+            f"--accept-guard: no guard named {', '.join(unknown)}; "
+            f"the guards are {', '.join(GUARD_NAMES)}"
+        )
     snapshot = Path(snapshot)
     if not snapshot.is_dir():
         raise FileNotFoundError(f"snapshot {snapshot} is not a folder")
@@ -91,9 +93,11 @@ def make_context(
     if plan_for(mode).selection.leavers_only:
         preflight.check_leavers(snapshot, leaver_rep_ids, mapping=config.mapping)
     snapshot_fp = publish.fingerprint(snapshot)
-    fp = hashlib.sha256("|".join([
-        snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__,
-    ]).encode()).hexdigest()
+    fp = hashlib.sha256(
+        "|".join(
+            [snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__]
+        ).encode()
+    ).hexdigest()
     # The marts depend on the snapshot, the settings and the as-of date, nothing else.
     build_key = f"{snapshot_fp}|{config.rules_version}|{when.date().isoformat()}|{__version__}"
     return RunContext(

@@ -40,8 +40,13 @@ def prepare(ctx: RunContext) -> tuple[RunContext, str]:
         if earlier and earlier.status == "decided":
             return ctx, "publish"
         publish.start_run(
-            con, run_id=ctx.run_id, fp=ctx.fingerprint, mode=ctx.mode, snapshot=ctx.snapshot,
-            as_of=ctx.as_of, rules_version=ctx.config.rules_version,
+            con,
+            run_id=ctx.run_id,
+            fp=ctx.fingerprint,
+            mode=ctx.mode,
+            snapshot=ctx.snapshot,
+            as_of=ctx.as_of,
+            rules_version=ctx.config.rules_version,
             accepted_guards=ctx.accepted_guards,
         )
     return ctx, "route"
@@ -61,11 +66,19 @@ def _plan_arrivals(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> RunContex
     """
     since = watermark(con)
     rows = con.execute("select build_key from routing.builds").fetchall()
-    same_build = (bool(rows) and rows[0][0] is not None
-                  and build_settings(rows[0][0]) == build_settings(ctx.build_key))
+    same_build = (
+        bool(rows)
+        and rows[0][0] is not None
+        and build_settings(rows[0][0]) == build_settings(ctx.build_key)
+    )
     fp = hashlib.sha256(f"{ctx.fingerprint}|since={since}".encode()).hexdigest()
-    return replace(ctx, arrivals_since=since, incremental=since is not None and same_build,
-                   fingerprint=fp, run_id=run_id_for(ctx.as_of, ctx.mode, fp))
+    return replace(
+        ctx,
+        arrivals_since=since,
+        incremental=since is not None and same_build,
+        fingerprint=fp,
+        run_id=run_id_for(ctx.as_of, ctx.mode, fp),
+    )
 
 
 def watermark(con: duckdb.DuckDBPyConnection) -> datetime | None:

@@ -32,9 +32,14 @@ def marts_are_current(ctx: RunContext) -> bool:
     return bool(rows) and rows[0][0] == ctx.build_key
 
 
-def _set_build_key(con: duckdb.DuckDBPyConnection, key: str | None, *,
-                   raw_run_id: str | None = None, settings_key: str | None = None,
-                   build: str | None = None) -> None:
+def _set_build_key(
+    con: duckdb.DuckDBPyConnection,
+    key: str | None,
+    *,
+    raw_run_id: str | None = None,
+    settings_key: str | None = None,
+    build: str | None = None,
+) -> None:
     """Record the marts' build; with key None, only that raw is newer than the marts (the
     load they were built from stays known, for the next incremental build)."""
     if key is None:
@@ -58,8 +63,9 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         if ctx.incremental and ctx.arrivals_since is not None:
             # The new rows pass the same contract expectations row by row; the table-level
             # GX suite ran on the full load.
-            counts = ingest_arrivals(ctx.snapshot, con, ctx.run_id, ctx.arrivals_since,
-                                     mapping=ctx.config.mapping).as_dict()
+            counts = ingest_arrivals(
+                ctx.snapshot, con, ctx.run_id, ctx.arrivals_since, mapping=ctx.config.mapping
+            ).as_dict()
             check_export_time(con, ctx)
             return counts
         _set_build_key(con, None)  # the marts no longer match raw until dbt has run
@@ -69,14 +75,20 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         routes_all = ctx.plan.routes_every_record and not ctx.dry_run
         if routes_all:
             con.execute("delete from routing.arrival_scope")
-        since = (None if routes_all else
-                 ctx.arrivals_since if ctx.plan.arrivals_only else watermark(con))
-        report = ingest_snapshot(ctx.snapshot, con, ctx.run_id, arrivals_since=since,
-                                 guard=export_guard(ctx), mapping=ctx.config.mapping)
+        since = (
+            None if routes_all else ctx.arrivals_since if ctx.plan.arrivals_only else watermark(con)
+        )
+        report = ingest_snapshot(
+            ctx.snapshot,
+            con,
+            ctx.run_id,
+            arrivals_since=since,
+            guard=export_guard(ctx),
+            mapping=ctx.config.mapping,
+        )
         check_export_time(con, ctx)
         # The rows an earlier load brought passed then: only what this export changed.
-        quality.check_raw(con, load_contracts(),
-                          changed_only=report.base_run_id is not None)
+        quality.check_raw(con, load_contracts(), changed_only=report.base_run_id is not None)
     return report.as_dict()
 
 
@@ -148,17 +160,39 @@ def transform(ctx: RunContext) -> None:
     suite = "full" if full else "blocking"
     try:
         # A later run's blocking tests check what it changed; the day's first, everything.
-        result = dbt.build(ctx.warehouse, ctx.as_of, ctx.config, changes=incremental,
-                           data_tests_on_changes=incremental and not full,
-                           selector=dbt.FIRST_RUN_OF_DAY if full else dbt.LATER_RUN_OF_DAY)
+        result = dbt.build(
+            ctx.warehouse,
+            ctx.as_of,
+            ctx.config,
+            changes=incremental,
+            data_tests_on_changes=incremental and not full,
+            selector=dbt.FIRST_RUN_OF_DAY if full else dbt.LATER_RUN_OF_DAY,
+        )
     except dbt.DbtBuildFailed as failed:
         with connection(ctx) as con:  # keep what failed for the analyst, then stop
-            data_tests.record(con, run_id=ctx.run_id, suite=suite, suite_key=suite_key,
-                              nodes=failed.nodes, tested_at=utc_now())
+            data_tests.record(
+                con,
+                run_id=ctx.run_id,
+                suite=suite,
+                suite_key=suite_key,
+                nodes=failed.nodes,
+                tested_at=utc_now(),
+            )
         raise
     with connection(ctx) as con:
         quality.check_marts(con, ctx.as_of.date())
-        data_tests.record(con, run_id=ctx.run_id, suite=suite, suite_key=suite_key,
-                          nodes=result.nodes, tested_at=utc_now())
-        _set_build_key(con, ctx.build_key, raw_run_id=ctx.run_id, settings_key=settings,
-                       build=f"{'incremental' if incremental else 'full'}: {why}")
+        data_tests.record(
+            con,
+            run_id=ctx.run_id,
+            suite=suite,
+            suite_key=suite_key,
+            nodes=result.nodes,
+            tested_at=utc_now(),
+        )
+        _set_build_key(
+            con,
+            ctx.build_key,
+            raw_run_id=ctx.run_id,
+            settings_key=settings,
+            build=f"{'incremental' if incremental else 'full'}: {why}",
+        )

@@ -21,19 +21,29 @@ from switchboard.summary import RunSummary, summarize
 def record(ctx: RunContext, routed: Routed) -> None:
     with connection(ctx) as con:
         publish.record_run(
-            con, run_id=ctx.run_id, decisions=routed.decisions, conflicts=routed.conflicts,
-            rep_state=routed.rep_state, alerts=routed.alerts, round_robin=routed.round_robin,
+            con,
+            run_id=ctx.run_id,
+            decisions=routed.decisions,
+            conflicts=routed.conflicts,
+            rep_state=routed.rep_state,
+            alerts=routed.alerts,
+            round_robin=routed.round_robin,
         )
 
 
-def _stored_summary(con: duckdb.DuckDBPyConnection, ctx: RunContext, status: str,
-                    message: str = "") -> RunSummary:
+def _stored_summary(
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, status: str, message: str = ""
+) -> RunSummary:
     def frame(table: str) -> pl.DataFrame:
         return warehouse.query(con, f"select * from {table} where run_id = ?", [ctx.run_id])
 
     return summarize(
-        run_id=ctx.run_id, mode=ctx.mode, decisions=frame("routing.decisions"),
-        conflicts=frame("routing.conflicts"), alerts=frame("routing.alerts"), status=status,
+        run_id=ctx.run_id,
+        mode=ctx.mode,
+        decisions=frame("routing.decisions"),
+        conflicts=frame("routing.conflicts"),
+        alerts=frame("routing.alerts"),
+        status=status,
         message=message,
     )
 
@@ -42,28 +52,42 @@ def publish_run(ctx: RunContext) -> RunSummary:
     """Queue and deliver this run's messages (and anything left pending), mark published."""
     with connection(ctx) as con:
         summary = _stored_summary(con, ctx, "published")
-        decisions = warehouse.query(con, "select * from routing.decisions where run_id = ?",
-                                    [ctx.run_id])
-        alerts = warehouse.query(con, "select * from routing.alerts where run_id = ?",
-                                 [ctx.run_id])
-        publish.queue_messages(con, run_id=ctx.run_id, decisions=decisions, alerts=alerts,
-                               queues=ctx.config.queues)
+        decisions = warehouse.query(
+            con, "select * from routing.decisions where run_id = ?", [ctx.run_id]
+        )
+        alerts = warehouse.query(con, "select * from routing.alerts where run_id = ?", [ctx.run_id])
+        publish.queue_messages(
+            con, run_id=ctx.run_id, decisions=decisions, alerts=alerts, queues=ctx.config.queues
+        )
         if ctx.config.sinks.files:
-            publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
-                                 summary_markdown=summary.to_markdown(),
-                                 writeback_settings=ctx.config.writeback)
+            publish.write_outbox(
+                con,
+                run_id=ctx.run_id,
+                outbox=ctx.outbox,
+                summary_markdown=summary.to_markdown(),
+                writeback_settings=ctx.config.writeback,
+            )
         _notify(con, ctx, alerts, summary)
         summary = _deliver(con, ctx, summary)
         publish.set_status(con, ctx.run_id, "published")
     return summary
 
 
-def _notify(con: duckdb.DuckDBPyConnection, ctx: RunContext, alerts: pl.DataFrame,
-            summary: RunSummary) -> None:
+def _notify(
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, alerts: pl.DataFrame, summary: RunSummary
+) -> None:
     """Queue the run's messages to the notification sinks: one per recipient of its new
     alerts, and its summary (switchboard.notify)."""
-    notify.queue(con, run_id=ctx.run_id, mode=ctx.mode, as_of=ctx.as_of, alerts=alerts,
-                 summary=summary, config=ctx.config, outbox=ctx.outbox)
+    notify.queue(
+        con,
+        run_id=ctx.run_id,
+        mode=ctx.mode,
+        as_of=ctx.as_of,
+        alerts=alerts,
+        summary=summary,
+        config=ctx.config,
+        outbox=ctx.outbox,
+    )
 
 
 def deliver_pending(ctx: RunContext) -> publish.DeliveryReport:
@@ -73,8 +97,7 @@ def deliver_pending(ctx: RunContext) -> publish.DeliveryReport:
         return notify.deliver(con, ctx.config.sinks)
 
 
-def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummary
-             ) -> RunSummary:
+def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummary) -> RunSummary:
     """Send every pending webhook message, this run's and any an outage held back, and make
     what stays pending visible instead of silent: on the returned summary (the CLI exits
     non-zero on it), in the run's summary.md, and, once messages have waited longer than
@@ -83,36 +106,50 @@ def _deliver(con: duckdb.DuckDBPyConnection, ctx: RunContext, summary: RunSummar
     report = notify.deliver(con, ctx.config.sinks)
     if report.pending:
         stale = delivery_failed(
-            publish.pending_messages(con), run_id=ctx.run_id,
+            publish.pending_messages(con),
+            run_id=ctx.run_id,
             recipient=ctx.config.alerts.revops_recipient,
-            hours=ctx.config.alerts.pending_hours, now=utc_now(),
+            hours=ctx.config.alerts.pending_hours,
+            now=utc_now(),
         )
         if publish.raise_alerts(con, run_id=ctx.run_id, alerts=stale, outbox=ctx.outbox):
             counts = dict(summary.alerts_by_type)
             counts["delivery_failed"] = counts.get("delivery_failed", 0) + 1
             summary = replace(summary, alerts_by_type=counts)
-    summary = replace(summary, pending_messages=report.pending, pending_error=report.error,
-                      pending_sinks=report.sinks)
+    summary = replace(
+        summary,
+        pending_messages=report.pending,
+        pending_error=report.error,
+        pending_sinks=report.sinks,
+    )
     publish.write_summary(ctx.outbox, ctx.run_id, summary.to_markdown())
     return summary
 
 
 def stop(ctx: RunContext, error: GuardTripped) -> RunSummary:
     """A tripped guard: record it, publish only the guard_tripped alert, nothing else."""
-    alerts = guard_tripped(ctx.run_id, error.guard, error.message,
-                           ctx.config.alerts.revops_recipient)
+    alerts = guard_tripped(
+        ctx.run_id, error.guard, error.message, ctx.config.alerts.revops_recipient
+    )
     with connection(ctx) as con:
         publish.record_stopped(con, run_id=ctx.run_id, alerts=alerts, message=error.message)
         summary = summarize(
-            run_id=ctx.run_id, mode=ctx.mode, decisions=_no_decisions(),
-            conflicts=empty(CONFLICTS), alerts=alerts, status="stopped",
+            run_id=ctx.run_id,
+            mode=ctx.mode,
+            decisions=_no_decisions(),
+            conflicts=empty(CONFLICTS),
+            alerts=alerts,
+            status="stopped",
             message=error.message,
         )
-        publish.queue_messages(con, run_id=ctx.run_id, decisions=_no_decisions(),
-                               alerts=alerts)
-        publish.write_outbox(con, run_id=ctx.run_id, outbox=ctx.outbox,
-                             summary_markdown=summary.to_markdown(),
-                             writeback_settings=ctx.config.writeback)
+        publish.queue_messages(con, run_id=ctx.run_id, decisions=_no_decisions(), alerts=alerts)
+        publish.write_outbox(
+            con,
+            run_id=ctx.run_id,
+            outbox=ctx.outbox,
+            summary_markdown=summary.to_markdown(),
+            writeback_settings=ctx.config.writeback,
+        )
         _notify(con, ctx, alerts, summary)
         return _deliver(con, ctx, summary)
 
@@ -127,6 +164,10 @@ def done_summary(ctx: RunContext) -> RunSummary:
     enough."""
     with connection(ctx) as con:
         base = _stored_summary(con, ctx, "published")
-        return _deliver(con, ctx, replace(
-            base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
-        ))
+        return _deliver(
+            con,
+            ctx,
+            replace(
+                base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
+            ),
+        )

@@ -43,22 +43,27 @@ def route(ctx: RunContext) -> Routed:
 
     scoped = ctx.plan.arrivals_only and ctx.arrivals_since is not None
     with connection(ctx) as con:
-        clocks = (sla_clocks(con, ctx.config, ctx.as_of)
-                  if ctx.plan.selection.checks_sla(ctx.config) else None)
+        clocks = (
+            sla_clocks(con, ctx.config, ctx.as_of)
+            if ctx.plan.selection.checks_sla(ctx.config)
+            else None
+        )
         if clocks is not None and scoped and ctx.incremental and clocks.height:
             clocks = with_fresh_touches(clocks, ctx, con)
         if scoped:
             frames, scope = arrival_frames(con, clocks)
         else:
-            frames = {name: warehouse.read_table(con, table)
-                      for name, table in ENGINE_TABLES.items()}
+            frames = {
+                name: warehouse.read_table(con, table) for name, table in ENGINE_TABLES.items()
+            }
             scope = None
         reps_df = frames["reps"].collect()
         territory_count = con.execute("select count(*) from raw.territories").fetchall()[0]
         # An arrivals pass raises no unowned or overload alerts (the hourly run does), so it
         # reads only the day's workload row per rep, not the history.
         history = warehouse.query(
-            con, "select * from marts.fct_rep_workload where ? or as_of_date = ?",
+            con,
+            "select * from marts.fct_rep_workload where ? or as_of_date = ?",
             [not scoped, ctx.as_of.date()],
         ).lazy()
         rep_state = warehouse.read_table(con, "routing.rep_state")
@@ -72,8 +77,7 @@ def route(ctx: RunContext) -> Routed:
         # An arrivals pass decides records new to raw: none has an earlier decision.
         settled = None if scoped else queued.settled(con, ctx.as_of, plan)
         previous = previous_availability(con, ctx.as_of)
-    frames["accounts"] = with_pending_owners(frames["accounts"], pending, "account",
-                                              "account_id")
+    frames["accounts"] = with_pending_owners(frames["accounts"], pending, "account", "account_id")
     frames["leads"] = with_pending_owners(frames["leads"], pending, "lead", "lead_id")
     check_inputs(
         rep_count=reps_df.height,
@@ -97,28 +101,54 @@ def route(ctx: RunContext) -> Routed:
         scope=without_settled(frames, scope, settled),
     )
     result = engine_route(
-        inputs, ctx.config, run_id=ctx.run_id, as_of=ctx.as_of, selection=ctx.plan.selection,
+        inputs,
+        ctx.config,
+        run_id=ctx.run_id,
+        as_of=ctx.as_of,
+        selection=ctx.plan.selection,
         leaver_rep_ids=ctx.leaver_rep_ids,
     )
     with connection(ctx) as con:
         decisions = queued.with_input_hashes(con, result.decisions, plan)
     conflicts = result.conflicts
     alerts = build_alerts(
-        decisions=decisions, conflicts=conflicts, reps=reps_df.lazy(), gaps=gaps,
-        workload_history=history, config=ctx.config, run_id=ctx.run_id, as_of=ctx.as_of,
-        skill_gaps=result.skill_gaps, sla_breaches=result.sla_breaches,
+        decisions=decisions,
+        conflicts=conflicts,
+        reps=reps_df.lazy(),
+        gaps=gaps,
+        workload_history=history,
+        config=ctx.config,
+        run_id=ctx.run_id,
+        as_of=ctx.as_of,
+        skill_gaps=result.skill_gaps,
+        sla_breaches=result.sla_breaches,
     )
     accounts_in_scope = (
-        frames["accounts"].join(scope.filter(pl.col("record_type") == "account"),
-                                left_on="account_id", right_on="record_id", how="semi")
-        if scope is not None else frames["accounts"]
+        frames["accounts"].join(
+            scope.filter(pl.col("record_type") == "account"),
+            left_on="account_id",
+            right_on="record_id",
+            how="semi",
+        )
+        if scope is not None
+        else frames["accounts"]
     )
     guard = measure(
-        decisions=decisions, accounts=accounts_in_scope, reps=reps_df.lazy(),
-        exempt_rep_ids=ctx.leaver_rep_ids, previous=previous,
+        decisions=decisions,
+        accounts=accounts_in_scope,
+        reps=reps_df.lazy(),
+        exempt_rep_ids=ctx.leaver_rep_ids,
+        previous=previous,
     )
-    return Routed(decisions, conflicts, result.rep_state, alerts, guard,
-                  recent_assignments=recent, round_robin=result.round_robin)
+    return Routed(
+        decisions,
+        conflicts,
+        result.rep_state,
+        alerts,
+        guard,
+        recent_assignments=recent,
+        round_robin=result.round_robin,
+    )
 
 
 def check_output(ctx: RunContext, routed: Routed) -> None:
@@ -126,10 +156,14 @@ def check_output(ctx: RunContext, routed: Routed) -> None:
     from switchboard import quality
 
     with connection(ctx) as con:
-        quality.check_engine_output(con, routed.decisions, ctx.config,
-                                    as_of_date=ctx.as_of.date(),
-                                    leaver_rep_ids=ctx.leaver_rep_ids,
-                                    recent_assignments=routed.recent_assignments)
+        quality.check_engine_output(
+            con,
+            routed.decisions,
+            ctx.config,
+            as_of_date=ctx.as_of.date(),
+            leaver_rep_ids=ctx.leaver_rep_ids,
+            recent_assignments=routed.recent_assignments,
+        )
 
 
 def guard(ctx: RunContext, routed: Routed) -> None:

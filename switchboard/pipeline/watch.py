@@ -40,15 +40,18 @@ def warm_up_in_background() -> threading.Thread:
 def snapshot_signature(snapshot: Path | str) -> tuple[tuple[str, int, int], ...]:
     """Name, size and modification time of every file in the snapshot folder: what changes
     when an export lands, read without opening a file."""
-    return tuple(sorted(
-        (path.name, stat.st_size, stat.st_mtime_ns)
-        for path in Path(snapshot).iterdir()
-        if path.is_file() and (stat := path.stat())
-    ))
+    return tuple(
+        sorted(
+            (path.name, stat.st_size, stat.st_mtime_ns)
+            for path in Path(snapshot).iterdir()
+            if path.is_file() and (stat := path.stat())
+        )
+    )
 
 
-def wait_for_export(snapshot: Path | str, seen: tuple[tuple[str, int, int], ...],
-                    until: float, poll_seconds: float) -> bool:
+def wait_for_export(
+    snapshot: Path | str, seen: tuple[tuple[str, int, int], ...], until: float, poll_seconds: float
+) -> bool:
     """Poll the snapshot folder until its signature differs from `seen` (True) or the
     monotonic clock would pass `until` before the next poll (False). Exports should land
     whole (written elsewhere, then moved in), as for every run."""

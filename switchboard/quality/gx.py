@@ -46,7 +46,6 @@ def import_great_expectations() -> Any:
     return importlib.import_module("great_expectations")
 
 
-
 _gx_lock = threading.Lock()
 
 

@@ -42,7 +42,6 @@ GX_TYPES: dict[str, str] = {
 }
 
 
-
 @dataclass(frozen=True)
 class ExpectationSpec:
     """One expectation as plain data: GX's snake_case name and its keyword arguments.
@@ -126,11 +125,14 @@ def one_of_spec(columns: Sequence[str]) -> ExpectationSpec:
     the rows where the others are all empty (a pandas row condition). Ingest recognises
     the row condition and evaluates the same rule in Polars (switchboard.ingest)."""
     *others, last = columns
-    return ExpectationSpec(NOT_NULL, {
-        "column": last,
-        "row_condition": " & ".join(f"{column}.isnull()" for column in others),
-        "condition_parser": "pandas",
-    })
+    return ExpectationSpec(
+        NOT_NULL,
+        {
+            "column": last,
+            "row_condition": " & ".join(f"{column}.isnull()" for column in others),
+            "condition_parser": "pandas",
+        },
+    )
 
 
 _SUITES: dict[str, ExpectationSuite] = {}
@@ -142,8 +144,7 @@ def build_suite(name: str, specs: Iterable[ExpectationSpec]) -> ExpectationSuite
     Suites are built once per process for the same name and expectations (about 0.1 s
     each): a served worker or a test session validates with the same ones again."""
     specs = list(specs)
-    key = json.dumps([name, [(s.type, dict(s.kwargs)) for s in specs]], sort_keys=True,
-                     default=str)
+    key = json.dumps([name, [(s.type, dict(s.kwargs)) for s in specs]], sort_keys=True, default=str)
     if key not in _SUITES:
         _SUITES[key] = _new_suite(name, specs)
     return _SUITES[key]
@@ -152,9 +153,7 @@ def build_suite(name: str, specs: Iterable[ExpectationSpec]) -> ExpectationSuite
 def _new_suite(name: str, specs: Iterable[ExpectationSpec]) -> ExpectationSuite:
     # GX takes seconds to import: load it on first use (as in _batch_definition).
     gx = import_great_expectations()
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     expectations = []
     for spec in specs:

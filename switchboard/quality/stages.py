@@ -27,8 +27,10 @@ RAW_ROW_ID = "_row_number"
 
 
 def check_raw(
-    con: duckdb.DuckDBPyConnection, contracts: Mapping[str, Contract] | None = None,
-    *, changed_only: bool = False,
+    con: duckdb.DuckDBPyConnection,
+    contracts: Mapping[str, Contract] | None = None,
+    *,
+    changed_only: bool = False,
 ) -> None:
     """Validate every `raw.<entity>` against its contract suite after ingest.
 
@@ -96,8 +98,10 @@ def engine_check_frame(
     )
     delta = (
         100
-        * (pl.when(pl.col("record_type") == "account").then(weights.active_accounts).otherwise(0.0)
-           + weights.inbound_last_7d)
+        * (
+            pl.when(pl.col("record_type") == "account").then(weights.active_accounts).otherwise(0.0)
+            + weights.inbound_last_7d
+        )
         / pl.col("capacity")
     )
     given = decisions.filter(
@@ -111,7 +115,9 @@ def engine_check_frame(
     )
     if recent_assignments is not None:
         earlier = recent_assignments.select(
-            "record_type", owner_id="rep_id", rule=pl.lit("earlier_run"),
+            "record_type",
+            owner_id="rep_id",
+            rule=pl.lit("earlier_run"),
             follows_placement=pl.lit(False),
         )
         given = pl.concat([earlier, given])
@@ -132,14 +138,16 @@ def engine_check_frame(
     )
     return (
         decisions.select("record_type", "record_id", "owner_id", "queue", "rule")
-        .join(load.select("rep_id", "is_available"), left_on="owner_id", right_on="rep_id",
-              how="left")
+        .join(
+            load.select("rep_id", "is_available"), left_on="owner_id", right_on="rep_id", how="left"
+        )
         .join(received, on="owner_id", how="left")
         .select(
             record_key=pl.concat_str("record_type", "record_id", separator="|"),
             rule="rule",
             has_one_target=pl.col("owner_id").is_null() != pl.col("queue").is_null(),
-            owner_ok=(pl.col("rule") == "manager_review") | pl.col("owner_id").is_null()
+            owner_ok=(pl.col("rule") == "manager_review")
+            | pl.col("owner_id").is_null()
             | pl.col("is_available").fill_null(False),
             headroom_ok=pl.col("headroom_ok").fill_null(True),
         )
@@ -152,14 +160,18 @@ def engine_specs() -> list[ExpectationSpec]:
     return [
         ExpectationSpec("expect_column_values_to_be_unique", {"column": "record_key"}),
         ExpectationSpec("expect_column_values_to_not_be_null", {"column": "rule"}),
-        ExpectationSpec("expect_column_values_to_be_in_set",
-                        {"column": "rule", "value_set": list(RULES)}),
-        ExpectationSpec("expect_column_values_to_be_in_set",
-                        {"column": "has_one_target", "value_set": [True]}),
-        ExpectationSpec("expect_column_values_to_be_in_set",
-                        {"column": "owner_ok", "value_set": [True]}),
-        ExpectationSpec("expect_column_values_to_be_in_set",
-                        {"column": "headroom_ok", "value_set": [True]}),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set", {"column": "rule", "value_set": list(RULES)}
+        ),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set", {"column": "has_one_target", "value_set": [True]}
+        ),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set", {"column": "owner_ok", "value_set": [True]}
+        ),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set", {"column": "headroom_ok", "value_set": [True]}
+        ),
     ]
 
 
@@ -175,11 +187,17 @@ def check_engine_output(
     """The engine stage's expectations (see engine_check_frame); raises StageCheckFailed."""
     reps = con.sql("select rep_id, is_available from marts.dim_reps").pl()
     workload = con.sql(
-        "select rep_id, workload_index, capacity from marts.fct_rep_workload "
-        "where as_of_date = ?", params=[as_of_date],
+        "select rep_id, workload_index, capacity from marts.fct_rep_workload where as_of_date = ?",
+        params=[as_of_date],
     ).pl()
-    frame = engine_check_frame(decisions, reps, workload, config, leaver_rep_ids=leaver_rep_ids,
-                               recent_assignments=recent_assignments)
+    frame = engine_check_frame(
+        decisions,
+        reps,
+        workload,
+        config,
+        leaver_rep_ids=leaver_rep_ids,
+        recent_assignments=recent_assignments,
+    )
     if frame.height:
         check_frame(frame, engine_specs(), "engine", row_id="record_key")
 
@@ -189,26 +207,31 @@ def check_engine_output(
 MART_SPECS: dict[str, list[ExpectationSpec]] = {
     "marts.dim_reps": [
         ExpectationSpec("expect_column_values_to_be_unique", {"column": "rep_id"}),
-        ExpectationSpec("expect_column_values_to_be_in_set", {
-            "column": "availability",
-            "value_set": list(AVAILABILITY),
-        }),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set",
+            {"column": "availability", "value_set": list(AVAILABILITY)},
+        ),
         ExpectationSpec("expect_column_values_to_not_be_null", {"column": "is_available"}),
-        ExpectationSpec("expect_column_values_to_be_between",
-                        {"column": "capacity", "min_value": 1}),
+        ExpectationSpec(
+            "expect_column_values_to_be_between", {"column": "capacity", "min_value": 1}
+        ),
     ],
     "marts.fct_territory_matches": [
-        ExpectationSpec("expect_column_values_to_be_in_set",
-                        {"column": "record_type", "value_set": ["account", "lead"]}),
-        ExpectationSpec("expect_column_values_to_be_in_set",
-                        {"column": "match_source", "value_set": ["record", "account"]}),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set",
+            {"column": "record_type", "value_set": ["account", "lead"]},
+        ),
+        ExpectationSpec(
+            "expect_column_values_to_be_in_set",
+            {"column": "match_source", "value_set": ["record", "account"]},
+        ),
         ExpectationSpec("expect_column_values_to_not_be_null", {"column": "territory_id"}),
     ],
     "marts.dim_accounts": [
-        ExpectationSpec("expect_column_values_to_be_unique", {"column": "account_id"}),
+        ExpectationSpec("expect_column_values_to_be_unique", {"column": "account_id"})
     ],
     "marts.dim_leads": [
-        ExpectationSpec("expect_column_values_to_be_unique", {"column": "lead_id"}),
+        ExpectationSpec("expect_column_values_to_be_unique", {"column": "lead_id"})
     ],
 }
 
@@ -225,8 +248,13 @@ def check_marts(con: duckdb.DuckDBPyConnection, as_of_date: Any) -> None:
         "select rep_id, workload_index from marts.fct_rep_workload where as_of_date = ?",
         params=[as_of_date],
     ).pl()
-    check_frame(workload, [
-        ExpectationSpec("expect_column_values_to_be_unique", {"column": "rep_id"}),
-        ExpectationSpec("expect_column_values_to_be_between",
-                        {"column": "workload_index", "min_value": 0}),
-    ], "marts.fct_rep_workload")
+    check_frame(
+        workload,
+        [
+            ExpectationSpec("expect_column_values_to_be_unique", {"column": "rep_id"}),
+            ExpectationSpec(
+                "expect_column_values_to_be_between", {"column": "workload_index", "min_value": 0}
+            ),
+        ],
+        "marts.fct_rep_workload",
+    )

@@ -18,11 +18,7 @@ from switchboard.report.coverage import CoverageReport, coverage_report
 from switchboard.report.data import CoverageData, ReportData, load
 from switchboard.report.page import render_html
 from switchboard.report.routing import RoutingReport, routing_report
-from switchboard.report.territory_fairness import (
-    FAIRNESS_WINDOWS,
-    FairnessReport,
-    fairness_report,
-)
+from switchboard.report.territory_fairness import FAIRNESS_WINDOWS, FairnessReport, fairness_report
 from switchboard.report.workload import WorkloadReport, workload_report
 
 __all__ = [
@@ -45,8 +41,9 @@ __all__ = [
 ]
 
 
-def build_all(data: ReportData, config: RoutingConfig
-              ) -> tuple[RoutingReport, WorkloadReport, ConflictsReport]:
+def build_all(
+    data: ReportData, config: RoutingConfig
+) -> tuple[RoutingReport, WorkloadReport, ConflictsReport]:
     return (
         routing_report(data.decisions, data.conflicts),
         workload_report(data.workload, data.reps, data.decisions, config),

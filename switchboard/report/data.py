@@ -15,13 +15,23 @@ WINDOW_DAYS = 7
 # marts.fct_territory_fairness's columns: empty, they stand in for the mart on a warehouse
 # last built before it existed.
 FAIRNESS_SCHEMA: dict[str, pl.DataType] = {
-    "territory_id": pl.String(), "territory_name": pl.String(), "window_days": pl.Int32(),
-    "window_start": pl.Date(), "window_end": pl.Date(), "rep_id": pl.String(),
-    "rep_name": pl.String(), "weight": pl.Float64(), "available_days": pl.Int64(),
-    "weighted_available_days": pl.Float64(), "records": pl.Int64(),
-    "territory_records": pl.Int64(), "expected_share": pl.Float64(),
-    "expected_records": pl.Float64(), "drift_records": pl.Float64(),
-    "records_per_weighted_day": pl.Float64(), "territory_max_abs_drift_records": pl.Float64(),
+    "territory_id": pl.String(),
+    "territory_name": pl.String(),
+    "window_days": pl.Int32(),
+    "window_start": pl.Date(),
+    "window_end": pl.Date(),
+    "rep_id": pl.String(),
+    "rep_name": pl.String(),
+    "weight": pl.Float64(),
+    "available_days": pl.Int64(),
+    "weighted_available_days": pl.Float64(),
+    "records": pl.Int64(),
+    "territory_records": pl.Int64(),
+    "expected_share": pl.Float64(),
+    "expected_records": pl.Float64(),
+    "drift_records": pl.Float64(),
+    "records_per_weighted_day": pl.Float64(),
+    "territory_max_abs_drift_records": pl.Float64(),
     "territory_gini": pl.Float64(),
 }
 
@@ -32,15 +42,15 @@ class ReportData:
 
     since: datetime
     latest: datetime | None
-    decisions: pl.DataFrame      # marts.fct_routing_decisions in the window
-    conflicts: pl.DataFrame      # marts.fct_routing_conflicts in the window, plus day (the
+    decisions: pl.DataFrame  # marts.fct_routing_decisions in the window
+    conflicts: pl.DataFrame  # marts.fct_routing_conflicts in the window, plus day (the
     #                              run's as-of date)
-    workload: pl.DataFrame       # latest marts.fct_rep_workload row per rep
-    reps: pl.DataFrame           # rep_id, rep_name, team, carries_accounts (+ availability,
+    workload: pl.DataFrame  # latest marts.fct_rep_workload row per rep
+    reps: pl.DataFrame  # rep_id, rep_name, team, carries_accounts (+ availability,
     #                              is_valid_owner)
-    accounts: pl.DataFrame       # account_id, account_name, parent ids, country_code, segment
+    accounts: pl.DataFrame  # account_id, account_name, parent ids, country_code, segment
     #                              (+ owner_id, has_valid_owner)
-    leads: pl.DataFrame          # lead_id, matched_account_id, country_code (+ email, owner_id)
+    leads: pl.DataFrame  # lead_id, matched_account_id, country_code (+ email, owner_id)
     named_accounts: pl.DataFrame  # account_id
     # The coverage report's frames (latest build, no window); None when not loaded.
     coverage: CoverageData | None = field(default=None)
@@ -53,15 +63,16 @@ class ReportData:
 class CoverageData:
     """The territory plan as the latest build matched it."""
 
-    matches: pl.DataFrame      # marts.fct_territory_matches: record_type, record_id,
+    matches: pl.DataFrame  # marts.fct_territory_matches: record_type, record_id,
     #                            territory_id, match_source, priority
     territories: pl.DataFrame  # territory_id, territory_name, priority, overflow_queue
-    members: pl.DataFrame      # marts.dim_territory_members: territory_id, rep_id,
+    members: pl.DataFrame  # marts.dim_territory_members: territory_id, rep_id,
     #                            rep_availability, rep_is_available
 
 
-def load(warehouse_path: Path | str, since: datetime | None = None, *,
-         coverage: bool = True) -> ReportData:
+def load(
+    warehouse_path: Path | str, since: datetime | None = None, *, coverage: bool = True
+) -> ReportData:
     """Read what the reports need; ``since`` defaults to 7 days before the latest run.
 
     ``coverage=False`` skips the territory-match frames (one row per record and matching
@@ -75,44 +86,73 @@ def load(warehouse_path: Path | str, since: datetime | None = None, *,
         latest: datetime | None = rows[0][0] if rows else None
         start = since or (latest or datetime.now()) - timedelta(days=WINDOW_DAYS)
         decisions = warehouse.query(
-            con, "select * from marts.fct_routing_decisions where decided_at >= ?", [start])
+            con, "select * from marts.fct_routing_decisions where decided_at >= ?", [start]
+        )
         conflicts = warehouse.query(
-            con, "select *, run_date as day from marts.fct_routing_conflicts "
-            "where run_as_of >= ?", [start])
+            con,
+            "select *, run_date as day from marts.fct_routing_conflicts where run_as_of >= ?",
+            [start],
+        )
         workload = warehouse.query(
             con,
             "select * from marts.fct_rep_workload "
             "qualify row_number() over (partition by rep_id order by as_of_date desc) = 1",
         )
         reps = warehouse.query(
-            con, "select rep_id, rep_name, team, carries_accounts, availability, "
-            "is_valid_owner from marts.dim_reps")
+            con,
+            "select rep_id, rep_name, team, carries_accounts, availability, "
+            "is_valid_owner from marts.dim_reps",
+        )
         accounts = warehouse.query(
             con,
             "select account_id, account_name, parent_account_id, ultimate_parent_account_id, "
             "country_code, segment, owner_id, has_valid_owner from marts.dim_accounts",
         )
         leads = warehouse.query(
-            con, "select lead_id, matched_account_id, country_code, email, owner_id "
-            "from marts.dim_leads")
+            con,
+            "select lead_id, matched_account_id, country_code, email, owner_id "
+            "from marts.dim_leads",
+        )
         named = warehouse.query(con, "select account_id from marts.dim_named_accounts")
-        plan = CoverageData(
-            matches=warehouse.query(
-                con, "select record_type, record_id, territory_id, match_source, priority "
-                "from marts.fct_territory_matches"),
-            territories=warehouse.query(
-                con, "select territory_id, territory_name, priority, overflow_queue "
-                "from staging.stg_plan__territories"),
-            members=warehouse.query(
-                con, "select territory_id, rep_id, rep_availability, rep_is_available "
-                "from marts.dim_territory_members"),
-        ) if coverage else None
+        plan = (
+            CoverageData(
+                matches=warehouse.query(
+                    con,
+                    "select record_type, record_id, territory_id, match_source, priority "
+                    "from marts.fct_territory_matches",
+                ),
+                territories=warehouse.query(
+                    con,
+                    "select territory_id, territory_name, priority, overflow_queue "
+                    "from staging.stg_plan__territories",
+                ),
+                members=warehouse.query(
+                    con,
+                    "select territory_id, rep_id, rep_availability, rep_is_available "
+                    "from marts.dim_territory_members",
+                ),
+            )
+            if coverage
+            else None
+        )
         # a warehouse last built before the fairness mart existed has none until its next run
-        fairness = (warehouse.query(con, "select * from marts.fct_territory_fairness")
-                    if warehouse.table_exists(con, "marts.fct_territory_fairness")
-                    else pl.DataFrame(schema=FAIRNESS_SCHEMA))
+        fairness = (
+            warehouse.query(con, "select * from marts.fct_territory_fairness")
+            if warehouse.table_exists(con, "marts.fct_territory_fairness")
+            else pl.DataFrame(schema=FAIRNESS_SCHEMA)
+        )
     finally:
         con.close()
-    return ReportData(since=start, latest=latest, decisions=decisions, conflicts=conflicts,
-                      workload=workload, reps=reps, accounts=accounts, leads=leads,
-                      named_accounts=named, coverage=plan, fairness=fairness)
+    return ReportData(
+        since=start,
+        latest=latest,
+        decisions=decisions,
+        conflicts=conflicts,
+        workload=workload,
+        reps=reps,
+        accounts=accounts,
+        leads=leads,
+        named_accounts=named,
+        coverage=plan,
+        fairness=fairness,
+    )

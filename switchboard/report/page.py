@@ -26,38 +26,73 @@ from switchboard.report.workload import WorkloadReport
 def _toc(coverage: bool, fairness: bool = False) -> str:
     entries: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("summary", "Summary", []),
-        ("routing", "Routing log", [("routing-rules", "Records by rule"),
-                                    ("routing-conflicts", "Conflicts")]),
-        ("workload", "Workload balance", [
-            ("workload-histogram", "Distribution of the workload index"),
-            ("workload-top", "Highest and lowest reps"),
-            ("workload-teams", "Reps by team"),
-            ("workload-fairness", "Fairness per team"),
-            ("teams", "Teams table"), ("reps", "Reps table")]),
+        (
+            "routing",
+            "Routing log",
+            [("routing-rules", "Records by rule"), ("routing-conflicts", "Conflicts")],
+        ),
+        (
+            "workload",
+            "Workload balance",
+            [
+                ("workload-histogram", "Distribution of the workload index"),
+                ("workload-top", "Highest and lowest reps"),
+                ("workload-teams", "Reps by team"),
+                ("workload-fairness", "Fairness per team"),
+                ("teams", "Teams table"),
+                ("reps", "Reps table"),
+            ],
+        ),
     ]
     if fairness:
-        entries.append(("fairness", "Territory fairness", [
-            ("fairness-territories", "Largest drift per territory"),
-            ("fairness-members", "Members' drift"),
-            ("fairness-week", f"Territories, last {FAIRNESS_WINDOWS[0]} days"),
-            ("fairness-month", f"Territories, last {FAIRNESS_WINDOWS[1]} days"),
-            ("fairness-beyond", "Members beyond the tolerance")]))
+        entries.append(
+            (
+                "fairness",
+                "Territory fairness",
+                [
+                    ("fairness-territories", "Largest drift per territory"),
+                    ("fairness-members", "Members' drift"),
+                    ("fairness-week", f"Territories, last {FAIRNESS_WINDOWS[0]} days"),
+                    ("fairness-month", f"Territories, last {FAIRNESS_WINDOWS[1]} days"),
+                    ("fairness-beyond", "Members beyond the tolerance"),
+                ],
+            )
+        )
     entries += [
-        ("conflicts", "Conflicts and rule gaps", [
-            ("conflicts-day", "Conflicts per day"),
-            ("conflicts-types", "Conflicts by type"),
-            ("suggestions", "Suggested rule changes")]),
+        (
+            "conflicts",
+            "Conflicts and rule gaps",
+            [
+                ("conflicts-day", "Conflicts per day"),
+                ("conflicts-types", "Conflicts by type"),
+                ("suggestions", "Suggested rule changes"),
+            ],
+        )
     ]
     if coverage:
-        entries.append(("coverage", "Territory coverage", [
-            ("coverage-overlaps", "Overlapping territories"),
-            ("coverage-gaps", "Records no territory matches"),
-            ("coverage-unstaffed", "Territories without an available member")]))
+        entries.append(
+            (
+                "coverage",
+                "Territory coverage",
+                [
+                    ("coverage-overlaps", "Overlapping territories"),
+                    ("coverage-gaps", "Records no territory matches"),
+                    ("coverage-unstaffed", "Territories without an available member"),
+                ],
+            )
+        )
     items = "".join(
         f"<li><a href='#{target}'>{html.escape(text)}</a>"
-        + ("<ol>" + "".join(f"<li><a href='#{t}'>{html.escape(x)}</a></li>" for t, x in subs)
-           + "</ol>" if subs else "") + "</li>"
-        for target, text, subs in entries)
+        + (
+            "<ol>"
+            + "".join(f"<li><a href='#{t}'>{html.escape(x)}</a></li>" for t, x in subs)
+            + "</ol>"
+            if subs
+            else ""
+        )
+        + "</li>"
+        for target, text, subs in entries
+    )
     return f"<nav id='toc' aria-label='Contents'><h2>Contents</h2><ol>{items}</ol></nav>"
 
 
@@ -148,44 +183,71 @@ SCRIPT = """
 """
 
 
-def render_html(routing: RoutingReport, workload: WorkloadReport, conflicts: ConflictsReport,
-                since: datetime, latest: datetime | None = None,
-                coverage: CoverageReport | None = None,
-                fairness: FairnessReport | None = None) -> str:
+def render_html(
+    routing: RoutingReport,
+    workload: WorkloadReport,
+    conflicts: ConflictsReport,
+    since: datetime,
+    latest: datetime | None = None,
+    coverage: CoverageReport | None = None,
+    fairness: FairnessReport | None = None,
+) -> str:
     """One self-contained page: charts as inline SVG (switchboard.charts), a table of
     contents, sortable and filterable tables (a small inline script); nothing to fetch.
     The coverage and territory fairness sections are included when ``coverage`` and
     ``fairness`` are given."""
     window = f"since {since:%Y-%m-%d %H:%M}" + (
-        f" (latest run {latest:%Y-%m-%d %H:%M} UTC)" if latest else "")
-    headline = " ".join([routing.headline(), workload.headline()]
-                        + ([fairness.headline()] if fairness is not None else [])
-                        + [conflicts.headline()]
-                        + ([coverage.headline()] if coverage is not None else []))
+        f" (latest run {latest:%Y-%m-%d %H:%M} UTC)" if latest else ""
+    )
+    headline = " ".join(
+        [routing.headline(), workload.headline()]
+        + ([fairness.headline()] if fairness is not None else [])
+        + [conflicts.headline()]
+        + ([coverage.headline()] if coverage is not None else [])
+    )
     conflict_items = "".join(f"<li>{html.escape(line)}</li>" for line in routing.conflict_lines)
-    routing_tiles = kpi_tiles([
-        (f"{routing.records:,}", "records routed"),
-        (f"{routing.accounts:,} / {routing.leads:,}", "accounts / leads"),
-        (minutes(routing.median_minutes) if routing.median_minutes is not None else "—",
-         "median time to owner (new records)"),
-        (minutes(routing.p90_minutes) if routing.p90_minutes is not None else "—",
-         "p90 time to owner (new records)"),
-        (f"{routing.overflow:,}", "to overflow queues"),
-        (f"{routing.fallback:,}", "to the fallback queue"),
-    ], "routing-kpis")
+    routing_tiles = kpi_tiles(
+        [
+            (f"{routing.records:,}", "records routed"),
+            (f"{routing.accounts:,} / {routing.leads:,}", "accounts / leads"),
+            (
+                minutes(routing.median_minutes) if routing.median_minutes is not None else "—",
+                "median time to owner (new records)",
+            ),
+            (
+                minutes(routing.p90_minutes) if routing.p90_minutes is not None else "—",
+                "p90 time to owner (new records)",
+            ),
+            (f"{routing.overflow:,}", "to overflow queues"),
+            (f"{routing.fallback:,}", "to the fallback queue"),
+        ],
+        "routing-kpis",
+    )
     statuses = workload.status_counts()
     workload_tiles = kpi_tiles(
         [(f"{workload.per_rep.height:,}", "reps who carry accounts")]
         + [(f"{n:,}", status.replace("_", " ")) for status, n in statuses.items()],
-        "workload-kpis")
+        "workload-kpis",
+    )
     rules = charts.hbar(
-        routing.by_rule, label="rule", value="records", chart_id="routing-rules",
-        title="Records routed by rule", x_title="Records routed in the window",
-        y_title="Rule")
+        routing.by_rule,
+        label="rule",
+        value="records",
+        chart_id="routing-rules",
+        title="Records routed by rule",
+        x_title="Records routed in the window",
+        y_title="Rule",
+    )
     wl = workload_charts(workload)
     types = charts.hbar(
-        conflicts.by_type, label="conflict_type", value="conflicts", chart_id="conflicts-types",
-        title="Conflicts by type", x_title="Conflicts in the window", y_title="Conflict type")
+        conflicts.by_type,
+        label="conflict_type",
+        value="conflicts",
+        chart_id="conflicts-types",
+        title="Conflicts by type",
+        x_title="Conflicts in the window",
+        y_title="Conflict type",
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -225,8 +287,12 @@ not in HR), else where their index stands against these marks.</p>
 {conflicts_per_day(conflicts)}
 {types}
 <h3 id="suggestions">Suggested rule changes</h3>
-{data_table(conflicts.recommendations.select("type", "evidence", "recommendation"),
-        "table-suggestions")}
+{
+        data_table(
+            conflicts.recommendations.select("type", "evidence", "recommendation"),
+            "table-suggestions",
+        )
+    }
 <h3>By type</h3>
 {data_table(conflicts.by_type, "table-conflict-types")}
 <h3>By resolution</h3>

@@ -20,7 +20,7 @@ class RoutingReport:
     leads: int
     median_minutes: float | None
     p90_minutes: float | None
-    by_rule: pl.DataFrame          # rule, records, meaning
+    by_rule: pl.DataFrame  # rule, records, meaning
     overflow: int
     fallback: int
     conflict_lines: list[str]
@@ -30,10 +30,11 @@ class RoutingReport:
             return "Nothing was routed in this window."
         parts = [f"{self.records} records routed ({self.accounts} accounts, {self.leads} leads)."]
         if self.median_minutes is not None and self.p90_minutes is not None:
-            parts.append(f"New records got an owner in {minutes(self.median_minutes)} "
-                         f"(median; p90 {minutes(self.p90_minutes)}).")
-        parts.append(f"{self.overflow} went to overflow and {self.fallback} to the fallback "
-                     "queue.")
+            parts.append(
+                f"New records got an owner in {minutes(self.median_minutes)} "
+                f"(median; p90 {minutes(self.p90_minutes)})."
+            )
+        parts.append(f"{self.overflow} went to overflow and {self.fallback} to the fallback queue.")
         return " ".join(parts)
 
 
@@ -47,7 +48,8 @@ def routing_report(decisions: pl.DataFrame, conflicts: pl.DataFrame) -> RoutingR
         p90=pl.col("latency_seconds").quantile(0.9, interpolation="linear") / 60,
     ).row(0, named=True)
     by_rule = (
-        decisions.group_by("rule").agg(records=pl.len())
+        decisions.group_by("rule")
+        .agg(records=pl.len())
         .with_columns(meaning=pl.col("rule").replace_strict(RULE_LABELS, default=""))
         .sort(["records", "rule"], descending=[True, False])
     )
@@ -59,10 +61,19 @@ def routing_report(decisions: pl.DataFrame, conflicts: pl.DataFrame) -> RoutingR
     ).row(0, named=True)
     lines = (
         conflicts.head(CONFLICT_LINES)
-        .select(pl.format("{} {} ({}): {}", "record_type", "record_id", "conflict_type",
-                          pl.col("rationale").fill_null("")))
-        .to_series().to_list()
-        if conflicts.height else []
+        .select(
+            pl.format(
+                "{} {} ({}): {}",
+                "record_type",
+                "record_id",
+                "conflict_type",
+                pl.col("rationale").fill_null(""),
+            )
+        )
+        .to_series()
+        .to_list()
+        if conflicts.height
+        else []
     )
     return RoutingReport(
         records=decisions.height,

@@ -20,25 +20,34 @@ FAIRNESS_WINDOWS = (7, 30)
 
 def beyond_tolerance() -> pl.Expr:
     """A member whose |drift_records| exceeds 2 records + 10% of expected_records."""
-    return (pl.col("drift_records").abs()
-            > DRIFT_ABSOLUTE + DRIFT_RELATIVE * pl.col("expected_records").abs())
+    return (
+        pl.col("drift_records").abs()
+        > DRIFT_ABSOLUTE + DRIFT_RELATIVE * pl.col("expected_records").abs()
+    )
 
 
 def _signed(column: str) -> pl.Expr:
     """A drift as text with its sign and one decimal: +3.0, -2.5, 0.0."""
     value = pl.col(column)
-    return (pl.when(value > 0).then(pl.format("+{}", charts.fixed(value, 1)))
-            .otherwise(charts.fixed(value, 1)))
+    return (
+        pl.when(value > 0)
+        .then(pl.format("+{}", charts.fixed(value, 1)))
+        .otherwise(charts.fixed(value, 1))
+    )
 
 
 def _extreme(descending: bool) -> pl.Expr:
     """The member furthest over (descending) or under the share, as `name (+drift)`; null
     when nobody is on that side."""
     side = pl.col("drift_records") > 0 if descending else pl.col("drift_records") < 0
-    named = pl.format("{} ({})", pl.col("rep_name").fill_null(pl.col("rep_id")),
-                      _signed("drift_records"))
-    return named.filter(side).sort_by(pl.col("drift_records").filter(side),
-                                      descending=descending).first()
+    named = pl.format(
+        "{} ({})", pl.col("rep_name").fill_null(pl.col("rep_id")), _signed("drift_records")
+    )
+    return (
+        named.filter(side)
+        .sort_by(pl.col("drift_records").filter(side), descending=descending)
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class FairnessReport:
     territories: pl.DataFrame  # per window and territory, worst first: window_days,
     #                            territory_id, territory_name, members, records,
     #                            max_abs_drift, gini, beyond_tolerance, most_over, most_under
-    members: pl.DataFrame      # every member row of the mart, with beyond_tolerance
+    members: pl.DataFrame  # every member row of the mart, with beyond_tolerance
 
     def window(self, days: int) -> pl.DataFrame:
         """The territories of one window, worst first, without the window column."""
@@ -61,14 +70,18 @@ class FairnessReport:
         if picked.is_empty():
             return f"The territory pick gave no records in the last {days} days."
         drifted = self.drifted(days)
-        text = (f"Territory fairness, last {days} days: {drifted.height} of {picked.height} "
-                "territories the pick gave records to have a member off the weighted share by "
-                f"more than {DRIFT_ABSOLUTE:g} records + {DRIFT_RELATIVE:.0%}.")
+        text = (
+            f"Territory fairness, last {days} days: {drifted.height} of {picked.height} "
+            "territories the pick gave records to have a member off the weighted share by "
+            f"more than {DRIFT_ABSOLUTE:g} records + {DRIFT_RELATIVE:.0%}."
+        )
         worst = picked.row(0, named=True)
         if worst["max_abs_drift"]:
-            text += (f" Most drifted: {worst['territory_name'] or worst['territory_id']} "
-                     f"(max drift {worst['max_abs_drift']:.1f} records, Gini "
-                     f"{worst['gini']:.2f}).")
+            text += (
+                f" Most drifted: {worst['territory_name'] or worst['territory_id']} "
+                f"(max drift {worst['max_abs_drift']:.1f} records, Gini "
+                f"{worst['gini']:.2f})."
+            )
         return text
 
 
@@ -89,7 +102,10 @@ def fairness_report(fairness: pl.DataFrame) -> FairnessReport:
             most_over=_extreme(descending=True),
             most_under=_extreme(descending=False),
         )
-        .sort(["window_days", "max_abs_drift", "gini", "territory_id"],
-              descending=[False, True, True, False], nulls_last=True)
+        .sort(
+            ["window_days", "max_abs_drift", "gini", "territory_id"],
+            descending=[False, True, True, False],
+            nulls_last=True,
+        )
     )
     return FairnessReport(territories=territories, members=members)

@@ -73,8 +73,12 @@ def routed_org(org: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared = _shared(tmp_path_factory, "routed")
     with _build_once(shared) as build:
         if build:
-            summary = hourly_routing(snapshot=str(org), warehouse=str(shared / "w.duckdb"),
-                                     outbox=str(shared / "outbox"), as_of=AS_OF.isoformat())
+            summary = hourly_routing(
+                snapshot=str(org),
+                warehouse=str(shared / "w.duckdb"),
+                outbox=str(shared / "outbox"),
+                as_of=AS_OF.isoformat(),
+            )
             assert summary.status == "published"
     tmp = tmp_path_factory.mktemp("routed")
     shutil.copytree(shared, tmp, dirs_exist_ok=True)
@@ -94,8 +98,9 @@ def clean_hourly(routed_org: Path) -> tuple[Path, str]:
     """routed_org's folder (w.duckdb, outbox/) and the run_id of its one published run."""
     con = duckdb.connect(str(routed_org), read_only=True)
     try:
-        (run_id,), = con.execute(
-            "select run_id from routing.runs where status = 'published'").fetchall()
+        ((run_id,),) = con.execute(
+            "select run_id from routing.runs where status = 'published'"
+        ).fetchall()
     finally:
         con.close()
     return routed_org.parent, run_id

@@ -23,13 +23,18 @@ pytestmark = pytest.mark.e2e
 
 
 def run(snapshot: Path, tmp: Path, accept: list[str] | None = None) -> RunSummary:
-    return hourly_routing(snapshot=str(snapshot), warehouse=str(tmp / "w.duckdb"),
-                          outbox=str(tmp / "outbox"), as_of=AS_OF.isoformat(),
-                          accept_guards=accept)
+    return hourly_routing(
+        snapshot=str(snapshot),
+        warehouse=str(tmp / "w.duckdb"),
+        outbox=str(tmp / "outbox"),
+        as_of=AS_OF.isoformat(),
+        accept_guards=accept,
+    )
 
 
-def probe(org: Path, folder: Path, entity: str,
-          change: Callable[[pl.DataFrame], pl.DataFrame]) -> Path:
+def probe(
+    org: Path, folder: Path, entity: str, change: Callable[[pl.DataFrame], pl.DataFrame]
+) -> Path:
     """The org with one entity's file rewritten by ``change`` (all columns as text)."""
     shutil.copytree(org, folder)
     path = folder / f"{entity}.csv"
@@ -39,7 +44,8 @@ def probe(org: Path, folder: Path, entity: str,
 
 def cell(frame: pl.DataFrame, key: str, value: str, column: str, new: str) -> pl.DataFrame:
     return frame.with_columns(
-        pl.when(pl.col(key) == value).then(pl.lit(new)).otherwise(pl.col(column)).alias(column))
+        pl.when(pl.col(key) == value).then(pl.lit(new)).otherwise(pl.col(column)).alias(column)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +54,18 @@ def busy_reps(org: Path) -> list[str]:
     accounts = pl.read_csv(org / "accounts.csv", infer_schema=False)
     hr = pl.read_csv(org / "hr.csv", infer_schema=False).filter(pl.col("status") == "active")
     reps = pl.read_csv(org / "reps.csv", infer_schema=False).join(
-        hr.select("email"), on="email", how="semi")
+        hr.select("email"), on="email", how="semi"
+    )
     members = pl.read_csv(org / "territory_members.csv", infer_schema=False)
     return (
-        accounts.group_by(rep_id="owner_id").len()
+        accounts.group_by(rep_id="owner_id")
+        .len()
         .filter(pl.col("rep_id").str.contains(r"^REP-\d{4}$"))
         .join(reps.select("rep_id"), on="rep_id", how="semi")
         .join(members.select("rep_id"), on="rep_id", how="semi")
         .sort("len", "rep_id", descending=[True, False])
-        .head(3)["rep_id"].to_list()
+        .head(3)["rep_id"]
+        .to_list()
     )
 
 
@@ -68,8 +77,7 @@ def clean(clean_hourly: tuple[Path, str]) -> pl.DataFrame:
 
 
 def decisions(tmp: Path, summary: RunSummary) -> pl.DataFrame:
-    return q(tmp / "w.duckdb", "select * from routing.decisions where run_id = ?",
-             [summary.run_id])
+    return q(tmp / "w.duckdb", "select * from routing.decisions where run_id = ?", [summary.run_id])
 
 
 def test_bad_rep_rows_hold_the_rep_instead_of_moving_the_book(
@@ -81,14 +89,33 @@ def test_bad_rep_rows_hold_the_rep_instead_of_moving_the_book(
     missing from this one export (held). No held rep loses or gains a record; a
     rep_data_problem alert names each held rep, the column and the value."""
     low, huge, typo = busy_reps
-    snapshot = probe(org, tmp_path / "snap", "reps", lambda reps: cell(cell(cell(
-        reps, "rep_id", low, "capacity", "-5"),
-        "rep_id", huge, "capacity", "99999999999999999999999"),
-        "rep_id", typo, "email", "ana@@example"))
+    snapshot = probe(
+        org,
+        tmp_path / "snap",
+        "reps",
+        lambda reps: cell(
+            cell(
+                cell(reps, "rep_id", low, "capacity", "-5"),
+                "rep_id",
+                huge,
+                "capacity",
+                "99999999999999999999999",
+            ),
+            "rep_id",
+            typo,
+            "email",
+            "ana@@example",
+        ),
+    )
     reps = pl.read_csv(snapshot / "reps.csv", infer_schema=False)
     # a rep the clean run gives new records to
-    no_hr = clean.filter((pl.col("rule") == "territory")
-                         & ~pl.col("owner_id").is_in(busy_reps))["owner_id"].mode().sort()[0]
+    no_hr = (
+        clean.filter((pl.col("rule") == "territory") & ~pl.col("owner_id").is_in(busy_reps))[
+            "owner_id"
+        ]
+        .mode()
+        .sort()[0]
+    )
     email = reps.filter(pl.col("rep_id") == no_hr)["email"].item()
     hr = pl.read_csv(snapshot / "hr.csv", infer_schema=False)
     hr.filter(pl.col("email") != email).write_csv(snapshot / "hr.csv")
@@ -106,17 +133,34 @@ def test_bad_rep_rows_hold_the_rep_instead_of_moving_the_book(
     assert sorted(got["record_id"]) == sorted(clean["record_id"])
     assert clean.filter(pl.col("owner_id") == no_hr).height > 0
 
-    cleared = q(wh, "select value, action from raw.quarantine where entity = 'reps' "
-                "and column_name = 'capacity' order by value")
+    cleared = q(
+        wh,
+        "select value, action from raw.quarantine where entity = 'reps' "
+        "and column_name = 'capacity' order by value",
+    )
     assert cleared.rows() == [("-5", "cell_cleared"), ("99999999999999999999999", "cell_cleared")]
-    states = q(wh, "select rep_id, availability, is_valid_owner, is_available, "
-               "data_problem_column from marts.dim_reps where rep_id in (?, ?, ?, ?)", affected)
-    assert sorted(states.rows()) == sorted([
-        (low, "available", True, True, None), (huge, "available", True, True, None),
-        (typo, "data_problem", True, False, "email"), (no_hr, "data_problem", True, False,
-                                                       "email")])
-    alerts = dict(q(wh, "select rep_id, message from routing.alerts "
-                    "where type = 'rep_data_problem' and run_id = ?", [summary.run_id]).rows())
+    states = q(
+        wh,
+        "select rep_id, availability, is_valid_owner, is_available, "
+        "data_problem_column from marts.dim_reps where rep_id in (?, ?, ?, ?)",
+        affected,
+    )
+    assert sorted(states.rows()) == sorted(
+        [
+            (low, "available", True, True, None),
+            (huge, "available", True, True, None),
+            (typo, "data_problem", True, False, "email"),
+            (no_hr, "data_problem", True, False, "email"),
+        ]
+    )
+    alerts = dict(
+        q(
+            wh,
+            "select rep_id, message from routing.alerts "
+            "where type = 'rep_data_problem' and run_id = ?",
+            [summary.run_id],
+        ).rows()
+    )
     assert set(alerts) == {typo, no_hr}
     assert "'ana@@example'" in alerts[typo] and "column email" in alerts[typo]
     assert f"no HR row for {email} (1 of 2" in alerts[no_hr]
@@ -143,8 +187,10 @@ def test_header_only_and_cut_accounts_files_publish_nothing(
     runs = q(wh, "select run_id, status from routing.runs order by started_at")
     assert runs["status"].to_list() == ["published", "stopped", "stopped"]
     assert q(wh, "select distinct run_id from routing.decisions")["run_id"].to_list() == [first]
-    assert q(wh, "select count(*) from raw.accounts").item() == q(
-        wh, "select loaded_rows from raw.export_history where entity = 'accounts'").item()
+    assert (
+        q(wh, "select count(*) from raw.accounts").item()
+        == q(wh, "select loaded_rows from raw.export_history where entity = 'accounts'").item()
+    )
     for stopped in runs["run_id"][1:]:
         moves = (tmp_path / "outbox" / stopped / "reassignments.csv").read_text()
         assert moves.count("\n") <= 1, "a stopped run listed reassignments"
@@ -158,26 +204,36 @@ def test_the_newest_hr_row_wins_a_duplicate_email(
     """An export with an old active row and a newer terminated row for one e-mail: the
     termination is evidence, and the rep's book is redistributed like any leaver's."""
     leaver = busy_reps[0]
-    email = pl.read_csv(org / "reps.csv", infer_schema=False).filter(
-        pl.col("rep_id") == leaver)["email"].item()
+    email = (
+        pl.read_csv(org / "reps.csv", infer_schema=False)
+        .filter(pl.col("rep_id") == leaver)["email"]
+        .item()
+    )
 
     def terminate_later(hr: pl.DataFrame) -> pl.DataFrame:
         old = hr.filter(pl.col("email") == email).with_columns(
-            updated_at=pl.lit("2020-01-01T00:00:00"))
-        new = old.with_columns(status=pl.lit("terminated"),
-                               status_start=pl.lit((AS_OF.date()).isoformat()),
-                               updated_at=pl.lit(AS_OF.isoformat()))
+            updated_at=pl.lit("2020-01-01T00:00:00")
+        )
+        new = old.with_columns(
+            status=pl.lit("terminated"),
+            status_start=pl.lit((AS_OF.date()).isoformat()),
+            updated_at=pl.lit(AS_OF.isoformat()),
+        )
         return pl.concat([hr.filter(pl.col("email") != email), old, new])
 
     snapshot = probe(org, tmp_path / "snap", "hr", terminate_later)
     summary = run(snapshot, tmp_path)
     wh = tmp_path / "w.duckdb"
-    assert q(wh, "select availability from marts.dim_reps where rep_id = ?",
-             [leaver]).item() == "terminated"
+    assert (
+        q(wh, "select availability from marts.dim_reps where rep_id = ?", [leaver]).item()
+        == "terminated"
+    )
     book = q(wh, "select count(*) from raw.accounts where owner_id = ?", [leaver]).item()
     moved = decisions(tmp_path, summary).filter(
-        (pl.col("previous_owner_id") == leaver) & (pl.col("record_type") == "account"))
+        (pl.col("previous_owner_id") == leaver) & (pl.col("record_type") == "account")
+    )
     assert moved.height == book > 0
-    reason = q(wh, "select reason from raw.quarantine where entity = 'hr' and value = ?",
-               [email]).item()
+    reason = q(
+        wh, "select reason from raw.quarantine where entity = 'hr' and value = ?", [email]
+    ).item()
     assert "which is newer by updated_at" in reason

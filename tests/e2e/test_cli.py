@@ -19,15 +19,24 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 runner = CliRunner()
 
 
-def test_check_lists_what_would_be_quarantined(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_lists_what_would_be_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from switchboard.cli import running
 
     # Wide enough for the reasons whatever terminal (or none) the test runs in.
     monkeypatch.setattr(running.console, "width", 160)
-    result = runner.invoke(app, ["check", "--snapshot", str(FIXTURES / "broken_snapshot"),
-                                 "--warehouse", str(tmp_path / "c.duckdb")],
-                           env={"COLUMNS": "160"})
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            "--snapshot",
+            str(FIXTURES / "broken_snapshot"),
+            "--warehouse",
+            str(tmp_path / "c.duckdb"),
+        ],
+        env={"COLUMNS": "160"},
+    )
     assert result.exit_code == 0, result.output
     assert "Would be quarantined" in result.output
     assert "'lots'" in result.output and "repeats row 1" in result.output
@@ -38,9 +47,19 @@ def test_missing_required_file_stops_with_one_line(org: Path, tmp_path: Path) ->
     snap = tmp_path / "snap"
     shutil.copytree(org, snap)
     (snap / "reps.csv").unlink()
-    result = runner.invoke(app, ["run", "hourly", "--snapshot", str(snap),
-                                 "--warehouse", str(tmp_path / "w.duckdb"),
-                                 "--outbox", str(tmp_path / "outbox")])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "hourly",
+            "--snapshot",
+            str(snap),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--outbox",
+            str(tmp_path / "outbox"),
+        ],
+    )
     assert result.exit_code == EXIT_INPUT
     assert "reps.csv" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -51,10 +70,21 @@ def test_an_as_of_older_than_the_export_stops_before_dbt_with_one_line(
     org: Path, tmp_path: Path
 ) -> None:
     """The org's records were created up to AS_OF; an as-of months earlier is not its time."""
-    result = runner.invoke(app, ["run", "hourly", "--snapshot", str(org),
-                                 "--warehouse", str(tmp_path / "w.duckdb"),
-                                 "--outbox", str(tmp_path / "outbox"),
-                                 "--as-of", "2026-06-01"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "hourly",
+            "--snapshot",
+            str(org),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--outbox",
+            str(tmp_path / "outbox"),
+            "--as-of",
+            "2026-06-01",
+        ],
+    )
     assert result.exit_code == EXIT_INPUT, result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: --as-of 2026-06-01 00:00:00 is earlier than the export")
@@ -81,17 +111,32 @@ def _all_terminated(frame: pl.DataFrame) -> pl.DataFrame:
     ],
 )
 def test_broken_exports_trip_a_guard_and_publish_nothing(
-    org: Path, tmp_path: Path, entity: str,
-    damage: Callable[[pl.DataFrame], pl.DataFrame], guard: str,
+    org: Path,
+    tmp_path: Path,
+    entity: str,
+    damage: Callable[[pl.DataFrame], pl.DataFrame],
+    guard: str,
 ) -> None:
     snap = tmp_path / "snap"
     shutil.copytree(org, snap)
     damage(pl.read_csv(snap / f"{entity}.csv", infer_schema=False)).write_csv(
-        snap / f"{entity}.csv")
-    result = runner.invoke(app, ["run", "hourly", "--snapshot", str(snap),
-                                 "--warehouse", str(tmp_path / "w.duckdb"),
-                                 "--outbox", str(tmp_path / "outbox"),
-                                 "--as-of", AS_OF.isoformat()])
+        snap / f"{entity}.csv"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "hourly",
+            "--snapshot",
+            str(snap),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--outbox",
+            str(tmp_path / "outbox"),
+            "--as-of",
+            AS_OF.isoformat(),
+        ],
+    )
     assert result.exit_code == EXIT_GUARD, result.output
     assert f"guard {guard}" in result.stderr
     (folder,) = (tmp_path / "outbox").iterdir()
@@ -120,7 +165,10 @@ def test_check_warehouse_runs_every_data_test_and_keeps_the_outcomes(
     broken = runner.invoke(app, ["check", "--warehouse", str(wh)])
     assert broken.exit_code == EXIT_CHECK
     assert "unique_dim_accounts_account_id" in broken.output
-    kept = q(wh, "select status, count(*) as n from routing.data_tests "
-                 "where suite = 'on_demand' group by status")
+    kept = q(
+        wh,
+        "select status, count(*) as n from routing.data_tests "
+        "where suite = 'on_demand' group by status",
+    )
     statuses = dict(kept.rows())
     assert statuses.get("fail", 0) >= 1 and statuses["pass"] > 100

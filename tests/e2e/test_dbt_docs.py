@@ -22,12 +22,16 @@ def test_docs_writes_the_static_site_and_opens_nothing_with_no_open(
     monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: bool(opened.append(url)))
     asked: list[bool] = []
     may_open = reports._may_open_browser  # at a terminal, outside CI (tests/unit)
-    monkeypatch.setattr(reports, "_may_open_browser",
-                        lambda no_open: bool(asked.append(no_open)) or may_open(no_open))
+    monkeypatch.setattr(
+        reports,
+        "_may_open_browser",
+        lambda no_open: bool(asked.append(no_open)) or may_open(no_open),
+    )
     warehouse = copy_warehouse(routed_org, tmp_path / "wh")
     out = tmp_path / "site"
-    result = runner.invoke(app, ["docs", "--warehouse", str(warehouse), "--out", str(out),
-                                 "--no-open"])
+    result = runner.invoke(
+        app, ["docs", "--warehouse", str(warehouse), "--out", str(out), "--no-open"]
+    )
     assert result.exit_code == 0, result.output
     page = out / "index.html"
     assert f"dbt docs of {warehouse}: {page.resolve()}" in result.output
@@ -38,7 +42,8 @@ def test_docs_writes_the_static_site_and_opens_nothing_with_no_open(
     assert "model.switchboard.dim_reps" in text and "workload_index" in text
     assert asked == [True] and opened == []
 
-    missing = runner.invoke(app, ["docs", "--warehouse", str(tmp_path / "none.duckdb"),
-                                  "--no-open"])
+    missing = runner.invoke(
+        app, ["docs", "--warehouse", str(tmp_path / "none.duckdb"), "--no-open"]
+    )
     assert missing.exit_code == EXIT_INPUT
     assert "is not a file" in missing.stderr

@@ -39,7 +39,7 @@ def q(warehouse: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
-    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = yaml.safe_load(Path(DEFAULT_CONFIG_PATH).read_text(encoding="utf-8"))
     data["sinks"]["webhook"].update(timeout_seconds=0.5, max_attempts=2, backoff_seconds=0.01)
@@ -47,8 +47,20 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     config = tmp_path / "routing.yml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     wh, outbox = tmp_path / "w.duckdb", tmp_path / "outbox"
-    hourly = ["run", "hourly", "--snapshot", str(org), "--warehouse", str(wh), "--outbox",
-              str(outbox), "--config", str(config), "--as-of", AS_OF.isoformat()]
+    hourly = [
+        "run",
+        "hourly",
+        "--snapshot",
+        str(org),
+        "--warehouse",
+        str(wh),
+        "--outbox",
+        str(outbox),
+        "--config",
+        str(config),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
     retry = ["publish", "--retry", "--warehouse", str(wh), "--config", str(config)]
 
     with webhook_sink(Sink(script=[500])) as down:
@@ -61,14 +73,20 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     assert "last error: HTTP 500" in line
     assert down.received == [] and down.attempts > 0
     # Published all the same: decisions recorded, outbox files written.
-    (run_id, status), = q(wh, "select run_id, status from routing.runs")
+    ((run_id, status),) = q(wh, "select run_id, status from routing.runs")
     assert status == "published"
     folder = outbox / run_id
     with (folder / "reassignments.csv").open(newline="", encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) > 0
     assert "## Deliveries pending" in (folder / "summary.md").read_text(encoding="utf-8")
-    held_back = {str(k) for (k,) in q(wh, "select message_key from routing.outbox_messages "
-                                          "where sink = 'webhook' and status = 'pending'")}
+    held_back = {
+        str(k)
+        for (k,) in q(
+            wh,
+            "select message_key from routing.outbox_messages "
+            "where sink = 'webhook' and status = 'pending'",
+        )
+    }
     assert f"webhook|summary|{run_id}" in held_back
     assert any(k.startswith(f"webhook|alerts|{run_id}|") for k in held_back)
     assert still_down.exit_code == EXIT_PENDING, still_down.output
@@ -83,28 +101,39 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     assert "deliveries pending" not in second.stderr
     assert "snapshot unchanged since run" in second.stdout
     assert Counter(str(m["key"]) for m in healthy.received) == Counter(held_back), (
-        "every held-back message delivered exactly once")
+        "every held-back message delivered exactly once"
+    )
     # One Block Kit message per recipient of the run's alerts, and the run summary.
-    recipients = q(wh, "select distinct recipient_id from routing.alerts where type in "
-                       f"{DIGEST_TYPES} order by 1")
+    recipients = q(
+        wh,
+        f"select distinct recipient_id from routing.alerts where type in {DIGEST_TYPES} order by 1",
+    )
     assert len(recipients) >= 2
     assert sorted(str(m["key"]) for m in healthy.received) == sorted(
-        [f"webhook|alerts|{run_id}|{r}" for (r,) in recipients] + [f"webhook|summary|{run_id}"])
+        [f"webhook|alerts|{run_id}|{r}" for (r,) in recipients] + [f"webhook|summary|{run_id}"]
+    )
     for message in healthy.received:
         assert validate(message["body"]) == [], message["key"]
     # Records by name, linked: a manager's unowned accounts as dim_accounts names them.
-    (manager, account, name), = q(wh, "select a.recipient_id, a.record_id, d.account_name "
-                                      "from routing.alerts a join marts.dim_accounts d "
-                                      "on a.record_id = d.account_id "
-                                      "where a.type = 'unowned_account' "
-                                      "order by lower(d.account_name), a.record_id limit 1")
-    body = next(m["body"] for m in healthy.received
-                if m["key"] == f"webhook|alerts|{run_id}|{manager}")
+    ((manager, account, name),) = q(
+        wh,
+        "select a.recipient_id, a.record_id, d.account_name "
+        "from routing.alerts a join marts.dim_accounts d "
+        "on a.record_id = d.account_id "
+        "where a.type = 'unowned_account' "
+        "order by lower(d.account_name), a.record_id limit 1",
+    )
+    body = next(
+        m["body"] for m in healthy.received if m["key"] == f"webhook|alerts|{run_id}|{manager}"
+    )
     assert f"<https://crm.example.com/{account}|{escape(name)}>" in "\n".join(texts(body))
     assert third.exit_code == 0 and nothing_left.exit_code == 0
     assert "no message is pending" in nothing_left.stdout
-    assert q(wh, "select count(*) from routing.outbox_messages where status = 'pending' "
-                 "and sink = 'webhook'") == [(0,)]
+    assert q(
+        wh,
+        "select count(*) from routing.outbox_messages where status = 'pending' "
+        "and sink = 'webhook'",
+    ) == [(0,)]
     assert "Deliveries pending" not in (folder / "summary.md").read_text(encoding="utf-8")
     assert sorted(p.name for p in outbox.iterdir()) == [run_id]
 
@@ -120,6 +149,11 @@ def test_a_webhook_outage_exits_5_and_the_unchanged_export_delivers_it_once(
     with webhook_sink(Sink()) as healthy:
         monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", healthy.url)
         with pytest.raises(SystemError, match="export unreadable"):
-            hourly_routing(snapshot=str(newer), warehouse=str(copy), outbox=str(outbox),
-                           config=str(config), as_of=AS_OF.isoformat())
+            hourly_routing(
+                snapshot=str(newer),
+                warehouse=str(copy),
+                outbox=str(outbox),
+                config=str(config),
+                as_of=AS_OF.isoformat(),
+            )
     assert Counter(str(m["key"]) for m in healthy.received) == Counter(held_back)

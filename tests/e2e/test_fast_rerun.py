@@ -30,8 +30,18 @@ def test_an_unchanged_export_is_answered_without_starting_the_flow(
 ) -> None:
     warehouse = copy_warehouse(routed_org, tmp_path / "wh")
     monkeypatch.setattr(routing, "_run_flow", _no_flow)
-    args = ["run", "hourly", "--snapshot", str(org), "--warehouse", str(warehouse),
-            "--outbox", str(tmp_path / "outbox"), "--as-of", AS_OF.isoformat()]
+    args = [
+        "run",
+        "hourly",
+        "--snapshot",
+        str(org),
+        "--warehouse",
+        str(warehouse),
+        "--outbox",
+        str(tmp_path / "outbox"),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "snapshot unchanged since run" in result.output
@@ -42,10 +52,20 @@ def test_an_unchanged_export_is_answered_without_starting_the_flow(
     shutil.copytree(org, changed)
     with (changed / "accounts.csv").open("a", encoding="utf-8") as handle:
         handle.write(f"ACC-FAST-NEW,Fast Newco,{AS_OF.isoformat()},,,,,,,,,,\n")
-    for other in (["run", "hourly", "--snapshot", str(changed)],
-                  ["run", "departure", "--snapshot", str(org), "--rep", "REP-0001"]):
-        result = runner.invoke(app, [*other, "--warehouse", str(warehouse),
-                                     "--outbox", str(tmp_path / "outbox"),
-                                     "--as-of", AS_OF.isoformat()])
+    for other in (
+        ["run", "hourly", "--snapshot", str(changed)],
+        ["run", "departure", "--snapshot", str(org), "--rep", "REP-0001"],
+    ):
+        result = runner.invoke(
+            app,
+            [
+                *other,
+                "--warehouse",
+                str(warehouse),
+                "--outbox",
+                str(tmp_path / "outbox"),
+                "--as-of",
+                AS_OF.isoformat(),
+            ],
+        )
         assert isinstance(result.exception, FlowStarted), result.output
-

@@ -33,15 +33,30 @@ def switchboard(*args: str, orchestrated: bool) -> subprocess.CompletedProcess[s
         env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     return subprocess.run(
         [sys.executable, "-c", "from switchboard.cli import main; main()", *args],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
 
 
-def run_hourly(org: Path, warehouse: Path, outbox: Path, *, orchestrated: bool = False
-               ) -> subprocess.CompletedProcess[str]:
-    return switchboard("run", "hourly", "--snapshot", str(org), "--warehouse", str(warehouse),
-                       "--outbox", str(outbox), "--as-of", AS_OF.isoformat(),
-                       orchestrated=orchestrated)
+def run_hourly(
+    org: Path, warehouse: Path, outbox: Path, *, orchestrated: bool = False
+) -> subprocess.CompletedProcess[str]:
+    return switchboard(
+        "run",
+        "hourly",
+        "--snapshot",
+        str(org),
+        "--warehouse",
+        str(warehouse),
+        "--outbox",
+        str(outbox),
+        "--as-of",
+        AS_OF.isoformat(),
+        orchestrated=orchestrated,
+    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -66,7 +81,7 @@ def test_a_read_only_warehouse(org: Path, tmp_path: Path) -> None:
 
 
 def test_a_read_only_outbox_stops_publishing_and_keeps_the_decisions(
-    org: Path, tmp_path: Path,
+    org: Path, tmp_path: Path
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
     with tmpfs(tmp_path / "ro", "ro") as read_only:

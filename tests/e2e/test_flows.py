@@ -33,8 +33,9 @@ def q(warehouse: Path, sql: str) -> pl.DataFrame:
 
 def run_hourly(org: Path, tmp: Path, **kw: object) -> RunSummary:
     kw.setdefault("as_of", AS_OF.isoformat())
-    return hourly_routing(snapshot=str(org), warehouse=str(tmp / "w.duckdb"),
-                          outbox=str(tmp / "outbox"), **kw)
+    return hourly_routing(
+        snapshot=str(org), warehouse=str(tmp / "w.duckdb"), outbox=str(tmp / "outbox"), **kw
+    )
 
 
 def test_hourly_routes_the_stories_and_publishes_once(
@@ -52,9 +53,14 @@ def test_hourly_routes_the_stories_and_publishes_once(
 
     acme = d.filter(pl.col("record_id") == "LEAD-ACME-CA").row(0, named=True)
     assert (acme["owner_id"], acme["rule"], acme["conflict"]) == (
-        "REP-DANA", "open_opportunity", True)
-    acme_conflicts = q(wh, "select conflict_type, candidates from routing.conflicts "
-                           "where record_id = 'LEAD-ACME-CA'")
+        "REP-DANA",
+        "open_opportunity",
+        True,
+    )
+    acme_conflicts = q(
+        wh,
+        "select conflict_type, candidates from routing.conflicts where record_id = 'LEAD-ACME-CA'",
+    )
     assert "multi_territory" in acme_conflicts["conflict_type"].to_list()
     globex = d.filter(pl.col("record_id") == "ACC-GLOBEX-EU").row(0, named=True)
     assert (globex["owner_id"], globex["rule"]) == ("REP-NAMED", "named_parent")
@@ -65,9 +71,15 @@ def test_hourly_routes_the_stories_and_publishes_once(
     leaver = d.filter(pl.col("previous_owner_id") == "REP-LEAVER")
     assert set(leaver["rule"]) >= {"manager_review", "territory_pool"}
     assert leaver.filter(pl.col("rule") == "manager_review")["owner_id"].unique().to_list() == [
-        "REP-LEAVER"]
-    assert leaver.filter(pl.col("rule") != "manager_review")["owner_id"].drop_nulls().is_in(
-        ["REP-LEAVER"]).sum() == 0
+        "REP-LEAVER"
+    ]
+    assert (
+        leaver.filter(pl.col("rule") != "manager_review")["owner_id"]
+        .drop_nulls()
+        .is_in(["REP-LEAVER"])
+        .sum()
+        == 0
+    )
 
     assert sorted(p.name for p in (routed / "outbox").iterdir()) == [run_id]
     folder = routed / "outbox" / run_id
@@ -89,7 +101,8 @@ def test_hourly_routes_the_stories_and_publishes_once(
     assert q(copy, "select count(*) n from routing.decisions")["n"][0] == d.height
     assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == [run_id]
     assert (tmp_path / "outbox" / run_id / "reassignments.csv").read_bytes() == (
-        folder / "reassignments.csv").read_bytes()
+        folder / "reassignments.csv"
+    ).read_bytes()
 
 
 def test_departure_redistributes_a_named_reps_book(org: Path, tmp_path: Path) -> None:
@@ -97,8 +110,12 @@ def test_departure_redistributes_a_named_reps_book(org: Path, tmp_path: Path) ->
     leaver = "REP-DANA"  # active in HR: the command acts before HR shows the departure
     book = accounts.filter(pl.col("owner_id") == leaver).height
     summary = departure_redistribution(
-        snapshot=str(org), rep=leaver, effective=AS_OF.isoformat(),
-        warehouse=str(tmp_path / "w.duckdb"), outbox=str(tmp_path / "outbox"))
+        snapshot=str(org),
+        rep=leaver,
+        effective=AS_OF.isoformat(),
+        warehouse=str(tmp_path / "w.duckdb"),
+        outbox=str(tmp_path / "outbox"),
+    )
     d = q(tmp_path / "w.duckdb", "select * from routing.decisions")
     mine = d.filter(pl.col("record_type") == "account")
     assert mine.height == book and (mine["previous_owner_id"] == leaver).all()
@@ -145,7 +162,6 @@ def test_the_invalid_rep_guard_compares_with_the_last_published_run(
     snap = tmp_path / "snap"
     shutil.copytree(org, snap)
     pl.read_csv(snap / "hr.csv", infer_schema=False).head(10).write_csv(snap / "hr.csv")
-    with pytest.raises(GuardTripped,
-                       match=r"since the last published run \(2026-11-23 09:00\)"):
+    with pytest.raises(GuardTripped, match=r"since the last published run \(2026-11-23 09:00\)"):
         # max_row_drop would stop it first, on the file alone
         run_hourly(snap, tmp_path, as_of=later.isoformat(), accept_guards=["max_row_drop"])

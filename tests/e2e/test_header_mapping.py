@@ -34,15 +34,20 @@ def hubspot_accounts(org: Path, out: Path) -> None:
     accounts = pl.read_csv(org / "accounts.csv", infer_schema=False)
     reps = pl.read_csv(org / "reps.csv", infer_schema=False).select("rep_id", "email")
     us_date = parse_timestamp(normalise("created_at", "timestamp")).dt.strftime(
-        "%-m/%-d/%Y %H:%M:%S")
-    email = pl.when(pl.int_range(pl.len()) % 3 == 0).then(
-        pl.col("email").str.to_uppercase()).otherwise(pl.col("email"))
+        "%-m/%-d/%Y %H:%M:%S"
+    )
+    email = (
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(pl.col("email").str.to_uppercase())
+        .otherwise(pl.col("email"))
+    )
     hubspot = (
         accounts.lazy()
-        .join(reps.lazy(), left_on="owner_id", right_on="rep_id", how="left",
-              maintain_order="left")
-        .with_columns(pl.coalesce(us_date, pl.col("created_at")).alias("created_at"),
-                      pl.coalesce(email, pl.col("owner_id")).alias("owner_id"))
+        .join(reps.lazy(), left_on="owner_id", right_on="rep_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce(us_date, pl.col("created_at")).alias("created_at"),
+            pl.coalesce(email, pl.col("owner_id")).alias("owner_id"),
+        )
         .drop("email")
         .rename(HUBSPOT_HEADERS)
         .collect()
@@ -63,14 +68,26 @@ def test_a_hubspot_export_routes_like_the_native_one(
 
 SALESFORCE_REPORT_HEADERS = {
     "accounts": {
-        "account_id": "Account ID", "name": "Account Name", "created_at": "Created Date",
-        "domain": "Website", "parent_account_id": "Parent Account ID",
-        "country": "Billing Country", "state": "Billing State/Province",
-        "postal_code": "Billing Zip/Postal Code", "employees": "Employees",
-        "annual_revenue": "Annual Revenue", "owner_id": "Account Owner ID",
+        "account_id": "Account ID",
+        "name": "Account Name",
+        "created_at": "Created Date",
+        "domain": "Website",
+        "parent_account_id": "Parent Account ID",
+        "country": "Billing Country",
+        "state": "Billing State/Province",
+        "postal_code": "Billing Zip/Postal Code",
+        "employees": "Employees",
+        "annual_revenue": "Annual Revenue",
+        "owner_id": "Account Owner ID",
     },
-    "reps": {"rep_id": "User ID", "name": "Full Name", "email": "Email", "role": "Role",
-             "manager_id": "Manager ID", "is_active": "Active"},
+    "reps": {
+        "rep_id": "User ID",
+        "name": "Full Name",
+        "email": "Email",
+        "role": "Role",
+        "manager_id": "Manager ID",
+        "is_active": "Active",
+    },
 }
 
 
@@ -81,9 +98,11 @@ def salesforce_report(org: Path, out: Path) -> None:
         frame = pl.read_csv(org / f"{entity}.csv", infer_schema=False)
         if entity == "accounts":
             when = parse_timestamp(normalise("created_at", "timestamp"))
-            us = pl.when(when.dt.second() == 0).then(
-                when.dt.strftime("%-m/%-d/%Y %-I:%M %p")).otherwise(
-                when.dt.strftime("%-m/%-d/%Y %-I:%M:%S %p"))
+            us = (
+                pl.when(when.dt.second() == 0)
+                .then(when.dt.strftime("%-m/%-d/%Y %-I:%M %p"))
+                .otherwise(when.dt.strftime("%-m/%-d/%Y %-I:%M:%S %p"))
+            )
             frame = frame.with_columns(pl.coalesce(us, pl.col("created_at")).alias("created_at"))
         frame.rename(headers).write_csv(out / f"{entity}.csv")
 
@@ -102,18 +121,31 @@ def test_a_salesforce_report_export_routes_like_the_native_one(
     routes_like_the_native_run(snapshot, routed_org, tmp_path, config=config)
 
 
-def routes_like_the_native_run(snapshot: Path, routed_org: Path, tmp_path: Path,
-                               mapping: str | None = None, config: Path | None = None
-                               ) -> None:
+def routes_like_the_native_run(
+    snapshot: Path,
+    routed_org: Path,
+    tmp_path: Path,
+    mapping: str | None = None,
+    config: Path | None = None,
+) -> None:
     """`switchboard run hourly` on `snapshot` at AS_OF with `--mapping` or `--config`; the
     quarantine, every account's owner and every decision match routed_org's native run."""
     from typer.testing import CliRunner
 
     from switchboard.cli import app
 
-    args = ["run", "hourly", "--snapshot", str(snapshot),
-            "--warehouse", str(tmp_path / "w.duckdb"), "--outbox", str(tmp_path / "outbox"),
-            "--as-of", AS_OF.isoformat()]
+    args = [
+        "run",
+        "hourly",
+        "--snapshot",
+        str(snapshot),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--outbox",
+        str(tmp_path / "outbox"),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
     args += ["--mapping", mapping] if mapping else []
     args += ["--config", str(config)] if config else []
     result = CliRunner().invoke(app, args)
@@ -125,7 +157,9 @@ def routes_like_the_native_run(snapshot: Path, routed_org: Path, tmp_path: Path,
     owners = "select account_id, owner_id from marts.dim_accounts order by account_id"
     assert q(wh, owners).height == q(routed_org, owners).height > 700
     assert q(wh, owners).equals(q(routed_org, owners))
-    decided = ("select record_type, record_id, owner_id, queue, rule from routing.decisions "
-               "order by record_type, record_id")
+    decided = (
+        "select record_type, record_id, owner_id, queue, rule from routing.decisions "
+        "order by record_type, record_id"
+    )
     assert q(wh, decided).height > 0
     assert q(wh, decided).equals(q(routed_org, decided))

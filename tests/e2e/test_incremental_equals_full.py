@@ -60,8 +60,9 @@ def _pick(rng: random.Random, frame: pl.DataFrame, share: float) -> pl.Series:
     return pl.Series([rng.random() < share for _ in range(frame.height)])
 
 
-def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
-                 plan_change: bool) -> Path:
+def _next_export(
+    previous: Path, folder: Path, rng: random.Random, step: int, plan_change: bool
+) -> Path:
     """The export after `previous`: records added, edited and dropped at random."""
     shutil.copytree(previous, folder)
     accounts = _read(folder, "accounts")
@@ -75,10 +76,12 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
     domains = accounts["domain"].drop_nulls().to_list()
     accounts = accounts.with_columns(
         name=pl.when(renamed).then(pl.col("name") + f" v{step}").otherwise("name"),
-        country=pl.when(moved).then(pl.lit(rng.choice(["DE", "US", "France", "JP"])))
+        country=pl.when(moved)
+        .then(pl.lit(rng.choice(["DE", "US", "France", "JP"])))
         .otherwise("country"),
         state=pl.when(moved).then(pl.lit(None, pl.String)).otherwise("state"),
-        parent_account_id=pl.when(reparented).then(pl.lit(rng.choice(ids)))
+        parent_account_id=pl.when(reparented)
+        .then(pl.lit(rng.choice(ids)))
         .otherwise("parent_account_id"),
         owner_id=pl.when(orphaned).then(pl.lit(None, pl.String)).otherwise("owner_id"),
         domain=pl.when(rehosted).then(pl.lit(rng.choice(domains))).otherwise("domain"),
@@ -97,13 +100,18 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
     leads = _read(folder, "leads")
     edited = _pick(rng, leads, 0.03)
     leads = leads.with_columns(
-        company=pl.when(edited).then(pl.col("company") + " Inc").otherwise("company"))
-    arrivals = leads.sample(n=min(leads.height, rng.randint(3, 10)),
-                            seed=rng.randint(0, 10**6)).with_columns(
+        company=pl.when(edited).then(pl.col("company") + " Inc").otherwise("company")
+    )
+    arrivals = leads.sample(
+        n=min(leads.height, rng.randint(3, 10)), seed=rng.randint(0, 10**6)
+    ).with_columns(
         lead_id=pl.format(f"LEAD-S{step}-{{}}", pl.int_range(pl.len())),
         # the first leads of this export's new accounts, with the domain's casing varied
-        email=pl.format(f"buyer{{}}@NEWCO{step}-{{}}.example", pl.int_range(pl.len()),
-                        pl.int_range(pl.len()) % max(new.height, 1)),
+        email=pl.format(
+            f"buyer{{}}@NEWCO{step}-{{}}.example",
+            pl.int_range(pl.len()),
+            pl.int_range(pl.len()) % max(new.height, 1),
+        ),
         owner_id=pl.lit(None, pl.String),
         created_at=pl.lit((AS_OF + timedelta(hours=step, minutes=-4)).isoformat()),
     )
@@ -114,31 +122,48 @@ def _next_export(previous: Path, folder: Path, rng: random.Random, step: int,
     moved_deals = _pick(rng, opportunities, 0.02)  # to another account: both accounts change
     opportunities = opportunities.with_columns(
         is_closed=pl.when(closed).then(pl.lit("true")).otherwise("is_closed"),
-        account_id=pl.when(moved_deals).then(pl.lit(rng.choice(ids))).otherwise("account_id"))
+        account_id=pl.when(moved_deals).then(pl.lit(rng.choice(ids))).otherwise("account_id"),
+    )
     _write(opportunities.filter(~_pick(rng, opportunities, 0.01)), folder, "opportunities")
 
     hr = _read(folder, "hr")
     active = hr.with_row_index().filter(pl.col("status") == "active")["index"].to_list()
     leaver = rng.choice(active)
-    _write(hr.with_columns(
-        status=pl.when(pl.int_range(pl.len()) == leaver).then(pl.lit("terminated"))
-        .otherwise("status"),
-        status_start=pl.when(pl.int_range(pl.len()) == leaver)
-        .then(pl.lit(AS_OF.date().isoformat())).otherwise("status_start"),
-    ), folder, "hr")
+    _write(
+        hr.with_columns(
+            status=pl.when(pl.int_range(pl.len()) == leaver)
+            .then(pl.lit("terminated"))
+            .otherwise("status"),
+            status_start=pl.when(pl.int_range(pl.len()) == leaver)
+            .then(pl.lit(AS_OF.date().isoformat()))
+            .otherwise("status_start"),
+        ),
+        folder,
+        "hr",
+    )
 
     reps = _read(folder, "reps")  # a rep deactivated in the CRM, HR unchanged
     deactivated = rng.randrange(reps.height)
-    _write(reps.with_columns(
-        is_active=pl.when(pl.int_range(pl.len()) == deactivated).then(pl.lit("false"))
-        .otherwise("is_active")), folder, "reps")
+    _write(
+        reps.with_columns(
+            is_active=pl.when(pl.int_range(pl.len()) == deactivated)
+            .then(pl.lit("false"))
+            .otherwise("is_active")
+        ),
+        folder,
+        "reps",
+    )
 
     if plan_change:  # the first territory comes first now
         territories = _read(folder, "territories")
         first = pl.int_range(pl.len()) == 0
-        _write(territories.with_columns(
-            priority=pl.when(first).then(pl.lit("1")).otherwise("priority")), folder,
-            "territories")
+        _write(
+            territories.with_columns(
+                priority=pl.when(first).then(pl.lit("1")).otherwise("priority")
+            ),
+            folder,
+            "territories",
+        )
     return folder
 
 
@@ -150,8 +175,15 @@ def _first_export(org: Path, folder: Path) -> Path:
     shutil.copytree(org, folder)
     accounts = _read(folder, "accounts")
     child = pl.int_range(pl.len()) == 1
-    _write(accounts.with_columns(parent_account_id=pl.when(child).then(pl.lit(ARRIVING_PARENT))
-                                 .otherwise("parent_account_id")), folder, "accounts")
+    _write(
+        accounts.with_columns(
+            parent_account_id=pl.when(child)
+            .then(pl.lit(ARRIVING_PARENT))
+            .otherwise("parent_account_id")
+        ),
+        folder,
+        "accounts",
+    )
     return folder
 
 
@@ -163,8 +195,16 @@ def _arrivals_export(previous: Path, folder: Path, rng: random.Random) -> Path:
     created = (AS_OF + timedelta(minutes=20)).isoformat()
     accounts = _read(folder, "accounts")
     leads = _read(folder, "leads")
-    hosts = (leads["email"].drop_nulls().str.split("@").list.last().str.to_lowercase()
-             .unique().sort().to_list())
+    hosts = (
+        leads["email"]
+        .drop_nulls()
+        .str.split("@")
+        .list.last()
+        .str.to_lowercase()
+        .unique()
+        .sort()
+        .to_list()
+    )
     template = accounts.sample(n=6, seed=rng.randint(0, 10**6))
     new = template.with_columns(
         account_id=pl.format("ACC-ARRIVED-{}", pl.int_range(pl.len())),
@@ -174,8 +214,11 @@ def _arrivals_export(previous: Path, folder: Path, rng: random.Random) -> Path:
         owner_id=pl.lit(None, pl.String),
         created_at=pl.lit(created),
     )
-    new = new.with_columns(account_id=pl.when(pl.int_range(pl.len()) == 0)
-                           .then(pl.lit(ARRIVING_PARENT)).otherwise("account_id"))
+    new = new.with_columns(
+        account_id=pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(ARRIVING_PARENT))
+        .otherwise("account_id")
+    )
     _write(pl.concat([accounts, new]), folder, "accounts")
     arrived = leads.sample(n=4, seed=rng.randint(0, 10**6)).with_columns(
         lead_id=pl.format("LEAD-ARRIVED-{}", pl.int_range(pl.len())),
@@ -187,11 +230,17 @@ def _arrivals_export(previous: Path, folder: Path, rng: random.Random) -> Path:
     return folder
 
 
-def _run(snapshot: Path, warehouse: Path, step: int, mode: Mode = "hourly",
-         as_of: datetime | None = None) -> None:
+def _run(
+    snapshot: Path, warehouse: Path, step: int, mode: Mode = "hourly", as_of: datetime | None = None
+) -> None:
     ctx = pipeline.make_context(
-        snapshot=snapshot, warehouse_path=warehouse, outbox=warehouse.parent / "outbox",
-        config=load_config(), as_of=as_of or AS_OF + timedelta(hours=step), mode=mode)
+        snapshot=snapshot,
+        warehouse_path=warehouse,
+        outbox=warehouse.parent / "outbox",
+        config=load_config(),
+        as_of=as_of or AS_OF + timedelta(hours=step),
+        mode=mode,
+    )
     summary = stages.run(ctx)
     assert summary.status == "published", summary
 
@@ -210,20 +259,26 @@ def _tables(warehouse: Path) -> list[str]:
 
 
 def _contents(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    columns = [row[0] for row in con.execute(f"describe {table}").fetchall()
-               if row[0] not in VOLATILE and not row[0].startswith("dbt_")]
+    columns = [
+        row[0]
+        for row in con.execute(f"describe {table}").fetchall()
+        if row[0] not in VOLATILE and not row[0].startswith("dbt_")
+    ]
     listed = ", ".join(f'"{c}"' for c in columns)
     return con.sql(f"select {listed} from {table} order by all").pl()
 
 
 # The models an arrivals pass updates (dbt tag `arrivals`), but for the scope model.
 ARRIVALS_MODELS = (
-    "staging.stg_crm__accounts", "staging.stg_crm__leads",
+    "staging.stg_crm__accounts",
+    "staging.stg_crm__leads",
     "intermediate.int_accounts_matched_to_territories",
     "intermediate.int_accounts_rolled_up_to_parents",
     "intermediate.int_leads_matched_to_accounts",
     "intermediate.int_leads_matched_to_territories",
-    "marts.dim_accounts", "marts.dim_leads", "marts.fct_territory_matches",
+    "marts.dim_accounts",
+    "marts.dim_leads",
+    "marts.fct_territory_matches",
 )
 
 
@@ -237,11 +292,14 @@ def _assert_arrivals_equal_a_full_build(warehouse: Path, scratch: Path) -> None:
     left = duckdb.connect(str(warehouse), read_only=True)
     right = duckdb.connect(str(rebuilt), read_only=True)
     try:
-        assert left.execute(
-            "select count(*) from raw.changes where change = 'new'").fetchall()[0][0] >= 10
+        assert (
+            left.execute("select count(*) from raw.changes where change = 'new'").fetchall()[0][0]
+            >= 10
+        )
         hierarchy = left.execute(
-            "select ultimate_parent_account_id from marts.dim_accounts where parent_account_id"
-            " = ?", [ARRIVING_PARENT]).fetchall()
+            "select ultimate_parent_account_id from marts.dim_accounts where parent_account_id = ?",
+            [ARRIVING_PARENT],
+        ).fetchall()
         assert hierarchy == [(ARRIVING_PARENT,)]  # the child found its arriving parent
         _assert_tables_equal(left, right, ARRIVALS_MODELS, "arrivals pass")
     finally:
@@ -249,12 +307,15 @@ def _assert_arrivals_equal_a_full_build(warehouse: Path, scratch: Path) -> None:
         right.close()
 
 
-def _assert_tables_equal(left: duckdb.DuckDBPyConnection, right: duckdb.DuckDBPyConnection,
-                         tables: Sequence[str], when: str) -> None:
+def _assert_tables_equal(
+    left: duckdb.DuckDBPyConnection,
+    right: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    when: str,
+) -> None:
     for table in tables:
         try:
-            assert_frame_equal(_contents(left, table), _contents(right, table),
-                               check_exact=True)
+            assert_frame_equal(_contents(left, table), _contents(right, table), check_exact=True)
         except AssertionError as differs:
             raise AssertionError(f"{when}, {table}: {differs}") from None
 
@@ -270,15 +331,19 @@ def _builds(warehouse: Path) -> str:
 def _without_data_tests(build: Callable[..., DbtResult]) -> Callable[..., DbtResult]:
     """dbt.build with the same models, seeds and snapshots but no data tests: the
     invariant is about what the build writes, and the tests cost most of a small build."""
+
     def models_only(*args: Any, selector: str | None = None, **kwargs: Any) -> DbtResult:
-        return build(*args, select="resource_type:model resource_type:seed "
-                     "resource_type:snapshot", exclude="resource_type:test "
-                     "resource_type:unit_test", **kwargs)
+        return build(
+            *args,
+            select="resource_type:model resource_type:seed resource_type:snapshot",
+            exclude="resource_type:test resource_type:unit_test",
+            **kwargs,
+        )
+
     return models_only
 
 
-def _always_full(con: duckdb.DuckDBPyConnection, run_id: str, settings: str
-                 ) -> tuple[bool, str]:
+def _always_full(con: duckdb.DuckDBPyConnection, run_id: str, settings: str) -> tuple[bool, str]:
     return False, "this warehouse always rebuilds"
 
 
@@ -294,8 +359,9 @@ def test_incremental_build_equals_full_rebuild(
     kinds: list[str] = []
     for step in range(STEPS + 1):
         if step:
-            export = _next_export(export, tmp_path / f"export-{step}", rng, step,
-                                  plan_change=step == plan_step)
+            export = _next_export(
+                export, tmp_path / f"export-{step}", rng, step, plan_change=step == plan_step
+            )
         _run(export, incremental, step)
         kinds.append(_builds(incremental))
         if step:
@@ -322,5 +388,6 @@ def test_incremental_build_equals_full_rebuild(
     # changed (and on the first export).
     assert kinds[0].startswith("full")
     assert kinds[plan_step] == "full: territories changed"
-    assert all(kind.startswith("incremental") for i, kind in enumerate(kinds)
-               if i not in (0, plan_step)), kinds
+    assert all(
+        kind.startswith("incremental") for i, kind in enumerate(kinds) if i not in (0, plan_step)
+    ), kinds

@@ -26,13 +26,16 @@ def _uv() -> str:
     return uv
 
 
-def _run(command: list[str], *, cwd: Path, env: dict[str, str],
-         timeout: float) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
+def _run(
+    command: list[str], *, cwd: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert result.returncode == 0, (
         f"{' '.join(command)} exited {result.returncode}\n"
-        f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}")
+        f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+    )
     return result
 
 
@@ -66,20 +69,46 @@ def test_an_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path)
 
     # sdist, then the wheel from the sdist: checks MANIFEST.in as well as the build step.
     dist = tmp_path / "dist"
-    _run([uv, "build", "--quiet", "--out-dir", str(dist), "--python", sys.executable,
-          str(ROOT)], cwd=tmp_path, env=tools, timeout=300)
+    _run(
+        [uv, "build", "--quiet", "--out-dir", str(dist), "--python", sys.executable, str(ROOT)],
+        cwd=tmp_path,
+        env=tools,
+        timeout=300,
+    )
     (wheel,) = dist.glob("switchboard-*.whl")
 
     venv = tmp_path / "venv"
-    _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
-         cwd=tmp_path, env=tools, timeout=120)
+    _run(
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
+        cwd=tmp_path,
+        env=tools,
+        timeout=120,
+    )
     python = venv / "bin" / "python"
-    _run([uv, "pip", "install", "--quiet", "--python", str(python),
-          "-r", str(ROOT / "requirements.lock"), str(wheel)],
-         cwd=tmp_path, env=tools, timeout=300)
-    site_packages = Path(_run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        cwd=tmp_path, env=tools, timeout=60).stdout.strip())
+    _run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            "-r",
+            str(ROOT / "requirements.lock"),
+            str(wheel),
+        ],
+        cwd=tmp_path,
+        env=tools,
+        timeout=300,
+    )
+    site_packages = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            cwd=tmp_path,
+            env=tools,
+            timeout=60,
+        ).stdout.strip()
+    )
     installed = _tree(site_packages)
 
     # The user's side: a folder outside the repository, a home of its own, no Prefect API
@@ -87,33 +116,51 @@ def test_an_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path)
     work = tmp_path / "work"
     work.mkdir()
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith(("PREFECT_", "SWITCHBOARD_", "PYTHON", "VIRTUAL_ENV", "UV_"))
     }
     env.update(TELEMETRY_OFF)
-    env.update({
-        "HOME": str(tmp_path / "home"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "COLUMNS": "160",
-    })
+    env.update(
+        {
+            "HOME": str(tmp_path / "home"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "PREFECT_HOME": str(tmp_path / "prefect"),
+            "PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "COLUMNS": "160",
+        }
+    )
 
-    where = _run([str(python), "-c", "from importlib.metadata import version; "
-                  "from switchboard import resources; print(resources.__file__); "
-                  "print(resources.checkout()); print(version('switchboard'))"],
-                 cwd=work, env=env, timeout=60).stdout.split()
-    assert where == [str(site_packages / "switchboard" / "resources.py"), "None",
-                     switchboard.__version__]  # what --version prints is what was installed
+    where = _run(
+        [
+            str(python),
+            "-c",
+            "from importlib.metadata import version; "
+            "from switchboard import resources; print(resources.__file__); "
+            "print(resources.checkout()); print(version('switchboard'))",
+        ],
+        cwd=work,
+        env=env,
+        timeout=60,
+    ).stdout.split()
+    assert where == [
+        str(site_packages / "switchboard" / "resources.py"),
+        "None",
+        switchboard.__version__,
+    ]  # what --version prints is what was installed
 
-    version = _run([str(venv / "bin" / "switchboard"), "--version"],
-                   cwd=work, env=env, timeout=60)
+    version = _run([str(venv / "bin" / "switchboard"), "--version"], cwd=work, env=env, timeout=60)
     assert version.stdout.strip() == (
-        f"switchboard {switchboard.__version__} (engine {switchboard.ENGINE_VERSION})")
+        f"switchboard {switchboard.__version__} (engine {switchboard.ENGINE_VERSION})"
+    )
 
     # The smallest demo org (the stories included): the same run, a few seconds sooner.
-    demo = _run([str(venv / "bin" / "switchboard"), "demo", "--accounts", "200"],
-                cwd=work, env=env, timeout=400)
+    demo = _run(
+        [str(venv / "bin" / "switchboard"), "demo", "--accounts", "200"],
+        cwd=work,
+        env=env,
+        timeout=400,
+    )
     out = demo.stdout
     assert "✓ demo org in demo_org" in out
     assert "✓ dbt build" in out and "✓ publish" in out
@@ -134,5 +181,8 @@ def test_an_installed_wheel_runs_the_demo_outside_the_repository(tmp_path: Path)
     assert (copy / "logs").is_dir()
 
     after = _tree(site_packages)
-    assert {name: after.get(name) for name in set(after) | set(installed)
-            if after.get(name) != installed.get(name)} == {}
+    assert {
+        name: after.get(name)
+        for name in set(after) | set(installed)
+        if after.get(name) != installed.get(name)
+    } == {}

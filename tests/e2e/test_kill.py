@@ -35,13 +35,27 @@ def kill_during_dbt_build(org: Path, warehouse: Path, outbox: Path) -> None:
     the warehouse (its progress line says the build began, then DuckDB's WAL appears)."""
     from prefect.settings import PREFECT_API_URL
 
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-           "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from switchboard.cli import main; main()", "run", "hourly",
-         "--snapshot", str(org), "--warehouse", str(warehouse), "--outbox", str(outbox),
-         "--as-of", AS_OF.isoformat()],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "from switchboard.cli import main; main()",
+            "run",
+            "hourly",
+            "--snapshot",
+            str(org),
+            "--warehouse",
+            str(warehouse),
+            "--outbox",
+            str(outbox),
+            "--as-of",
+            AS_OF.isoformat(),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     try:
         assert process.stdout is not None
@@ -66,7 +80,7 @@ def kill_during_dbt_build(org: Path, warehouse: Path, outbox: Path) -> None:
 
 
 def test_a_run_killed_during_dbt_build_is_closed_as_abandoned_by_the_next(
-    org: Path, tmp_path: Path,
+    org: Path, tmp_path: Path
 ) -> None:
     warehouse, outbox = tmp_path / "w.duckdb", tmp_path / "outbox"
     kill_during_dbt_build(org, warehouse, outbox)
@@ -75,8 +89,12 @@ def test_a_run_killed_during_dbt_build_is_closed_as_abandoned_by_the_next(
 
     # The CRM exported again meanwhile: other inputs, so the killed run is not resumed.
     snapshot = with_one_new_account(org, tmp_path / "snap")
-    summary = hourly_routing(snapshot=str(snapshot), warehouse=str(warehouse),
-                             outbox=str(outbox), as_of=AS_OF.isoformat())
+    summary = hourly_routing(
+        snapshot=str(snapshot),
+        warehouse=str(warehouse),
+        outbox=str(outbox),
+        as_of=AS_OF.isoformat(),
+    )
     assert summary.status == "published" and summary.records > 0
     ledger = runs(warehouse)
     assert ledger[summary.run_id] == ("published", None)

@@ -34,20 +34,29 @@ def test_the_next_hourly_run_decides_again_only_the_queued_record_that_changed(
     shutil.copytree(org, snap)
     accounts = pl.read_csv(snap / "accounts.csv", infer_schema=False)
     new = accounts.filter(pl.col("account_id") == "ACC-ACME").with_columns(
-        account_id=pl.lit("ACC-NEXT-HOUR"), name=pl.lit("Nexthour"),
+        account_id=pl.lit("ACC-NEXT-HOUR"),
+        name=pl.lit("Nexthour"),
         owner_id=pl.lit(None, pl.String),
-        created_at=pl.lit((AS_OF + timedelta(minutes=30)).isoformat()))
+        created_at=pl.lit((AS_OF + timedelta(minutes=30)).isoformat()),
+    )
     moved = pl.when(pl.col("account_id") == changed)
-    pl.concat([
-        accounts.with_columns(country=moved.then(pl.lit("CA")).otherwise("country"),
-                              state=moved.then(pl.lit("ON")).otherwise("state"),
-                              postal_code=moved.then(pl.lit("M5V 2T6")).otherwise("postal_code")),
-        new,
-    ]).write_csv(snap / "accounts.csv")
+    pl.concat(
+        [
+            accounts.with_columns(
+                country=moved.then(pl.lit("CA")).otherwise("country"),
+                state=moved.then(pl.lit("ON")).otherwise("state"),
+                postal_code=moved.then(pl.lit("M5V 2T6")).otherwise("postal_code"),
+            ),
+            new,
+        ]
+    ).write_csv(snap / "accounts.csv")
 
-    summary = hourly_routing(snapshot=str(snap), warehouse=str(wh),
-                             outbox=str(tmp_path / "outbox"),
-                             as_of=(AS_OF + timedelta(hours=1)).isoformat())
+    summary = hourly_routing(
+        snapshot=str(snap),
+        warehouse=str(wh),
+        outbox=str(tmp_path / "outbox"),
+        as_of=(AS_OF + timedelta(hours=1)).isoformat(),
+    )
     second = q(wh, "select * from routing.decisions where run_id = ?", [summary.run_id])
     decided = set(second.select("record_type", "record_id").iter_rows())
     assert ("account", "ACC-NEXT-HOUR") in decided
@@ -61,5 +70,6 @@ def test_the_next_hourly_run_decides_again_only_the_queued_record_that_changed(
     assert sum(summary.by_rule.get(rule, 0) for rule in QUEUE_RULES) == queue_decisions.height
     assert set(queue_decisions["record_id"]) <= {changed, "ACC-NEXT-HOUR"}
     markdown = (tmp_path / "outbox" / summary.run_id / "summary.md").read_text()
-    assert (f"{counted(summary.accounts, 'account')} and "
-            f"{counted(summary.leads, 'lead')} routed") in markdown
+    assert (
+        f"{counted(summary.accounts, 'account')} and {counted(summary.leads, 'lead')} routed"
+    ) in markdown

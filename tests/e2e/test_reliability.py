@@ -30,8 +30,13 @@ Record = tuple[str, str]
 
 
 def run_hourly(snapshot: Path, tmp: Path, config: str | None = None) -> RunSummary:
-    return hourly_routing(snapshot=str(snapshot), warehouse=str(tmp / "w.duckdb"),
-                          outbox=str(tmp / "outbox"), config=config, as_of=AS_OF.isoformat())
+    return hourly_routing(
+        snapshot=str(snapshot),
+        warehouse=str(tmp / "w.duckdb"),
+        outbox=str(tmp / "outbox"),
+        config=config,
+        as_of=AS_OF.isoformat(),
+    )
 
 
 def outbox_moves(outbox: Path) -> list[Record]:
@@ -44,8 +49,9 @@ def outbox_moves(outbox: Path) -> list[Record]:
 
 
 def decided(warehouse: Path, run_id: str) -> list[Record]:
-    frame = q(warehouse, "select record_type, record_id from routing.decisions where run_id = ?",
-              [run_id])
+    frame = q(
+        warehouse, "select record_type, record_id from routing.decisions where run_id = ?", [run_id]
+    )
     return list(frame.iter_rows())
 
 
@@ -67,6 +73,7 @@ def fail(message: str) -> Callable[..., object]:
 
 def after_publishing(step: Callable[..., object], message: str) -> Callable[..., object]:
     """The real step, then a crash: the process dies after the step's effects landed."""
+
     def crash(*args: object, **kwargs: object) -> object:
         step(*args, **kwargs)
         raise SystemError(message)
@@ -80,11 +87,17 @@ KILLS = {
     "after_dbt": (pipeline, "route", lambda: fail("killed after dbt build"), "started"),
     "after_record": (pipeline, "publish_run", lambda: fail("killed after record"), "decided"),
     "publish_after_queueing": (
-        publish, "write_outbox", lambda: fail("killed after queueing messages"), "decided"),
+        publish,
+        "write_outbox",
+        lambda: fail("killed after queueing messages"),
+        "decided",
+    ),
     "publish_after_outbox": (
-        publish, "write_outbox",
+        publish,
+        "write_outbox",
         lambda: after_publishing(publish.write_outbox, "killed after the outbox files"),
-        "decided"),
+        "decided",
+    ),
 }
 
 
@@ -116,8 +129,11 @@ def decided_run(org: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
 
 @pytest.mark.parametrize("where", list(KILLS))
 def test_a_run_killed_at_a_stage_boundary_recovers_exactly_once(
-    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    clean_run: tuple[set[Record], set[Record]], where: str,
+    org: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clean_run: tuple[set[Record], set[Record]],
+    where: str,
     request: pytest.FixtureRequest,
 ) -> None:
     module, name, make_fault, left_behind = KILLS[where]
@@ -153,8 +169,10 @@ def test_a_run_killed_at_a_stage_boundary_recovers_exactly_once(
     # Nothing published twice, nothing lost, wherever the files landed.
     moves = outbox_moves(tmp_path / "outbox")
     assert Counter(moves) == Counter(expected_moves)
-    dupes = q(wh, "select message_key from routing.outbox_messages "
-                  "group by message_key having count(*) > 1")
+    dupes = q(
+        wh,
+        "select message_key from routing.outbox_messages group by message_key having count(*) > 1",
+    )
     assert dupes.is_empty()
     pending = q(wh, "select count(*) n from routing.outbox_messages where status = 'pending'")
     assert pending.item() == 0
@@ -183,7 +201,8 @@ def with_one_new_account(org: Path, folder: Path) -> Path:
         "created_at": (AS_OF - timedelta(hours=1)).isoformat(),
     }
     pl.concat([accounts, pl.DataFrame([new], schema=accounts.schema)]).write_csv(
-        folder / "accounts.csv")
+        folder / "accounts.csv"
+    )
     return folder
 
 
@@ -197,8 +216,11 @@ def test_a_silent_webhook_leaves_messages_pending_for_the_next_run(
         first = run_hourly(org, tmp_path, config=config)
     assert first.status == "published"
     assert silent.received == [] and silent.attempts >= 1
-    hooks = q(wh, "select message_key, status, attempts, last_error "
-                  "from routing.outbox_messages where sink = 'webhook'")
+    hooks = q(
+        wh,
+        "select message_key, status, attempts, last_error "
+        "from routing.outbox_messages where sink = 'webhook'",
+    )
     assert hooks.height > 0 and set(hooks["status"]) == {"pending"}
     tried = hooks.filter(pl.col("attempts") > 0)
     assert tried.height >= 1 and tried["last_error"].is_not_null().all()
@@ -214,8 +236,11 @@ def test_a_silent_webhook_leaves_messages_pending_for_the_next_run(
     keys = [str(m["key"]) for m in healthy.received]
     assert len(keys) == len(set(keys)), "a message was delivered twice"
     assert earlier <= set(keys), "an earlier pending message was never delivered"
-    state = q(wh, "select status, count(*) n from routing.outbox_messages "
-                  "where sink = 'webhook' group by status")
+    state = q(
+        wh,
+        "select status, count(*) n from routing.outbox_messages "
+        "where sink = 'webhook' group by status",
+    )
     assert state.rows() == [("sent", len(keys))]
     new = q(wh, "select run_id from routing.decisions where record_id = 'ACC-RELIABILITY-NEW'")
     assert new["run_id"].to_list() == [second.run_id]

@@ -25,12 +25,25 @@ def routed(routed_org: Path) -> Path:
 def test_report_commands_print_tables_and_write_the_page(routed: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "out" / "r.html"
-    for kind, expected in (("routing", "Records routed by rule"),
-                           ("workload", "Workload index per rep"),
-                           ("conflicts", "Suggested rule changes"),
-                           ("coverage", "Records no territory matches")):
-        result = runner.invoke(app, ["report", kind, "--warehouse", str(routed),
-                                     "--since", "2026-11-01", "--html", str(out)])
+    for kind, expected in (
+        ("routing", "Records routed by rule"),
+        ("workload", "Workload index per rep"),
+        ("conflicts", "Suggested rule changes"),
+        ("coverage", "Records no territory matches"),
+    ):
+        result = runner.invoke(
+            app,
+            [
+                "report",
+                kind,
+                "--warehouse",
+                str(routed),
+                "--since",
+                "2026-11-01",
+                "--html",
+                str(out),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert expected in result.output
         if kind == "workload":
@@ -41,7 +54,7 @@ def test_report_commands_print_tables_and_write_the_page(routed: Path, tmp_path:
         else:
             assert "window: since 2026-11-01" in result.output
     page = out.read_text(encoding="utf-8")
-    assert page.count("<figure class=\"chart\"") >= 5 and "<script src=" not in page
+    assert page.count('<figure class="chart"') >= 5 and "<script src=" not in page
     assert "<h2>Territory coverage</h2>" in page
     assert "<h2>Territory fairness</h2>" in page and 'id="fairness-members"' in page
     bad = runner.invoke(app, ["report", "nonsense", "--warehouse", str(routed)])
@@ -121,10 +134,14 @@ def test_territory_fairness_mart_adds_up_and_shows_the_drift_story(routed: Path)
     assert fairness.height == 2 * members
     assert set(fairness["window_days"]) == {7, 30}
     totals = fairness.group_by("territory_id", "window_days").agg(
-        records=pl.col("records").sum(), expected=pl.col("expected_records").sum(),
-        share=pl.col("expected_share").sum(), total=pl.col("territory_records").first(),
-        members=pl.len(), max_drift=pl.col("territory_max_abs_drift_records").first(),
-        largest=pl.col("drift_records").abs().max())
+        records=pl.col("records").sum(),
+        expected=pl.col("expected_records").sum(),
+        share=pl.col("expected_share").sum(),
+        total=pl.col("territory_records").first(),
+        members=pl.len(),
+        max_drift=pl.col("territory_max_abs_drift_records").first(),
+        largest=pl.col("drift_records").abs().max(),
+    )
     assert (totals["records"] == totals["total"]).all()
     staffed = totals.filter(pl.col("share").is_not_null())
     assert staffed.height > 0
@@ -136,9 +153,13 @@ def test_territory_fairness_mart_adds_up_and_shows_the_drift_story(routed: Path)
     for window in (7, 30):
         counted = totals.filter(pl.col("window_days") == window)
         assert dict(counted.select("territory_id", "total").iter_rows()) == {
-            tid: ledger.get(tid, 0) for tid in counted["territory_id"]}
-    light = fairness.filter((pl.col("rep_id") == "REP-LIGHT") & (pl.col("window_days") == 7)
-                            & (pl.col("territory_records") > 0))
+            tid: ledger.get(tid, 0) for tid in counted["territory_id"]
+        }
+    light = fairness.filter(
+        (pl.col("rep_id") == "REP-LIGHT")
+        & (pl.col("window_days") == 7)
+        & (pl.col("territory_records") > 0)
+    )
     assert light.height == 1
     row = light.row(0, named=True)
     assert row["available_days"] == 4 and row["records"] > row["territory_records"] / 2

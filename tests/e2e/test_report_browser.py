@@ -21,9 +21,15 @@ from tests.report_shapes import AWAY, large_org
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Per chart: its label texts, and every pair of texts (SVG text, legend entries, caption)
 # whose boxes overlap by more than half a pixel both ways, and texts outside their SVG.
@@ -70,13 +76,14 @@ COLUMN = """([table, name]) => {
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install the Debian package `chromium` "
-                    "(.ci/run does as root) to check the HTML report in a browser")
+        pytest.skip(
+            f"{CHROMIUM} is absent: install the Debian package `chromium` "
+            "(.ci/run does as root) to check the HTML report in a browser"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
@@ -90,8 +97,12 @@ def open_page(browser: Any, page_html: str, folder: Path) -> tuple[Any, list[str
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("request", lambda request: errors.append(f"request {request.url}")
-            if not request.url.startswith("file:") else None)
+    page.on(
+        "request",
+        lambda request: (
+            errors.append(f"request {request.url}") if not request.url.startswith("file:") else None
+        ),
+    )
     page.goto(path.as_uri())
     page.screenshot(path=str(folder / "report.png"), full_page=True)
     return page, errors
@@ -135,17 +146,36 @@ def test_demo_org_report_in_chromium(browser: Any, routed_org: Path, tmp_path: P
     routing, workload, conflicts = report.build_all(data, load_config())
     assert data.fairness is not None
     fairness = report.fairness_report(data.fairness)
-    page, errors = open_page(browser, report.render_html(
-        routing, workload, conflicts, data.since, data.latest,
-        coverage=report.coverage_report(data), fairness=fairness), tmp_path)
+    page, errors = open_page(
+        browser,
+        report.render_html(
+            routing,
+            workload,
+            conflicts,
+            data.since,
+            data.latest,
+            coverage=report.coverage_report(data),
+            fairness=fairness,
+        ),
+        tmp_path,
+    )
     assert errors == []
     charts = charts_of(page)
-    assert set(charts) >= {"routing-rules", "workload-histogram", "workload-top",
-                           "workload-teams", "workload-fairness", "conflicts-types",
-                           "fairness-territories", "fairness-members"}
+    assert set(charts) >= {
+        "routing-rules",
+        "workload-histogram",
+        "workload-top",
+        "workload-teams",
+        "workload-fairness",
+        "conflicts-types",
+        "fairness-territories",
+        "fairness-members",
+    }
     picked = fairness.window(7).filter(pl.col("records") > 0)
-    assert charts["fairness-territories"]["labels"] == picked["territory_name"].head(
-        FAIRNESS_TERRITORIES).to_list()
+    assert (
+        charts["fairness-territories"]["labels"]
+        == picked["territory_name"].head(FAIRNESS_TERRITORIES).to_list()
+    )
     assert "0" in charts["fairness-members"]["ticks"]  # bars either side of zero
     drifts = [float(v) for v in column(page, "table-fairness-week", "max abs drift")]
     assert drifts == sorted(drifts, reverse=True)  # the worst territories first
@@ -166,13 +196,16 @@ def test_demo_org_report_in_chromium(browser: Any, routed_org: Path, tmp_path: P
     # every status the table shows is the rep's availability when not available
     con = duckdb.connect(str(routed_org), read_only=True)
     try:
-        availability = dict(con.execute(
-            "select rep_id, availability from marts.dim_reps where carries_accounts"
-        ).fetchall())
+        availability = dict(
+            con.execute(
+                "select rep_id, availability from marts.dim_reps where carries_accounts"
+            ).fetchall()
+        )
     finally:
         con.close()
-    shown_status = dict(zip(column(page, "table-reps", "rep id"),
-                            column(page, "table-reps", "status"), strict=True))
+    shown_status = dict(
+        zip(column(page, "table-reps", "rep id"), column(page, "table-reps", "status"), strict=True)
+    )
     assert set(shown_status) == set(availability)
     for rep_id, status in shown_status.items():
         if availability[rep_id] != "available":
@@ -187,8 +220,9 @@ def test_demo_org_report_in_chromium(browser: Any, routed_org: Path, tmp_path: P
 def test_million_account_shape_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     data = large_org()
     routing, workload, conflicts = report.build_all(data, RoutingConfig())
-    page_html = report.render_html(routing, workload, conflicts, data.since, data.latest,
-                                   coverage=report.coverage_report(data))
+    page_html = report.render_html(
+        routing, workload, conflicts, data.since, data.latest, coverage=report.coverage_report(data)
+    )
     assert len(page_html.encode()) < 1_000_000
     page, errors = open_page(browser, page_html, tmp_path)
     assert errors == []
@@ -206,7 +240,10 @@ def test_million_account_shape_report_in_chromium(browser: Any, tmp_path: Path) 
     assert len(statuses) == 1000
     for availability, reps in AWAY.items():
         assert statuses.count(availability) == reps
-    assert statuses.count("over capacity") == workload.per_rep.filter(
-        pl.col("status") == "over capacity").height > 0
+    assert (
+        statuses.count("over capacity")
+        == workload.per_rep.filter(pl.col("status") == "over capacity").height
+        > 0
+    )
     check_sorting_and_filter(page)
     page.close()

@@ -15,7 +15,7 @@ from tests.e2e.conftest import copy_warehouse
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     present: dict[str, set[str]] = {}
     for schema, name, column in con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns"
+        "select table_schema, table_name, column_name from information_schema.columns"
     ).fetchall():
         present.setdefault(f"{schema}.{name}", set()).add(column)
     return present

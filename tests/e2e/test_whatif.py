@@ -37,8 +37,18 @@ def test_the_unchanged_config_moves_nothing_and_a_dry_run_is_the_same_whatif(
 ) -> None:
     before = digest(routed_org)
     out = tmp_path / "whatif"
-    result = runner.invoke(app, ["whatif", "--snapshot", str(org), "--warehouse",
-                                 str(routed_org), "--whatif-dir", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "whatif",
+            "--snapshot",
+            str(org),
+            "--warehouse",
+            str(routed_org),
+            "--whatif-dir",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "0 records would move (0 accounts, 0 leads; 0 to a queue)" in result.output
     # Same export, plan and settings as the hourly run: both sides route on its marts.
@@ -52,9 +62,22 @@ def test_the_unchanged_config_moves_nothing_and_a_dry_run_is_the_same_whatif(
     assert f"every move in {folder / 'moves.csv'}" in result.output
 
     # A dry run of the export's own plan is that very what-if (as a flow run, here).
-    again = runner.invoke(app, ["run", "territory-change", "--dry-run", "--snapshot", str(org),
-                                "--territories", str(org / "territories.csv"),
-                                "--warehouse", str(routed_org), "--whatif-dir", str(out)])
+    again = runner.invoke(
+        app,
+        [
+            "run",
+            "territory-change",
+            "--dry-run",
+            "--snapshot",
+            str(org),
+            "--territories",
+            str(org / "territories.csv"),
+            "--warehouse",
+            str(routed_org),
+            "--whatif-dir",
+            str(out),
+        ],
+    )
     assert again.exit_code == 0, again.output
     assert f"What-if {folder.name}, nothing published. 0 records would move" in again.output
     assert [path.name for path in out.iterdir()] == [folder.name]
@@ -69,19 +92,38 @@ def test_a_membership_change_moves_the_accounts_it_leaves_outside_their_owners_t
     queue; the named accounts stay."""
     before = digest(routed_org)
     members = tmp_path / "territory_members.csv"
-    (pl.read_csv(org / "territory_members.csv", infer_schema=False)
-     .filter(~((pl.col("territory_id") == "T-NAW-ENT") & (pl.col("rep_id") == "REP-0001")))
-     .write_csv(members))
+    (
+        pl.read_csv(org / "territory_members.csv", infer_schema=False)
+        .filter(~((pl.col("territory_id") == "T-NAW-ENT") & (pl.col("rep_id") == "REP-0001")))
+        .write_csv(members)
+    )
     out = tmp_path / "whatif"
-    result = runner.invoke(app, ["run", "territory-change", "--dry-run", "--snapshot", str(org),
-                                 "--territories", str(org / "territories.csv"),
-                                 "--members", str(members), "--warehouse", str(routed_org),
-                                 "--whatif-dir", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "territory-change",
+            "--dry-run",
+            "--snapshot",
+            str(org),
+            "--territories",
+            str(org / "territories.csv"),
+            "--members",
+            str(members),
+            "--warehouse",
+            str(routed_org),
+            "--whatif-dir",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     (folder,) = out.iterdir()
     moves = read_moves(folder)
 
-    left_outside = set(q(routed_org, """
+    left_outside = set(
+        q(
+            routed_org,
+            """
         with others as (
             select territory_id from marts.dim_territory_members
             where rep_id = 'REP-0001' and territory_id <> 'T-NAW-ENT'
@@ -100,13 +142,23 @@ def test_a_membership_change_moves_the_accounts_it_leaves_outside_their_owners_t
         group by accounts.account_id
         having bool_or(matches.territory_id = 'T-NAW-ENT')
            and not bool_or(matches.territory_id in (select territory_id from others))
-    """)["account_id"])
+    """,
+        )["account_id"]
+    )
     assert len(left_outside) >= 3
-    taken = {m["record_id"] for m in moves
-             if m["from_owner_id"] == "REP-0001" and m["from_rule"] == "kept"}
+    taken = {
+        m["record_id"]
+        for m in moves
+        if m["from_owner_id"] == "REP-0001" and m["from_rule"] == "kept"
+    }
     assert taken == left_outside
-    assert all(m["record_type"] == "account" and m["to_rule"] in ("territory", "overflow_queue")
-               and m["to_owner_id"] != "REP-0001" for m in moves if m["record_id"] in taken)
+    assert all(
+        m["record_type"] == "account"
+        and m["to_rule"] in ("territory", "overflow_queue")
+        and m["to_owner_id"] != "REP-0001"
+        for m in moves
+        if m["record_id"] in taken
+    )
     # Nothing else in the book moves: every move lands in the territory that changed.
     assert {m["to_territory_id"] for m in moves} == {"T-NAW-ENT"}
 
@@ -121,9 +173,12 @@ def test_a_membership_change_moves_the_accounts_it_leaves_outside_their_owners_t
     rep = re.search(r"<tr><td>REP-0001</td><td>[^<]+</td><td>[^<]*</td>(.*?)</tr>", reps)
     assert rep is not None
     records_in, records_out, load_before, load_after, _ = re.findall(
-        r"<td[^>]*>([^<]*)</td>", rep.group(1))
+        r"<td[^>]*>([^<]*)</td>", rep.group(1)
+    )
     assert (int(records_in), int(records_out)) == (
-        0, sum(m["from_owner_id"] == "REP-0001" for m in moves))
+        0,
+        sum(m["from_owner_id"] == "REP-0001" for m in moves),
+    )
     assert float(load_after) < float(load_before)
     assert "T-NAW-ENT" in result.output  # among the territories most affected
     assert digest(routed_org) == before

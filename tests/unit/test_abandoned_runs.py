@@ -30,19 +30,29 @@ def snapshot(tmp_path: Path) -> Path:
 
 
 def context(snapshot: Path, as_of: datetime = AS_OF) -> RunContext:
-    return pipeline.make_context(snapshot=snapshot, warehouse_path=snapshot.parent / "w.duckdb",
-                                 outbox=snapshot.parent / "outbox", config=RoutingConfig(),
-                                 as_of=as_of)
+    return pipeline.make_context(
+        snapshot=snapshot,
+        warehouse_path=snapshot.parent / "w.duckdb",
+        outbox=snapshot.parent / "outbox",
+        config=RoutingConfig(),
+        as_of=as_of,
+    )
 
 
 def register(ctx: RunContext, run_id: str, fp: str, status: str, started: datetime) -> None:
     con = warehouse.connect(ctx.warehouse)
     try:
         publish.ensure_tables(con)
-        publish.start_run(con, run_id=run_id, fp=fp, mode="hourly", snapshot=ctx.snapshot,
-                          as_of=started, rules_version="v")
-        con.execute("update routing.runs set started_at = ? where run_id = ?",
-                    [started, run_id])
+        publish.start_run(
+            con,
+            run_id=run_id,
+            fp=fp,
+            mode="hourly",
+            snapshot=ctx.snapshot,
+            as_of=started,
+            rules_version="v",
+        )
+        con.execute("update routing.runs set started_at = ? where run_id = ?", [started, run_id])
         if status != "started":
             publish.set_status(con, run_id, status)
     finally:
@@ -96,7 +106,7 @@ def test_a_run_left_started_on_the_same_inputs_is_run_again_under_its_run_id(
 
 @pytest.mark.parametrize(("status", "todo"), [("decided", "publish"), ("published", "done")])
 def test_decided_and_published_runs_resume_as_before_and_still_close_the_dead(
-    snapshot: Path, status: str, todo: str,
+    snapshot: Path, status: str, todo: str
 ) -> None:
     ctx = context(snapshot)
     register(ctx, "earlier", ctx.fingerprint, status, AS_OF - timedelta(hours=1))
@@ -115,24 +125,39 @@ def test_a_dry_run_closes_nothing(snapshot: Path) -> None:
     assert runs(ctx)["killed"][0] == "started"
 
 
-def test_an_abandoned_pass_keeps_its_records_in_scope_for_the_next_pass(
-    tmp_path: Path,
-) -> None:
+def test_an_abandoned_pass_keeps_its_records_in_scope_for_the_next_pass(tmp_path: Path) -> None:
     con = duckdb.connect()
     try:
         publish.ensure_tables(con)
         snap = make_snapshot(tmp_path / "s", {"accounts.csv": BOOK})
         ingest_snapshot(snap, con, "hourly-1")
         make_snapshot(snap, {"accounts.csv": BOOK + "A3,New,2024-03-01T12:01:00\n"})
-        publish.start_run(con, run_id="arrivals-1", fp="a1", mode="arrivals", snapshot=snap,
-                          as_of=SINCE, rules_version="v")
+        publish.start_run(
+            con,
+            run_id="arrivals-1",
+            fp="a1",
+            mode="arrivals",
+            snapshot=snap,
+            as_of=SINCE,
+            rules_version="v",
+        )
         ingest_arrivals(snap, con, "arrivals-1", SINCE)  # ... and the pass is killed
-        make_snapshot(snap, {"accounts.csv": BOOK + "A3,New,2024-03-01T12:01:00\n"
-                             "A4,Newer,2024-03-01T12:02:00\n"})
-        publish.start_run(con, run_id="arrivals-2", fp="a2", mode="arrivals", snapshot=snap,
-                          as_of=SINCE, rules_version="v")
-        assert publish.abandon_started(con, keep="arrivals-2",
-                                       noticed_by="arrivals-2") == ["arrivals-1"]
+        make_snapshot(
+            snap,
+            {"accounts.csv": BOOK + "A3,New,2024-03-01T12:01:00\nA4,Newer,2024-03-01T12:02:00\n"},
+        )
+        publish.start_run(
+            con,
+            run_id="arrivals-2",
+            fp="a2",
+            mode="arrivals",
+            snapshot=snap,
+            as_of=SINCE,
+            rules_version="v",
+        )
+        assert publish.abandon_started(con, keep="arrivals-2", noticed_by="arrivals-2") == [
+            "arrivals-1"
+        ]
         ingest_arrivals(snap, con, "arrivals-2", SINCE)
         # A3 is in raw already (the killed pass appended it): only the scope still routes it.
         assert scope(con) == [("account", "A3", "arrivals-2"), ("account", "A4", "arrivals-2")]

@@ -16,9 +16,7 @@ from switchboard.summary import RunSummary
 from switchboard.warehouse import WarehouseLocked
 
 
-def test_a_new_export_ends_the_wait_and_a_quiet_folder_runs_out_the_clock(
-    tmp_path: Path,
-) -> None:
+def test_a_new_export_ends_the_wait_and_a_quiet_folder_runs_out_the_clock(tmp_path: Path) -> None:
     (tmp_path / "accounts.csv").write_text("account_id\nA1\n")
     seen = snapshot_signature(tmp_path)
     started = time.monotonic()
@@ -45,8 +43,9 @@ def test_the_flow_passes_again_for_each_export_that_lands_while_it_watches(
     accounts.write_text("account_id,created_at\nA1,2026-03-02T09:00:00\n")
     passes: list[RunContext] = []
 
-    def one_pass(ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
-                 ) -> RunSummary:
+    def one_pass(
+        ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
+    ) -> RunSummary:
         passes.append(ctx)
         if len(passes) == 1:  # an export lands while the first pass runs
             with accounts.open("a") as handle:
@@ -56,8 +55,13 @@ def test_the_flow_passes_again_for_each_export_that_lands_while_it_watches(
     monkeypatch.setattr(stages, "run", one_pass)
     monkeypatch.setattr(runs, "warm_up", lambda: None)
     started = time.monotonic()
-    summary = runs.arrivals(snapshot=str(snapshot), warehouse=str(tmp_path / "w"),
-                            outbox=str(tmp_path / "o"), watch_seconds=1.5, poll_seconds=0.1)
+    summary = runs.arrivals(
+        snapshot=str(snapshot),
+        warehouse=str(tmp_path / "w"),
+        outbox=str(tmp_path / "o"),
+        watch_seconds=1.5,
+        poll_seconds=0.1,
+    )
     assert len(passes) == 2
     assert [p.mode for p in passes] == ["arrivals", "arrivals"]
     assert passes[0].fingerprint != passes[1].fingerprint  # the second saw the new export
@@ -78,8 +82,9 @@ def test_a_pass_that_finds_the_warehouse_busy_is_tried_again_while_watching(
     (snapshot / "accounts.csv").write_text("account_id,created_at\nA1,2026-03-02T09:00:00\n")
     calls: list[str] = []
 
-    def busy_once(ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
-                 ) -> RunSummary:
+    def busy_once(
+        ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
+    ) -> RunSummary:
         calls.append(ctx.run_id)
         if len(calls) == 1:
             raise WarehouseLocked("another run holds the warehouse")
@@ -90,8 +95,9 @@ def test_a_pass_that_finds_the_warehouse_busy_is_tried_again_while_watching(
     summary = runs.arrivals(snapshot=str(snapshot), watch_seconds=1.0, poll_seconds=0.1)
     assert len(calls) == 2 and summary.status == "published"
 
-    def always_busy(ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
-                 ) -> RunSummary:
+    def always_busy(
+        ctx: RunContext, runner: stages.Runner, lock_wait_seconds: float = 0
+    ) -> RunSummary:
         raise WarehouseLocked("another run holds the warehouse")
 
     monkeypatch.setattr(stages, "run", always_busy)

@@ -12,12 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from switchboard import cli, pipeline
-from switchboard.asof import (
-    AsOfError,
-    check_not_before_export,
-    check_not_future,
-    parse_time,
-)
+from switchboard.asof import AsOfError, check_not_before_export, check_not_future, parse_time
 from switchboard.cli import data, reports, routing
 from switchboard.config import RoutingConfig
 from switchboard.pipeline.context import connection, parse_as_of, utc_now
@@ -32,12 +27,15 @@ runner = CliRunner()
 # ---------------------------------------------------------------- parsing
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-11-23T09:00:00", datetime(2026, 11, 23, 9, 0)),
-    ("2026-11-23", datetime(2026, 11, 23)),
-    ("2026-11-23T10:00:00+01:00", datetime(2026, 11, 23, 9, 0)),
-    ("2026-11-23T09:00:00Z", datetime(2026, 11, 23, 9, 0)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23T09:00:00", datetime(2026, 11, 23, 9, 0)),
+        ("2026-11-23", datetime(2026, 11, 23)),
+        ("2026-11-23T10:00:00+01:00", datetime(2026, 11, 23, 9, 0)),
+        ("2026-11-23T09:00:00Z", datetime(2026, 11, 23, 9, 0)),
+    ],
+)
 def test_iso_dates_and_times_are_read_as_naive_utc(text: str, expected: datetime) -> None:
     assert parse_time(text) == expected
     assert parse_as_of(text) == expected
@@ -61,15 +59,22 @@ def test_an_as_of_up_to_a_day_ahead_of_the_clock_is_accepted() -> None:
 
 
 def test_an_as_of_more_than_a_day_ahead_stops_the_run() -> None:
-    with pytest.raises(AsOfError, match=r"--effective 2026-11-24 09:00:01 is more than a day "
-                                        r"after now \(2026-11-23 09:00:00 UTC\)"):
+    with pytest.raises(
+        AsOfError,
+        match=r"--effective 2026-11-24 09:00:01 is more than a day "
+        r"after now \(2026-11-23 09:00:00 UTC\)",
+    ):
         check_not_future(NOW + timedelta(days=1, seconds=1), option="--effective", now=NOW)
 
 
 def test_make_context_refuses_a_future_as_of_unless_allowed(tmp_path: Path) -> None:
     far = (utc_now() + timedelta(days=30)).isoformat()
-    common: dict[str, Any] = {"snapshot": SALESFORCE, "warehouse_path": tmp_path / "w.duckdb",
-                              "outbox": tmp_path / "outbox", "config": RoutingConfig()}
+    common: dict[str, Any] = {
+        "snapshot": SALESFORCE,
+        "warehouse_path": tmp_path / "w.duckdb",
+        "outbox": tmp_path / "outbox",
+        "config": RoutingConfig(),
+    }
     with pytest.raises(AsOfError, match=r"^--as-of .* is more than a day after now"):
         pipeline.make_context(**common, as_of=far)
     with pytest.raises(AsOfError, match=r"^--effective "):
@@ -96,18 +101,26 @@ def test_records_created_more_than_a_day_after_the_as_of_stop_the_run() -> None:
     assert str(caught.value) == (
         "--as-of 2026-11-23 09:00:00 is earlier than the export: leads were created up to "
         "2027-01-02 09:00:00, more than a day later; use the export's time, or pass "
-        "--allow-backdated to replay the past")
+        "--allow-backdated to replay the past"
+    )
 
 
 def test_ingest_stops_before_dbt_on_an_as_of_older_than_the_export(tmp_path: Path) -> None:
     """The Salesforce fixture's accounts were created in January 2024."""
-    ctx = pipeline.make_context(snapshot=SALESFORCE, warehouse_path=tmp_path / "w.duckdb",
-                                outbox=tmp_path / "outbox", config=RoutingConfig(),
-                                as_of="2023-06-01")
+    ctx = pipeline.make_context(
+        snapshot=SALESFORCE,
+        warehouse_path=tmp_path / "w.duckdb",
+        outbox=tmp_path / "outbox",
+        config=RoutingConfig(),
+        as_of="2023-06-01",
+    )
     ctx, todo = pipeline.prepare(ctx)
     assert todo == "route"
-    with pytest.raises(AsOfError, match=r"^--as-of 2023-06-01 00:00:00 is earlier than the "
-                                        "export: accounts were created up to 2024-"):
+    with pytest.raises(
+        AsOfError,
+        match=r"^--as-of 2023-06-01 00:00:00 is earlier than the "
+        "export: accounts were created up to 2024-",
+    ):
         pipeline.ingest(ctx)
     with connection(ctx) as con:
         # nothing was decided, and the marts are not marked as built from this export
@@ -129,6 +142,7 @@ def test_ingest_stops_before_dbt_on_an_as_of_older_than_the_export(tmp_path: Pat
 def no_flow(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a command got as far as starting Prefect (every command module
     that runs a flow looks _run_flow up in its own namespace)."""
+
     def started(call: object) -> object:
         raise AssertionError("the command started a flow")
 
@@ -144,21 +158,30 @@ def one_line_error(result: Any) -> str:
     return str(lines[0])
 
 
-@pytest.mark.parametrize(("args", "start"), [
-    (["run", "hourly", "--as-of", "next tuesday"], "error: --as-of 'next tuesday' is not"),
-    (["run", "arrivals", "--as-of", "soon"], "error: --as-of 'soon' is not"),
-    (["run", "departure", "--rep", "R", "--effective", "friday"],
-     "error: --effective 'friday' is not"),
-    (["run", "departure", "--rep", "R", "--effective", "2999-01-01"],
-     "error: --effective 2999-01-01 00:00:00 is more than a day after now"),
-    (["run", "hourly", "--as-of", "2999-01-01"],
-     "error: --as-of 2999-01-01 00:00:00 is more than a day after now"),
-    (["whatif", "--as-of", "2999-01-01"], "error: --as-of 2999-01-01 00:00:00 is more than"),
-    (["report", "routing", "--since", "yesterday"], "error: --since 'yesterday' is not"),
-    (["generate", "--out", "x", "--as-of", "noon"], "error: --as-of 'noon' is not"),
-])
+@pytest.mark.parametrize(
+    ("args", "start"),
+    [
+        (["run", "hourly", "--as-of", "next tuesday"], "error: --as-of 'next tuesday' is not"),
+        (["run", "arrivals", "--as-of", "soon"], "error: --as-of 'soon' is not"),
+        (
+            ["run", "departure", "--rep", "R", "--effective", "friday"],
+            "error: --effective 'friday' is not",
+        ),
+        (
+            ["run", "departure", "--rep", "R", "--effective", "2999-01-01"],
+            "error: --effective 2999-01-01 00:00:00 is more than a day after now",
+        ),
+        (
+            ["run", "hourly", "--as-of", "2999-01-01"],
+            "error: --as-of 2999-01-01 00:00:00 is more than a day after now",
+        ),
+        (["whatif", "--as-of", "2999-01-01"], "error: --as-of 2999-01-01 00:00:00 is more than"),
+        (["report", "routing", "--since", "yesterday"], "error: --since 'yesterday' is not"),
+        (["generate", "--out", "x", "--as-of", "noon"], "error: --as-of 'noon' is not"),
+    ],
+)
 def test_a_bad_time_option_fails_in_one_line_before_anything_starts(
-    no_flow: None, tmp_path: Path, args: list[str], start: str,
+    no_flow: None, tmp_path: Path, args: list[str], start: str
 ) -> None:
     if args[0] in ("run", "whatif"):
         args += ["--snapshot", str(SALESFORCE)]
@@ -170,8 +193,7 @@ def test_a_bad_time_option_fails_in_one_line_before_anything_starts(
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_allow_backdated_reaches_the_flow(monkeypatch: pytest.MonkeyPatch,
-                                          tmp_path: Path) -> None:
+def test_allow_backdated_reaches_the_flow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from switchboard import runs
 
     seen: dict[str, Any] = {}
@@ -182,8 +204,19 @@ def test_allow_backdated_reaches_the_flow(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setattr(runs, "hourly", flow)
     monkeypatch.setattr(routing, "_run_flow", lambda call: call())
-    result = runner.invoke(cli.app, ["run", "hourly", "--snapshot", str(SALESFORCE),
-                                     "--warehouse", str(tmp_path / "w.duckdb"),
-                                     "--as-of", "2999-01-01", "--allow-backdated"])
+    result = runner.invoke(
+        cli.app,
+        [
+            "run",
+            "hourly",
+            "--snapshot",
+            str(SALESFORCE),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--as-of",
+            "2999-01-01",
+            "--allow-backdated",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert seen["as_of"] == "2999-01-01" and seen["allow_backdated"] is True

@@ -24,8 +24,17 @@ def test_stage_timing_at_a_tiny_size(tmp_path: Path) -> None:
     bench = _bench_module()
     messages: list[str] = []
     result = bench.bench_size(
-        300, 1, command="pytest", process=False, arrivals=False, departure=False, reps=30,
-        territories=15, data=tmp_path / "data", out=tmp_path / "out", say=messages.append,
+        300,
+        1,
+        command="pytest",
+        process=False,
+        arrivals=False,
+        departure=False,
+        reps=30,
+        territories=15,
+        data=tmp_path / "data",
+        out=tmp_path / "out",
+        say=messages.append,
     )
 
     from bench.results import STAGES, size_table  # on the path once bench/run.py is loaded

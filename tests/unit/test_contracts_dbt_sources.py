@@ -120,7 +120,8 @@ def test_reference_and_routing_sources_are_declared() -> None:
     assert decided_at["data_type"] == "timestamp"
     candidates = next(c for c in routing["conflicts"]["columns"] if c["name"] == "candidates")
     assert candidates["data_type"] == (
-        "struct(rule varchar, territory_id varchar, owner_id varchar, queue varchar)[]")
+        "struct(rule varchar, territory_id varchar, owner_id varchar, queue varchar)[]"
+    )
 
 
 def test_every_routing_source_exists_before_the_first_build() -> None:
@@ -136,12 +137,17 @@ def test_every_routing_source_exists_before_the_first_build() -> None:
         con.execute("create schema routing")
         warehouse.ensure_routing_tables(con)
         created = {
-            f"routing.{table}": [column for (column,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = "
-                "'routing' and table_name = ? order by ordinal_position", [table]).fetchall()]
+            f"routing.{table}": [
+                column
+                for (column,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = "
+                    "'routing' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
             for (table,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'routing'").fetchall()
+                "select table_name from information_schema.tables where table_schema = 'routing'"
+            ).fetchall()
         }
     finally:
         con.close()
@@ -149,8 +155,9 @@ def test_every_routing_source_exists_before_the_first_build() -> None:
     # pass's change set (raw.changes) instead.
     # Where round-robin rotations stand is read back by the engine only.
     engine_only = {"routing.arrival_scope", "routing.round_robin"}
-    assert {name: columns for name, columns in created.items()
-            if name not in engine_only} == declared
+    assert {
+        name: columns for name, columns in created.items() if name not in engine_only
+    } == declared
     assert set(declared) | engine_only == set(ROUTING_TABLES)
 
 
@@ -160,16 +167,21 @@ def test_an_older_warehouse_gains_the_columns_declared_since() -> None:
     con = duckdb.connect()
     try:
         con.execute("create schema routing")
-        warehouse.write_table(con, "routing.decisions", pl.DataFrame(
-            [{"run_id": "old", "record_id": "A1"}], schema=DECISIONS))
+        warehouse.write_table(
+            con,
+            "routing.decisions",
+            pl.DataFrame([{"run_id": "old", "record_id": "A1"}], schema=DECISIONS),
+        )
         warehouse.ensure_routing_tables(con)
-        columns = con.execute("select column_name, data_type from information_schema.columns "
-                              "where table_name = 'decisions' order by ordinal_position"
-                              ).fetchall()
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'decisions' order by ordinal_position"
+        ).fetchall()
         assert [name for name, _ in columns] == list(RECORDED_DECISIONS)
         assert columns[-1] == ("input_hash", "VARCHAR")
         assert con.execute("select run_id, input_hash from routing.decisions").fetchall() == [
-            ("old", None)]
+            ("old", None)
+        ]
         assert warehouse.add_missing_columns(con, "routing.decisions", RECORDED_DECISIONS) == []
     finally:
         con.close()

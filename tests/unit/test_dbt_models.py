@@ -352,8 +352,12 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
     warehouse.write_table(con, "routing.decisions", decisions, mode="append")
     runs = pl.DataFrame(
         [
-            {"run_id": run_id, "mode": "hourly", "as_of": DAY_1 - timedelta(days=2),
-             "status": "published"}
+            {
+                "run_id": run_id,
+                "mode": "hourly",
+                "as_of": DAY_1 - timedelta(days=2),
+                "status": "published",
+            }
             for run_id in ("earlier-run", "earlier-run-2")
         ],
         schema=RUNS,
@@ -396,8 +400,10 @@ def test_builds_run_every_node_including_dbt_unit_tests(org: Org) -> None:
     assert org.day_1.status_of("test_territory_matching_criteria") == "pass"
     assert org.day_1.status_of("test_workload_index_components_and_formula") == "pass"
     assert org.day_1.status_of("test_territory_fairness_arithmetic") == "pass"
-    assert org.day_1.status_of(
-        "test_rep_available_days_count_hr_dates_and_observed_unavailability") == "pass"
+    assert (
+        org.day_1.status_of("test_rep_available_days_count_hr_dates_and_observed_unavailability")
+        == "pass"
+    )
     for result in (org.day_1, org.day_2):
         statuses = {node.status for node in result.nodes}
         assert statuses <= {"success", "pass", "warn"}, statuses

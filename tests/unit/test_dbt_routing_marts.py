@@ -32,13 +32,23 @@ RUN_ID = "20260310T120000-hourly-test"
 
 
 def account(account_id: str, name: str, country: str, **fields: Any) -> dict[str, Any]:
-    return {"account_id": account_id, "name": name, "country": country,
-            "created_at": CREATED, **fields}
+    return {
+        "account_id": account_id,
+        "name": name,
+        "country": country,
+        "created_at": CREATED,
+        **fields,
+    }
 
 
 def rep(rep_id: str, name: str) -> dict[str, Any]:
-    return {"rep_id": rep_id, "name": name, "email": f"{rep_id.lower()}@example.com",
-            "role": "AE", "team": "East"}
+    return {
+        "rep_id": rep_id,
+        "name": name,
+        "email": f"{rep_id.lower()}@example.com",
+        "role": "AE",
+        "team": "East",
+    }
 
 
 ORG: dict[str, list[dict[str, Any]]] = {
@@ -50,8 +60,13 @@ ORG: dict[str, list[dict[str, Any]]] = {
         account("A-DE", "Deutsch GmbH", "DE", owner_id="R-L1"),  # owner on leave keeps it
     ],
     "leads": [
-        {"lead_id": "L-1", "email": "ann@fresh.io", "country": "US", "source": "webinar",
-         "created_at": AS_OF - timedelta(minutes=90)},
+        {
+            "lead_id": "L-1",
+            "email": "ann@fresh.io",
+            "country": "US",
+            "source": "webinar",
+            "created_at": AS_OF - timedelta(minutes=90),
+        }
     ],
     "reps": [rep("R-A", "Ann"), rep("R-B", "Ben"), rep("R-L1", "Lea"), rep("R-L2", "Leo")],
     "hr": [
@@ -63,8 +78,13 @@ ORG: dict[str, list[dict[str, Any]]] = {
     "territories": [
         {"territory_id": "T-US-A", "name": "US A", "priority": 1, "countries": ["US"]},
         {"territory_id": "T-US-B", "name": "US B", "priority": 1, "countries": ["US"]},
-        {"territory_id": "T-DE", "name": "Germany", "priority": 1, "countries": ["DE"],
-         "overflow_queue": "overflow-de"},
+        {
+            "territory_id": "T-DE",
+            "name": "Germany",
+            "priority": 1,
+            "countries": ["DE"],
+            "overflow_queue": "overflow-de",
+        },
     ],
     "territory_members": [
         {"territory_id": "T-US-A", "rep_id": "R-A"},
@@ -75,35 +95,69 @@ ORG: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def decision(record_type: str, record_id: str, rule: str, *, owner_id: str | None = None,
-             previous_owner_id: str | None = None, queue: str | None = None,
-             territory_id: str | None = None, conflict: bool = False) -> dict[str, Any]:
-    return {"run_id": RUN_ID, "decided_at": AS_OF, "record_type": record_type,
-            "record_id": record_id, "previous_owner_id": previous_owner_id,
-            "owner_id": owner_id, "queue": queue, "rule": rule, "territory_id": territory_id,
-            "conflict": conflict, "candidates": [], "rationale": "test",
-            "rules_version": "v-test", "latency_seconds": 0.0}
+def decision(
+    record_type: str,
+    record_id: str,
+    rule: str,
+    *,
+    owner_id: str | None = None,
+    previous_owner_id: str | None = None,
+    queue: str | None = None,
+    territory_id: str | None = None,
+    conflict: bool = False,
+) -> dict[str, Any]:
+    return {
+        "run_id": RUN_ID,
+        "decided_at": AS_OF,
+        "record_type": record_type,
+        "record_id": record_id,
+        "previous_owner_id": previous_owner_id,
+        "owner_id": owner_id,
+        "queue": queue,
+        "rule": rule,
+        "territory_id": territory_id,
+        "conflict": conflict,
+        "candidates": [],
+        "rationale": "test",
+        "rules_version": "v-test",
+        "latency_seconds": 0.0,
+    }
 
 
-DECIDED = pl.DataFrame([
-    decision("account", "A-US-2", "territory", owner_id="R-B", territory_id="T-US-B",
-             conflict=True),
-    decision("lead", "L-1", "territory", owner_id="R-A", territory_id="T-US-A"),
-    decision("account", "A-DE", "manager_review", owner_id="R-L1", previous_owner_id="R-L1"),
-    # a record that has since left the CRM export, moved from its old owner to a queue
-    decision("account", "A-GONE", "fallback_queue", previous_owner_id="R-B",
-             queue="fallback-queue"),
-], schema=DECISIONS)
-
-CONFLICTED = pl.DataFrame([{
-    "run_id": RUN_ID, "record_type": "account", "record_id": "A-US-2",
-    "conflict_type": "multi_territory",
-    "candidates": [
-        {"rule": "territory", "territory_id": "T-US-B", "owner_id": "R-B", "queue": None},
-        {"rule": "territory", "territory_id": "T-US-A", "owner_id": "R-A", "queue": None},
+DECIDED = pl.DataFrame(
+    [
+        decision(
+            "account", "A-US-2", "territory", owner_id="R-B", territory_id="T-US-B", conflict=True
+        ),
+        decision("lead", "L-1", "territory", owner_id="R-A", territory_id="T-US-A"),
+        decision("account", "A-DE", "manager_review", owner_id="R-L1", previous_owner_id="R-L1"),
+        # a record that has since left the CRM export, moved from its old owner to a queue
+        decision(
+            "account", "A-GONE", "fallback_queue", previous_owner_id="R-B", queue="fallback-queue"
+        ),
     ],
-    "resolution": "territory", "owner_id": "R-B", "queue": None, "rationale": "tie",
-}], schema=CONFLICTS)
+    schema=DECISIONS,
+)
+
+CONFLICTED = pl.DataFrame(
+    [
+        {
+            "run_id": RUN_ID,
+            "record_type": "account",
+            "record_id": "A-US-2",
+            "conflict_type": "multi_territory",
+            "candidates": [
+                {"rule": "territory", "territory_id": "T-US-B", "owner_id": "R-B", "queue": None},
+                {"rule": "territory", "territory_id": "T-US-A", "owner_id": "R-A", "queue": None},
+            ],
+            "resolution": "territory",
+            "owner_id": "R-B",
+            "queue": None,
+            "rationale": "tie",
+        }
+    ],
+    schema=CONFLICTS,
+)
 
 
 @dataclass(frozen=True)
@@ -123,26 +177,45 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         # what the pipeline's first stage does on an empty warehouse, before any dbt build
         warehouse.ensure_routing_tables(con)
         created = {
-            f"routing.{name}" for (name,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'routing'").fetchall()
+            f"routing.{name}"
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'routing'"
+            ).fetchall()
         }
         assert created == set(ROUTING_TABLES)
     finally:
         con.close()
 
-    result = dbt.build(path, AS_OF, RoutingConfig(), target_dir=path.parent / "target",
-                       log_dir=path.parent / "logs")
+    result = dbt.build(
+        path,
+        AS_OF,
+        RoutingConfig(),
+        target_dir=path.parent / "target",
+        log_dir=path.parent / "logs",
+    )
 
     con = warehouse.connect(path)
     try:
         before = con.execute("select count(*) from marts.fct_routing_decisions").fetchall()[0][0]
         # a run recorded after the build, the way the pipeline records one
         publish.ensure_tables(con)
-        publish.start_run(con, run_id=RUN_ID, fp="fp", mode="hourly", snapshot=Path("snap"),
-                          as_of=AS_OF, rules_version="v-test")
-        publish.record_run(con, run_id=RUN_ID, decisions=DECIDED, conflicts=CONFLICTED,
-                           rep_state=empty(REP_STATE), alerts=empty(ALERTS))
+        publish.start_run(
+            con,
+            run_id=RUN_ID,
+            fp="fp",
+            mode="hourly",
+            snapshot=Path("snap"),
+            as_of=AS_OF,
+            rules_version="v-test",
+        )
+        publish.record_run(
+            con,
+            run_id=RUN_ID,
+            decisions=DECIDED,
+            conflicts=CONFLICTED,
+            rep_state=empty(REP_STATE),
+            alerts=empty(ALERTS),
+        )
     finally:
         con.close()
     return Built(path=path, result=result, decisions_before_run=before)
@@ -177,13 +250,16 @@ def test_warning_rows_name_the_records_and_territories(built: Built) -> None:
     try:
         gaps = con.sql((compiled / "warn_records_matching_no_territory.sql").read_text()).pl()
         unstaffed = con.sql(
-            (compiled / "warn_territories_without_available_member.sql").read_text()).pl()
+            (compiled / "warn_territories_without_available_member.sql").read_text()
+        ).pl()
     finally:
         con.close()
     assert gaps.select("record_type", "record_id", "owner_id", "country_code").rows() == [
-        ("account", "A-BR", None, "BR")]
+        ("account", "A-BR", None, "BR")
+    ]
     assert unstaffed.select("territory_id", "member_count", "members").rows() == [
-        ("T-DE", 2, ["R-L1 (on_leave)", "R-L2 (on_leave)"])]
+        ("T-DE", 2, ["R-L1 (on_leave)", "R-L2 (on_leave)"])
+    ]
 
 
 # --------------------------------------------------------------------------- routing log marts
@@ -192,9 +268,12 @@ def test_warning_rows_name_the_records_and_territories(built: Built) -> None:
 def test_routing_log_marts_are_views_and_built_on_an_empty_log(
     built: Built, con: duckdb.DuckDBPyConnection
 ) -> None:
-    kinds = dict(con.execute(
-        "select table_schema || '.' || table_name, table_type from information_schema.tables "
-        "where table_name like '%routing%'").fetchall())
+    kinds = dict(
+        con.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables "
+            "where table_name like '%routing%'"
+        ).fetchall()
+    )
     assert kinds == {
         "staging.stg_routing__decisions": "VIEW",
         "staging.stg_routing__conflicts": "VIEW",
@@ -206,56 +285,66 @@ def test_routing_log_marts_are_views_and_built_on_an_empty_log(
     assert built.result.status_of("fct_routing_decisions") == "success"
 
 
-def test_decisions_recorded_after_the_build_show_with_names(
-    con: duckdb.DuckDBPyConnection,
-) -> None:
+def test_decisions_recorded_after_the_build_show_with_names(con: duckdb.DuckDBPyConnection) -> None:
     rows = {
         row["record_id"]: row
-        for row in con.sql("select * from marts.fct_routing_decisions").pl().iter_rows(
-            named=True)
+        for row in con.sql("select * from marts.fct_routing_decisions").pl().iter_rows(named=True)
     }
     assert set(rows) == {"A-US-2", "L-1", "A-DE", "A-GONE"}
     bolt = rows["A-US-2"]
-    assert (bolt["run_mode"], bolt["run_as_of"], bolt["run_status"]) == (
-        "hourly", AS_OF, "decided")
-    assert (bolt["record_name"], bolt["owner_name"], bolt["owner_team"]) == ("Bolt", "Ben",
-                                                                             "East")
-    assert (bolt["territory_name"], bolt["routed_to"], bolt["conflict"]) == ("US B", "R-B",
-                                                                             True)
+    assert (bolt["run_mode"], bolt["run_as_of"], bolt["run_status"]) == ("hourly", AS_OF, "decided")
+    assert (bolt["record_name"], bolt["owner_name"], bolt["owner_team"]) == ("Bolt", "Ben", "East")
+    assert (bolt["territory_name"], bolt["routed_to"], bolt["conflict"]) == ("US B", "R-B", True)
     assert bolt["minutes_to_owner"] == pytest.approx(120.0)
     assert bolt["decided_date"] == AS_OF.date()
     assert bolt["is_reassignment"] is False and bolt["previous_owner_name"] is None
 
     lead = rows["L-1"]
     assert (lead["record_name"], lead["lead_source"], lead["owner_name"]) == (
-        "ann@fresh.io", "webinar", "Ann")
+        "ann@fresh.io",
+        "webinar",
+        "Ann",
+    )
     assert lead["minutes_to_owner"] == pytest.approx(90.0)
     assert lead["record_created_at"] == AS_OF - timedelta(minutes=90)
 
     # manager review keeps the owner: not a reassignment
     kept = rows["A-DE"]
     assert (kept["previous_owner_name"], kept["owner_name"], kept["is_reassignment"]) == (
-        "Lea", "Lea", False)
+        "Lea",
+        "Lea",
+        False,
+    )
     assert kept["minutes_to_owner"] == pytest.approx((AS_OF - CREATED).total_seconds() / 60)
 
     # gone from the export: no name, no creation time, so no minutes_to_owner
     gone = rows["A-GONE"]
     assert (gone["record_name"], gone["record_created_at"], gone["minutes_to_owner"]) == (
-        None, None, None)
+        None,
+        None,
+        None,
+    )
     assert (gone["routed_to"], gone["is_reassignment"], gone["previous_owner_name"]) == (
-        "fallback-queue", True, "Ben")
+        "fallback-queue",
+        True,
+        "Ben",
+    )
 
 
-def test_conflicts_recorded_after_the_build_show_with_names(
-    con: duckdb.DuckDBPyConnection,
-) -> None:
+def test_conflicts_recorded_after_the_build_show_with_names(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.sql("select * from marts.fct_routing_conflicts").pl().rows(named=True)
     assert len(rows) == 1
     row = rows[0]
     assert (row["run_mode"], row["run_date"], row["record_name"]) == (
-        "hourly", AS_OF.date(), "Bolt")
+        "hourly",
+        AS_OF.date(),
+        "Bolt",
+    )
     assert (row["conflict_type"], row["resolution"], row["owner_name"]) == (
-        "multi_territory", "territory", "Ben")
+        "multi_territory",
+        "territory",
+        "Ben",
+    )
     assert row["candidate_count"] == 2
     assert row["candidate_territory_ids"] == ["T-US-A", "T-US-B"]
 
@@ -265,14 +354,16 @@ def test_conflicts_recorded_after_the_build_show_with_names(
 
 def test_coverage_report_on_the_built_warehouse(built: Built) -> None:
     cov = report.coverage_report(report.load(built.path))
-    assert cov.overlaps.select("territory_a", "territory_b", "records", "accounts",
-                               "leads").rows() == [("T-US-A", "T-US-B", 3, 2, 1)]
-    assert cov.gaps.select("record_type", "country", "records", "needing_owner",
-                           "examples").rows() == [
+    assert cov.overlaps.select(
+        "territory_a", "territory_b", "records", "accounts", "leads"
+    ).rows() == [("T-US-A", "T-US-B", 3, 2, 1)]
+    assert cov.gaps.select(
+        "record_type", "country", "records", "needing_owner", "examples"
+    ).rows() == [
         ("account", "BR", 1, 1, "A-BR (Brasil Ltda)"),
         ("account", "JP", 1, 0, "A-JP (Nippon KK)"),
     ]
-    assert cov.unstaffed.select("territory_id", "overflow_queue", "matched_records",
-                                "members").rows() == [
-        ("T-DE", "overflow-de", 1, "R-L1 (on_leave), R-L2 (on_leave)")]
+    assert cov.unstaffed.select(
+        "territory_id", "overflow_queue", "matched_records", "members"
+    ).rows() == [("T-DE", "overflow-de", 1, "R-L1 (on_leave), R-L2 (on_leave)")]
     assert report.load(built.path, coverage=False).coverage is None

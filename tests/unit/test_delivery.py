@@ -38,23 +38,42 @@ def published(tmp_path: Path) -> RunContext:
     """A published run whose two webhook messages (the manager's, with a pipeline handoff,
     and the run summary) were queued and its outbox written, as publish_run leaves them
     before delivery."""
-    ctx = RunContext(snapshot=tmp_path, warehouse=tmp_path / "w.duckdb",
-                     outbox=tmp_path / "outbox", config=RoutingConfig(), as_of=AS_OF,
-                     run_id=RUN)
+    ctx = RunContext(
+        snapshot=tmp_path,
+        warehouse=tmp_path / "w.duckdb",
+        outbox=tmp_path / "outbox",
+        config=RoutingConfig(),
+        as_of=AS_OF,
+        run_id=RUN,
+    )
     con = warehouse.connect(ctx.warehouse)
     try:
         publish.ensure_tables(con)
-        publish.start_run(con, run_id=RUN, fp="fp", mode="hourly", snapshot=tmp_path,
-                          as_of=AS_OF, rules_version="v")
+        publish.start_run(
+            con,
+            run_id=RUN,
+            fp="fp",
+            mode="hourly",
+            snapshot=tmp_path,
+            as_of=AS_OF,
+            rules_version="v",
+        )
         d = decisions({"run_id": RUN, "previous_owner_id": "OLD"})
         a = alerts({"run_id": RUN})
         warehouse.write_table(con, "routing.decisions", d, mode="append")
         warehouse.write_table(con, "routing.alerts", a, mode="append")
         publish.queue_messages(con, run_id=RUN, decisions=d, alerts=a)
         publish.write_outbox(con, run_id=RUN, outbox=ctx.outbox, summary_markdown="# run")
-        notify.queue(con, run_id=RUN, mode="hourly", as_of=AS_OF, alerts=a,
-                     summary=RunSummary(run_id=RUN, mode="hourly", status="published"),
-                     config=settings("http://127.0.0.1:9/queued"), outbox=ctx.outbox)
+        notify.queue(
+            con,
+            run_id=RUN,
+            mode="hourly",
+            as_of=AS_OF,
+            alerts=a,
+            summary=RunSummary(run_id=RUN, mode="hourly", status="published"),
+            config=settings("http://127.0.0.1:9/queued"),
+            outbox=ctx.outbox,
+        )
         publish.set_status(con, RUN, "published")
     finally:
         con.close()
@@ -77,8 +96,9 @@ def file_alerts(ctx: RunContext) -> list[dict[str, object]]:
 def age_messages(ctx: RunContext, hours: float) -> None:
     con = warehouse.connect(ctx.warehouse)
     try:
-        con.execute("update routing.outbox_messages set created_at = created_at - to_hours(?)",
-                    [hours])
+        con.execute(
+            "update routing.outbox_messages set created_at = created_at - to_hours(?)", [hours]
+        )
     finally:
         con.close()
 
@@ -127,11 +147,16 @@ def test_messages_pending_past_pending_hours_raise_one_delivery_failed_alert_in_
     assert alert["severity"] == "high" and alert["recipient_id"] == "revops"
     assert "2 messages to the webhook" in str(alert["message"])
     assert "HTTP 503" in str(alert["message"])
-    assert q(published, "select count(*) from routing.alerts where type = 'delivery_failed' "
-                        f"and run_id = '{RUN}'") == [(1,)]
+    assert q(
+        published,
+        f"select count(*) from routing.alerts where type = 'delivery_failed' and run_id = '{RUN}'",
+    ) == [(1,)]
     # It went to the files only: nothing about it was queued for the failing webhook.
-    assert q(published, "select count(*) from routing.outbox_messages "
-                        "where sink = 'webhook' and payload like '%delivery_failed%'") == [(0,)]
+    assert q(
+        published,
+        "select count(*) from routing.outbox_messages "
+        "where sink = 'webhook' and payload like '%delivery_failed%'",
+    ) == [(0,)]
     assert "delivery_failed: 1" in (published.outbox / RUN / "summary.md").read_text()
 
 
@@ -142,13 +167,12 @@ def test_messages_younger_than_pending_hours_raise_no_alert(published: RunContex
         summary = pipeline.done_summary(ctx)
     assert summary.pending_messages == 2
     assert "delivery_failed" not in summary.alerts_by_type
-    assert q(published, "select count(*) from routing.alerts "
-                        "where type = 'delivery_failed'") == [(0,)]
+    assert q(published, "select count(*) from routing.alerts where type = 'delivery_failed'") == [
+        (0,)
+    ]
 
 
-def test_no_webhook_url_leaves_earlier_messages_pending_and_says_why(
-    published: RunContext,
-) -> None:
+def test_no_webhook_url_leaves_earlier_messages_pending_and_says_why(published: RunContext) -> None:
     summary = pipeline.done_summary(published)  # RoutingConfig(): no URL configured
     assert summary.pending_messages == 2
     assert summary.pending_error == publish.NO_WEBHOOK_URL
@@ -175,12 +199,13 @@ def fast_config(tmp_path: Path) -> Path:
 
 
 def retry(ctx: RunContext, config: Path, *extra: str) -> object:
-    return runner.invoke(app, ["publish", "--warehouse", str(ctx.warehouse),
-                               "--config", str(config), *extra])
+    return runner.invoke(
+        app, ["publish", "--warehouse", str(ctx.warehouse), "--config", str(config), *extra]
+    )
 
 
 def test_publish_retry_delivers_pending_messages_once_and_exits_5_while_any_remain(
-    published: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    published: RunContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = fast_config(tmp_path)
     with webhook_sink(Sink(script=[500])) as down:
@@ -215,8 +240,9 @@ def test_publish_retry_takes_the_run_lock(published: RunContext, tmp_path: Path)
 
 
 def test_publish_retry_on_a_missing_warehouse_is_an_input_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["publish", "--retry", "--warehouse",
-                                 str(tmp_path / "nowhere.duckdb")])
+    result = runner.invoke(
+        app, ["publish", "--retry", "--warehouse", str(tmp_path / "nowhere.duckdb")]
+    )
     assert result.exit_code == 1
     assert "does not exist" in result.stderr
     assert not (tmp_path / "nowhere.duckdb").exists()
@@ -229,19 +255,28 @@ def test_the_delivery_failed_alert_counts_only_stale_messages() -> None:
     from switchboard.rules import ALERT_TYPES
 
     now = datetime(2026, 11, 23, 12, 0)
-    pending = pl.DataFrame({
-        "message_key": ["k-new", "k-old", "k-older"],
-        "sink": ["webhook"] * 3,
-        "last_error": [None, "HTTP 500", "HTTP 502"],
-        "created_at": [now - timedelta(hours=1), now - timedelta(hours=5),
-                       now - timedelta(hours=6)],
-    })
-    (alert,) = delivery_failed(pending, run_id="r", recipient="revops", hours=4,
-                               now=now).iter_rows(named=True)
+    pending = pl.DataFrame(
+        {
+            "message_key": ["k-new", "k-old", "k-older"],
+            "sink": ["webhook"] * 3,
+            "last_error": [None, "HTTP 500", "HTTP 502"],
+            "created_at": [
+                now - timedelta(hours=1),
+                now - timedelta(hours=5),
+                now - timedelta(hours=6),
+            ],
+        }
+    )
+    (alert,) = delivery_failed(pending, run_id="r", recipient="revops", hours=4, now=now).iter_rows(
+        named=True
+    )
     assert "delivery_failed" in ALERT_TYPES
     assert alert["alert_key"] == "delivery_failed|webhook|k-older"
-    assert alert["message"].startswith("2 messages to the webhook have been undelivered for "
-                                       "more than 4 h (oldest since 2026-11-23 06:00 UTC")
+    assert alert["message"].startswith(
+        "2 messages to the webhook have been undelivered for "
+        "more than 4 h (oldest since 2026-11-23 06:00 UTC"
+    )
     assert "last error: HTTP 500" in alert["message"]
-    assert delivery_failed(pending.head(1), run_id="r", recipient="revops", hours=4,
-                           now=now).is_empty()
+    assert delivery_failed(
+        pending.head(1), run_id="r", recipient="revops", hours=4, now=now
+    ).is_empty()

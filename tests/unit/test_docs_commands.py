@@ -35,8 +35,9 @@ def _command_and_options(words: list[str]) -> tuple[list[str], list[str]]:
     path: list[str] = []
     group_help = runner.invoke(cli.app, ["--help"], terminal_width=200).output
     for word in words:
-        if word.startswith("-") or not re.search(rf"^\s*│?\s*{re.escape(word)}\s", group_help,
-                                                 re.MULTILINE):
+        if word.startswith("-") or not re.search(
+            rf"^\s*│?\s*{re.escape(word)}\s", group_help, re.MULTILINE
+        ):
             break
         path.append(word)
         group_help = runner.invoke(cli.app, [*path, "--help"], terminal_width=200).output
@@ -59,4 +60,5 @@ def test_a_documented_command_exists_with_its_options(where: str, line: str) -> 
     assert result.exit_code == 0, f"{where}: `switchboard {' '.join(path)}` is not a command"
     for option in options:
         assert option in result.output, (
-            f"{where}: `switchboard {' '.join(path)}` has no option {option}")
+            f"{where}: `switchboard {' '.join(path)}` has no option {option}"
+        )

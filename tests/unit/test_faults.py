@@ -19,8 +19,9 @@ from tests.mounts import tmpfs
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 runner = CliRunner()
 
-FULL_WAL = ('Failed to commit: Could not write file "/mnt/tiny/w.duckdb.wal": '
-            "No space left on device")
+FULL_WAL = (
+    'Failed to commit: Could not write file "/mnt/tiny/w.duckdb.wal": No space left on device'
+)
 
 
 def full_disk_then_failed_rollback(hidden: bool = False) -> BaseException:
@@ -28,7 +29,8 @@ def full_disk_then_failed_rollback(hidden: bool = False) -> BaseException:
     rollback in the caller's `except` fails too, so the exception raised blames the
     rollback and the full disk is its __context__ (`hidden`: raised `from None`)."""
     rollback = duckdb.TransactionException(
-        "TransactionContext Error: cannot rollback - no transaction is active")
+        "TransactionContext Error: cannot rollback - no transaction is active"
+    )
     try:
         try:
             raise duckdb.TransactionException(f"TransactionContext Error: {FULL_WAL}")
@@ -55,19 +57,33 @@ def test_a_full_disk_is_found_behind_the_rollback_that_hides_it(hidden: bool) ->
 @pytest.mark.parametrize(
     ("error", "line"),
     [
-        (OSError(errno.ENOSPC, "No space left on device", "/srv/outbox/r1/.alerts.jsonl.tmp"),
-         "no space left on device writing /srv/outbox/r1/.alerts.jsonl.tmp"),
-        (OSError(errno.EROFS, "Read-only file system", "/srv/w.duckdb.lock"),
-         "read-only file system: /srv/w.duckdb.lock"),
-        (PermissionError(errno.EACCES, "Permission denied", "/srv/outbox"),
-         "permission denied: /srv/outbox"),
-        (duckdb.IOException('IO Error: Cannot open file "/ro/w.duckdb": Read-only file system'),
-         "read-only file system: /ro/w.duckdb"),
-        (duckdb.IOException('IO Error: Cannot open file "/srv/w.duckdb": Permission denied'),
-         "permission denied: /srv/w.duckdb"),
-        (RuntimeError("dbt build failed: 1 of 90 nodes failed (stg_crm__accounts)\n  model "
-                      f"[error]: IO Error: {FULL_WAL}"),
-         "no space left on device writing /mnt/tiny/w.duckdb.wal"),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/srv/outbox/r1/.alerts.jsonl.tmp"),
+            "no space left on device writing /srv/outbox/r1/.alerts.jsonl.tmp",
+        ),
+        (
+            OSError(errno.EROFS, "Read-only file system", "/srv/w.duckdb.lock"),
+            "read-only file system: /srv/w.duckdb.lock",
+        ),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/srv/outbox"),
+            "permission denied: /srv/outbox",
+        ),
+        (
+            duckdb.IOException('IO Error: Cannot open file "/ro/w.duckdb": Read-only file system'),
+            "read-only file system: /ro/w.duckdb",
+        ),
+        (
+            duckdb.IOException('IO Error: Cannot open file "/srv/w.duckdb": Permission denied'),
+            "permission denied: /srv/w.duckdb",
+        ),
+        (
+            RuntimeError(
+                "dbt build failed: 1 of 90 nodes failed (stg_crm__accounts)\n  model "
+                f"[error]: IO Error: {FULL_WAL}"
+            ),
+            "no space left on device writing /mnt/tiny/w.duckdb.wal",
+        ),
     ],
 )
 def test_each_fault_reads_as_its_cause_and_path(error: BaseException, line: str) -> None:
@@ -81,11 +97,14 @@ def test_a_fault_without_a_path_still_names_its_cause() -> None:
     assert fault.line().startswith("no space left on device (No space left on device)")
 
 
-@pytest.mark.parametrize("error", [
-    ValueError("bad value"),
-    FileNotFoundError(errno.ENOENT, "No such file or directory", "/x"),
-    duckdb.CatalogException("Catalog Error: Table with name x does not exist!"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("bad value"),
+        FileNotFoundError(errno.ENOENT, "No such file or directory", "/x"),
+        duckdb.CatalogException("Catalog Error: Table with name x does not exist!"),
+    ],
+)
 def test_other_failures_are_not_faults_of_the_machine(error: BaseException) -> None:
     assert infrastructure_fault(error) is None
 
@@ -101,8 +120,17 @@ def test_a_chain_that_loops_ends() -> None:
 
 
 def check(warehouse: Path, *options: str) -> object:
-    return runner.invoke(app, [*options, "check", "--snapshot",
-                               str(FIXTURES / "broken_snapshot"), "--warehouse", str(warehouse)])
+    return runner.invoke(
+        app,
+        [
+            *options,
+            "check",
+            "--snapshot",
+            str(FIXTURES / "broken_snapshot"),
+            "--warehouse",
+            str(warehouse),
+        ],
+    )
 
 
 def test_a_read_only_warehouse_is_one_line_and_exit_6(tmp_path: Path) -> None:
@@ -124,7 +152,7 @@ def test_a_full_disk_is_one_line_and_exit_6(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback_and_keeps_the_exit_code(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def full(*_: object) -> None:
         raise full_disk_then_failed_rollback()
@@ -137,7 +165,8 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(
     assert plain.exit_code == flagged.exit_code == from_env.exit_code == EXIT_INFRA
     assert plain.stderr.strip() == (
         "error: no space left on device writing /mnt/tiny/w.duckdb.wal; free some space "
-        "there and run again")
+        "there and run again"
+    )
     for debugged in (flagged, from_env):
         assert "Traceback (most recent call last)" in debugged.stderr
         assert "cannot rollback" in debugged.stderr and "No space left" in debugged.stderr
@@ -145,7 +174,7 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(
 
 
 def test_an_unexpected_error_is_one_line_or_with_debug_the_exception(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def bug(*_: object) -> None:
         raise KeyError("[country_code] missing")
@@ -154,8 +183,9 @@ def test_an_unexpected_error_is_one_line_or_with_debug_the_exception(
     plain = check(tmp_path / "c.duckdb")
     assert plain.exit_code == EXIT_UNEXPECTED == 1
     (line,) = plain.stderr.strip().splitlines()
-    assert line == ("error: unexpected KeyError: '[country_code] missing' "
-                    "(run with --debug for the traceback)")
+    assert line == (
+        "error: unexpected KeyError: '[country_code] missing' (run with --debug for the traceback)"
+    )
     flagged = check(tmp_path / "c.duckdb", "--debug")
     assert flagged.exit_code == 1
     assert isinstance(flagged.exception, KeyError)

@@ -38,8 +38,7 @@ BASE: dict[str, str] = {
     + "".join(f"rep{i}@example.com,{'leave' if i == 5 else 'active'}\n" for i in range(1, 6)),
     "territories.csv": "territory_id,name,priority\n"
     + "".join(f"T{i},Territory {i},{i}\n" for i in range(1, 6)),
-    "territory_members.csv": "territory_id,rep_id\n"
-    + "".join(f"T{i},R{i}\n" for i in range(1, 6)),
+    "territory_members.csv": "territory_id,rep_id\n" + "".join(f"T{i},R{i}\n" for i in range(1, 6)),
 }
 ACCOUNT_HEADER = ["account_id", "name", "created_at", "employees", "tier", "owner_id"]
 ACCOUNT_ROWS = [
@@ -155,9 +154,20 @@ def hostile_accounts(draw: st.DrawFn) -> tuple[bytes, int | None]:
         header.append(name)
         for row in rows:
             row.append(draw(cells))
-    structure = draw(st.sampled_from(
-        ["ok", "ok", "ok", "drop_optional", "drop_required", "duplicate", "empty", "header_only"]
-    ))
+    structure = draw(
+        st.sampled_from(
+            [
+                "ok",
+                "ok",
+                "ok",
+                "drop_optional",
+                "drop_required",
+                "duplicate",
+                "empty",
+                "header_only",
+            ]
+        )
+    )
     loads = True
     if structure == "drop_optional":
         col = draw(st.sampled_from([3, 4, 5]))
@@ -183,8 +193,9 @@ def hostile_accounts(draw: st.DrawFn) -> tuple[bytes, int | None]:
 
     always = draw(st.booleans())
     lines = [",".join(quote(c, always) for c in line) for line in [header, *rows]]
-    endings = draw(st.lists(st.sampled_from(LINE_ENDINGS), min_size=len(lines),
-                            max_size=len(lines)))
+    endings = draw(
+        st.lists(st.sampled_from(LINE_ENDINGS), min_size=len(lines), max_size=len(lines))
+    )
     text = "".join(line + end for line, end in zip(lines, endings, strict=True))
     if draw(st.booleans()):
         text = text[: -len(endings[-1])]  # no newline after the last record
@@ -305,7 +316,10 @@ def test_wrong_types_are_quarantined_not_fatal(
     accounts = report["accounts"]
     assert (accounts.loaded_rows, accounts.quarantined_rows) == (4, 1)
     assert accounts.quarantine.select("row_number", "action").sort("row_number").rows() == [
-        (1, "row_quarantined"), (2, "cell_cleared"), (3, "cell_cleared")]
+        (1, "row_quarantined"),
+        (2, "cell_cleared"),
+        (3, "cell_cleared"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -353,27 +367,38 @@ def test_formula_cells_load_verbatim(tmp_path: Path, con: duckdb.DuckDBPyConnect
 # ------------------------------------------------------------------ hypothesis: parquet
 
 PARQUET_TYPES: dict[str, st.SearchStrategy[pl.Series]] = {
-    "string": st.lists(st.one_of(st.none(), st.sampled_from(HOSTILE_CELLS[:-1])),
-                       min_size=5, max_size=5).map(lambda v: pl.Series(v, dtype=pl.String)),
-    "int": st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
-                    min_size=5, max_size=5).map(lambda v: pl.Series(v, dtype=pl.Int64)),
-    "float": st.lists(st.one_of(st.none(), st.floats()), min_size=5, max_size=5)
-    .map(lambda v: pl.Series(v, dtype=pl.Float64)),
-    "bool": st.lists(st.one_of(st.none(), st.booleans()), min_size=5, max_size=5)
-    .map(lambda v: pl.Series(v, dtype=pl.Boolean)),
-    "date": st.lists(st.one_of(st.none(), st.dates()), min_size=5, max_size=5)
-    .map(lambda v: pl.Series(v, dtype=pl.Date)),
-    "datetime_tz": st.lists(st.one_of(st.none(), st.datetimes(
-        min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1))),
-        min_size=5, max_size=5)
-    .map(lambda v: pl.Series(v, dtype=pl.Datetime("us")).dt.replace_time_zone("Asia/Tokyo")),
-    "list": st.lists(st.one_of(st.none(), st.lists(st.text(max_size=4), max_size=3)),
-                     min_size=5, max_size=5).map(lambda v: pl.Series(v, dtype=pl.List(pl.String))),
+    "string": st.lists(
+        st.one_of(st.none(), st.sampled_from(HOSTILE_CELLS[:-1])), min_size=5, max_size=5
+    ).map(lambda v: pl.Series(v, dtype=pl.String)),
+    "int": st.lists(
+        st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=5, max_size=5
+    ).map(lambda v: pl.Series(v, dtype=pl.Int64)),
+    "float": st.lists(st.one_of(st.none(), st.floats()), min_size=5, max_size=5).map(
+        lambda v: pl.Series(v, dtype=pl.Float64)
+    ),
+    "bool": st.lists(st.one_of(st.none(), st.booleans()), min_size=5, max_size=5).map(
+        lambda v: pl.Series(v, dtype=pl.Boolean)
+    ),
+    "date": st.lists(st.one_of(st.none(), st.dates()), min_size=5, max_size=5).map(
+        lambda v: pl.Series(v, dtype=pl.Date)
+    ),
+    "datetime_tz": st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1)),
+        ),
+        min_size=5,
+        max_size=5,
+    ).map(lambda v: pl.Series(v, dtype=pl.Datetime("us")).dt.replace_time_zone("Asia/Tokyo")),
+    "list": st.lists(
+        st.one_of(st.none(), st.lists(st.text(max_size=4), max_size=3)), min_size=5, max_size=5
+    ).map(lambda v: pl.Series(v, dtype=pl.List(pl.String))),
     "array": st.just(pl.Series([[1, 2]] * 5, dtype=pl.Array(pl.Int64, 2))),
     "struct": st.just(pl.Series([{"a": 1, "b": "x"}] * 5)),
     "null": st.just(pl.Series([None] * 5, dtype=pl.Null)),
-    "binary": st.lists(st.binary(max_size=6), min_size=5, max_size=5)
-    .map(lambda v: pl.Series(v, dtype=pl.Binary)),
+    "binary": st.lists(st.binary(max_size=6), min_size=5, max_size=5).map(
+        lambda v: pl.Series(v, dtype=pl.Binary)
+    ),
     "duration": st.just(pl.Series([dt.timedelta(hours=1)] * 5)),
     "decimal": st.just(pl.Series([1, 2, 3, 4, 5]).cast(pl.Decimal(10, 2))),
 }
@@ -410,15 +435,19 @@ def test_parquet_array_column_is_read_as_a_list(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     folder = write_base(tmp_path)
-    pl.DataFrame({
-        "account_id": ["A1", "A2"],
-        "name": pl.Series([["x", "y"], ["z", "w"]], dtype=pl.Array(pl.String, 2)),
-        "created_at": ["2024-01-01", "2024-01-02"],
-    }).write_parquet(folder / "accounts.parquet")
+    pl.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "name": pl.Series([["x", "y"], ["z", "w"]], dtype=pl.Array(pl.String, 2)),
+            "created_at": ["2024-01-01", "2024-01-02"],
+        }
+    ).write_parquet(folder / "accounts.parquet")
     report = ingest_or_fail_cleanly(folder, con, "accounts.parquet")
     assert report is not None
     assert con.execute("select name from raw.accounts order by 1").fetchall() == [
-        ("x;y",), ("z;w",)]
+        ("x;y",),
+        ("z;w",),
+    ]
 
 
 # ------------------------------------------------------------------ outbox neutralising

@@ -491,8 +491,10 @@ def test_owners_sit_in_the_territory_the_engines_tiebreak_picks(
     # Owners who work exactly one of their account's territories tell which one won.
     decisive = (
         matched.join(accounts.select(record="account_id", rep_id="owner_id"), on="record")
-        .join(tables["territory_members"].select("territory_id", "rep_id"),
-              on=["territory_id", "rep_id"])
+        .join(
+            tables["territory_members"].select("territory_id", "rep_id"),
+            on=["territory_id", "rep_id"],
+        )
         .group_by("record")
         .agg(pl.col("territory_id").first(), owner_in=pl.len())
         .filter(pl.col("owner_in") == 1)
@@ -709,16 +711,20 @@ def test_the_demos_inbound_stories_are_added_only_when_asked(
     demo = generate_org(tmp_path, accounts=300, inbound_stories=True)
     reps = read(demo, "reps").filter(pl.col("rep_id").is_in(["REP-BERLIN", "REP-NEWYORK"]))
     assert reps.select("timezone", "working_hours").rows() == [
-        ("Europe/Berlin", "Mon-Fri 09:00-17:30"), ("America/New_York", "Mon-Fri 09:00-17:30"),
+        ("Europe/Berlin", "Mon-Fri 09:00-17:30"),
+        ("America/New_York", "Mon-Fri 09:00-17:30"),
     ]
     leads = read(demo, "leads").filter(pl.col("lead_id").str.starts_with("LEAD-SKILL"))
     assert leads.select("lead_id", "required_skills", "country").rows() == [
-        ("LEAD-SKILL-DE", "de;security", None), ("LEAD-SKILL-JA", "ja", None),
+        ("LEAD-SKILL-DE", "de;security", None),
+        ("LEAD-SKILL-JA", "ja", None),
     ]
     territories = read(demo, "territories").filter(pl.col("method").is_not_null())
     assert territories.select("territory_id", "method").rows() == [
-        ("T-INBOUND-HOURS", "workload"), ("T-INBOUND-SKILLS", "workload"),
-        ("T-INBOUND-RR", "round_robin"), ("T-INBOUND-SLA", "workload"),
+        ("T-INBOUND-HOURS", "workload"),
+        ("T-INBOUND-SKILLS", "workload"),
+        ("T-INBOUND-RR", "round_robin"),
+        ("T-INBOUND-SLA", "workload"),
     ]
     # The SLA story: a demo request (the shipped routing.yml's SLA source) for a desk of
     # two who report to Morgan Eastman, and no activity on it.
@@ -727,7 +733,9 @@ def test_the_demos_inbound_stories_are_added_only_when_asked(
     assert load_config().sla is not None and load_config().sla.source_keys == ["demo request"]
     desk = read(demo, "reps").filter(pl.col("rep_id").str.starts_with("REP-SLA"))
     assert desk.select("rep_id", "manager_id").rows() == [
-        ("REP-SLA-1", "REP-MGR-EAST"), ("REP-SLA-2", "REP-MGR-EAST")]
+        ("REP-SLA-1", "REP-MGR-EAST"),
+        ("REP-SLA-2", "REP-MGR-EAST"),
+    ]
     assert "LEAD-SLA" not in (read(demo, "activities")["lead_id"].drop_nulls().to_list())
     plain_sources = set(read(org, "leads")["source"].drop_nulls())
     assert "Demo Request" not in plain_sources  # the SLA re-routes no generated lead
@@ -742,32 +750,44 @@ def test_the_demos_inbound_stories_are_added_only_when_asked(
 def test_the_sla_story_row_reads_the_leads_decisions() -> None:
     from switchboard.stories import sla_row
 
-    history = pl.DataFrame({
-        "decided_at": [datetime(2026, 11, 23, 9, 0), datetime(2026, 11, 23, 9, 35)],
-        "owner_id": ["REP-SLA-1", "REP-SLA-2"], "queue": [None, None],
-        "rule": ["territory", "sla_reroute"],
-        "rationale": ["Routed …", "Not touched within 30 min by Lena Moss; re-routed (1 of 2) …"],
-    })
+    history = pl.DataFrame(
+        {
+            "decided_at": [datetime(2026, 11, 23, 9, 0), datetime(2026, 11, 23, 9, 35)],
+            "owner_id": ["REP-SLA-1", "REP-SLA-2"],
+            "queue": [None, None],
+            "rule": ["territory", "sla_reroute"],
+            "rationale": [
+                "Routed …",
+                "Not touched within 30 min by Lena Moss; re-routed (1 of 2) …",
+            ],
+        }
+    )
     story, outcome = sla_row(history) or ("", "")
     assert story.startswith("Inbound lead from a Demo Request, nobody touches it")
-    assert outcome == ("REP-SLA-1 via territory at 09:00; at 09:35 REP-SLA-2 via sla_reroute: "
-                       "Not touched within 30 min by Lena Moss; re-routed (1 of 2) …")
-    assert sla_row(history.head(1)) == ("Inbound lead from a Demo Request, nobody touches it",
-                                         "REP-SLA-1 via territory at 09:00.")
+    assert outcome == (
+        "REP-SLA-1 via territory at 09:00; at 09:35 REP-SLA-2 via sla_reroute: "
+        "Not touched within 30 min by Lena Moss; re-routed (1 of 2) …"
+    )
+    assert sla_row(history.head(1)) == (
+        "Inbound lead from a Demo Request, nobody touches it",
+        "REP-SLA-1 via territory at 09:00.",
+    )
     assert sla_row(history.clear()) is None
 
 
 def test_inbound_story_rows_read_the_routing_log() -> None:
     from switchboard.stories import _inbound_rows
 
-    decisions = pl.DataFrame({
-        "record_id": ["LEAD-HOURS", "LEAD-SKILL-JA", "LEAD-RR-1", "LEAD-RR-2", "LEAD-RR-3"],
-        "owner_id": ["REP-NEWYORK", None, "REP-RR-1", "REP-RR-2", "REP-RR-1"],
-        "queue": [None, "queue-inbound-desk", None, None, None],
-        "rule": ["territory", "overflow_queue", "territory", "territory", "territory"],
-        "territory_id": ["T-INBOUND-HOURS", "T-INBOUND-SKILLS"] + ["T-INBOUND-RR"] * 3,
-        "rationale": ["Routed …", "No member with skills ja …", "r", "r", "r"],
-    })
+    decisions = pl.DataFrame(
+        {
+            "record_id": ["LEAD-HOURS", "LEAD-SKILL-JA", "LEAD-RR-1", "LEAD-RR-2", "LEAD-RR-3"],
+            "owner_id": ["REP-NEWYORK", None, "REP-RR-1", "REP-RR-2", "REP-RR-1"],
+            "queue": [None, "queue-inbound-desk", None, None, None],
+            "rule": ["territory", "overflow_queue", "territory", "territory", "territory"],
+            "territory_id": ["T-INBOUND-HOURS", "T-INBOUND-SKILLS"] + ["T-INBOUND-RR"] * 3,
+            "rationale": ["Routed …", "No member with skills ja …", "r", "r", "r"],
+        }
+    )
 
     def one(record_id: str) -> dict[str, object] | None:
         hit = decisions.filter(pl.col("record_id") == record_id)
@@ -775,6 +795,7 @@ def test_inbound_story_rows_read_the_routing_log() -> None:
 
     rows = _inbound_rows(decisions, one)
     assert [outcome.split(":")[0] for _, outcome in rows[:2]] == [
-        "REP-NEWYORK via territory", "queue-inbound-desk via overflow_queue",
+        "REP-NEWYORK via territory",
+        "queue-inbound-desk via overflow_queue",
     ]
     assert rows[2][1].startswith("3 new leads in rotation: REP-RR-1 2, REP-RR-2 1, REP-RR-3 0")

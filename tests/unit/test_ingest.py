@@ -228,10 +228,10 @@ def test_uniqueness_keeps_the_first_good_row_not_the_first_row(
 
 ACTIVITIES = (
     "account_id,lead_id,rep_id,occurred_at,type\n"
-    "A1,,R1,2026-11-23T09:00:00,call\n"      # on an account
-    ",L1,R1,2026-11-23T09:10:00,email\n"     # on a lead
+    "A1,,R1,2026-11-23T09:00:00,call\n"  # on an account
+    ",L1,R1,2026-11-23T09:10:00,email\n"  # on a lead
     "A2,L1,R1,2026-11-23T09:20:00,meeting\n"  # on both
-    " , ,R1,2026-11-23T09:30:00,call\n"      # on neither
+    " , ,R1,2026-11-23T09:30:00,call\n"  # on neither
 )
 
 
@@ -242,7 +242,9 @@ def test_an_activity_is_on_an_account_a_lead_or_both_never_neither(
 
     report = ingest_snapshot(make_snapshot(tmp_path, {"activities.csv": ACTIVITIES}), con, "r")
     assert raw(con, "activities").select("account_id", "lead_id", "_row_number").rows() == [
-        ("A1", None, 1), (None, "L1", 2), ("A2", "L1", 3),
+        ("A1", None, 1),
+        (None, "L1", 2),
+        ("A2", "L1", 3),
     ]
     assert report["activities"].quarantine.select(
         "row_number", "column_name", "expectation", "reason", "action"
@@ -254,10 +256,12 @@ def test_an_activity_is_on_an_account_a_lead_or_both_never_neither(
     stages.check_raw(con)  # GX checks the same rule on the loaded rows
     with pytest.raises(runner.StageCheckFailed, match=r"lead_id where account_id\.isnull\(\)"):
         runner.check_frame(
-            pl.DataFrame({"account_id": [None], "lead_id": [None], "_row_number": [7]},
-                         schema={"account_id": pl.String, "lead_id": pl.String,
-                                 "_row_number": pl.Int64}),
-            [specs.one_of_spec(["account_id", "lead_id"])], "raw.activities",
+            pl.DataFrame(
+                {"account_id": [None], "lead_id": [None], "_row_number": [7]},
+                schema={"account_id": pl.String, "lead_id": pl.String, "_row_number": pl.Int64},
+            ),
+            [specs.one_of_spec(["account_id", "lead_id"])],
+            "raw.activities",
             row_id="_row_number",
         )
 
@@ -270,7 +274,8 @@ def test_lead_touches_reads_a_leads_activities_from_the_export(
     snapshot = make_snapshot(tmp_path, {"activities.csv": activities})
     touches = lead_touches(snapshot, con, ["L1"])
     assert touches.rows() == [
-        ("L1", "R1", datetime(2026, 11, 23, 9, 10)), ("L1", "R1", datetime(2026, 11, 23, 9, 20)),
+        ("L1", "R1", datetime(2026, 11, 23, 9, 10)),
+        ("L1", "R1", datetime(2026, 11, 23, 9, 20)),
     ]
     assert lead_touches(snapshot, con, []).is_empty()
     without = make_snapshot(tmp_path / "none", {})
@@ -284,10 +289,7 @@ def test_references_check_the_loaded_parent_rows(
     report = ingest_snapshot(make_snapshot(tmp_path, {"territory_members.csv": members}), con, "r")
     assert report["territory_members"].quarantine.select(
         "row_number", "column_name", "value"
-    ).rows() == [
-        (2, "territory_id", "T9"),
-        (3, "rep_id", "R9"),
-    ]
+    ).rows() == [(2, "territory_id", "T9"), (3, "rep_id", "R9")]
 
 
 def test_long_values_are_truncated(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -506,8 +508,10 @@ def test_csv_and_parquet_for_one_entity_is_an_error(tmp_path: Path) -> None:
     [
         (b"", "accounts.csv is empty"),
         # An unterminated quote swallows the rest of the file: no line to quarantine.
-        (b'account_id,name,created_at\nA1,"Acme,2024-01-05\nA2,Beta,2024-01-06\n',
-         "cannot read accounts.csv"),
+        (
+            b'account_id,name,created_at\nA1,"Acme,2024-01-05\nA2,Beta,2024-01-06\n',
+            "cannot read accounts.csv",
+        ),
     ],
 )
 def test_unreadable_file_names_the_file(tmp_path: Path, content: bytes, message: str) -> None:
@@ -611,20 +615,28 @@ def test_a_line_with_more_fields_than_the_header_is_quarantined_not_the_file(
     """An unquoted comma shifts a line's values into the wrong columns: the line goes to
     quarantine with the fields past the header; the other lines, blank ones included in
     the numbering, load as Polars' own reader would load them."""
-    accounts = ("account_id,name,created_at\n"
-                "A1,Acme,2024-01-05\n"
-                "A2,Beta, Inc.,2024-01-06\n"       # unquoted comma: four fields
-                "\n"
-                'A4,"Delta, Ltd",2024-01-08\n'      # quoted: fine
-                "A5,Epsilon,2024-01-09,,\n")        # empty trailing fields: fine
+    accounts = (
+        "account_id,name,created_at\n"
+        "A1,Acme,2024-01-05\n"
+        "A2,Beta, Inc.,2024-01-06\n"  # unquoted comma: four fields
+        "\n"
+        'A4,"Delta, Ltd",2024-01-08\n'  # quoted: fine
+        "A5,Epsilon,2024-01-09,,\n"
+    )  # empty trailing fields: fine
     report = ingest_snapshot(make_snapshot(tmp_path, {"accounts.csv": accounts}), con, "r")
 
     entity = report["accounts"]
     assert (entity.input_rows, entity.loaded_rows, entity.quarantined_rows) == (4, 3, 1)
     assert raw(con, "accounts").select("account_id", "name", "_row_number").rows() == [
-        ("A1", "Acme", 1), ("A4", "Delta, Ltd", 4), ("A5", "Epsilon", 5)]
+        ("A1", "Acme", 1),
+        ("A4", "Delta, Ltd", 4),
+        ("A5", "Epsilon", 5),
+    ]
     line = report.quarantine.filter(pl.col("column_name") == "_row").row(0, named=True)
     assert (line["row_number"], line["expectation"], line["value"]) == (
-        2, "expect_row_field_count_to_equal_header", "2024-01-06")
+        2,
+        "expect_row_field_count_to_equal_header",
+        "2024-01-06",
+    )
     assert line["reason"].startswith("the line has 1 more field(s) than the header")
     assert entity.ignored_columns == ()

@@ -24,10 +24,20 @@ AS_OF = datetime(2026, 11, 23, 9, 0)
 
 def decisions(*rows: dict[str, object]) -> pl.DataFrame:
     base = {
-        "run_id": "r1", "decided_at": AS_OF, "record_type": "account", "record_id": "A1",
-        "previous_owner_id": None, "owner_id": "REP-1", "queue": None, "rule": "territory",
-        "territory_id": "T1", "conflict": False, "candidates": [], "rationale": "because",
-        "rules_version": "v", "latency_seconds": 60.0,
+        "run_id": "r1",
+        "decided_at": AS_OF,
+        "record_type": "account",
+        "record_id": "A1",
+        "previous_owner_id": None,
+        "owner_id": "REP-1",
+        "queue": None,
+        "rule": "territory",
+        "territory_id": "T1",
+        "conflict": False,
+        "candidates": [],
+        "rationale": "because",
+        "rules_version": "v",
+        "latency_seconds": 60.0,
     }
     return pl.DataFrame([{**base, **r} for r in rows], schema=DECISIONS)
 
@@ -36,8 +46,14 @@ def alerts(*rows: dict[str, object]) -> pl.DataFrame:
     """Alert rows over a default pipeline-handoff alert; no arguments gives one alert."""
     rows = rows or ({},)
     base = {
-        "run_id": "r1", "type": "pipeline_handoff", "severity": "high", "recipient_id": "MGR",
-        "record_type": "account", "record_id": "A1", "rep_id": "REP-9", "message": "hand off",
+        "run_id": "r1",
+        "type": "pipeline_handoff",
+        "severity": "high",
+        "recipient_id": "MGR",
+        "record_type": "account",
+        "record_id": "A1",
+        "rep_id": "REP-9",
+        "message": "hand off",
         "alert_key": "pipeline_handoff|A1|REP-9",
     }
     return pl.DataFrame([{**base, **r} for r in rows], schema=ALERTS)
@@ -55,13 +71,18 @@ def test_outbox_files_hold_the_runs_new_messages(con, tmp_path: Path) -> None:  
     d = decisions(
         {"record_id": "A1", "previous_owner_id": "OLD", "owner_id": "REP-1"},
         {"record_id": "A2", "owner_id": None, "queue": "fallback-queue", "rule": "fallback_queue"},
-        {"record_id": "A3", "previous_owner_id": "OLD", "owner_id": "OLD",
-         "rule": "manager_review"},
+        {
+            "record_id": "A3",
+            "previous_owner_id": "OLD",
+            "owner_id": "OLD",
+            "rule": "manager_review",
+        },
     )
     new = publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts())
     assert new == 4  # two reassignments, a manager review (review.csv) and an alert
-    folder = publish.write_outbox(con, run_id="r1", outbox=tmp_path / "outbox",
-                                  summary_markdown="# summary")
+    folder = publish.write_outbox(
+        con, run_id="r1", outbox=tmp_path / "outbox", summary_markdown="# summary"
+    )
     rows = list(csv.DictReader((folder / "reassignments.csv").open()))
     assert [r["record_id"] for r in rows] == ["A1", "A2"]
     assert rows[0]["old_owner_id"] == "OLD" and rows[0]["new_owner_id"] == "REP-1"
@@ -71,11 +92,14 @@ def test_outbox_files_hold_the_runs_new_messages(con, tmp_path: Path) -> None:  
     assert [(r["Id"], r["OwnerId"]) for r in accounts] == [("A1", "REP-1")]
     review = list(csv.DictReader((folder / "review.csv").open()))
     assert [(r["record_id"], r["rule"]) for r in review] == [
-        ("A2", "fallback_queue"), ("A3", "manager_review")]
+        ("A2", "fallback_queue"),
+        ("A3", "manager_review"),
+    ]
     lines = (folder / "alerts.jsonl").read_text().splitlines()
     assert [json.loads(x)["type"] for x in lines] == ["pipeline_handoff"]
     assert {"type", "severity", "recipient_id", "record_id", "rep_id", "message"} <= set(
-        json.loads(lines[0]))
+        json.loads(lines[0])
+    )
     assert (folder / "summary.md").read_text() == "# summary"
 
 
@@ -90,8 +114,13 @@ def test_second_run_with_the_same_content_publishes_nothing_new(con, tmp_path: P
 
 
 def test_formula_cells_are_neutralised(con, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    d = decisions({"record_id": '=HYPERLINK("http://x","y")', "rationale": "+cmd|' /C calc'!A0",
-                   "previous_owner_id": "@SUM(1)"})
+    d = decisions(
+        {
+            "record_id": '=HYPERLINK("http://x","y")',
+            "rationale": "+cmd|' /C calc'!A0",
+            "previous_owner_id": "@SUM(1)",
+        }
+    )
     publish.queue_messages(con, run_id="r1", decisions=d, alerts=alerts().head(0))
     folder = publish.write_outbox(con, run_id="r1", outbox=tmp_path, summary_markdown="")
     row = next(csv.DictReader((folder / "reassignments.csv").open()))
@@ -105,17 +134,25 @@ def _queue_webhook(con, n_alerts: int = 1) -> None:  # type: ignore[no-untyped-d
     """Two webhook messages: the recipient's alerts and the run summary."""
     rows = [{"record_id": f"A{i}", "alert_key": f"pipeline_handoff|A{i}"} for i in range(n_alerts)]
     queued = RoutingConfig(sinks=Sinks(webhook=Webhook(url="http://127.0.0.1:9/unused")))
-    notify.queue(con, run_id="r1", mode="hourly", as_of=AS_OF, alerts=alerts(*rows),
-                 summary=RunSummary(run_id="r1", mode="hourly", status="published"),
-                 config=queued, outbox=None)
+    notify.queue(
+        con,
+        run_id="r1",
+        mode="hourly",
+        as_of=AS_OF,
+        alerts=alerts(*rows),
+        summary=RunSummary(run_id="r1", mode="hourly", status="published"),
+        config=queued,
+        outbox=None,
+    )
 
 
 FAST = Webhook(timeout_seconds=0.5, max_attempts=3, backoff_seconds=0.01)
 
 
 def _pending(con) -> int:  # type: ignore[no-untyped-def]
-    return con.execute("select count(*) from routing.outbox_messages where sink = 'webhook' "
-                   "and status = 'pending'").fetchone()[0]
+    return con.execute(
+        "select count(*) from routing.outbox_messages where sink = 'webhook' and status = 'pending'"
+    ).fetchone()[0]
 
 
 def test_webhook_delivers_once_with_idempotency_keys(con) -> None:  # type: ignore[no-untyped-def]
@@ -143,8 +180,9 @@ def test_webhook_that_never_answers_is_left_pending_then_delivered(con) -> None:
     with webhook_sink(Sink(script=["hang"], hang_seconds=1.5)) as sink:
         report = publish.deliver_webhooks(con, FAST.model_copy(update={"url": sink.url}))
     assert report.sent == 0 and _pending(con) == 2
-    error = con.execute("select last_error from routing.outbox_messages where attempts > 0"
-                    ).fetchone()[0]
+    error = con.execute(
+        "select last_error from routing.outbox_messages where attempts > 0"
+    ).fetchone()[0]
     assert "Timeout" in error
     with webhook_sink(Sink()) as sink:  # the next run gets it through, once
         report = publish.deliver_webhooks(con, FAST.model_copy(update={"url": sink.url}))
@@ -164,10 +202,13 @@ def test_connection_refused_leaves_messages_pending(con) -> None:  # type: ignor
         port = s.getsockname()[1]
     _queue_webhook(con)
     report = publish.deliver_webhooks(
-        con, FAST.model_copy(update={"url": f"http://127.0.0.1:{port}/hook"}))
+        con, FAST.model_copy(update={"url": f"http://127.0.0.1:{port}/hook"})
+    )
     assert report.sent == 0 and _pending(con) == 2
-    assert "ConnectError" in con.execute(
-        "select max(last_error) from routing.outbox_messages").fetchone()[0]
+    assert (
+        "ConnectError"
+        in con.execute("select max(last_error) from routing.outbox_messages").fetchone()[0]
+    )
 
 
 def test_client_error_is_not_retried(con) -> None:  # type: ignore[no-untyped-def]

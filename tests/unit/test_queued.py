@@ -19,8 +19,7 @@ from switchboard.config import RoutingConfig
 from switchboard.summary import RunSummary
 from tests.unit.engine.conftest import AS_OF, Org
 
-QUEUED = {("account", "A-DE-1"), ("account", "A-DE-2"), ("account", "A-BR"),
-          ("lead", "L-DE")}
+QUEUED = {("account", "A-DE-1"), ("account", "A-DE-2"), ("account", "A-BR"), ("lead", "L-DE")}
 COUNTRY = {"A-DE-1": "DE", "A-DE-2": "DE", "A-BR": "BR", "A-US": "US", "A-US-NEW": "US"}
 
 
@@ -29,10 +28,14 @@ def small_org(germany: tuple[str, ...] = ("R-DE",)) -> Org:
     territory (fallback queue); the US has an available rep."""
     return (
         Org()
-        .rep("R-US").rep("R-DE", availability="on_leave")
-        .territory("T-US", ["R-US"]).territory("T-DE", list(germany), queue="overflow-de")
-        .account("A-DE-1", territories=["T-DE"]).account("A-DE-2", territories=["T-DE"])
-        .account("A-BR").account("A-US", "R-US", territories=["T-US"])
+        .rep("R-US")
+        .rep("R-DE", availability="on_leave")
+        .territory("T-US", ["R-US"])
+        .territory("T-DE", list(germany), queue="overflow-de")
+        .account("A-DE-1", territories=["T-DE"])
+        .account("A-DE-2", territories=["T-DE"])
+        .account("A-BR")
+        .account("A-US", "R-US", territories=["T-US"])
         .lead("L-DE", territories=["T-DE"])
     )
 
@@ -44,7 +47,8 @@ def write_marts(path: Path, org: Org) -> None:
     try:
         publish.ensure_tables(con)
         accounts = frames["accounts"].with_columns(
-            country_code=pl.col("account_id").replace_strict(COUNTRY, default=None))
+            country_code=pl.col("account_id").replace_strict(COUNTRY, default=None)
+        )
         tables = {
             "marts.dim_accounts": accounts,
             "marts.dim_leads": frames["leads"],
@@ -53,13 +57,23 @@ def write_marts(path: Path, org: Org) -> None:
             "marts.dim_reps": frames["reps"],
             "marts.fct_territory_matches": frames["territory_matches"],
             "marts.dim_territory_members": frames["territory_members"],
-            "marts.fct_rep_workload": frames["workload"].head(0).with_columns(
-                as_of_date=pl.lit(None, pl.Date), days_over_high_water=pl.lit(0)),
-            "marts.fct_ownership_gaps": pl.DataFrame(schema={
-                "account_id": pl.String, "owner_id": pl.String, "reason": pl.String,
-                "gap_since": pl.Datetime("us")}),
-            "raw.territories": pl.DataFrame({"territory_id": sorted(org.territories),
-                                             "_row_number": range(len(org.territories))}),
+            "marts.fct_rep_workload": frames["workload"]
+            .head(0)
+            .with_columns(as_of_date=pl.lit(None, pl.Date), days_over_high_water=pl.lit(0)),
+            "marts.fct_ownership_gaps": pl.DataFrame(
+                schema={
+                    "account_id": pl.String,
+                    "owner_id": pl.String,
+                    "reason": pl.String,
+                    "gap_since": pl.Datetime("us"),
+                }
+            ),
+            "raw.territories": pl.DataFrame(
+                {
+                    "territory_id": sorted(org.territories),
+                    "_row_number": range(len(org.territories)),
+                }
+            ),
         }
         for name, frame in tables.items():
             warehouse.write_table(con, name, frame)
@@ -71,8 +85,12 @@ def run(path: Path, hour: int) -> tuple[RunSummary, pl.DataFrame]:
     """One hourly run, `hour` hours after AS_OF: route, record, publish. Returns its summary
     and its decisions as recorded."""
     ctx = pipeline.RunContext(
-        snapshot=path.parent, warehouse=path, outbox=path.parent / "outbox",
-        config=RoutingConfig(), as_of=AS_OF + timedelta(hours=hour), run_id=f"run-{hour}",
+        snapshot=path.parent,
+        warehouse=path,
+        outbox=path.parent / "outbox",
+        config=RoutingConfig(),
+        as_of=AS_OF + timedelta(hours=hour),
+        run_id=f"run-{hour}",
         fingerprint=f"fp-{hour}",
     )
     ctx, todo = pipeline.prepare(ctx)
@@ -81,8 +99,9 @@ def run(path: Path, hour: int) -> tuple[RunSummary, pl.DataFrame]:
     summary = pipeline.publish_run(ctx)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        decided = con.sql("select * from routing.decisions where run_id = ?",
-                          params=[ctx.run_id]).pl()
+        decided = con.sql(
+            "select * from routing.decisions where run_id = ?", params=[ctx.run_id]
+        ).pl()
     finally:
         con.close()
     return summary, decided
@@ -118,7 +137,8 @@ def test_an_unrelated_change_does_not_decide_queued_records_again(routed: Path) 
     write_marts(routed, small_org().account("A-US-NEW", territories=["T-US"]))
     summary, decided = run(routed, 1)
     assert decided.select("record_id", "owner_id", "rule", "input_hash").rows() == [
-        ("A-US-NEW", "R-US", "territory", None)]  # a rep's record is never compared
+        ("A-US-NEW", "R-US", "territory", None)
+    ]  # a rep's record is never compared
     # The summary counts what this run decided, not the records left in their queues.
     assert (summary.records, summary.accounts, summary.leads) == (1, 1, 0)
     assert summary.by_rule == {"territory": 1}
@@ -131,11 +151,14 @@ def test_an_unrelated_change_does_not_decide_queued_records_again(routed: Path) 
 
 def test_a_record_that_changed_is_decided_again(routed: Path) -> None:
     # A-DE-1 moves to the US: its row and its territory match change.
-    change(routed, """
+    change(
+        routed,
+        """
         update marts.dim_accounts set country_code = 'US' where account_id = 'A-DE-1';
         update marts.fct_territory_matches set territory_id = 'T-US', overflow_queue = null
             where record_id = 'A-DE-1';
-    """)
+    """,
+    )
     _, decided = run(routed, 1)
     assert records(decided) == {("account", "A-DE-1")}
     assert decided.select("owner_id", "rule").row(0) == ("R-US", "territory")
@@ -160,8 +183,11 @@ def test_a_change_of_plan_decides_every_queued_record_again(routed: Path) -> Non
     summary, decided = run(routed, 1)
     assert records(decided) == QUEUED
     assert dict(decided.select("record_id", "rule").iter_rows()) == {
-        "A-DE-1": "territory", "A-DE-2": "territory", "L-DE": "territory",
-        "A-BR": "fallback_queue"}
+        "A-DE-1": "territory",
+        "A-DE-2": "territory",
+        "L-DE": "territory",
+        "A-BR": "fallback_queue",
+    }
     assert summary.records == 4
 
 
@@ -186,20 +212,45 @@ def test_only_the_latest_published_decision_counts(routed: Path) -> None:
     con = duckdb.connect(str(routed))
     try:
         for run_id, status, hours in (("later", "published", 1), ("died", "started", 2)):
-            publish.start_run(con, run_id=run_id, fp=run_id, mode="hourly", snapshot=Path("."),
-                              as_of=AS_OF + timedelta(hours=hours), rules_version="v")
+            publish.start_run(
+                con,
+                run_id=run_id,
+                fp=run_id,
+                mode="hourly",
+                snapshot=Path("."),
+                as_of=AS_OF + timedelta(hours=hours),
+                rules_version="v",
+            )
             publish.set_status(con, run_id, status)
-        rows = pl.DataFrame([
-            {"run_id": "later", "record_type": "account", "record_id": "A-DE-2",
-             "owner_id": "R-US", "queue": None, "rule": "territory", "input_hash": "x"},
-            {"run_id": "died", "record_type": "account", "record_id": "A-BR",
-             "owner_id": None, "queue": "fallback", "rule": "fallback_queue",
-             "input_hash": "y"},
-        ])
+        rows = pl.DataFrame(
+            [
+                {
+                    "run_id": "later",
+                    "record_type": "account",
+                    "record_id": "A-DE-2",
+                    "owner_id": "R-US",
+                    "queue": None,
+                    "rule": "territory",
+                    "input_hash": "x",
+                },
+                {
+                    "run_id": "died",
+                    "record_type": "account",
+                    "record_id": "A-BR",
+                    "owner_id": None,
+                    "queue": "fallback",
+                    "rule": "fallback_queue",
+                    "input_hash": "y",
+                },
+            ]
+        )
         warehouse.write_table(con, "routing.decisions", rows, mode="append")
         plan = queued.plan_fingerprint(con, RoutingConfig().rules_version)
         assert records(queued.settled(con, AS_OF + timedelta(hours=3), plan)) == {
-            ("account", "A-DE-1"), ("account", "A-BR"), ("lead", "L-DE")}
+            ("account", "A-DE-1"),
+            ("account", "A-BR"),
+            ("lead", "L-DE"),
+        }
     finally:
         con.close()
 

@@ -69,8 +69,12 @@ def test_the_registry_names_each_rule_and_alert_type_once() -> None:
 
 def test_the_engine_and_config_take_their_rule_lists_from_the_registry() -> None:
     assert schema.RULES == rules.RULE_NAMES
-    assert hierarchy.OWNER_RULES == ("open_opportunity", "named_account", "account_owner",
-                                     "territory")
+    assert hierarchy.OWNER_RULES == (
+        "open_opportunity",
+        "named_account",
+        "account_owner",
+        "territory",
+    )
     assert [r.name for r in RoutingConfig().rules] == list(rules.ORDERED_RULES)
     # Every rationale sentence exists, and every rule has at least one.
     sentences = rationale._sentences(RoutingConfig())
@@ -107,7 +111,8 @@ def test_architecture_lists_every_rule_once_in_where_each_rule_lives() -> None:
 
 def test_the_dbt_sources_list_the_tables_the_registry_says_dbt_reads() -> None:
     sources = yaml.safe_load(
-        (ROOT / "dbt_project" / "models" / "staging" / "_sources.yml").read_text())["sources"]
+        (ROOT / "dbt_project" / "models" / "staging" / "_sources.yml").read_text()
+    )["sources"]
     listed = {f"{s['schema']}.{t['name']}": s["name"] for s in sources for t in s["tables"]}
     for table in tables.TABLES:
         if table.dbt_source is not None:
@@ -116,4 +121,5 @@ def test_the_dbt_sources_list_the_tables_the_registry_says_dbt_reads() -> None:
     # Every routing or reference source is a table the registry declares.
     assert {n for n in listed if not n.startswith("raw.")} <= written
     assert {t.name for t in tables.dbt_source_tables("routing")} == {
-        n for n, s in listed.items() if s == "routing"}
+        n for n, s in listed.items() if s == "routing"
+    }

@@ -71,8 +71,14 @@ def test_the_bundle_holds_what_runs_and_nothing_dbt_wrote(tmp_path: Path) -> Non
         else:
             source.mkdir(exist_ok=True)
             shutil.copy(ROOT / name, source / name)
-    for written in ("target/manifest.json", "logs/dbt.log", "dbt_packages/x/dbt_project.yml",
-                    ".user.yml", "models/.DS_Store", "macros/__pycache__/x.pyc"):
+    for written in (
+        "target/manifest.json",
+        "logs/dbt.log",
+        "dbt_packages/x/dbt_project.yml",
+        ".user.yml",
+        "models/.DS_Store",
+        "macros/__pycache__/x.pyc",
+    ):
         (source / "dbt_project" / written).parent.mkdir(parents=True, exist_ok=True)
         (source / "dbt_project" / written).write_text("written by a run")
     bundle = tmp_path / "_bundled"
@@ -86,9 +92,12 @@ def test_the_bundle_holds_what_runs_and_nothing_dbt_wrote(tmp_path: Path) -> Non
         expected = {f"{part}/{name}" for name in _files(ROOT / "dbt_project" / part)}
         assert expected and expected <= shipped, part
     assert {"dbt_project.yml", "profiles.yml", "selectors.yml"} <= shipped
-    assert not {name for name in shipped
-                if name.split("/")[0] in ("target", "logs", "dbt_packages")
-                or any(piece.startswith((".", "__")) for piece in name.split("/"))}
+    assert not {
+        name
+        for name in shipped
+        if name.split("/")[0] in ("target", "logs", "dbt_packages")
+        or any(piece.startswith((".", "__")) for piece in name.split("/"))
+    }
 
 
 @pytest.fixture
@@ -144,11 +153,17 @@ def test_processes_starting_together_share_one_copy(tmp_path: Path) -> None:
     for index in range(200):
         (source / "models" / f"m{index // 20}").mkdir(parents=True, exist_ok=True)
         (source / "models" / f"m{index // 20}" / f"{index}.sql").write_text(f"select {index}")
-    code = ("import sys; from pathlib import Path; from switchboard import resources; "
-            "print(resources.working_copy(Path(sys.argv[1]), Path(sys.argv[2])))")
+    code = (
+        "import sys; from pathlib import Path; from switchboard import resources; "
+        "print(resources.working_copy(Path(sys.argv[1]), Path(sys.argv[2])))"
+    )
     processes = [
-        subprocess.Popen([sys.executable, "-c", code, str(source), str(tmp_path / "home")],
-                         stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(source), str(tmp_path / "home")],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         for _ in range(4)
     ]
     answers = {process.communicate(timeout=60)[0].strip() for process in processes}

@@ -21,11 +21,19 @@ print(json.dumps({"plain": chosen is runs.hourly, "flow": hasattr(chosen, "fn"),
 
 
 def _probe(folder: Path, **env: str) -> dict[str, bool]:
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("PREFECT_API_URL", "PREFECT_PROFILES_PATH")}
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_PROFILES_PATH")
+    }
     base.update(PYTHONPATH=str(ROOT), PREFECT_HOME=str(folder / "prefect-home"), **env)
-    done = subprocess.run([sys.executable, "-c", _PROBE], cwd=folder, env=base,
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=folder,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     result: dict[str, bool] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -40,8 +48,7 @@ def test_a_prefect_api_from_the_environment_or_a_settings_file_makes_it_a_flow_r
     tmp_path: Path,
 ) -> None:
     api = "http://127.0.0.1:9/api"
-    assert _probe(tmp_path, PREFECT_API_URL=api) == {
-        "plain": False, "flow": True, "prefect": True}
+    assert _probe(tmp_path, PREFECT_API_URL=api) == {"plain": False, "flow": True, "prefect": True}
     (tmp_path / "prefect.toml").write_text(f'[api]\nurl = "{api}"\n')
     assert _probe(tmp_path)["flow"]
     (tmp_path / "prefect.toml").write_text("[logging]\nlevel = 'INFO'\n")

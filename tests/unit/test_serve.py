@@ -18,8 +18,12 @@ from switchboard import serve
 
 def test_prefect_yaml_lists_the_four_deployments_with_their_schedules() -> None:
     specs = {s["name"]: s for s in serve.load_deployment_specs()}
-    assert set(specs) == {"hourly-routing", "arrivals", "departure-redistribution",
-                          "territory-change"}
+    assert set(specs) == {
+        "hourly-routing",
+        "arrivals",
+        "departure-redistribution",
+        "territory-change",
+    }
     assert specs["hourly-routing"]["schedules"] == [{"cron": "0 * * * *", "timezone": "UTC"}]
     assert specs["arrivals"]["schedules"] == [{"interval": 60}]
     # Shared definitions resolve to the same parameters for the scheduled flows; arrivals
@@ -44,8 +48,7 @@ def test_serving_an_unknown_deployment_fails_before_any_server_starts(
 
 def test_build_deployments_applies_overrides_and_schedules() -> None:
     specs = [s for s in serve.load_deployment_specs() if s["name"] == "arrivals"]
-    (deployment,) = serve.build_deployments(specs, {"snapshot": "/data/snap",
-                                                    "unknown": "ignored"})
+    (deployment,) = serve.build_deployments(specs, {"snapshot": "/data/snap", "unknown": "ignored"})
     assert deployment.name == "arrivals"
     assert deployment.parameters["snapshot"] == "/data/snap"
     assert "unknown" not in deployment.parameters
@@ -96,8 +99,9 @@ def _gone_within(pid: int, seconds: float) -> bool:
 
 
 def _start(script: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                              text=True, env=env)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert parent.stdout is not None
     line = parent.stdout.readline()
     assert line, f"the parent died before starting its child (exit {parent.wait()})"
@@ -109,8 +113,9 @@ def _kill(parent: subprocess.Popen[str]) -> None:
     parent.wait(30)
 
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="PR_SET_PDEATHSIG is Linux only")
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only"
+)
 
 
 @linux_only
@@ -133,8 +138,10 @@ def test_the_cli_s_temporary_prefect_server_dies_with_a_cli_killed_by_sigkill() 
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     # A fresh PREFECT_HOME migrates its database first: on 2 busy cores, more than the
     # default 20 s.
-    env.update(PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="true",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
+    env.update(
+        PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="true",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
+    )
     parent, line = _start(PARENT_STARTS_THE_SERVER, env)
     pid_text, api_url = line.split()
     server = int(pid_text)

@@ -41,9 +41,9 @@ territory_matches as (
         territories.segment,
         count(*) over (partition by matches.account_id) as territory_match_count
     from {{ ref('int_accounts_matched_to_territories') }} as matches
-    {%- if in_scoped_build() %}
+    {% if in_scoped_build() %}
     inner join accounts on matches.account_id = accounts.account_id
-    {%- endif %}
+    {% endif %}
     inner join {{ ref('stg_plan__territories') }} as territories
         on matches.territory_id = territories.territory_id
     qualify

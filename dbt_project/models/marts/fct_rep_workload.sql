@@ -21,16 +21,16 @@ today as (
 
 previous_day as (
     {% if is_incremental() %}
-        select
-            rep_id,
-            days_over_high_water
-        from {{ this }}
-        where as_of_date = {{ as_of_date() }} - 1
+    select
+        rep_id,
+        days_over_high_water
+    from {{ this }}
+    where as_of_date = {{ as_of_date() }} - 1
     {% else %}
-        select
-            cast(null as varchar) as rep_id,
-            cast(null as integer) as days_over_high_water
-        where false
+    select
+        cast(null as varchar) as rep_id,
+        cast(null as integer) as days_over_high_water
+    where false
     {% endif %}
 )
 

@@ -17,9 +17,9 @@ def off_duty_members(members: pl.DataFrame) -> pl.DataFrame:
         .sort("territory_id", "next_start", "rep_name", nulls_last=True)
         .group_by("territory_id", maintain_order=True)
         .agg(
-            off_duty_text=pl.concat_str(
-                [pl.col("rep_name"), _with_start()], ignore_nulls=True
-            ).head(3).str.join(", "),
+            off_duty_text=pl.concat_str([pl.col("rep_name"), _with_start()], ignore_nulls=True)
+            .head(3)
+            .str.join(", "),
             off_duty_count=pl.len(),
         )
         .select(
@@ -46,8 +46,11 @@ def start_picks(members: pl.DataFrame) -> pl.DataFrame:
     return (
         members.lazy()
         .join(types.lazy(), how="cross")
-        .filter(pl.when(pl.col("record_type") == "lead").then(pl.col("eligible_lead"))
-                .otherwise(pl.col("eligible")))
+        .filter(
+            pl.when(pl.col("record_type") == "lead")
+            .then(pl.col("eligible_lead"))
+            .otherwise(pl.col("eligible"))
+        )
         .with_columns(key=pl.col("index") + delta_for(pl.col("record_type")) / pl.col("weight"))
         .sort("territory_id", "record_type", "key", "rr_position", "rep_id")
         .group_by("territory_id", "record_type", maintain_order=True)

@@ -75,16 +75,26 @@ def _offered(record_type: str, high_water: float) -> pl.Expr:
         .then(pl.lit(0, pl.Int64))
         .when(delta > 0)
         .then(
-            pl.min_horizontal(
-                n.cast(pl.Float64), ((high_water - index) / delta).ceil() + 1
-            ).cast(pl.Int64)
+            pl.min_horizontal(n.cast(pl.Float64), ((high_water - index) / delta).ceil() + 1).cast(
+                pl.Int64
+            )
         )
         .otherwise(n)
     )
 
 
-_SLOT_COLUMNS = ("territory_id", "rep_id", "k", "delta", "key", "rr_position", "off_hours",
-                 "next_start_text", "home_territory_id", "method")
+_SLOT_COLUMNS = (
+    "territory_id",
+    "rep_id",
+    "k",
+    "delta",
+    "key",
+    "rr_position",
+    "off_hours",
+    "next_start_text",
+    "home_territory_id",
+    "method",
+)
 
 
 def _slots(
@@ -137,7 +147,10 @@ def _slots(
 
 
 def _turn_slots(
-    batch: pl.DataFrame, members: pl.LazyFrame, record_type: str, high_water: float,
+    batch: pl.DataFrame,
+    members: pl.LazyFrame,
+    record_type: str,
+    high_water: float,
     used: pl.DataFrame,
 ) -> pl.LazyFrame:
     """The slots of round-robin members: their turns in the rotation after the positions
@@ -176,8 +189,9 @@ def _ranked(slots: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _follower_load(placed: pl.DataFrame, followers: pl.DataFrame,
-                   members: pl.DataFrame) -> pl.DataFrame:
+def _follower_load(
+    placed: pl.DataFrame, followers: pl.DataFrame, members: pl.DataFrame
+) -> pl.DataFrame:
     """Index points (``used``) the leads following the just-placed accounts add to their
     new owners: one lead's delta each."""
     return (
@@ -223,8 +237,7 @@ def place(
     )
     has_turns = bool((eligible["method"] == rotation.ROUND_ROBIN).any())
     consumed = pl.DataFrame(schema={"rep_id": pl.String(), "used": pl.Float64()})
-    turns_used = pl.DataFrame(schema={"home_territory_id": pl.String(),
-                                      "positions": pl.Int64()})
+    turns_used = pl.DataFrame(schema={"home_territory_id": pl.String(), "positions": pl.Int64()})
     placed: list[pl.DataFrame] = []
     batches = work.partition_by("layer", "lead_pass", as_dict=True, maintain_order=False)
     for key in sorted(batches):
@@ -245,10 +258,14 @@ def place(
         if has_turns:
             by_workload = current.filter(pl.col("method") != rotation.ROUND_ROBIN)
             by_turn = current.filter(pl.col("method") == rotation.ROUND_ROBIN)
-            slots = _ranked(pl.concat([
-                _slots(batch, by_workload, record_type, hw),
-                _turn_slots(batch, by_turn, record_type, hw, turns_used),
-            ]))
+            slots = _ranked(
+                pl.concat(
+                    [
+                        _slots(batch, by_workload, record_type, hw),
+                        _turn_slots(batch, by_turn, record_type, hw, turns_used),
+                    ]
+                )
+            )
         else:
             slots = _ranked(_slots(batch, current, record_type, hw))
         result = (
@@ -259,10 +276,13 @@ def place(
             .join(slots, on=["territory_id", "rank"], how="inner")
             .collect(engine="in-memory")
         )
-        placed.append(result.select(
-            "seq", *[c for c in PLACED_SCHEMA if c not in {"alloc_owner_id", "seq"}],
-            alloc_owner_id="rep_id",
-        ))
+        placed.append(
+            result.select(
+                "seq",
+                *[c for c in PLACED_SCHEMA if c not in {"alloc_owner_id", "seq"}],
+                alloc_owner_id="rep_id",
+            )
+        )
         used_now = result.group_by("rep_id").agg(used=pl.col("k").max() * pl.col("delta").first())
         if record_type == "account" and followers is not None and not followers.is_empty():
             used_now = pl.concat([used_now, _follower_load(result, followers, eligible)])
@@ -273,8 +293,12 @@ def place(
                 .group_by("home_territory_id")
                 .agg(pl.col("positions").max())
             )
-    return pl.concat(placed, how="diagonal_relaxed").select(list(PLACED_SCHEMA)).cast(
-        PLACED_SCHEMA  # type: ignore[arg-type]
+    return (
+        pl.concat(placed, how="diagonal_relaxed")
+        .select(list(PLACED_SCHEMA))
+        .cast(
+            PLACED_SCHEMA  # type: ignore[arg-type]
+        )
     )
 
 

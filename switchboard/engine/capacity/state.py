@@ -24,7 +24,9 @@ AVAILABILITY_WORDING = {
 
 
 def rep_table(
-    inputs: EngineInputs, config: RoutingConfig, leaver_rep_ids: Sequence[str],
+    inputs: EngineInputs,
+    config: RoutingConfig,
+    leaver_rep_ids: Sequence[str],
     as_of: datetime | None = None,
 ) -> pl.DataFrame:
     """One row per rep: availability (leavers forced out), start index, deltas, state,
@@ -65,9 +67,9 @@ def rep_table(
         .pipe(_add_recent_load, inputs.recent_assignments)
         .pipe(_add_schedule, as_of)
         .with_columns(
-            skills=pl.col("skills").list.eval(
-                pl.element().str.strip_chars().str.to_lowercase()
-            ).fill_null(pl.lit([], pl.List(pl.String())))
+            skills=pl.col("skills")
+            .list.eval(pl.element().str.strip_chars().str.to_lowercase())
+            .fill_null(pl.lit([], pl.List(pl.String())))
         )
         .select(
             "rep_id",
@@ -95,7 +97,8 @@ def delta_columns(config: RoutingConfig) -> dict[str, pl.Expr]:
     a rep with the frame's ``capacity`` (the what-if's workload estimate uses the same)."""
     weights = config.workload.weights
     return {
-        "delta_account": 100.0 * (weights.active_accounts + weights.inbound_last_7d)
+        "delta_account": 100.0
+        * (weights.active_accounts + weights.inbound_last_7d)
         / pl.col("capacity"),
         "delta_lead": 100.0 * weights.inbound_last_7d / pl.col("capacity"),
     }
@@ -130,9 +133,7 @@ def delta_for(record_type: pl.Expr) -> pl.Expr:
     )
 
 
-def load_by_rep(
-    assignments: pl.LazyFrame, reps: pl.DataFrame | pl.LazyFrame
-) -> pl.LazyFrame:
+def load_by_rep(assignments: pl.LazyFrame, reps: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Index points (``load``) and records (``received``) each rep gains from assignments.
 
     Counted per record type and multiplied by the delta, so the result does not depend
@@ -255,12 +256,9 @@ def with_lead_eligibility(members: pl.LazyFrame, base: pl.Expr) -> pl.LazyFrame:
     working = able & pl.col("working_now")
     any_working = working.any().over("territory_id")
     first_start = pl.col("next_start").filter(able).min().over("territory_id")
-    off_hours = (
-        able & ~any_working & ~pl.col("working_now") & (pl.col("next_start") == first_start)
-    )
+    off_hours = able & ~any_working & ~pl.col("working_now") & (pl.col("next_start") == first_start)
     return members.with_columns(
         eligible_lead=working | off_hours.fill_null(False),
         off_hours=off_hours.fill_null(False),
         lead_able=able,
     )
-

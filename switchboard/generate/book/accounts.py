@@ -45,7 +45,6 @@ from switchboard.generate.write import _conform
 class _Accounts(_Base):
     """Accounts, the named list and the hierarchy; which plain rows may be broken."""
 
-
     def accounts(self) -> None:
         rng, geo, st = self.rng, self.geo, self.staff
         g = self.n_accounts - 3  # three story accounts

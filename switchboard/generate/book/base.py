@@ -101,14 +101,7 @@ class _Base:
     rep_email: np.ndarray
 
     def __init__(
-        self,
-        *,
-        accounts: int,
-        leads: int,
-        reps: int,
-        territories: int,
-        seed: int,
-        as_of: datetime,
+        self, *, accounts: int, leads: int, reps: int, territories: int, seed: int, as_of: datetime
     ) -> None:
         self.rng = np.random.default_rng(seed)
         self.as_of = as_of

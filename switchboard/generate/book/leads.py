@@ -30,7 +30,6 @@ from switchboard.generate.write import _conform
 class _Leads(_Base):
     """Leads, drawn after the accounts they may belong to."""
 
-
     def leads_frame(self) -> pl.DataFrame:
         rng, geo, st = self.rng, self.geo, self.staff
         n = self.n_leads - 1

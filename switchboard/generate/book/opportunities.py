@@ -36,12 +36,7 @@ class _Opportunities(_Base):
         # the leaver: open pipeline on ~20% of the book, some closed history on the rest
         leaver_closed = rng.choice(self.leaver_rows, len(self.leaver_rows) // 3, replace=False)
         acc = np.concatenate(
-            [
-                with_opps[is_open],
-                np.repeat(with_opps, closed),
-                self.leaver_pipeline,
-                leaver_closed,
-            ]
+            [with_opps[is_open], np.repeat(with_opps, closed), self.leaver_pipeline, leaver_closed]
         )
         opened = np.concatenate(
             [

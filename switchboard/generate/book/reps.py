@@ -27,7 +27,6 @@ from switchboard.generate.write import _conform
 class _Reps(_Base):
     """Rep statuses (drawn right after the accounts), then the reps, HR and plan frames."""
 
-
     def rep_statuses(self) -> None:
         """Deactivated, role-changed and on-leave reps: a small share, never story reps.
 

@@ -69,9 +69,7 @@ class Org:
                 "data_problem": None,
             }
         )
-        self.workload.append(
-            {"rep_id": rep_id, "workload_index": index, "capacity": capacity}
-        )
+        self.workload.append({"rep_id": rep_id, "workload_index": index, "capacity": capacity})
         if overflowing is not None or rr is not None:
             self.state.append(
                 {"rep_id": rep_id, "is_overflowing": bool(overflowing), "rr_position": rr or 0}
@@ -97,8 +95,14 @@ class Org:
         }
         weights = members if isinstance(members, dict) else dict.fromkeys(members, 1.0)
         for rep_id, weight in weights.items():
-            self.members.append({"territory_id": territory_id, "rep_id": rep_id, "weight": weight,
-                                 "territory_method": method})
+            self.members.append(
+                {
+                    "territory_id": territory_id,
+                    "rep_id": rep_id,
+                    "weight": weight,
+                    "territory_method": method,
+                }
+            )
         return self
 
     def _match(self, record_type: str, record_id: str, territory_id: str, source: str) -> None:
@@ -237,9 +241,7 @@ class Org:
                     schema.setdefault(key, pl.String())
             return pl.DataFrame(rows, schema=schema)
 
-        matches = [
-            {**m, **self.territories[m["territory_id"]]} for m in self.matches
-        ]
+        matches = [{**m, **self.territories[m["territory_id"]]} for m in self.matches]
         return {
             "accounts": frame("accounts", self.accounts),
             "leads": frame("leads", self.leads),

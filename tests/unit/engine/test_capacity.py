@@ -40,14 +40,19 @@ def reference_greedy(
     increment divided by its weight) is lowest; ties: rr position, rep_id. Accounts first,
     then leads, each in arrival order; arithmetic written exactly as the engine documents."""
     eligible = [
-        m for m in members
-        if m.available and m.weight > 0 and not (m.overflowing and m.index >= RELEASE)
+        m
+        for m in members
+        if m.available
+        and m.weight > 0
+        and not (m.overflowing and m.index >= RELEASE)
         and m.index < HIGH
     ]
     base = {m.rep_id: m.index for m in eligible}
     result: dict[str, str | None] = {}
-    for records, weight in ((accounts, W.active_accounts + W.inbound_last_7d),
-                            (leads, W.inbound_last_7d)):
+    for records, weight in (
+        (accounts, W.active_accounts + W.inbound_last_7d),
+        (leads, W.inbound_last_7d),
+    ):
         taken = dict.fromkeys(base, 0)
         for record in records:
             best: tuple[float, int, str] | None = None
@@ -55,8 +60,7 @@ def reference_greedy(
                 delta = 100.0 * weight / m.capacity
                 if base[m.rep_id] + taken[m.rep_id] * delta >= HIGH:
                     continue
-                key = (base[m.rep_id] + (taken[m.rep_id] + 1) * delta / m.weight, m.rr,
-                       m.rep_id)
+                key = (base[m.rep_id] + (taken[m.rep_id] + 1) * delta / m.weight, m.rr, m.rep_id)
                 if best is None or key < best:
                     best = key
             result[record] = best[2] if best else None
@@ -70,9 +74,14 @@ def reference_greedy(
 def _org(members: list[Member], accounts: int, leads: int) -> Org:
     org = Org()
     for m in members:
-        org.rep(m.rep_id, index=m.index, capacity=m.capacity,
-                availability="available" if m.available else "on_leave",
-                overflowing=m.overflowing, rr=m.rr)
+        org.rep(
+            m.rep_id,
+            index=m.index,
+            capacity=m.capacity,
+            availability="available" if m.available else "on_leave",
+            overflowing=m.overflowing,
+            rr=m.rr,
+        )
     org.territory("T1", {m.rep_id: m.weight for m in members})
     for i in range(accounts):
         org.account(f"A{i:03d}", territories=["T1"], created_at=T0 + timedelta(seconds=i % 7))
@@ -125,8 +134,9 @@ def test_slots_equal_greedy_when_one_rep_has_exactly_enough_headroom() -> None:
         st.builds(
             Member,
             rep_id=st.just(""),
-            index=st.sampled_from([0.0, 12.5, 50.0, 60.0, 80.0, 88.0, 94.0, 96.0, 99.0, 100.0,
-                                   110.0]),
+            index=st.sampled_from(
+                [0.0, 12.5, 50.0, 60.0, 80.0, 88.0, 94.0, 96.0, 99.0, 100.0, 110.0]
+            ),
             capacity=st.sampled_from([20.0, 25.0, 40.0, 100.0, 125.0, 250.0, 1000.0]),
             weight=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
             rr=st.integers(0, 3),
@@ -152,12 +162,18 @@ def test_hysteresis_across_runs() -> None:
     first = org.route()
     # 98 -> 99.25 -> 100.5: two accounts fit below high water, the third overflows.
     assert [r["rule"] for r in first.decisions.to_dicts()] == [
-        "territory", "territory", "overflow_queue"]
+        "territory",
+        "territory",
+        "overflow_queue",
+    ]
     assert first.rep_state.row(0, named=True)["is_overflowing"] is True
 
     second = (
-        Org().rep("R-A", "Ada", index=97.0, capacity=100.0).territory("T1", ["R-A"])
-        .with_state(first.rep_state).account("B1", territories=["T1"])
+        Org()
+        .rep("R-A", "Ada", index=97.0, capacity=100.0)
+        .territory("T1", ["R-A"])
+        .with_state(first.rep_state)
+        .account("B1", territories=["T1"])
     )
     run2 = second.route()
     row = decision(run2, "B1")
@@ -170,8 +186,11 @@ def test_hysteresis_across_runs() -> None:
     assert decision(fresh.account("B1", territories=["T1"]).route(), "B1")["owner_id"] == "R-A"
 
     third = (
-        Org().rep("R-A", index=94.0, capacity=100.0).territory("T1", ["R-A"])
-        .with_state(run2.rep_state).account("C1", territories=["T1"])
+        Org()
+        .rep("R-A", index=94.0, capacity=100.0)
+        .territory("T1", ["R-A"])
+        .with_state(run2.rep_state)
+        .account("C1", territories=["T1"])
     )
     run3 = third.route()
     assert decision(run3, "C1")["owner_id"] == "R-A"
@@ -181,8 +200,9 @@ def test_hysteresis_across_runs() -> None:
 
 def test_weight_two_gets_twice_as_many() -> None:
     org = (
-        Org().rep("R-HEAVY", index=10.0, capacity=10_000).rep("R-LIGHT", index=10.0,
-                                                              capacity=10_000)
+        Org()
+        .rep("R-HEAVY", index=10.0, capacity=10_000)
+        .rep("R-LIGHT", index=10.0, capacity=10_000)
         .territory("T1", {"R-HEAVY": 2.0, "R-LIGHT": 1.0})
     )
     for i in range(300):
@@ -195,8 +215,12 @@ def test_weight_two_gets_twice_as_many() -> None:
 def test_ties_follow_rr_position_and_rotate_across_runs() -> None:
     def run(state: pl.DataFrame | None) -> tuple[str, pl.DataFrame]:
         org = (
-            Org().rep("R-A", index=10.0).rep("R-B", index=10.0).rep("R-C", index=10.0)
-            .territory("T1", ["R-A", "R-B", "R-C"]).account("X", territories=["T1"])
+            Org()
+            .rep("R-A", index=10.0)
+            .rep("R-B", index=10.0)
+            .rep("R-C", index=10.0)
+            .territory("T1", ["R-A", "R-B", "R-C"])
+            .account("X", territories=["T1"])
         )
         if state is not None:
             org.with_state(state)
@@ -213,21 +237,28 @@ def test_ties_follow_rr_position_and_rotate_across_runs() -> None:
 
 def test_explicit_rr_position_breaks_ties() -> None:
     org = (
-        Org().rep("R-A", index=10.0, rr=5).rep("R-B", index=10.0, rr=1)
-        .territory("T1", ["R-A", "R-B"]).account("X", territories=["T1"])
+        Org()
+        .rep("R-A", index=10.0, rr=5)
+        .rep("R-B", index=10.0, rr=1)
+        .territory("T1", ["R-A", "R-B"])
+        .account("X", territories=["T1"])
     )
     assert decision(org.route(), "X")["owner_id"] == "R-B"
 
 
 def test_territory_whose_only_rep_left_overflows() -> None:
     org = (
-        Org().rep("R-GONE", "Gus Gone", availability="terminated")
+        Org()
+        .rep("R-GONE", "Gus Gone", availability="terminated")
         .territory("T1", ["R-GONE"], name="EMEA", queue="emea-queue")
         .account("A1", territories=["T1"])
     )
     row = decision(org.route(), "A1")
-    assert (row["rule"], row["queue"], row["territory_id"]) == ("overflow_queue", "emea-queue",
-                                                                "T1")
+    assert (row["rule"], row["queue"], row["territory_id"]) == (
+        "overflow_queue",
+        "emea-queue",
+        "T1",
+    )
     assert row["rationale"] == (
         "No member of territory EMEA could take it (Gus Gone (left) skipped, the rest at "
         "capacity); sent to overflow queue emea-queue."
@@ -303,8 +334,10 @@ def test_overflow_only_once_everyone_is_at_high_water() -> None:
 def test_shared_rep_capacity_is_not_handed_out_twice() -> None:
     """R-SHARED sits in two territories with room for two accounts in all."""
     org = (
-        Org().rep("R-SHARED", index=97.5, capacity=100.0)
-        .territory("T-A", ["R-SHARED"], priority=1).territory("T-B", ["R-SHARED"], priority=2)
+        Org()
+        .rep("R-SHARED", index=97.5, capacity=100.0)
+        .territory("T-A", ["R-SHARED"], priority=1)
+        .territory("T-B", ["R-SHARED"], priority=2)
     )
     for i in range(3):
         org.account(f"A{i}", territories=["T-A"]).account(f"B{i}", territories=["T-B"])
@@ -312,8 +345,10 @@ def test_shared_rep_capacity_is_not_handed_out_twice() -> None:
     taken = result.decisions.filter(pl.col("owner_id") == "R-SHARED")["record_id"].to_list()
     # 97.5 -> 98.75 -> 100: two slots in all; the higher-priority territory draws first.
     assert taken == ["A0", "A1"]
-    assert result.decisions.filter(pl.col("record_id").str.starts_with("B"))["rule"].to_list() \
+    assert (
+        result.decisions.filter(pl.col("record_id").str.starts_with("B"))["rule"].to_list()
         == ["overflow_queue"] * 3
+    )
 
 
 def test_shared_reps_layers_follow_territory_order() -> None:
@@ -324,8 +359,7 @@ def test_shared_reps_layers_follow_territory_order() -> None:
             "eligible": [True, True, True, True, True],
         }
     )
-    order = pl.DataFrame({"territory_id": ["T1", "T2", "T3", "T4"],
-                          "territory_rank": [0, 1, 2, 3]})
+    order = pl.DataFrame({"territory_id": ["T1", "T2", "T3", "T4"], "territory_rank": [0, 1, 2, 3]})
     layers = placement.territory_layers(
         pl.DataFrame({"territory_id": ["T1", "T2", "T3", "T4"]}), members, order
     )
@@ -335,10 +369,12 @@ def test_shared_reps_layers_follow_territory_order() -> None:
 def test_earlier_rules_count_towards_the_load_the_territory_sees() -> None:
     """An opportunity owner loaded by this run's open_opportunity decisions is heavier."""
     org = (
-        Org().rep("R-OPP", index=50.0, capacity=100.0).rep("R-OTHER", index=51.0,
-                                                            capacity=100.0)
+        Org()
+        .rep("R-OPP", index=50.0, capacity=100.0)
+        .rep("R-OTHER", index=51.0, capacity=100.0)
         .territory("T1", ["R-OPP", "R-OTHER"])
-        .account("A-OPP", territories=["T1"]).opportunity("O1", "A-OPP", "R-OPP")
+        .account("A-OPP", territories=["T1"])
+        .opportunity("O1", "A-OPP", "R-OPP")
         .account("A-NEW", territories=["T1"])
     )
     result = org.route()
@@ -364,7 +400,10 @@ def test_scope_limits_the_records_decided_but_not_the_context() -> None:
     """A scoped run decides only the records in scope; other accounts still serve as a
     lead's matched account (its owner wins the lead)."""
     org = (
-        Org().rep("R-A", "Ada").rep("R-B", "Bo").territory("T1", ["R-B"])
+        Org()
+        .rep("R-A", "Ada")
+        .rep("R-B", "Bo")
+        .territory("T1", ["R-B"])
         .account("OLD", owner="R-A", territories=["T1"])
         .account("OLD-UNOWNED", territories=["T1"])
         .lead("NEW-LEAD", account="OLD", territories=["T1"])

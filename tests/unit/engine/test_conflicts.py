@@ -12,8 +12,9 @@ def _conflicts(result: object, record_id: str) -> dict[str, dict[str, object]]:
     return {row["conflict_type"]: row for row in rows}
 
 
-def _candidate(rule: str, territory_id: str | None, owner_id: str | None,
-               queue: str | None = None) -> dict[str, str | None]:
+def _candidate(
+    rule: str, territory_id: str | None, owner_id: str | None, queue: str | None = None
+) -> dict[str, str | None]:
     return {"rule": rule, "territory_id": territory_id, "owner_id": owner_id, "queue": queue}
 
 
@@ -21,7 +22,8 @@ def _acme() -> Org:
     """The design's field example: a California lead of Acme, whose NY account has pipeline."""
     return (
         Org()
-        .rep("R-SAM", "Sam West", index=40.0).rep("R-DANA", "Dana East", index=40.0)
+        .rep("R-SAM", "Sam West", index=40.0)
+        .rep("R-DANA", "Dana East", index=40.0)
         .territory("T-WEST", ["R-SAM"], name="NA-West Enterprise", priority=1)
         .territory("T-EAST", ["R-DANA"], name="NA-East Enterprise", priority=2)
         .account("ACME", "R-DANA", territories=["T-EAST"], name="Acme Corp")
@@ -42,7 +44,10 @@ def test_acme_lead_goes_to_opportunity_owner_with_multi_territory_conflict() -> 
     assert set(conflicts) == {"multi_territory"}
     multi = conflicts["multi_territory"]
     assert (multi["resolution"], multi["owner_id"], multi["queue"]) == (
-        "open_opportunity", "R-DANA", None)
+        "open_opportunity",
+        "R-DANA",
+        None,
+    )
     # The opportunity territory wins the tiebreak, so it is listed first.
     assert multi["candidates"] == [
         _candidate("territory", "T-EAST", "R-DANA"),
@@ -56,7 +61,10 @@ def test_tiebreak_order_comes_from_config() -> None:
     rules = [{"name": "territory"}, {"name": "overflow_queue"}, {"name": "fallback_queue"}]
     default = decision(_acme().route(config_with(rules=rules)), "L-ACME")
     assert (default["rule"], default["territory_id"], default["owner_id"]) == (
-        "territory", "T-EAST", "R-DANA")
+        "territory",
+        "T-EAST",
+        "R-DANA",
+    )
     config = config_with(rules=rules, territory_tiebreak=["priority", "opportunity_territory"])
     row = decision(_acme().route(config), "L-ACME")
     assert (row["territory_id"], row["owner_id"]) == ("T-WEST", "R-SAM")
@@ -64,8 +72,10 @@ def test_tiebreak_order_comes_from_config() -> None:
 
 def test_no_multi_territory_conflict_when_the_territories_agree() -> None:
     org = (
-        Org().rep("R-BOTH", index=10.0)
-        .territory("T1", ["R-BOTH"], priority=1).territory("T2", ["R-BOTH"], priority=2)
+        Org()
+        .rep("R-BOTH", index=10.0)
+        .territory("T1", ["R-BOTH"], priority=1)
+        .territory("T2", ["R-BOTH"], priority=2)
         .account("A1", territories=["T1", "T2"])
     )
     result = org.route()
@@ -76,7 +86,10 @@ def test_no_multi_territory_conflict_when_the_territories_agree() -> None:
 
 def test_tiebreak_priority_then_specificity_then_id() -> None:
     org = (
-        Org().rep("R1", index=10.0).rep("R2", index=10.0).rep("R3", index=10.0)
+        Org()
+        .rep("R1", index=10.0)
+        .rep("R2", index=10.0)
+        .rep("R3", index=10.0)
         .territory("T-B", ["R1"], priority=2, specificity=3)
         .territory("T-C", ["R2"], priority=1, specificity=1)
         .territory("T-A", ["R3"], priority=1, specificity=2)
@@ -91,8 +104,11 @@ def test_tiebreak_priority_then_specificity_then_id() -> None:
 
 def test_full_territories_sharing_one_queue_agree() -> None:
     org = (
-        Org().rep("R1", index=100.0).rep("R2", index=120.0)
-        .territory("T1", ["R1"], queue="shared-q").territory("T2", ["R2"], queue="shared-q")
+        Org()
+        .rep("R1", index=100.0)
+        .rep("R2", index=120.0)
+        .territory("T1", ["R1"], queue="shared-q")
+        .territory("T2", ["R2"], queue="shared-q")
         .account("A1", territories=["T1", "T2"])
     )
     result = org.route()
@@ -102,9 +118,11 @@ def test_full_territories_sharing_one_queue_agree() -> None:
 
 def test_overflowing_territory_counts_as_a_different_pick() -> None:
     org = (
-        Org().rep("R1", index=10.0).rep("R-FULL", index=100.0)
-        .territory("T1", ["R1"], priority=2).territory("T-FULL", ["R-FULL"], priority=1,
-                                                       queue="q-full")
+        Org()
+        .rep("R1", index=10.0)
+        .rep("R-FULL", index=100.0)
+        .territory("T1", ["R1"], priority=2)
+        .territory("T-FULL", ["R-FULL"], priority=1, queue="q-full")
         .account("A1", territories=["T1", "T-FULL"])
     )
     result = org.route()
@@ -119,9 +137,11 @@ def test_overflowing_territory_counts_as_a_different_pick() -> None:
 def test_named_subsidiary() -> None:
     org = (
         Org()
-        .rep("R-NAMED", "Nina Named", index=50.0).rep("R-TERR", "Terry", index=10.0)
+        .rep("R-NAMED", "Nina Named", index=50.0)
+        .rep("R-TERR", "Terry", index=10.0)
         .territory("T1", ["R-TERR"], name="Mid-Market")
-        .account("GLOBEX", "R-NAMED", name="Globex Holdings").name("GLOBEX", "R-NAMED")
+        .account("GLOBEX", "R-NAMED", name="Globex Holdings")
+        .name("GLOBEX", "R-NAMED")
         .account("GLOBEX-UK", parent="GLOBEX", territories=["T1"])
     )
     result = org.route()
@@ -140,10 +160,14 @@ def test_named_subsidiary() -> None:
 
 def test_named_account_itself_is_no_subsidiary_conflict() -> None:
     org = (
-        Org().rep("R-NAMED", index=50.0).rep("R-TERR", index=10.0)
+        Org()
+        .rep("R-NAMED", index=50.0)
+        .rep("R-TERR", index=10.0)
         .territory("T1", ["R-TERR"])
-        .account("GLOBEX", name="Globex").name("GLOBEX", "R-NAMED")
-        .account("GLOBEX-UK", parent="GLOBEX", territories=["T1"]).name("GLOBEX-UK", "R-NAMED")
+        .account("GLOBEX", name="Globex")
+        .name("GLOBEX", "R-NAMED")
+        .account("GLOBEX-UK", parent="GLOBEX", territories=["T1"])
+        .name("GLOBEX-UK", "R-NAMED")
     )
     result = org.route()
     assert decision(result, "GLOBEX-UK")["rule"] == "named_account"
@@ -153,11 +177,13 @@ def test_named_account_itself_is_no_subsidiary_conflict() -> None:
 def test_pipeline_owner_mismatch() -> None:
     org = (
         Org()
-        .rep("R-OPP", "Olive", index=50.0).rep("R-OPP2", "Otto", index=50.0)
+        .rep("R-OPP", "Olive", index=50.0)
+        .rep("R-OPP2", "Otto", index=50.0)
         .rep("R-TERR", "Terry", index=10.0)
         .territory("T1", ["R-TERR"], name="Mid-Market")
         .account("A1", territories=["T1"])
-        .opportunity("O-BIG", "A1", "R-OPP", 90_000).opportunity("O-SMALL", "A1", "R-OPP2", 10)
+        .opportunity("O-BIG", "A1", "R-OPP", 90_000)
+        .opportunity("O-SMALL", "A1", "R-OPP2", 10)
     )
     result = org.route()
     row = decision(result, "A1")
@@ -177,9 +203,12 @@ def test_pipeline_owner_mismatch() -> None:
 
 def test_opportunity_owner_in_the_territory_is_no_conflict() -> None:
     org = (
-        Org().rep("R-OPP", index=90.0).rep("R-TERR", index=10.0)
+        Org()
+        .rep("R-OPP", index=90.0)
+        .rep("R-TERR", index=10.0)
         .territory("T1", ["R-OPP", "R-TERR"])
-        .account("A1", territories=["T1"]).opportunity("O1", "A1", "R-OPP")
+        .account("A1", territories=["T1"])
+        .opportunity("O1", "A1", "R-OPP")
         .account("A2", territories=["T1"])
     )
     result = org.route()

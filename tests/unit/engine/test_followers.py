@@ -27,19 +27,26 @@ def _org() -> Org:
     )
 
 
-def _with_leads(org: Org, account: str, *, own: tuple[str, ...] = ("T-E",),
-                via_account: tuple[str, ...] | list[str] = ()) -> Org:
+def _with_leads(
+    org: Org,
+    account: str,
+    *,
+    own: tuple[str, ...] = ("T-E",),
+    via_account: tuple[str, ...] | list[str] = (),
+) -> Org:
     """Two new leads matched to ``account``, their own addresses in territories ``own``."""
     for i in (1, 2):
-        org.lead(f"{account}-L{i}", account=account, territories=own,
-                 account_territories=via_account)
+        org.lead(
+            f"{account}-L{i}", account=account, territories=own, account_territories=via_account
+        )
     return org
 
 
 def test_leads_take_the_new_accounts_territory_owner() -> None:
     org = _with_leads(
         _org().account("ACC-0000123", name="Acme Corp", territories=["T-W"]),
-        "ACC-0000123", via_account=["T-W"],
+        "ACC-0000123",
+        via_account=["T-W"],
     )
     result = org.route()
     account = decision(result, "ACC-0000123")
@@ -47,7 +54,11 @@ def test_leads_take_the_new_accounts_territory_owner() -> None:
     for lead_id in ("ACC-0000123-L1", "ACC-0000123-L2"):
         lead = decision(result, lead_id)
         assert (lead["rule"], lead["owner_id"], lead["queue"], lead["territory_id"]) == (
-            "account_owner", "R-ANA", None, "T-W")
+            "account_owner",
+            "R-ANA",
+            None,
+            "T-W",
+        )
         assert lead["rationale"] == (
             "Lead follows account ACC-0000123 (Acme Corp, matched by domain), routed this run "
             "by territory NA West to Ana Ruiz."
@@ -81,7 +92,11 @@ def test_leads_follow_the_account_into_its_queue(
     for lead_id in ("ACC-Q-L1", "ACC-Q-L2"):
         lead = decision(result, lead_id)
         assert (lead["rule"], lead["owner_id"], lead["queue"], lead["territory_id"]) == (
-            "account_owner", None, queue, territory_id)
+            "account_owner",
+            None,
+            queue,
+            territory_id,
+        )
         assert lead["rationale"] == (
             f"Lead follows account ACC-Q (Queueco, matched by domain), sent this run to "
             f"{wording}, so the lead goes there too."
@@ -101,14 +116,18 @@ def test_a_leavers_leads_follow_the_accounts_new_owner_or_pool() -> None:
     )
     result = org.route(mode="departure", leavers=("R-GONE",))
     moved = decision(result, "L-MOVED")
-    assert (moved["rule"], moved["owner_id"]) == ("account_owner",
-                                                  decision(result, "ACC-MOVED")["owner_id"])
+    assert (moved["rule"], moved["owner_id"]) == (
+        "account_owner",
+        decision(result, "ACC-MOVED")["owner_id"],
+    )
     assert moved["rationale"].startswith("Owner Gus Gone left; lead follows account ACC-MOVED")
     pooled = decision(result, "L-POOLED")
     assert decision(result, "ACC-POOLED")["rule"] == "territory_pool"
     assert (pooled["rule"], pooled["queue"]) == ("account_owner", "pool:T-W")
-    assert "sent this run to territory pool pool:T-W, so the lead goes there too" in (
-        pooled["rationale"])
+    assert (
+        "sent this run to territory pool pool:T-W, so the lead goes there too"
+        in (pooled["rationale"])
+    )
 
 
 def test_an_account_kept_for_manager_review_is_not_followed() -> None:
@@ -132,24 +151,34 @@ def test_lead_rules_ranked_above_account_owner_still_win() -> None:
         _org()
         .rep("R-OPP", "Olive Opportunity", index=50)
         .rep("R-NAMED", "Nina Named", index=50)
-        .account("ACC-OPP", territories=["T-W"]).opportunity("O1", "ACC-OPP", "R-OPP")
-        .account("PARENT", "R-NAMED", name="Globex").name("PARENT", "R-NAMED")
+        .account("ACC-OPP", territories=["T-W"])
+        .opportunity("O1", "ACC-OPP", "R-OPP")
+        .account("PARENT", "R-NAMED", name="Globex")
+        .name("PARENT", "R-NAMED")
         .account("ACC-SUB", parent="PARENT", territories=["T-W"])
         .lead("L-OPP", account="ACC-OPP", territories=["T-E"])
         .lead("L-SUB", account="ACC-SUB", territories=["T-E"])
     )
     result = org.route()
     assert (decision(result, "L-OPP")["rule"], decision(result, "L-OPP")["owner_id"]) == (
-        "open_opportunity", "R-OPP")
+        "open_opportunity",
+        "R-OPP",
+    )
     assert (decision(result, "L-SUB")["rule"], decision(result, "L-SUB")["owner_id"]) == (
-        "named_parent", "R-NAMED")
+        "named_parent",
+        "R-NAMED",
+    )
     # Without those rules the lead follows the account's decision, as account_owner.
-    rules = [{"name": n, "enabled": True}
-             for n in ("account_owner", "territory", "overflow_queue", "fallback_queue")]
+    rules = [
+        {"name": n, "enabled": True}
+        for n in ("account_owner", "territory", "overflow_queue", "fallback_queue")
+    ]
     result = org.route(config_with(rules=rules))
     lead = decision(result, "L-OPP")
-    assert (lead["rule"], lead["owner_id"]) == ("account_owner",
-                                                decision(result, "ACC-OPP")["owner_id"])
+    assert (lead["rule"], lead["owner_id"]) == (
+        "account_owner",
+        decision(result, "ACC-OPP")["owner_id"],
+    )
 
 
 def test_the_decided_owner_replaces_the_stale_exported_one() -> None:
@@ -180,9 +209,15 @@ def test_conflicts_compare_the_followers_pipeline_with_the_new_owner() -> None:
     result = org.route()
     (row,) = result.conflicts.filter(pl.col("record_id") == "L1").to_dicts()
     assert (row["conflict_type"], row["resolution"], row["owner_id"]) == (
-        "pipeline_owner_mismatch", "account_owner", "R-ANA")
+        "pipeline_owner_mismatch",
+        "account_owner",
+        "R-ANA",
+    )
     assert [(c["rule"], c["owner_id"]) for c in row["candidates"]] == [
-        ("open_opportunity", "R-AWAY"), ("account_owner", "R-ANA"), ("territory", "R-CY")]
+        ("open_opportunity", "R-AWAY"),
+        ("account_owner", "R-ANA"),
+        ("territory", "R-CY"),
+    ]
     assert "unlike the account owner Ana Ruiz" in row["rationale"]
 
 
@@ -199,7 +234,8 @@ def test_the_followers_count_on_the_new_owner_before_later_records() -> None:
     org.lead("L-OTHER", territories=["T-W"])
     result = org.route()
     assert [decision(result, r)["owner_id"] for r in ("ACC-1", "ACC-1-L1", "ACC-1-L2")] == [
-        "R-ANA"] * 3
+        "R-ANA"
+    ] * 3
     assert decision(result, "ACC-1-L2")["rule"] == "account_owner"
     other = decision(result, "L-OTHER")
     assert (other["rule"], other["queue"]) == ("overflow_queue", "q-west")
@@ -207,24 +243,44 @@ def test_the_followers_count_on_the_new_owner_before_later_records() -> None:
 
 
 def test_account_owner_after_the_territory_rule_follows_only_without_a_territory() -> None:
-    rules = [{"name": n, "enabled": True} for n in (
-        "open_opportunity", "named_account", "territory", "account_owner", "overflow_queue",
-        "fallback_queue")]
+    rules = [
+        {"name": n, "enabled": True}
+        for n in (
+            "open_opportunity",
+            "named_account",
+            "territory",
+            "account_owner",
+            "overflow_queue",
+            "fallback_queue",
+        )
+    ]
     org = _org().account("ACC-1", name="Acme Corp", territories=["T-W"])
     org.lead("L-OWN", account="ACC-1", territories=["T-E"])
     org.lead("L-NONE", account="ACC-1")
     result = org.route(config_with(rules=rules))
     assert (decision(result, "L-OWN")["rule"], decision(result, "L-OWN")["owner_id"]) == (
-        "territory", "R-CY")
+        "territory",
+        "R-CY",
+    )
     none = decision(result, "L-NONE")
-    assert (none["rule"], none["owner_id"]) == ("account_owner",
-                                                decision(result, "ACC-1")["owner_id"])
+    assert (none["rule"], none["owner_id"]) == (
+        "account_owner",
+        decision(result, "ACC-1")["owner_id"],
+    )
 
 
 def test_nothing_follows_when_account_owner_is_off() -> None:
-    rules = [{"name": n, "enabled": n != "account_owner"} for n in (
-        "open_opportunity", "named_account", "account_owner", "territory", "overflow_queue",
-        "fallback_queue")]
+    rules = [
+        {"name": n, "enabled": n != "account_owner"}
+        for n in (
+            "open_opportunity",
+            "named_account",
+            "account_owner",
+            "territory",
+            "overflow_queue",
+            "fallback_queue",
+        )
+    ]
     org = _with_leads(_org().account("ACC-1", territories=["T-W"]), "ACC-1")
     result = org.route(config_with(rules=rules))
     assert {decision(result, f"ACC-1-L{i}")["rule"] for i in (1, 2)} == {"territory"}
@@ -241,10 +297,10 @@ def test_a_scoped_run_follows_an_account_in_its_scope_only() -> None:
         .lead("L-NEW", account="ACC-NEW", territories=["T-E"])
         .lead("L-OLD", account="ACC-OLD", territories=["T-E"])
     )
-    scope = pl.LazyFrame({"record_type": ["account", "lead", "lead"],
-                          "record_id": ["ACC-NEW", "L-NEW", "L-OLD"]})
-    result = route(replace(org.inputs(), scope=scope), RoutingConfig(), run_id="run-1",
-                   as_of=AS_OF)
+    scope = pl.LazyFrame(
+        {"record_type": ["account", "lead", "lead"], "record_id": ["ACC-NEW", "L-NEW", "L-OLD"]}
+    )
+    result = route(replace(org.inputs(), scope=scope), RoutingConfig(), run_id="run-1", as_of=AS_OF)
     assert decision(result, "L-NEW")["owner_id"] == decision(result, "ACC-NEW")["owner_id"]
     assert "follows account ACC-NEW (Newco" in decision(result, "L-NEW")["rationale"]
     old = decision(result, "L-OLD")

@@ -62,8 +62,9 @@ def test_named_account_and_named_parent() -> None:
     assert decision(result, "SELF")["rule"] == "named_account"
     child = decision(result, "CHILD")
     assert (child["rule"], child["owner_id"]) == ("named_parent", "R-NAMED")
-    assert "Parent account Globex Holdings is a named account assigned to Nina Named" in (
-        child["rationale"]
+    assert (
+        "Parent account Globex Holdings is a named account assigned to Nina Named"
+        in (child["rationale"])
     )
     grandchild = decision(result, "GRANDCHILD")
     assert (grandchild["rule"], grandchild["owner_id"]) == ("named_parent", "R-NAMED")
@@ -94,11 +95,13 @@ def test_named_owner_on_leave_falls_through() -> None:
 
 
 def test_lead_goes_to_matched_account_owner() -> None:
-    org = _base().account("ACME", "R-ACCT", name="Acme").lead("L1", account="ACME",
-                                                                  territories=["T1"])
+    org = (
+        _base()
+        .account("ACME", "R-ACCT", name="Acme")
+        .lead("L1", account="ACME", territories=["T1"])
+    )
     row = decision(org.route(), "L1")
-    assert (row["record_type"], row["rule"], row["owner_id"]) == ("lead", "account_owner",
-                                                                   "R-ACCT")
+    assert (row["record_type"], row["rule"], row["owner_id"]) == ("lead", "account_owner", "R-ACCT")
     assert row["rationale"] == "Lead matched account Acme by domain, owned by Andy Account."
 
 
@@ -123,18 +126,32 @@ def test_territory_overflow_and_fallback() -> None:
     assert (terr["rule"], terr["owner_id"], terr["territory_id"]) == ("territory", "R-TERR", "T1")
     full = decision(result, "A-FULL")
     assert (full["rule"], full["owner_id"], full["queue"]) == (
-        "overflow_queue", None, "full-team-queue")
+        "overflow_queue",
+        None,
+        "full-team-queue",
+    )
     empty = decision(result, "A-EMPTY")
     assert (empty["rule"], empty["queue"], empty["territory_id"]) == (
-        "overflow_queue", "overflow:T-NOBODY", "T-NOBODY")
+        "overflow_queue",
+        "overflow:T-NOBODY",
+        "T-NOBODY",
+    )
     none = decision(result, "A-NONE")
     assert (none["rule"], none["owner_id"], none["queue"], none["territory_id"]) == (
-        "fallback_queue", None, "fallback-queue", None)
+        "fallback_queue",
+        None,
+        "fallback-queue",
+        None,
+    )
 
 
 def _rules(*disabled: str, order: tuple[str, ...] | None = None) -> list[dict[str, object]]:
     names = order or (
-        "open_opportunity", "named_account", "account_owner", "territory", "overflow_queue",
+        "open_opportunity",
+        "named_account",
+        "account_owner",
+        "territory",
+        "overflow_queue",
         "fallback_queue",
     )
     return [{"name": n, "enabled": n not in disabled} for n in names]
@@ -163,14 +180,30 @@ def _contested() -> Org:
             None,
         ),
         (
-            _rules(order=("territory", "named_account", "open_opportunity", "account_owner",
-                          "overflow_queue", "fallback_queue")),
+            _rules(
+                order=(
+                    "territory",
+                    "named_account",
+                    "open_opportunity",
+                    "account_owner",
+                    "overflow_queue",
+                    "fallback_queue",
+                )
+            ),
             "territory",
             "R-TERR",
         ),
         (
-            _rules(order=("named_account", "open_opportunity", "account_owner", "territory",
-                          "overflow_queue", "fallback_queue")),
+            _rules(
+                order=(
+                    "named_account",
+                    "open_opportunity",
+                    "account_owner",
+                    "territory",
+                    "overflow_queue",
+                    "fallback_queue",
+                )
+            ),
             "named_account",
             "R-NAMED",
         ),
@@ -184,15 +217,31 @@ def test_rule_order_and_switches_come_from_config(
 
 
 def test_overflow_listed_before_territory_still_follows_it() -> None:
-    rules = _rules(order=("overflow_queue", "open_opportunity", "named_account",
-                          "account_owner", "territory", "fallback_queue"))
+    rules = _rules(
+        order=(
+            "overflow_queue",
+            "open_opportunity",
+            "named_account",
+            "account_owner",
+            "territory",
+            "fallback_queue",
+        )
+    )
     org = _base().account("A1", territories=["T1"])
     assert decision(org.route(config_with(rules=rules)), "A1")["rule"] == "territory"
 
 
 def test_rules_after_territory_catch_what_it_cannot_place() -> None:
-    rules = _rules(order=("territory", "open_opportunity", "named_account", "account_owner",
-                          "overflow_queue", "fallback_queue"))
+    rules = _rules(
+        order=(
+            "territory",
+            "open_opportunity",
+            "named_account",
+            "account_owner",
+            "overflow_queue",
+            "fallback_queue",
+        )
+    )
     org = (
         _base()
         .rep("R-FULL", index=120)

@@ -25,8 +25,9 @@ EVENING = datetime(2026, 3, 4, 19, 0)
 NIGHT = datetime(2026, 3, 4, 23, 0)
 
 
-def _schedule(rows: list[tuple[str, str | None, str | None]], as_of: datetime
-              ) -> dict[str, dict[str, object]]:
+def _schedule(
+    rows: list[tuple[str, str | None, str | None]], as_of: datetime
+) -> dict[str, dict[str, object]]:
     reps = pl.LazyFrame(rows, schema=["rep_id", "timezone", "working_hours"], orient="row")
     return {row["rep_id"]: row for row in rep_schedule(reps, as_of).to_dicts()}
 
@@ -35,8 +36,12 @@ def _schedule(rows: list[tuple[str, str | None, str | None]], as_of: datetime
 
 
 def test_schedule_reads_ranges_in_the_reps_time_zone() -> None:
-    rows = [("ber", BERLIN, OFFICE), ("ny", NEW_YORK, OFFICE), ("always", None, None),
-            ("short-friday", BERLIN, "mon-thu 09:00-17:00; Fri 9:00-13:00")]
+    rows = [
+        ("ber", BERLIN, OFFICE),
+        ("ny", NEW_YORK, OFFICE),
+        ("always", None, None),
+        ("short-friday", BERLIN, "mon-thu 09:00-17:00; Fri 9:00-13:00"),
+    ]
     morning = _schedule(rows, MORNING)
     assert morning["ber"]["working_now"] and morning["always"]["working_now"]
     assert not morning["ny"]["working_now"]
@@ -50,8 +55,11 @@ def test_schedule_reads_ranges_in_the_reps_time_zone() -> None:
 
 
 def test_schedule_handles_overnight_shifts_wrapping_days_and_daylight_saving() -> None:
-    rows = [("night", "Asia/Tokyo", "Sun-Thu 22:00-06:00"),
-            ("weekend", "UTC", "Sat-Sun 10:00-14:00"), ("ber", BERLIN, OFFICE)]
+    rows = [
+        ("night", "Asia/Tokyo", "Sun-Thu 22:00-06:00"),
+        ("weekend", "UTC", "Sat-Sun 10:00-14:00"),
+        ("ber", BERLIN, OFFICE),
+    ]
     # Thursday 00:30 in Tokyo: the Wednesday night shift is still running.
     assert _schedule(rows, datetime(2026, 3, 4, 15, 30))["night"]["working_now"]
     # Saturday 12:00 UTC: the weekend shift; the office rep next starts Monday.
@@ -85,15 +93,19 @@ def test_a_lead_goes_to_the_member_working_now(as_of: datetime, working: str) ->
     row = decision(org.route(as_of=as_of), "L1")
     assert (row["rule"], row["owner_id"]) == ("territory", working)
     assert "outside working hours" not in row["rationale"]
-    idle = {"ANA": "Ned Park (starts 09:00 America/New_York)",
-            "NED": "Ana Silva (starts Thu 09:00 Europe/Berlin)"}[working]
+    idle = {
+        "ANA": "Ned Park (starts 09:00 America/New_York)",
+        "NED": "Ana Silva (starts Thu 09:00 Europe/Berlin)",
+    }[working]
     assert row["rationale"].endswith(f"; not working now: {idle}.")
 
 
 def test_when_both_work_the_workload_pick_decides() -> None:
     both = datetime(2026, 3, 4, 15, 0)  # 16:00 in Berlin, 10:00 in New York
-    assert decision(_follow_the_sun().set_index("ANA", 50.0).route(as_of=both),
-                    "L1")["owner_id"] == "NED"
+    assert (
+        decision(_follow_the_sun().set_index("ANA", 50.0).route(as_of=both), "L1")["owner_id"]
+        == "NED"
+    )
 
 
 def test_outside_everyones_hours_the_next_shift_takes_it_and_says_so() -> None:
@@ -232,8 +244,9 @@ def _rr_org(weights: dict[str, float], leads: int, start: int = 0, **reps: dict)
         org.rep(rep_id, **reps.get(rep_id, {}))
     org.territory("T-RR", weights, method="round_robin")
     for i in range(leads):
-        org.lead(f"L{start + i:04d}", territories=["T-RR"],
-                 created_at=T0 + timedelta(seconds=start + i))
+        org.lead(
+            f"L{start + i:04d}", territories=["T-RR"], created_at=T0 + timedelta(seconds=start + i)
+        )
     return org
 
 
@@ -263,9 +276,13 @@ def test_round_robin_rotates_by_weight_and_continues_across_runs() -> None:
 
 
 def test_round_robin_ignores_workload_but_skips_the_unavailable_and_full() -> None:
-    org = _rr_org({"A": 1.0, "B": 1.0, "C": 1.0}, 6,
-                  A={"index": 70.0}, B={"availability": "on_leave"},
-                  C={"index": 0.0})
+    org = _rr_org(
+        {"A": 1.0, "B": 1.0, "C": 1.0},
+        6,
+        A={"index": 70.0},
+        B={"availability": "on_leave"},
+        C={"index": 0.0},
+    )
     result = org.route()
     owners = Counter(result.decisions["owner_id"].to_list())
     assert owners == {"A": 3, "C": 3}  # B's turns are skipped, A's load does not matter

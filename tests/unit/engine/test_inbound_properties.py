@@ -25,7 +25,9 @@ DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 # One shift pattern: (first day, last day, start minute, end minute); end <= start runs
 # past midnight.
 shift = st.tuples(
-    st.integers(0, 6), st.integers(0, 6), st.integers(0, 23 * 4).map(lambda q: q * 15),
+    st.integers(0, 6),
+    st.integers(0, 6),
+    st.integers(0, 23 * 4).map(lambda q: q * 15),
     st.integers(1, 24 * 4).map(lambda q: q * 15),
 )
 rep_hours = st.one_of(st.none(), st.lists(shift, min_size=1, max_size=2))
@@ -96,8 +98,11 @@ def test_leads_go_to_working_members_while_one_works(
         assert not result.decisions["rationale"].str.contains("outside working hours").any()
     else:
         first = min(_next_start(shifts, zone, as_of) for zone, shifts in team if shifts)
-        earliest = {f"R{i}" for i, (zone, shifts) in enumerate(team)
-                    if shifts and _next_start(shifts, zone, as_of) == first}
+        earliest = {
+            f"R{i}"
+            for i, (zone, shifts) in enumerate(team)
+            if shifts and _next_start(shifts, zone, as_of) == first
+        }
         assert owners <= earliest
         assert result.decisions["rationale"].str.contains("outside working hours").all()
 
@@ -107,15 +112,19 @@ SKILLS = ["de", "fr", "security", "cloud"]
 
 @settings(max_examples=25, deadline=None)
 @given(
-    team=st.lists(st.tuples(st.sets(st.sampled_from(SKILLS)), st.booleans()),
-                  min_size=1, max_size=4),
+    team=st.lists(
+        st.tuples(st.sets(st.sampled_from(SKILLS)), st.booleans()), min_size=1, max_size=4
+    ),
     needs=st.lists(st.sets(st.sampled_from(SKILLS), max_size=2), min_size=1, max_size=5),
 )
 def test_skills_are_respected(team: list[tuple[set[str], bool]], needs: list[set[str]]) -> None:
     org = Org()
     for i, (skills, available) in enumerate(team):
-        org.rep(f"R{i}", skills=[s.upper() for s in sorted(skills)],
-                availability="available" if available else "on_leave")
+        org.rep(
+            f"R{i}",
+            skills=[s.upper() for s in sorted(skills)],
+            availability="available" if available else "on_leave",
+        )
     org.territory("T", [f"R{i}" for i in range(len(team))], queue="q")
     for n, skills in enumerate(needs):
         org.lead(f"L{n}", territories=["T"], skills=sorted(skills))
@@ -152,8 +161,11 @@ def test_round_robin_gives_each_rep_its_weighted_share_within_one(
             org.rep(rep_id)
         org.territory("T", team, method="round_robin")
         for n in range(size):
-            org.lead(f"L{routed + n:03d}", territories=["T"],
-                     created_at=T0 + timedelta(seconds=routed + n))
+            org.lead(
+                f"L{routed + n:03d}",
+                territories=["T"],
+                created_at=T0 + timedelta(seconds=routed + n),
+            )
         result = org.with_rotation(state).route(run_id=f"run-{run}")
         state = result.round_robin
         counts.update(result.decisions["owner_id"].to_list())
@@ -166,9 +178,12 @@ def test_round_robin_gives_each_rep_its_weighted_share_within_one(
 @settings(max_examples=25, deadline=None)
 @given(
     team=st.lists(
-        st.tuples(st.sets(st.sampled_from(SKILLS[:2])), st.floats(0, 99),
-                  st.sampled_from([1, 2, 5])),
-        min_size=1, max_size=3),
+        st.tuples(
+            st.sets(st.sampled_from(SKILLS[:2])), st.floats(0, 99), st.sampled_from([1, 2, 5])
+        ),
+        min_size=1,
+        max_size=3,
+    ),
     needs=st.lists(st.sets(st.sampled_from(SKILLS[:2]), max_size=1), min_size=1, max_size=12),
     method=st.sampled_from(["workload", "round_robin"]),
 )

@@ -22,24 +22,30 @@ def _busy_org() -> Org:
     """A bit of everything: every rule, a leaver, conflicts, leads and accounts."""
     return (
         Org()
-        .rep("R-SAM", "Sam West", index=40.0).rep("R-DANA", "Dana East", index=40.0)
+        .rep("R-SAM", "Sam West", index=40.0)
+        .rep("R-DANA", "Dana East", index=40.0)
         .rep("R-LEE", "Lee Leave", availability="on_leave")
         .rep("R-PAT", "Pat Leaver", availability="terminated")
         .rep("R-FULL", index=99.5, capacity=50.0)
         .territory("T-W", ["R-SAM", "R-LEE"], name="West", priority=1)
         .territory("T-E", ["R-DANA", "R-PAT"], name="East", priority=2)
         .territory("T-FULL", ["R-FULL"], name="Full")
-        .account("ACME", "R-DANA", territories=["T-E"]).opportunity("O1", "ACME", "R-DANA")
+        .account("ACME", "R-DANA", territories=["T-E"])
+        .opportunity("O1", "ACME", "R-DANA")
         .lead("L1", account="ACME", territories=["T-W"], account_territories=["T-E"])
-        .lead("L2", territories=["T-FULL"]).lead("L3", territories=["T-FULL"])
-        .account("P-PIPE", "R-PAT", territories=["T-E"]).opportunity("O2", "P-PIPE", "R-PAT")
+        .lead("L2", territories=["T-FULL"])
+        .lead("L3", territories=["T-FULL"])
+        .account("P-PIPE", "R-PAT", territories=["T-E"])
+        .opportunity("O2", "P-PIPE", "R-PAT")
         .account("P-T3", "R-PAT", tier=3, territories=["T-E"])
-        .account("GLOBEX", "R-SAM").name("GLOBEX", "R-SAM")
+        .account("GLOBEX", "R-SAM")
+        .name("GLOBEX", "R-SAM")
         .account("GLOBEX-UK", parent="GLOBEX", territories=["T-E"])
         .account("NOWHERE")
         .account("GHOST", "R-GHOST", territories=["T-W", "T-E"])
         # Decided by territory an hour ago and never touched: re-routed when sla: is on.
-        .rep("R-ANA", "Ana Lopez").rep("R-BEN", "Ben Ruiz")
+        .rep("R-ANA", "Ana Lopez")
+        .rep("R-BEN", "Ben Ruiz")
         .territory("T-SLA", ["R-ANA", "R-BEN"], name="Desk")
         .lead("L-SLA", "R-ANA", territories=["T-SLA"])
         .clock("L-SLA", "R-ANA", "T-SLA", AS_OF - timedelta(hours=1))
@@ -139,8 +145,11 @@ def _shuffled(frames: dict[str, pl.DataFrame], seed: int) -> EngineInputs:
 def test_shuffled_input_rows_give_identical_output() -> None:
     org = _busy_org()
     for i in range(40):
-        org.lead(f"BATCH-{i:02d}", territories=["T-W", "T-E"][: 1 + i % 2],
-                 created_at=T0 + timedelta(seconds=i % 3))
+        org.lead(
+            f"BATCH-{i:02d}",
+            territories=["T-W", "T-E"][: 1 + i % 2],
+            created_at=T0 + timedelta(seconds=i % 3),
+        )
     frames = org.frames()
     config = RoutingConfig()
     baseline = route(EngineInputs.from_frames(frames), config, run_id="r", as_of=AS_OF)
@@ -163,8 +172,11 @@ def test_mart_names_and_validation_errors() -> None:
     assert isinstance(EngineInputs.from_frames(by_mart).accounts, pl.LazyFrame)
 
     broken = dict(by_mart, dim_reps=frames["reps"].drop("is_available"))
-    with pytest.raises(EngineInputError, match=r"'reps' \(dim_reps\) is missing column "
-                                               r"'is_available'"):
+    with pytest.raises(
+        EngineInputError,
+        match=r"'reps' \(dim_reps\) is missing column "
+        r"'is_available'",
+    ):
         EngineInputs.from_frames(broken)
     with pytest.raises(EngineInputError, match=r"'workload'.*is missing"):
         EngineInputs.from_frames({k: v for k, v in by_mart.items() if k != "fct_rep_workload"})
@@ -194,8 +206,9 @@ def test_engine_imports_neither_duckdb_nor_prefect() -> None:
         "bad = [m for m in ('duckdb', 'prefect') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert completed.returncode == 0, completed.stderr
 
 

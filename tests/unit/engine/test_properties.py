@@ -48,8 +48,13 @@ CONFIG = RoutingConfig()
 HIGH, RELEASE = CONFIG.workload.high_water, CONFIG.workload.release
 W = CONFIG.workload.weights
 EPS = 1e-9
-AVAILABILITY = ["available"] * 8 + ["on_leave", "terminated", "deactivated", "role_change",
-                                    "not_in_hr"]
+AVAILABILITY = ["available"] * 8 + [
+    "on_leave",
+    "terminated",
+    "deactivated",
+    "role_change",
+    "not_in_hr",
+]
 INVALID = {"terminated", "deactivated", "role_change", "not_in_hr"}
 EARLIER_RULES = {"open_opportunity", "named_account", "named_parent", "account_owner"}
 
@@ -70,8 +75,12 @@ def cases(draw: st.DrawFn) -> Case:
             rep_id,
             availability=draw(st.sampled_from(AVAILABILITY)),
             # Mostly near the marks, where hysteresis and overflow decide.
-            index=draw(st.sampled_from([0.0, 10.0, 30.0, 60.0, 80.0, 88.0, 92.0, 94.0, 96.0,
-                                        99.5, 100.0, 110.0])) + draw(st.sampled_from([0.0, 0.3])),
+            index=draw(
+                st.sampled_from(
+                    [0.0, 10.0, 30.0, 60.0, 80.0, 88.0, 92.0, 94.0, 96.0, 99.5, 100.0, 110.0]
+                )
+            )
+            + draw(st.sampled_from([0.0, 0.3])),
             capacity=draw(st.sampled_from([20.0, 50.0, 100.0, 200.0])),
             overflowing=draw(st.booleans()),
             rr=draw(st.integers(0, 3)),
@@ -109,17 +118,18 @@ def cases(draw: st.DrawFn) -> Case:
             f"L{i:02d}",
             draw(st.sampled_from([None, None, *rep_ids])),
             account=account,
-            territories=draw(st.lists(st.sampled_from(territory_ids), unique=True,
-                                      max_size=2)),
+            territories=draw(st.lists(st.sampled_from(territory_ids), unique=True, max_size=2)),
             account_territories=matches.get(account, []) if account else [],
         )
     if account_ids:
         for i in range(draw(st.integers(0, 6))):
-            org.opportunity(f"O{i}", draw(st.sampled_from(account_ids)),
-                            draw(st.sampled_from(["R-GHOST", *rep_ids])),
-                            draw(st.sampled_from([1_000.0, 50_000.0])))
-        for account_id in draw(st.lists(st.sampled_from(account_ids), unique=True,
-                                        max_size=3)):
+            org.opportunity(
+                f"O{i}",
+                draw(st.sampled_from(account_ids)),
+                draw(st.sampled_from(["R-GHOST", *rep_ids])),
+                draw(st.sampled_from([1_000.0, 50_000.0])),
+            )
+        for account_id in draw(st.lists(st.sampled_from(account_ids), unique=True, max_size=3)):
             org.name(account_id, draw(st.sampled_from(rep_ids)))
     mode = draw(st.sampled_from(["hourly", "hourly", "departure", "territory_change"]))
     leavers = (draw(st.sampled_from(rep_ids)),) if mode == "departure" else ()
@@ -145,8 +155,11 @@ def crowded_cases(draw: st.DrawFn) -> Case:
     territory_ids = [f"T{i}" for i in range(draw(st.integers(1, 3)))]
     for territory_id in territory_ids:
         members = draw(st.lists(st.sampled_from(rep_ids), unique=True, min_size=1))
-        org.territory(territory_id, {m: draw(st.sampled_from([0.5, 1.0, 2.0])) for m in members},
-                      priority=draw(st.integers(1, 2)))
+        org.territory(
+            territory_id,
+            {m: draw(st.sampled_from([0.5, 1.0, 2.0])) for m in members},
+            priority=draw(st.integers(1, 2)),
+        )
     matches: dict[str, list[str]] = {}
     for i in range(draw(st.integers(1, 25))):
         matches[f"A{i:02d}"] = [draw(st.sampled_from(territory_ids))]
@@ -154,9 +167,12 @@ def crowded_cases(draw: st.DrawFn) -> Case:
     for i in range(draw(st.integers(0, 15))):
         # Some leads come with one of the new accounts and follow it.
         account = draw(st.sampled_from([None, None, *matches]))
-        org.lead(f"L{i:02d}", account=account,
-                 territories=[draw(st.sampled_from(territory_ids))],
-                 account_territories=matches.get(account, []) if account else [])
+        org.lead(
+            f"L{i:02d}",
+            account=account,
+            territories=[draw(st.sampled_from(territory_ids))],
+            account_territories=matches.get(account, []) if account else [],
+        )
     return Case(org, "hourly", ())
 
 
@@ -207,10 +223,14 @@ def expected_records(case: Case) -> set[tuple[str, str]]:
         inside = any(owner in members[t] for t in territories)
         return bool(territories) and not inside and not pinned
 
-    wanted = {("account", a["account_id"]) for a in org.accounts
-              if selected("account", a, a["account_id"])}
-    wanted |= {("lead", lead["lead_id"]) for lead in org.leads
-               if selected("lead", lead, lead["lead_id"])}
+    wanted = {
+        ("account", a["account_id"])
+        for a in org.accounts
+        if selected("account", a, a["account_id"])
+    }
+    wanted |= {
+        ("lead", lead["lead_id"]) for lead in org.leads if selected("lead", lead, lead["lead_id"])
+    }
     assert all(k[1] in by_id or k[0] == "lead" for k in wanted)
     return wanted
 
@@ -218,11 +238,17 @@ def expected_records(case: Case) -> set[tuple[str, str]]:
 def followed(case: Case, decisions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """lead_id -> the decision of the account it follows: its matched account, decided in
     this run other than by a manager review."""
-    accounts = {d["record_id"]: d for d in decisions
-                if d["record_type"] == "account" and d["rule"] != "manager_review"}
+    accounts = {
+        d["record_id"]: d
+        for d in decisions
+        if d["record_type"] == "account" and d["rule"] != "manager_review"
+    }
     decided_leads = {d["record_id"] for d in decisions if d["record_type"] == "lead"}
-    return {lead["lead_id"]: accounts[lead["matched_account_id"]] for lead in case.org.leads
-            if lead["lead_id"] in decided_leads and lead["matched_account_id"] in accounts}
+    return {
+        lead["lead_id"]: accounts[lead["matched_account_id"]]
+        for lead in case.org.leads
+        if lead["lead_id"] in decided_leads and lead["matched_account_id"] in accounts
+    }
 
 
 def earlier_load(case: Case, decisions: list[dict[str, Any]]) -> dict[str, float]:
@@ -230,12 +256,17 @@ def earlier_load(case: Case, decisions: list[dict[str, Any]]) -> dict[str, float
     lead following an account the territory placed counts only after that placement."""
     reps = {r["rep_id"]: r for r in case.org.reps}
     work = {w["rep_id"]: w for w in case.org.workload}
-    after_placement = {lead for lead, account in followed(case, decisions).items()
-                       if account["rule"] == "territory"}
+    after_placement = {
+        lead
+        for lead, account in followed(case, decisions).items()
+        if account["rule"] == "territory"
+    }
     earlier: dict[str, float] = defaultdict(float)
     for d in decisions:
-        if d["rule"] in EARLIER_RULES and d["owner_id"] is not None and not (
-            d["record_type"] == "lead" and d["record_id"] in after_placement
+        if (
+            d["rule"] in EARLIER_RULES
+            and d["owner_id"] is not None
+            and not (d["record_type"] == "lead" and d["record_id"] in after_placement)
         ):
             owner = d["owner_id"]
             earlier[owner] += _deltas(reps[owner], work[owner])[d["record_type"]]
@@ -256,8 +287,14 @@ def check_followers(case: Case, result: EngineResult) -> None:
 
 
 def _run(case: Case, frames: dict[str, pl.DataFrame]) -> EngineResult:
-    return route(EngineInputs.from_frames(frames), CONFIG, run_id="p", as_of=AS_OF,
-                 selection=plan_for(case.mode).selection, leaver_rep_ids=case.leavers)
+    return route(
+        EngineInputs.from_frames(frames),
+        CONFIG,
+        run_id="p",
+        as_of=AS_OF,
+        selection=plan_for(case.mode).selection,
+        leaver_rep_ids=case.leavers,
+    )
 
 
 def _deltas(rep: dict[str, Any], workload: dict[str, Any]) -> dict[str, float]:
@@ -359,12 +396,19 @@ def expected_conflicts(case: Case, result: EngineResult) -> set[tuple[str, str, 
         for r, weight in teams[territory_id].items():
             index = work[r]["workload_index"] + earlier[r]
             prev = state.get(r, {})
-            if (reps[r]["availability"] != "available" or r in leavers or weight <= 0
-                    or (prev.get("is_overflowing") and work[r]["workload_index"] >= RELEASE)
-                    or index >= HIGH):
+            if (
+                reps[r]["availability"] != "available"
+                or r in leavers
+                or weight <= 0
+                or (prev.get("is_overflowing") and work[r]["workload_index"] >= RELEASE)
+                or index >= HIGH
+            ):
                 continue
-            key = (index + _deltas(reps[r], work[r])[record_type] / weight,
-                   prev.get("rr_position", 0), r)
+            key = (
+                index + _deltas(reps[r], work[r])[record_type] / weight,
+                prev.get("rr_position", 0),
+                r,
+            )
             best = key if best is None or key < best else best
         if best:
             return best[2]
@@ -373,15 +417,17 @@ def expected_conflicts(case: Case, result: EngineResult) -> set[tuple[str, str, 
     def tiebreak(territory_id: str, account_key: str | None) -> tuple[int, int, int, str]:
         attrs = org.territories[territory_id]
         member_owns = any(o in teams[territory_id] for o in pipeline.get(account_key, ()))
-        return (0 if member_owns else 1, attrs["priority"], -attrs["specificity"],
-                territory_id)
+        return (0 if member_owns else 1, attrs["priority"], -attrs["specificity"], territory_id)
 
     found = set()
     for d in decisions:
         kind, rid = d["record_type"], d["record_id"]
         sources = {"record"} if kind == "account" else {"record", "account"}
-        matched = {m["territory_id"] for m in org.matches if m["record_type"] == kind
-                   and m["record_id"] == rid and m["match_source"] in sources}
+        matched = {
+            m["territory_id"]
+            for m in org.matches
+            if m["record_type"] == kind and m["record_id"] == rid and m["match_source"] in sources
+        }
         if kind == "account":
             key, owner = rid, d["previous_owner_id"]
         elif rid in follows:
@@ -401,8 +447,11 @@ def expected_conflicts(case: Case, result: EngineResult) -> set[tuple[str, str, 
             candidate = start_pick(win, kind)
             pick = candidate if candidate in reps else None
         row = accounts.get(key, {})
-        parents = [a for a in (row.get("parent_account_id"), row.get("ultimate_parent_account_id"))
-                   if a and a != key and a in named]
+        parents = [
+            a
+            for a in (row.get("parent_account_id"), row.get("ultimate_parent_account_id"))
+            if a and a != key and a in named
+        ]
         if key not in named and parents:
             boss = named[parents[0]]
             if (owner and owner != boss) or (pick and pick != boss):
@@ -427,7 +476,8 @@ def test_route_properties(case: Case, seed: int) -> None:
 
     # Nobody unavailable is handed a record; manager review keeps the previous owner.
     available = {
-        r["rep_id"] for r in case.org.reps
+        r["rep_id"]
+        for r in case.org.reps
         if r["availability"] == "available" and r["rep_id"] not in case.leavers
     }
     for row in decisions.to_dicts():
@@ -438,10 +488,16 @@ def test_route_properties(case: Case, seed: int) -> None:
             assert row["owner_id"] in available, row
 
     assert set(decisions["rule"]) <= set(RULES)
-    conflicted = set(zip(result.conflicts["record_type"], result.conflicts["record_id"],
-                         strict=True))
-    flagged = set(zip(decisions.filter(pl.col("conflict"))["record_type"],
-                      decisions.filter(pl.col("conflict"))["record_id"], strict=True))
+    conflicted = set(
+        zip(result.conflicts["record_type"], result.conflicts["record_id"], strict=True)
+    )
+    flagged = set(
+        zip(
+            decisions.filter(pl.col("conflict"))["record_type"],
+            decisions.filter(pl.col("conflict"))["record_id"],
+            strict=True,
+        )
+    )
     assert conflicted == flagged
     assert result.conflicts.select("record_id", "conflict_type").is_unique().all()
     resolution = dict(zip(keys, decisions["rule"], strict=True))
@@ -450,8 +506,14 @@ def test_route_properties(case: Case, seed: int) -> None:
 
     check_capacity(case, result)
     check_followers(case, result)
-    logged = set(zip(result.conflicts["record_type"], result.conflicts["record_id"],
-                     result.conflicts["conflict_type"], strict=True))
+    logged = set(
+        zip(
+            result.conflicts["record_type"],
+            result.conflicts["record_id"],
+            result.conflicts["conflict_type"],
+            strict=True,
+        )
+    )
     assert logged == expected_conflicts(case, result)
 
     # Row order of the inputs does not matter.

@@ -17,7 +17,9 @@ def _leaver_org(leaver_availability: str = "available") -> Org:
     org = (
         Org()
         .rep("R-PAT", "Pat Leaver", availability=leaver_availability, index=40.0)
-        .rep("R-X", index=30.0).rep("R-Y", index=30.0).rep("R-Z", index=30.0)
+        .rep("R-X", index=30.0)
+        .rep("R-Y", index=30.0)
+        .rep("R-Z", index=30.0)
         .rep("R-ELSE", availability="terminated")
         .territory("T1", ["R-PAT", "R-X", "R-Y", "R-Z"], name="NA East")
         .account("A-PIPE", "R-PAT", territories=["T1"], tier=1)
@@ -53,7 +55,11 @@ def test_departure_pipeline_pool_and_balanced_rest() -> None:
     )
     pool = decision(result, "A-TIER3")
     assert (pool["rule"], pool["owner_id"], pool["queue"], pool["territory_id"]) == (
-        "territory_pool", None, "pool:T1", "T1")
+        "territory_pool",
+        None,
+        "pool:T1",
+        "T1",
+    )
     nowhere = decision(result, "A-TIER3-NOWHERE")
     assert (nowhere["rule"], nowhere["queue"]) == ("territory_pool", "fallback-queue")
 
@@ -83,9 +89,7 @@ def test_hourly_run_redistributes_a_terminated_owner_on_its_own() -> None:
 
 
 def test_redistribution_switches() -> None:
-    config = config_with(
-        redistribution={"manager_review_open_pipeline": False, "pool_tiers": []}
-    )
+    config = config_with(redistribution={"manager_review_open_pipeline": False, "pool_tiers": []})
     result = _leaver_org("terminated").route(config)
     # Without manager review the opportunity owner (the leaver) is unavailable: territory.
     assert decision(result, "A-PIPE")["rule"] == "territory"
@@ -101,12 +105,14 @@ def _plan_change() -> Org:
     """R-OLD owns accounts that now match only T-NEW (where R-NEW works)."""
     return (
         Org()
-        .rep("R-OLD", "Olga Old", index=20.0).rep("R-NEW", "Ned New", index=20.0)
-        .territory("T-OLD", ["R-OLD"], name="Old Plan").territory("T-NEW", ["R-NEW"],
-                                                                    name="New Plan")
+        .rep("R-OLD", "Olga Old", index=20.0)
+        .rep("R-NEW", "Ned New", index=20.0)
+        .territory("T-OLD", ["R-OLD"], name="Old Plan")
+        .territory("T-NEW", ["R-NEW"], name="New Plan")
         .account("A-MOVED", "R-OLD", territories=["T-NEW"])
         .account("A-STAYS", "R-OLD", territories=["T-OLD", "T-NEW"])
-        .account("A-NAMED", "R-OLD", territories=["T-NEW"]).name("A-NAMED", "R-OLD")
+        .account("A-NAMED", "R-OLD", territories=["T-NEW"])
+        .name("A-NAMED", "R-OLD")
         .account("A-PARENT-NAMED", "R-OLD", parent="A-NAMED", territories=["T-NEW"])
         .account("A-PIPELINE", "R-OLD", territories=["T-NEW"])
         .opportunity("O1", "A-PIPELINE", "R-OLD")
@@ -119,7 +125,10 @@ def test_territory_change_moves_accounts_outside_their_owners_territories() -> N
     assert result.decisions["record_id"].to_list() == ["A-MOVED"]
     moved = decision(result, "A-MOVED")
     assert (moved["rule"], moved["owner_id"], moved["previous_owner_id"]) == (
-        "territory", "R-NEW", "R-OLD")
+        "territory",
+        "R-NEW",
+        "R-OLD",
+    )
     assert moved["rationale"].startswith(
         "Owner Olga Old is outside every territory the account now matches; routed by "
         "territory New Plan to Ned New"
@@ -132,7 +141,8 @@ def test_hourly_run_never_repairs_outside_territory() -> None:
 
 def test_hourly_run_repairs_outside_territory_when_routing_yml_lists_it() -> None:
     config = RoutingConfig.model_validate(
-        {**RoutingConfig().model_dump(), "hourly_repairs": ["unowned", "outside_territory"]})
+        {**RoutingConfig().model_dump(), "hourly_repairs": ["unowned", "outside_territory"]}
+    )
     result = _plan_change().route(config)
     assert result.decisions["record_id"].to_list() == ["A-MOVED"]
     assert decision(result, "A-MOVED")["owner_id"] == "R-NEW"
