@@ -12,6 +12,7 @@ import polars as pl
 
 from switchboard import report
 from switchboard.engine.schema import CANDIDATE, CONFLICTS, DECISIONS
+from tests.coverage_marts import coverage_marts
 
 SINCE = datetime(2026, 11, 16, 9)
 LATEST = datetime(2026, 11, 23, 9)
@@ -141,7 +142,7 @@ def large_org(reps: int = 1000, territories: int = 200, decisions: int = 24_000,
         "match_source": ["record"] * int(in_plan.sum()),
         "priority": [100] * int(in_plan.sum()),
     })
-    plan = report.CoverageData(
+    plan = coverage_marts(
         matches=matches,
         territories=pl.DataFrame({
             "territory_id": plan_ids,
@@ -150,7 +151,7 @@ def large_org(reps: int = 1000, territories: int = 200, decisions: int = 24_000,
             "priority": [100] * territories,
             "overflow_queue": [f"queue-{i % len(teams)}" for i in range(territories)],
         }),
-        members=members,
+        members=members, accounts=accounts, leads=leads, reps=rep_frame,
     )
     return report.ReportData(
         since=SINCE, latest=LATEST, decisions=decided, conflicts=logged, workload=workload,

@@ -71,7 +71,8 @@ COVERAGE_MARTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _coverage(con: duckdb.DuckDBPyConnection) -> CoverageData:
+def read_coverage(con: duckdb.DuckDBPyConnection) -> CoverageData:
+    """The coverage marts, sorted as the report lists them."""
     frames: dict[str, pl.DataFrame] = {}
     for field_name, (table, order) in COVERAGE_MARTS.items():
         if not warehouse.table_exists(con, table):
@@ -118,7 +119,7 @@ def load(warehouse_path: Path | str, since: datetime | None = None, *,
             con, "select lead_id, matched_account_id, country_code, email, owner_id "
             "from marts.dim_leads")
         named = warehouse.query(con, "select account_id from marts.dim_named_accounts")
-        plan = _coverage(con) if coverage else None
+        plan = read_coverage(con) if coverage else None
         # a warehouse last built before the fairness mart existed has none until its next run
         fairness = (warehouse.query(con, "select * from marts.fct_territory_fairness")
                     if warehouse.table_exists(con, "marts.fct_territory_fairness")
