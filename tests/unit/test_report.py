@@ -6,6 +6,7 @@ import itertools
 import re
 from datetime import datetime
 
+import duckdb
 import polars as pl
 import pytest
 import yaml
@@ -14,7 +15,7 @@ from switchboard import charts, dbt, report
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS
 from switchboard.report.conflicts import rule_gaps
-from switchboard.report.data import FAIRNESS_SCHEMA
+from switchboard.report.data import FAIRNESS_SCHEMA, read_coverage
 from switchboard.report.sections import TOP_REPS
 from switchboard.report.territory_fairness import DRIFT_ABSOLUTE, DRIFT_RELATIVE
 from switchboard.report.workload import fairness, gini
@@ -351,6 +352,17 @@ def test_a_fully_covered_plan_has_nothing_to_report() -> None:
            "coverage": coverage_marts(**{**inputs, "matches": matches, "members": members})}))
     assert cov.overlaps.is_empty() and cov.gaps.is_empty() and cov.unstaffed.is_empty()
     assert cov.headline().startswith("Every record matches a territory")
+
+
+def test_a_warehouse_built_before_the_coverage_marts_says_to_build_them() -> None:
+    con = duckdb.connect()
+    try:
+        con.execute("create schema marts")
+        with pytest.raises(FileNotFoundError,
+                           match=r"marts.fct_territory_overlaps does not exist.*run hourly"):
+            read_coverage(con)
+    finally:
+        con.close()
 
 
 def test_coverage_needs_the_coverage_frames() -> None:
