@@ -12,6 +12,7 @@ import polars as pl
 
 from switchboard import report
 from switchboard.engine.schema import CANDIDATE, CONFLICTS, DECISIONS
+from tests.coverage_marts import coverage_marts
 
 SINCE = datetime(2026, 11, 16, 9)
 LATEST = datetime(2026, 11, 23, 9)
@@ -239,7 +240,7 @@ def large_org(
             "priority": [100] * int(in_plan.sum()),
         }
     )
-    plan = report.CoverageData(
+    plan = coverage_marts(
         matches=matches,
         territories=pl.DataFrame(
             {
@@ -252,6 +253,9 @@ def large_org(
             }
         ),
         members=members,
+        accounts=accounts,
+        leads=leads,
+        reps=rep_frame,
     )
     return report.ReportData(
         since=SINCE,

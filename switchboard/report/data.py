@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from switchboard import warehouse
@@ -61,13 +62,36 @@ class ReportData:
 
 @dataclass(frozen=True)
 class CoverageData:
-    """The territory plan as the latest build matched it."""
+    """The territory coverage marts, as the latest build wrote them (sorted as the report
+    shows them)."""
 
-    matches: pl.DataFrame  # marts.fct_territory_matches: record_type, record_id,
-    #                            territory_id, match_source, priority
-    territories: pl.DataFrame  # territory_id, territory_name, priority, overflow_queue
-    members: pl.DataFrame  # marts.dim_territory_members: territory_id, rep_id,
-    #                            rep_availability, rep_is_available
+    overlaps: pl.DataFrame  # marts.fct_territory_overlaps: territory pairs overlapping at
+    #                          equal priority, most shared records first
+    gaps: pl.DataFrame  # marts.fct_territory_coverage_gaps: records no territory
+    #                          matches by record type and country, largest first
+    unstaffed: pl.DataFrame  # marts.fct_unstaffed_territories: territories without an
+    #                          available member, most matched records first
+
+
+# The coverage marts (CoverageData's fields) and the order the report lists their rows in.
+COVERAGE_MARTS: dict[str, tuple[str, str]] = {
+    "overlaps": ("marts.fct_territory_overlaps", "records desc, territory_a, territory_b"),
+    "gaps": ("marts.fct_territory_coverage_gaps", "records desc, record_type, country"),
+    "unstaffed": ("marts.fct_unstaffed_territories", "matched_records desc, territory_id"),
+}
+
+
+def read_coverage(con: duckdb.DuckDBPyConnection) -> CoverageData:
+    """The coverage marts, sorted as the report lists them."""
+    frames: dict[str, pl.DataFrame] = {}
+    for field_name, (table, order) in COVERAGE_MARTS.items():
+        if not warehouse.table_exists(con, table):
+            raise FileNotFoundError(
+                f"{table} does not exist: the warehouse was last built before the coverage "
+                "marts; run `switchboard run hourly` to build them"
+            )
+        frames[field_name] = warehouse.query(con, f"select * from {table} order by {order}")
+    return CoverageData(**frames)
 
 
 def load(
@@ -75,8 +99,8 @@ def load(
 ) -> ReportData:
     """Read what the reports need; ``since`` defaults to 7 days before the latest run.
 
-    ``coverage=False`` skips the territory-match frames (one row per record and matching
-    territory), which only the coverage report reads."""
+    ``coverage=False`` skips the territory coverage marts, which only the coverage report
+    reads."""
     path = Path(warehouse_path)
     if not path.is_file():
         raise FileNotFoundError(f"warehouse {path} does not exist; run `switchboard run` first")
@@ -114,27 +138,7 @@ def load(
             "from marts.dim_leads",
         )
         named = warehouse.query(con, "select account_id from marts.dim_named_accounts")
-        plan = (
-            CoverageData(
-                matches=warehouse.query(
-                    con,
-                    "select record_type, record_id, territory_id, match_source, priority "
-                    "from marts.fct_territory_matches",
-                ),
-                territories=warehouse.query(
-                    con,
-                    "select territory_id, territory_name, priority, overflow_queue "
-                    "from staging.stg_plan__territories",
-                ),
-                members=warehouse.query(
-                    con,
-                    "select territory_id, rep_id, rep_availability, rep_is_available "
-                    "from marts.dim_territory_members",
-                ),
-            )
-            if coverage
-            else None
-        )
+        plan = read_coverage(con) if coverage else None
         # a warehouse last built before the fairness mart existed has none until its next run
         fairness = (
             warehouse.query(con, "select * from marts.fct_territory_fairness")

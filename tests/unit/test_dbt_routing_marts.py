@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from switchboard import dbt, publish, reference, report, warehouse
+from switchboard import dbt, dbt_manifest, publish, reference, report, warehouse
 from switchboard.alerts import ALERTS
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, ROUTING_TABLES, empty
@@ -244,7 +244,8 @@ def test_coverage_tests_warn_without_failing_the_build(built: Built) -> None:
 
 
 def test_warning_rows_name_the_records_and_territories(built: Built) -> None:
-    """The warn tests' SQL, run as dbt compiled it, returns the offending rows."""
+    """The warn tests' SQL, run as dbt compiled it, returns the offending rows of the
+    coverage marts."""
     compiled = built.path.parent / "target" / "compiled" / "switchboard" / "tests"
     con = duckdb.connect(str(built.path), read_only=True)
     try:
@@ -254,11 +255,12 @@ def test_warning_rows_name_the_records_and_territories(built: Built) -> None:
         ).pl()
     finally:
         con.close()
-    assert gaps.select("record_type", "record_id", "owner_id", "country_code").rows() == [
-        ("account", "A-BR", None, "BR")
+    # the marts' rows needing an owner: A-JP's gap has none, so it does not warn
+    assert gaps.select("record_type", "country", "records", "needing_owner", "examples").rows() == [
+        ("account", "BR", 1, 1, "A-BR (Brasil Ltda)")
     ]
     assert unstaffed.select("territory_id", "member_count", "members").rows() == [
-        ("T-DE", 2, ["R-L1 (on_leave)", "R-L2 (on_leave)"])
+        ("T-DE", 2, "R-L1 (on_leave), R-L2 (on_leave)")
     ]
 
 
@@ -350,6 +352,28 @@ def test_conflicts_recorded_after_the_build_show_with_names(con: duckdb.DuckDBPy
 
 
 # --------------------------------------------------------------------------- coverage report
+
+
+def test_coverage_marts_are_tables_of_the_build(
+    built: Built, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Built by every full build as tables (the report reads them as the build left them);
+    not tagged for arrivals passes, which do not need them."""
+    marts = ("fct_territory_overlaps", "fct_territory_coverage_gaps", "fct_unstaffed_territories")
+    kinds = dict(
+        con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_schema = 'marts' and table_name in (?, ?, ?)",
+            list(marts),
+        ).fetchall()
+    )
+    assert kinds == dict.fromkeys(marts, "BASE TABLE")
+    assert all(built.result.status_of(mart) == "success" for mart in marts)
+    # The project as the build parsed it (kept in the process: the build writes no JSON).
+    parsed = list(dbt_manifest._MANIFESTS.values())
+    assert parsed
+    nodes = parsed[-1].nodes
+    assert all("arrivals" not in nodes[f"model.switchboard.{mart}"].tags for mart in marts)
 
 
 def test_coverage_report_on_the_built_warehouse(built: Built) -> None:

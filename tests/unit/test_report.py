@@ -6,6 +6,7 @@ import itertools
 import re
 from datetime import datetime
 
+import duckdb
 import polars as pl
 import pytest
 import yaml
@@ -14,11 +15,11 @@ from switchboard import charts, dbt, report
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS
 from switchboard.report.conflicts import rule_gaps
-from switchboard.report.coverage import territories_without_available_member, territory_gaps
-from switchboard.report.data import FAIRNESS_SCHEMA
+from switchboard.report.data import FAIRNESS_SCHEMA, read_coverage
 from switchboard.report.sections import TOP_REPS
 from switchboard.report.territory_fairness import DRIFT_ABSOLUTE, DRIFT_RELATIVE
 from switchboard.report.workload import fairness, gini
+from tests.coverage_marts import coverage_marts
 from tests.report_shapes import large_org
 
 SINCE = datetime(2026, 11, 16)
@@ -324,9 +325,10 @@ def test_no_evidence_no_recommendations() -> None:
 # ---------------------------------------------------------------- coverage
 
 
-def coverage_data() -> report.ReportData:
+def coverage_inputs() -> dict[str, pl.DataFrame]:
     """A plan whose coverage problems are known: T-A and T-B (both priority 1) share two
-    accounts and a lead, G1 matches no territory, and both members of T-DE are on leave."""
+    accounts and a lead, G1 matches no territory, and both members of T-DE are on leave.
+    The frames the coverage marts read (coverage_marts' arguments)."""
 
     def match(
         record_type: str, record_id: str, territory_id: str, priority: int, source: str = "record"
@@ -393,17 +395,30 @@ def coverage_data() -> report.ReportData:
     reps = pl.DataFrame(
         {"rep_id": ["R1", "R2", "R3", "R4", "R5", "R6"], "is_valid_owner": [True] * 6}
     )
+    return {
+        "matches": matches,
+        "territories": territories,
+        "members": members,
+        "accounts": accounts,
+        "leads": leads,
+        "reps": reps,
+    }
+
+
+def coverage_data() -> report.ReportData:
+    """Report data whose coverage marts the models built from coverage_inputs()."""
+    inputs = coverage_inputs()
     return report.ReportData(
         since=SINCE,
         latest=None,
         decisions=decisions([]),
         conflicts=conflicts([]),
         workload=pl.DataFrame({"rep_id": [], "workload_index": []}),
-        reps=reps,
-        accounts=accounts,
-        leads=leads,
+        reps=inputs["reps"],
+        accounts=inputs["accounts"],
+        leads=inputs["leads"],
         named_accounts=NAMED,
-        coverage=report.CoverageData(matches=matches, territories=territories, members=members),
+        coverage=coverage_marts(**inputs),
     )
 
 
@@ -447,10 +462,10 @@ def test_coverage_report_finds_the_overlap_the_gap_and_the_unstaffed_territory()
 
 
 def test_coverage_gaps_count_who_needs_an_owner_and_group_by_country() -> None:
-    data = coverage_data()
+    inputs = coverage_inputs()
     accounts = pl.concat(
         [
-            data.accounts,
+            inputs["accounts"],
             pl.DataFrame(
                 {
                     "account_id": ["G2", "G3", "G4", "G5"],
@@ -464,7 +479,7 @@ def test_coverage_gaps_count_who_needs_an_owner_and_group_by_country() -> None:
     )
     leads = pl.concat(
         [
-            data.leads,
+            inputs["leads"],
             pl.DataFrame(
                 {
                     "lead_id": ["L3", "L4"],
@@ -475,12 +490,7 @@ def test_coverage_gaps_count_who_needs_an_owner_and_group_by_country() -> None:
             ),
         ]
     )
-    gaps = territory_gaps(
-        data.coverage.matches,
-        accounts,
-        leads,  # type: ignore[union-attr]
-        data.reps,
-    )
+    gaps = coverage_marts(**{**inputs, "accounts": accounts, "leads": leads}).gaps
     rows = {(r["record_type"], r["country"]): r for r in gaps.iter_rows(named=True)}
     assert set(rows) == {("account", "BR"), ("account", "unknown country"), ("lead", "BR")}
     brazil = rows[("account", "BR")]
@@ -494,12 +504,10 @@ def test_coverage_gaps_count_who_needs_an_owner_and_group_by_country() -> None:
 
 
 def test_territories_with_no_members_are_unstaffed_and_one_available_member_is_enough() -> None:
-    data = coverage_data()
-    plan = data.coverage
-    assert plan is not None
+    inputs = coverage_inputs()
     territories = pl.concat(
         [
-            plan.territories,
+            inputs["territories"],
             pl.DataFrame(
                 {
                     "territory_id": ["T-NOBODY"],
@@ -512,7 +520,7 @@ def test_territories_with_no_members_are_unstaffed_and_one_available_member_is_e
     )
     members = pl.concat(
         [
-            plan.members,
+            inputs["members"],
             pl.DataFrame(
                 {
                     "territory_id": ["T-DE"],
@@ -523,7 +531,7 @@ def test_territories_with_no_members_are_unstaffed_and_one_available_member_is_e
             ),
         ]
     )
-    got = territories_without_available_member(territories, members, plan.matches)
+    got = coverage_marts(**{**inputs, "territories": territories, "members": members}).unstaffed
     assert got.select("territory_id", "member_count", "members").rows() == [
         ("T-DE", 3, "R5 (on_leave), R6 (on_leave), R7 (terminated)"),
         ("T-NOBODY", 0, None),
@@ -533,40 +541,53 @@ def test_territories_with_no_members_are_unstaffed_and_one_available_member_is_e
         .then(True)
         .otherwise(pl.col("rep_is_available"))
     )
-    got = territories_without_available_member(territories, back, plan.matches)
+    got = coverage_marts(**{**inputs, "territories": territories, "members": back}).unstaffed
     assert got["territory_id"].to_list() == ["T-NOBODY"]
 
 
 def test_a_fully_covered_plan_has_nothing_to_report() -> None:
     data = coverage_data()
-    plan = data.coverage
-    assert plan is not None
-    matches = plan.matches.filter(pl.col("territory_id") != "T-B").vstack(
-        pl.DataFrame(
-            [
-                {
-                    "record_type": "account",
-                    "record_id": "G1",
-                    "territory_id": "T-C",
-                    "match_source": "record",
-                    "priority": 2,
-                }
-            ]
+    inputs = coverage_inputs()
+    matches = (
+        inputs["matches"]
+        .filter(pl.col("territory_id") != "T-B")
+        .vstack(
+            pl.DataFrame(
+                [
+                    {
+                        "record_type": "account",
+                        "record_id": "G1",
+                        "territory_id": "T-C",
+                        "match_source": "record",
+                        "priority": 2,
+                    }
+                ]
+            )
         )
     )
-    members = plan.members.with_columns(rep_is_available=pl.lit(True))
+    members = inputs["members"].with_columns(rep_is_available=pl.lit(True))
     cov = report.coverage_report(
         report.ReportData(
             **{
                 **data.__dict__,
-                "coverage": report.CoverageData(
-                    matches=matches, territories=plan.territories, members=members
-                ),
+                "coverage": coverage_marts(**{**inputs, "matches": matches, "members": members}),
             }
         )
     )
     assert cov.overlaps.is_empty() and cov.gaps.is_empty() and cov.unstaffed.is_empty()
     assert cov.headline().startswith("Every record matches a territory")
+
+
+def test_a_warehouse_built_before_the_coverage_marts_says_to_build_them() -> None:
+    con = duckdb.connect()
+    try:
+        con.execute("create schema marts")
+        with pytest.raises(
+            FileNotFoundError, match=r"marts.fct_territory_overlaps does not exist.*run hourly"
+        ):
+            read_coverage(con)
+    finally:
+        con.close()
 
 
 def test_coverage_needs_the_coverage_frames() -> None:
