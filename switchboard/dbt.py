@@ -128,32 +128,6 @@ def _warehouse_env(warehouse: Path) -> Iterator[None]:
             os.environ[WAREHOUSE_ENV] = previous
 
 
-def _name_flag_sources_cheaply() -> None:
-    """dbt-common names the module that declared each adapter behaviour flag by walking
-    `inspect.stack()` (reading the source lines of every frame) and calling
-    `inspect.getmodule` on each frame, which scans `sys.modules` with `hasattr` and so
-    loads every lazily imported module (scipy.stats, deferred by switchboard.quality.gx). At
-    the call depth of a routing run that cost 1.5-3 s of every dbt invocation; the frames'
-    globals give the same module names. Idempotent."""
-    from dbt_common import behavior_flags
-
-    rendered = behavior_flags.BehaviorFlagRendered
-    if getattr(rendered, "_switchboard_cheap_source", False):
-        return
-
-    def default_source() -> str:
-        frame = sys._getframe(1)
-        while frame is not None:
-            name = frame.f_globals.get("__name__")
-            if name and name != behavior_flags.__name__:
-                return str(name)
-            frame = frame.f_back  # type: ignore[assignment]
-        return "Unknown"
-
-    rendered._default_source = staticmethod(default_source)  # type: ignore[method-assign]
-    rendered._switchboard_cheap_source = True  # type: ignore[attr-defined]
-
-
 def _release_warehouse() -> None:
     """Close dbt-duckdb's process-wide DuckDB handle so the file is free for other callers."""
     # dbt is imported lazily: importing it costs seconds that sources_yaml() need not pay.
@@ -213,8 +187,6 @@ def _invoke(
     from dbt.cli.main import dbtRunner
 
     from switchboard.dbt_manifest import manifest
-
-    _name_flag_sources_cheaply()
 
     project = project_dir()
     target = Path(target_dir) if target_dir else project / "target"

@@ -58,33 +58,3 @@ def test_routing_selectors_leave_unit_tests_to_the_test_suite() -> None:
                 assert member.get("indirect_selection") == "empty", (name, member)
             else:  # data tests only: plain "resource_type:test" or an intersection
                 assert "unit_test" not in str(member), (name, member)
-
-
-def test_behaviour_flag_sources_are_named_as_dbt_names_them_without_walking_the_stack() -> None:
-    """switchboard.dbt replaces dbt-common's stack walk (1.5-3 s a build) by the frames'
-    globals: the flags name the same module, and no lazily imported module is loaded."""
-    import sys
-
-    from dbt_common import behavior_flags
-
-    from switchboard import dbt
-
-    flag = {"name": "some_flag", "default": False, "description": "a flag"}
-    before = behavior_flags.BehaviorFlagRendered(flag, {})._behavior_change_event.flag_source
-    dbt._name_flag_sources_cheaply()
-    dbt._name_flag_sources_cheaply()  # idempotent
-    watched = type(sys)("switchboard_test_lazy_probe")
-    probed: list[str] = []
-
-    def lazy_getattr(name: str) -> object:
-        probed.append(name)
-        raise AttributeError(name)
-
-    watched.__getattr__ = lazy_getattr  # type: ignore[method-assign]
-    sys.modules[watched.__name__] = watched
-    try:
-        after = behavior_flags.BehaviorFlagRendered(flag, {})._behavior_change_event.flag_source
-    finally:
-        del sys.modules[watched.__name__]
-    assert before == after == __name__
-    assert probed == []
