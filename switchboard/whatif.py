@@ -33,17 +33,9 @@ import polars as pl
 
 from switchboard import pipeline, stages, warehouse
 from switchboard.config import RoutingConfig, load_config
-from switchboard.diff import (
-    KEYS,
-    NAMES_SCHEMA,
-    REPS_SCHEMA,
-    WAITING_SCHEMA,
-    PlanDiff,
-    Side,
-    compare,
-    moved_records,
-    render_html,
-)
+from switchboard.diff.comparison import compare, moved_records
+from switchboard.diff.model import KEYS, NAMES_SCHEMA, REPS_SCHEMA, WAITING_SCHEMA, PlanDiff, Side
+from switchboard.diff.page import render_html
 from switchboard.engine.capacity.state import delta_columns
 from switchboard.pipeline.scratch import overlay_snapshot, scratch
 

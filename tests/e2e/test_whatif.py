@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from switchboard.cli import app
-from switchboard.diff import MOVES_SCHEMA
+from switchboard.diff.model import MOVES_SCHEMA
 from tests.e2e.conftest import q
 
 pytestmark = pytest.mark.e2e

@@ -8,15 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from switchboard.diff import (
-    KEPT,
-    MOVES_SCHEMA,
-    REPS_SCHEMA,
-    WAITING_SCHEMA,
-    Side,
-    compare,
-    render_html,
-)
+from switchboard.diff.comparison import compare
+from switchboard.diff.model import KEPT, MOVES_SCHEMA, REPS_SCHEMA, WAITING_SCHEMA, Side
+from switchboard.diff.page import render_html
 from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE
 
 

@@ -1,167 +1,27 @@
-"""What a change of config or territory plan would change, record by record.
+"""The comparison itself: which records move between the two sides, and per rep and per
+territory the records in and out and the workload before and after (`compare`).
 
-A what-if (switchboard.whatif) routes the same export twice, under the current config and
-plan and under the new ones, with the same engine on the same inputs. `compare` sets the
-two outcomes side by side: a record *moves* when its owner or queue differs. Records that
-both configs decide alike (a leaver's book, an unowned account) do not show, so only the
-edit's effect does. Per territory and per rep it counts the records in and out, and the
-workload before and after: each rep's workload index (marts.fct_rep_workload) plus what
-the decisions add or take away, one delta per record as the engine counts it
-(switchboard.engine.capacity). A territory's fairness is the largest deviation of an
-available member's workload from the mean of the territory's available members.
-
-Pure Polars; `render_html` is the shareable page (one file, no script, opens offline).
+Pure Polars.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-
 import polars as pl
 import polars.selectors as cs
 
-KEYS = ["record_type", "record_id"]
-# A record one config leaves where it is: its rule in moves.csv.
-KEPT = "kept"
-
-MOVES_SCHEMA: dict[str, pl.DataType] = {
-    name: pl.String()
-    for name in (
-        "record_type",
-        "record_id",
-        "record_name",
-        "from_owner_id",
-        "from_owner_name",
-        "from_queue",
-        "to_owner_id",
-        "to_owner_name",
-        "to_queue",
-        "from_rule",
-        "to_rule",
-        "from_territory_id",
-        "from_territory_name",
-        "to_territory_id",
-        "to_territory_name",
-        "rationale",
-    )
-}
-# Where records sit that a config may leave undecided (switchboard.queued: settled in a
-# queue or pool): their latest published decision.
-WAITING_SCHEMA: dict[str, pl.DataType] = {
-    "record_type": pl.String(),
-    "record_id": pl.String(),
-    "queue": pl.String(),
-    "rule": pl.String(),
-    "territory_id": pl.String(),
-}
-NAMES_SCHEMA: dict[str, pl.DataType] = {
-    "record_type": pl.String(),
-    "record_id": pl.String(),
-    "record_name": pl.String(),
-}
-# Side.reps: the roster as the side's marts describe it, with its workload deltas.
-REPS_SCHEMA: dict[str, pl.DataType] = {
-    "rep_id": pl.String(),
-    "rep_name": pl.String(),
-    "team": pl.String(),
-    "is_available": pl.Boolean(),
-    "workload_index": pl.Float64(),
-    "delta_account": pl.Float64(),
-    "delta_lead": pl.Float64(),
-}
-PER_REP_SCHEMA: dict[str, pl.DataType] = {
-    "rep_id": pl.String(),
-    "rep_name": pl.String(),
-    "team": pl.String(),
-    "records_in": pl.Int64(),
-    "records_out": pl.Int64(),
-    "workload_before": pl.Float64(),
-    "workload_after": pl.Float64(),
-    "workload_change": pl.Float64(),
-}
-PER_TERRITORY_SCHEMA: dict[str, pl.DataType] = {
-    "territory_id": pl.String(),
-    "territory_name": pl.String(),
-    "records_in": pl.Int64(),
-    "records_out": pl.Int64(),
-    "moved_within": pl.Int64(),
-    "members_before": pl.Int64(),
-    "members_after": pl.Int64(),
-    "mean_workload_before": pl.Float64(),
-    "mean_workload_after": pl.Float64(),
-    "max_deviation_before": pl.Float64(),
-    "max_deviation_after": pl.Float64(),
-}
-# Workload figures are shown to one decimal; smaller differences are no change.
-_PLACES = 1
-_EPSILON = 0.05
-# The page lists this many moves; moves.csv has them all.
-PAGE_MOVES = 1000
-
-
-@dataclass(frozen=True)
-class Side:
-    """What one config and plan decide on the export, and the roster and plan they
-    decided against (read from the marts that side was routed on)."""
-
-    decisions: pl.DataFrame  # the engine's decisions (switchboard.engine.schema.DECISIONS)
-    conflicts: pl.DataFrame  # the conflicts it logged
-    rep_state: pl.DataFrame  # rep_id, is_overflowing, … after the run
-    reps: pl.DataFrame  # REPS_SCHEMA
-    members: pl.DataFrame  # territory_id, rep_id
-    territories: pl.DataFrame  # territory_id, territory_name
-
-    @property
-    def overflow(self) -> int:
-        """Records sent to an overflow queue (or a territory's backup owner)."""
-        return self.decisions.filter(pl.col("rule") == "overflow_queue").height
-
-
-@dataclass(frozen=True)
-class PlanDiff:
-    """The new config's outcome against the current one's, on the same export."""
-
-    moves: pl.DataFrame  # MOVES_SCHEMA: every record whose owner or queue differs
-    per_territory: pl.DataFrame  # PER_TERRITORY_SCHEMA: territories the change touches
-    per_rep: pl.DataFrame  # PER_REP_SCHEMA: reps the change touches
-    decided: int  # records either config decides
-    conflicts_before: int = 0
-    conflicts_after: int = 0
-    overflow_before: int = 0
-    overflow_after: int = 0
-    newly_overflowing: list[str] = field(default_factory=list)  # reps over high water
-
-    @property
-    def to_queues(self) -> int:
-        """Moves that leave a record in a queue or pool rather than with a rep."""
-        return self.moves.filter(pl.col("to_owner_id").is_null()).height
-
-    def count(self, record_type: str) -> int:
-        return self.moves.filter(pl.col("record_type") == record_type).height
-
-    def headline(self) -> str:
-        text = (
-            f"{_plural(self.moves.height, 'record')} would move "
-            f"({_plural(self.count('account'), 'account')}, "
-            f"{_plural(self.count('lead'), 'lead')}; {self.to_queues} to a queue) of the "
-            f"{_plural(self.decided, 'record')} the two configs decide; overflow "
-            f"{self.overflow_before} → {self.overflow_after} records, conflicts "
-            f"{self.conflicts_before} → {self.conflicts_after}"
-        )
-        if self.newly_overflowing:
-            shown = ", ".join(self.newly_overflowing[:5])
-            more = len(self.newly_overflowing) - 5
-            text += (
-                f"; {_plural(len(self.newly_overflowing), 'rep')} would newly stop "
-                "taking records "
-                f"({shown}{f' and {more} more' if more > 0 else ''})"
-            )
-        return text + "."
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+from switchboard.diff.model import (
+    _EPSILON,
+    _PLACES,
+    KEPT,
+    KEYS,
+    MOVES_SCHEMA,
+    NAMES_SCHEMA,
+    PER_REP_SCHEMA,
+    PER_TERRITORY_SCHEMA,
+    WAITING_SCHEMA,
+    PlanDiff,
+    Side,
+)
 
 
 def _side_outcomes(side: Side, prefix: str) -> pl.DataFrame:
@@ -520,103 +380,3 @@ def compare(
         overflow_after=after.overflow,
         newly_overflowing=newly_overflowing(before.rep_state, after.rep_state),
     )
-
-
-# ---------------------------------------------------------------- the page
-
-
-STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
-max-width:78rem;padding:0 1rem;color:#1d2330}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
-p.headline{font-size:1.05rem;background:#f3f5f9;padding:.75rem 1rem;border-radius:6px}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem}
-th,td{border-bottom:1px solid #dde2ea;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f3f5f9;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums}
-td.up{color:#a33}td.down{color:#286a3a}p.empty,p.note,dl{color:#5a6372}
-dt{font-weight:600;float:left;clear:left;width:10rem}dd{margin-left:10.5rem}
-"""
-
-_HEADINGS = {
-    "record_type": "record",
-    "record_id": "id",
-    "record_name": "name",
-    "from_owner_id": "from owner",
-    "from_owner_name": "",
-    "from_queue": "from queue",
-    "to_owner_id": "to owner",
-    "to_owner_name": "",
-    "to_queue": "to queue",
-    "from_rule": "from rule",
-    "to_rule": "to rule",
-    "from_territory_id": "from territory",
-    "from_territory_name": "",
-    "to_territory_id": "to territory",
-    "to_territory_name": "",
-}
-
-
-def _cell(value: object, column: str) -> str:
-    if value is None:
-        return "<td>—</td>"
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        text = f"{value:,.{_PLACES}f}" if isinstance(value, float) else f"{value:,}"
-        change = column.endswith("_change")
-        kind = " up" if change and value > 0 else " down" if change and value < 0 else ""
-        return f'<td class="n{kind}">{"+" if change and value > 0 else ""}{text}</td>'
-    return f"<td>{html.escape(str(value))}</td>"
-
-
-def html_table(frame: pl.DataFrame, table_id: str) -> str:
-    if frame.is_empty():
-        return f'<p class="empty" id="{table_id}">None.</p>'
-    head = "".join(
-        f"<th>{html.escape(_HEADINGS.get(c, c.replace('_', ' ')))}</th>" for c in frame.columns
-    )
-    body = "".join(
-        "<tr>" + "".join(_cell(v, c) for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
-        for row in frame.iter_rows()
-    )
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def render_html(diff: PlanDiff, *, title: str, facts: dict[str, str]) -> str:
-    """The what-if as one page: headline, what was compared (``facts``), per territory,
-    per rep and the first PAGE_MOVES moves."""
-    listed = "".join(
-        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items()
-    )
-    overflowing = (
-        f'<p class="note">Reps who would newly stop taking records (over high '
-        f"water): {html.escape(', '.join(diff.newly_overflowing))}</p>"
-        if diff.newly_overflowing
-        else ""
-    )
-    shown = diff.moves.head(PAGE_MOVES)
-    more = (
-        f'<p class="note">The first {PAGE_MOVES:,} of {diff.moves.height:,}; moves.csv '
-        "beside this page lists them all.</p>"
-        if diff.moves.height > PAGE_MOVES
-        else ""
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{STYLE}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="headline" id="headline">{html.escape(diff.headline())}</p>
-<dl>{listed}</dl>
-<h2>Per territory</h2>
-<p class="note">Records in and out of the territory, records moved between its members, and
-its available members' workload index: the mean and the largest deviation from it (0 is
-perfectly even), before (the current config) and after (the new one).</p>
-{html_table(diff.per_territory, "per-territory")}
-<h2>Per rep</h2>
-<p class="note">Records the rep would gain and lose, and the rep's workload index with each
-config's decisions applied (100 = at capacity).</p>
-{html_table(diff.per_rep, "per-rep")}
-{overflowing}
-<h2>Records that would move ({diff.moves.height:,})</h2>
-{more}
-{html_table(shown, "moves")}
-</body></html>
-"""
