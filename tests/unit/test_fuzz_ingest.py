@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from switchboard.errors import SnapshotError
 from switchboard.ingest import IngestReport, ingest_snapshot
-from switchboard.publish import neutralise_formulas
+from switchboard.publish.outbox import neutralise_formulas
 
 # Examples per property and run of the suite. Each run draws new ones (and Hypothesis's
 # database, .hypothesis/, replays any that failed before); an ingest costs about 0.2 s, so
