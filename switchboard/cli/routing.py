@@ -93,13 +93,14 @@ def _route_and_print(
     warehouse: Path,
     outbox: Path,
     config: Path | None,
-    as_of: str | None,
     wait: float,
     allow_backdated: bool,
     accept_guard: list[str] | None = None,
     mapping: str | None = None,
+    **run_args: str | None,
 ) -> None:
-    """Run a snapshot-wide routing flow (hourly, arrivals) and print its routing log."""
+    """Run a routing flow and print its routing log. ``run_args`` are the flow's own
+    (``as_of``; a departure's ``rep`` and ``effective``)."""
     summary = _run_flow(
         lambda: _flow(run)(
             snapshot=str(snapshot),
@@ -107,10 +108,10 @@ def _route_and_print(
             outbox=str(outbox),
             config=str(config) if config else None,
             mapping=_mapping_arg(mapping),
-            as_of=as_of,
             lock_wait_seconds=wait,
             allow_backdated=allow_backdated,
             accept_guards=accept_guard,
+            **run_args,
         )
     )
     _print_summary(summary)
@@ -142,11 +143,11 @@ def run_hourly(
         warehouse,
         outbox,
         config,
-        as_of,
         wait,
         allow_backdated,
         accept_guard,
         mapping,
+        as_of=as_of,
     )
 
 
@@ -188,22 +189,19 @@ def run_departure(
         mapping=mapping,
     ):
         return
-    summary = _run_flow(
-        lambda: _flow("departure")(
-            snapshot=str(snapshot),
-            rep=rep,
-            effective=effective or as_of,
-            warehouse=str(warehouse),
-            outbox=str(outbox),
-            config=str(config) if config else None,
-            mapping=_mapping_arg(mapping),
-            lock_wait_seconds=wait,
-            allow_backdated=allow_backdated,
-            accept_guards=accept_guard,
-        )
+    _route_and_print(
+        "departure",
+        snapshot,
+        warehouse,
+        outbox,
+        config,
+        wait,
+        allow_backdated,
+        accept_guard,
+        mapping,
+        rep=rep,
+        effective=effective or as_of,
     )
-    _print_summary(summary)
-    _exit_if_pending(summary)
 
 
 def run_arrivals(
@@ -227,11 +225,11 @@ def run_arrivals(
         warehouse,
         outbox,
         config,
-        as_of,
         wait,
         allow_backdated,
         accept_guard,
         mapping,
+        as_of=as_of,
     )
 
 
