@@ -64,7 +64,15 @@ def _redacted(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
-class Email(_Strict):
+class _AppriseDelivery(_Strict):
+    """How a sink delivered through apprise retries (switchboard.notify)."""
+
+    timeout_seconds: float = 10
+    max_attempts: int = Field(3, ge=1)
+    backoff_seconds: float = 1
+
+
+class Email(_AppriseDelivery):
     """E-mail through apprise: `mailtos://user:password@smtp.example.com?from=...&to=...`."""
 
     url: str | None = None
@@ -73,9 +81,6 @@ class Email(_Strict):
     to_recipients: bool = True
     # E-mail each run's summary to the URL's `to` too: off, an hourly e-mail is noise.
     summary: bool = False
-    timeout_seconds: float = 10
-    max_attempts: int = Field(3, ge=1)
-    backoff_seconds: float = 1
 
     @field_validator("url")
     @classmethod
@@ -85,14 +90,11 @@ class Email(_Strict):
         )
 
 
-class Teams(_Strict):
+class Teams(_AppriseDelivery):
     """A Microsoft Teams channel's workflow (Power Automate) webhook, through apprise."""
 
     url: str | None = None
     summary: bool = True
-    timeout_seconds: float = 10
-    max_attempts: int = Field(3, ge=1)
-    backoff_seconds: float = 1
 
     @field_validator("url")
     @classmethod
