@@ -78,26 +78,22 @@ def _naive_utc(moment: datetime) -> datetime:
 
 
 def _rep_state(
-    reps: pl.DataFrame, decisions: pl.DataFrame, config: RoutingConfig, as_of: datetime
+    reps: pl.DataFrame, gains: pl.LazyFrame, config: RoutingConfig, as_of: datetime
 ) -> pl.DataFrame:
     """State carried to the next run: hysteresis flag and round-robin position.
 
-    The final index is the start index plus what this run gave the rep. A rep is
-    overflowing when its final index is at or above high water; one that was overflowing
-    stays so while its start-of-run index is at or above release (it received nothing
-    from a territory in this run, so that is also its state at the end).
+    ``gains`` counts what this run gave each rep (`gains`). The final index is the start
+    index plus that load. A rep is overflowing when its final index is at or above high
+    water; one that was overflowing stays so while its start-of-run index is at or above
+    release (it received nothing from a territory in this run, so that is also its state
+    at the end).
 
     ``rr_position`` is each rep's place in the round-robin queue (1 = first served on a
     tie): reps that received records this run move behind those that did not, keeping
     their relative order, so a tie goes to a different rep next run.
     """
     hw, release = config.workload.high_water, config.workload.release
-    gained = state.load_by_rep(
-        decisions.lazy()
-        .filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
-        .select("record_type", rep_id="owner_id"),
-        reps,
-    )
+    gained = state.load_from_counts(gains, reps)
     final = pl.col("start_index") + pl.col("load").fill_null(0.0)
     return (
         reps.lazy()
@@ -119,6 +115,33 @@ def _rep_state(
         .cast(REP_STATE)  # type: ignore[arg-type]
         .collect(engine="in-memory")
     )
+
+
+def gains(decisions: pl.DataFrame) -> pl.LazyFrame:
+    """Per rep, the accounts and leads the decisions give it that count towards its load
+    (a manager review keeps the owner and gives nothing): rep_id, accounts, leads."""
+    return state.assignment_counts(
+        decisions.lazy()
+        .filter(pl.col("owner_id").is_not_null() & (pl.col("rule") != "manager_review"))
+        .select("record_type", rep_id="owner_id")
+    )
+
+
+def rep_state_after(
+    inputs: EngineInputs,
+    gains: pl.LazyFrame,
+    config: RoutingConfig,
+    *,
+    as_of: datetime,
+    leaver_rep_ids: Sequence[str] = (),
+) -> pl.DataFrame:
+    """routing.rep_state after a run that gave the reps ``gains`` (rep_id, accounts, leads;
+    `gains` of its decisions). The renumbering of ``rr_position`` ranks every rep, so a
+    run decided in independent parts (switchboard.engine.partition) computes it here, once,
+    from the parts' summed gains."""
+    decided_at = _naive_utc(as_of)
+    reps = state.rep_table(inputs.normalised(), config, sorted(set(leaver_rep_ids)), decided_at)
+    return _rep_state(reps, gains, config, decided_at)
 
 
 def route(
@@ -247,7 +270,7 @@ def route(
     return EngineResult(
         decisions=decisions,
         conflicts=conflict_rows.drop("seq"),
-        rep_state=_rep_state(reps, decisions, config, decided_at),
+        rep_state=_rep_state(reps, gains(decisions), config, decided_at),
         round_robin=round_robin,
         skill_gaps=_skill_gaps(pending, facts, members, territories),
         sla_breaches=sla.outcomes(decided, config),

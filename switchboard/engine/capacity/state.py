@@ -139,17 +139,26 @@ def load_by_rep(assignments: pl.LazyFrame, reps: pl.DataFrame | pl.LazyFrame) ->
     Counted per record type and multiplied by the delta, so the result does not depend
     on the order in which floating-point deltas would otherwise be summed.
     """
+    return load_from_counts(assignment_counts(assignments), reps)
+
+
+def assignment_counts(assignments: pl.LazyFrame) -> pl.LazyFrame:
+    """Per rep, the accounts and leads among ``assignments`` (record_type, rep_id). Counts
+    of disjoint sets of records add up (the partitioned run sums them per rep)."""
     is_lead = pl.col("record_type") == "lead"
-    return (
-        assignments.group_by("rep_id")
-        .agg(accounts=(~is_lead).sum(), leads=is_lead.sum())
-        .join(reps.lazy().select("rep_id", "delta_account", "delta_lead"), on="rep_id")
-        .select(
-            "rep_id",
-            load=pl.col("accounts") * pl.col("delta_account")
-            + pl.col("leads") * pl.col("delta_lead"),
-            received=pl.col("accounts") + pl.col("leads"),
-        )
+    return assignments.group_by("rep_id").agg(
+        accounts=(~is_lead).sum().cast(pl.Int64), leads=is_lead.sum().cast(pl.Int64)
+    )
+
+
+def load_from_counts(counts: pl.LazyFrame, reps: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """`load_by_rep` from per-rep counts (rep_id, accounts, leads)."""
+    return counts.join(
+        reps.lazy().select("rep_id", "delta_account", "delta_lead"), on="rep_id"
+    ).select(
+        "rep_id",
+        load=pl.col("accounts") * pl.col("delta_account") + pl.col("leads") * pl.col("delta_lead"),
+        received=pl.col("accounts") + pl.col("leads"),
     )
 
 
