@@ -9,8 +9,11 @@ and the groups packed into parts, is exactly `route` of the whole inputs.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -19,6 +22,7 @@ from switchboard.config import RoutingConfig
 from switchboard.engine import EngineInputs, EngineResult, route
 from switchboard.engine.partition import GROUP, assign_groups, components, route_by_group
 from switchboard.plans import plan_for
+from tests.engine_inputs import captured_run
 
 from .conftest import AS_OF, Org, config_with
 from .test_properties import Case, cases, crowded_cases
@@ -42,6 +46,10 @@ def check(inputs: EngineInputs, config: RoutingConfig, mode: str, leavers: tuple
         "selection": plan_for(mode).selection,
         "leaver_rep_ids": leavers,
     }
+    return check_options(inputs, config, options)
+
+
+def check_options(inputs: EngineInputs, config: RoutingConfig, options: dict[str, Any]) -> int:
     whole = route(inputs, config, **options)  # type: ignore[arg-type]
     seen: list[list[str]] = []
     alone = route_by_group(
@@ -143,3 +151,13 @@ def test_components_are_a_union_find() -> None:
     assert found["r:9"] == found["t:3"] == "r:9"
     assert found["t:5"] == found["r:6"] == "r:6"
     assert len(found) == 7
+
+
+@pytest.mark.e2e
+def test_the_demo_org_routed_group_by_group_equals_the_whole_run(tmp_path: Path) -> None:
+    """The generated demo org at 2,000 accounts, its inputs read from the warehouse by a
+    real hourly run: group by group equals the whole run, and it splits into groups."""
+    run = captured_run(tmp_path, accounts=2_000, seed=5, as_of=AS_OF)
+    assert run.result.decisions.height > 0
+    groups = check_options(run.inputs, run.config, run.options)
+    assert groups > 1

@@ -1,0 +1,105 @@
+"""The Spark executor (switchboard.spark.route) decides exactly what the in-process engine
+decides, on a generated 10k-account org whose inputs a real hourly run read from DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from switchboard.engine.inputs import FRAME_COLUMNS
+from switchboard.engine.partition import GROUP, assign_groups
+from tests.engine_inputs import Captured, captured_run
+
+pytestmark = pytest.mark.spark
+
+AS_OF = datetime(2026, 11, 23, 9, 0)
+KEYS = ["record_type", "record_id"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Captured:
+    return captured_run(tmp_path_factory.mktemp("org10k"), accounts=10_000, seed=3, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from switchboard.spark.session import local_session
+
+    session = local_session(tmp_path_factory.mktemp("spark"), shuffle_partitions=4)
+    yield session
+
+
+@pytest.fixture(scope="module")
+def routed(run: Captured, spark: Any) -> Any:
+    from switchboard.spark.route import _spark_frame, route_on_spark
+
+    data = run.inputs
+    frames = {name: _spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
+    scope = _spark_frame(spark, data.scope.collect()) if data.scope is not None else None
+    return route_on_spark(spark, frames, run.config, scope=scope, **run.options)
+
+
+def _local(frame: Any) -> pl.DataFrame:
+    table = pl.DataFrame(pl.from_arrow(frame.toArrow()))
+    return table.with_columns(
+        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        for c, dtype in table.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    )
+
+
+def test_decisions_match_the_in_process_engine_record_by_record(run: Captured, routed: Any) -> None:
+    expected = run.result.decisions.sort(KEYS)
+    got = _local(routed.decisions).sort(KEYS)
+    assert got.height == expected.height > 1_000
+    compared = ["record_type", "record_id", "owner_id", "queue", "rule", "territory_id", "conflict"]
+    assert_frame_equal(got.select(compared), expected.select(compared))
+    assert_frame_equal(got.select(expected.columns), expected)
+
+
+def test_every_other_output_matches(run: Captured, routed: Any) -> None:
+    expected = run.result
+    sorts = {
+        "conflicts": [*KEYS, "conflict_type"],
+        "rep_state": ["rep_id"],
+        "round_robin": ["territory_id"],
+        "skill_gaps": ["territory_id", "skill"],
+        "sla_breaches": ["record_id"],
+    }
+    assert expected.conflicts.height > 0
+    for name, keys in sorts.items():
+        want = getattr(expected, name).sort(keys)
+        got = _local(getattr(routed, name)).select(want.columns).sort(keys)
+        assert_frame_equal(got, want.cast(got.schema), check_dtypes=False)
+
+
+def test_groups_match_the_polars_partition_and_none_spans_two_tasks(
+    run: Captured, routed: Any
+) -> None:
+    local = assign_groups(run.inputs.normalised()).records.sort(KEYS)
+    spark = _local(routed.groups).select(*KEYS, GROUP).sort(KEYS)
+    assert_frame_equal(spark, local)
+    metrics = routed.metrics
+    assert metrics.height > 1  # several tasks routed
+    placed = metrics.select("task", "group_ids").explode("group_ids")
+    assert placed["group_ids"].is_duplicated().sum() == 0
+    assert placed.height == local[GROUP].n_unique()
+    assert metrics["records"].sum() == local.height
+    assert (metrics["seconds"] > 0).all()
+
+
+def test_outputs_are_written_to_spark_tables(run: Captured, spark: Any, tmp_path: Path) -> None:
+    from switchboard.spark.route import _spark_frame, route_on_spark
+
+    data = run.inputs
+    frames = {name: _spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
+    route_on_spark(spark, frames, run.config, database="routing", partitions=2, **run.options)
+    written = spark.table("routing.decisions").count()
+    assert written == spark.table("routing.decisions").select("record_id").distinct().count()
+    assert spark.table("routing.rep_state").count() == run.result.rep_state.height
