@@ -402,7 +402,7 @@ def _task(
         for name, payload in shared.items():
             frames[name] = _from_ipc(payload).lazy()
         scope = frames.pop("scope", None)
-        inputs = EngineInputs(**frames, scope=scope)  # type: ignore[arg-type]
+        inputs = EngineInputs(**frames, scope=scope)
         territories = _from_ipc(territory_groups).filter(pl.col(GROUP).is_in(group_ids))
         result = partition.route_part(
             inputs, config, territories=territories["territory_id"].to_list(), **options
