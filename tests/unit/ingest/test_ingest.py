@@ -19,8 +19,8 @@ from switchboard.ingest.parse import parse
 from switchboard.ingest.snapshot import ingest_order
 from switchboard.ingest.validate import QUARANTINE_SCHEMA
 from switchboard.warehouse import read_table, table_exists
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BROKEN = FIXTURES / "broken_snapshot"
 SALESFORCE = FIXTURES / "salesforce_snapshot"
 CONTRACTS = load_contracts()
