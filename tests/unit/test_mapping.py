@@ -20,7 +20,7 @@ from switchboard.mapping import (
     presets,
 )
 from switchboard.warehouse import read_table
-from tests.unit.ingest.test_ingest import make_snapshot
+from tests.snapshots import make_snapshot
 
 CONTRACTS = load_contracts()
 
