@@ -292,7 +292,7 @@ def build(
 
 
 # dbt unit tests check the SQL against fixed rows: they belong to the test suite (which
-# builds with them, tests/unit/test_dbt_models.py), not to every routing run, where they
+# builds with them, tests/unit/dbt_project/test_models.py), not to every routing run, where they
 # cost about 7 s of a 12 s build whatever the data.
 DEVELOPMENT_ONLY = "resource_type:unit_test"
 # What routing runs build (dbt_project/selectors.yml): the first run of a day runs every

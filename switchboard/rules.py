@@ -7,7 +7,7 @@ switchboard.quality), the owner rules of the hierarchy, the rationale's wording 
 order its sentences are built in (switchboard.engine.rationale), the summary's labels
 (switchboard.summary, switchboard.messages, the CLI and the report), and each alert type's
 title, counted nouns and severity (switchboard.alerts, switchboard.messages). The dbt
-``accepted_values`` lists cannot import Python; tests/unit/test_registry.py fails until
+``accepted_values`` lists cannot import Python; tests/unit/test_rules.py fails until
 they agree with this module.
 
 What each rule *does* stays with its logic (switchboard/engine/hierarchy.py,

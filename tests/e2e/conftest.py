@@ -8,7 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -113,3 +113,18 @@ def q(warehouse: Path, sql: str, params: list[object] | None = None) -> pl.DataF
         return con.sql(sql, params=params).pl()
     finally:
         con.close()
+
+
+def with_one_new_account(org: Path, folder: Path) -> Path:
+    """A copy of the export with one new account, created an hour before AS_OF."""
+    shutil.copytree(org, folder)
+    accounts = pl.read_csv(folder / "accounts.csv", infer_schema=False)
+    new = {c: None for c in accounts.columns} | {
+        "account_id": "ACC-RELIABILITY-NEW",
+        "name": "Reliability Newco",
+        "created_at": (AS_OF - timedelta(hours=1)).isoformat(),
+    }
+    pl.concat([accounts, pl.DataFrame([new], schema=accounts.schema)]).write_csv(
+        folder / "accounts.csv"
+    )
+    return folder

@@ -21,8 +21,7 @@ from switchboard.blockkit import escape
 from switchboard.cli import EXIT_PENDING, app
 from switchboard.config import DEFAULT_CONFIG_PATH
 from switchboard.messages import DIGEST_TYPES
-from tests.e2e.conftest import AS_OF
-from tests.e2e.test_reliability import with_one_new_account
+from tests.e2e.conftest import AS_OF, with_one_new_account
 from tests.slack_blocks import texts, validate
 from tests.webhook_server import Sink, webhook_sink
 

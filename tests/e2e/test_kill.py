@@ -14,8 +14,7 @@ import duckdb
 import pytest
 
 from flows.hourly_routing import hourly_routing
-from tests.e2e.conftest import AS_OF
-from tests.e2e.test_reliability import with_one_new_account
+from tests.e2e.conftest import AS_OF, with_one_new_account
 
 pytestmark = pytest.mark.e2e
 PATIENCE = 300.0  # seconds for a fresh process to import everything and reach dbt

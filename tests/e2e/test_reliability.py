@@ -1,30 +1,24 @@
 """Faults injected into a real hourly run: a kill at each stage boundary, then a normal
 run, must end in exactly one published run with every record decided once and nothing
-published twice; a webhook sink that never answers must not stop the run nor lose a
-message."""
+published twice."""
 
 from __future__ import annotations
 
 import csv
-import shutil
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
-import polars as pl
 import pytest
-import yaml
 
 from flows import tasks
 from flows.hourly_routing import hourly_routing
 from switchboard import pipeline, publish
-from switchboard.config import DEFAULT_CONFIG_PATH
 from switchboard.summary import RunSummary
 from tests.e2e.conftest import AS_OF, copy_warehouse, q
-from tests.webhook_server import Sink, webhook_sink
 
 pytestmark = pytest.mark.e2e
+
 
 Record = tuple[str, str]
 
@@ -181,66 +175,3 @@ def test_a_run_killed_at_a_stage_boundary_recovers_exactly_once(
     again = run_hourly(org, tmp_path)
     assert again.run_id == summary.run_id and "nothing new" in again.message
     assert Counter(outbox_moves(tmp_path / "outbox")) == Counter(expected_moves)
-
-
-def fast_webhook_config(tmp_path: Path) -> Path:
-    """The shipped rules with a webhook that gives up quickly."""
-    data = yaml.safe_load(Path(DEFAULT_CONFIG_PATH).read_text(encoding="utf-8"))
-    data["sinks"]["webhook"].update(timeout_seconds=0.3, max_attempts=2, backoff_seconds=0.01)
-    path = tmp_path / "routing.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-def with_one_new_account(org: Path, folder: Path) -> Path:
-    shutil.copytree(org, folder)
-    accounts = pl.read_csv(folder / "accounts.csv", infer_schema=False)
-    new = {c: None for c in accounts.columns} | {
-        "account_id": "ACC-RELIABILITY-NEW",
-        "name": "Reliability Newco",
-        "created_at": (AS_OF - timedelta(hours=1)).isoformat(),
-    }
-    pl.concat([accounts, pl.DataFrame([new], schema=accounts.schema)]).write_csv(
-        folder / "accounts.csv"
-    )
-    return folder
-
-
-def test_a_silent_webhook_leaves_messages_pending_for_the_next_run(
-    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    wh = tmp_path / "w.duckdb"
-    config = str(fast_webhook_config(tmp_path))
-    with webhook_sink(Sink(script=["hang"], hang_seconds=2.0)) as silent:
-        monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", silent.url)
-        first = run_hourly(org, tmp_path, config=config)
-    assert first.status == "published"
-    assert silent.received == [] and silent.attempts >= 1
-    hooks = q(
-        wh,
-        "select message_key, status, attempts, last_error "
-        "from routing.outbox_messages where sink = 'webhook'",
-    )
-    assert hooks.height > 0 and set(hooks["status"]) == {"pending"}
-    tried = hooks.filter(pl.col("attempts") > 0)
-    assert tried.height >= 1 and tried["last_error"].is_not_null().all()
-    earlier = set(hooks["message_key"])
-    # The files were not held hostage by the webhook.
-    assert (tmp_path / "outbox" / first.run_id / "reassignments.csv").is_file()
-
-    snapshot = with_one_new_account(org, tmp_path / "snap")
-    with webhook_sink(Sink(script=[200])) as healthy:
-        monkeypatch.setenv("SWITCHBOARD_WEBHOOK_URL", healthy.url)
-        second = run_hourly(snapshot, tmp_path, config=config)
-    assert second.status == "published" and second.run_id != first.run_id
-    keys = [str(m["key"]) for m in healthy.received]
-    assert len(keys) == len(set(keys)), "a message was delivered twice"
-    assert earlier <= set(keys), "an earlier pending message was never delivered"
-    state = q(
-        wh,
-        "select status, count(*) n from routing.outbox_messages "
-        "where sink = 'webhook' group by status",
-    )
-    assert state.rows() == [("sent", len(keys))]
-    new = q(wh, "select run_id from routing.decisions where record_id = 'ACC-RELIABILITY-NEW'")
-    assert new["run_id"].to_list() == [second.run_id]

@@ -20,7 +20,7 @@ from switchboard.mapping import (
     presets,
 )
 from switchboard.warehouse import read_table
-from tests.unit.test_ingest import make_snapshot
+from tests.snapshots import make_snapshot
 
 CONTRACTS = load_contracts()
 
@@ -265,7 +265,7 @@ def test_check_stops_in_one_line_on_a_bad_mapping(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from switchboard import cli
-    from tests.unit.test_cli_inputs import SALESFORCE, one_line_error
+    from tests.unit.cli.test_input_errors import SALESFORCE, one_line_error
 
     (tmp_path / "mapping.yml").write_text("accounts:\n  owner: Company owner\n")
     (tmp_path / "routing.yml").write_text("mapping: mapping.yml\n")
@@ -312,7 +312,7 @@ def test_a_bad_mapping_option_is_one_line(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from switchboard import cli
-    from tests.unit.test_cli_inputs import SALESFORCE, one_line_error
+    from tests.unit.cli.test_input_errors import SALESFORCE, one_line_error
 
     result = CliRunner().invoke(
         cli.app,

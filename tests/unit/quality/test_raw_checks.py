@@ -29,8 +29,9 @@ from switchboard.quality.specs import (
 )
 from switchboard.quality.stages import check_raw
 from switchboard.warehouse import read_table
+from tests.paths import BROKEN_SNAPSHOT, ROOT
 
-BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken_snapshot"
+BROKEN = BROKEN_SNAPSHOT
 CONTRACTS = load_contracts()
 
 
@@ -176,7 +177,7 @@ def test_importing_quality_does_not_import_great_expectations() -> None:
         "import sys, switchboard.quality as q; "
         "assert 'great_expectations' not in sys.modules; q.StageCheckFailed('s', [])"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 @pytest.mark.parametrize(

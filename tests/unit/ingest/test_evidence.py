@@ -18,7 +18,7 @@ from switchboard.contracts import load_contracts
 from switchboard.errors import SnapshotError
 from switchboard.guards import ExportGuard, GuardTripped
 from switchboard.ingest import ingest_snapshot
-from tests.unit.test_ingest import CLEAN, make_snapshot
+from tests.snapshots import CLEAN, make_snapshot
 
 REQUIRED = tuple(e for e, c in load_contracts().items() if c.required)
 

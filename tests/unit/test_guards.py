@@ -252,7 +252,7 @@ def versions(
     con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, datetime, datetime | None]]
 ) -> None:
     """marts.snap_rep_availability as dbt's snapshot writes it: versions stamped with the
-    as-of of the run that saw them (tests/unit/test_dbt_models.py checks the stamping)."""
+    as-of of the run that saw them (tests/unit/dbt_project/test_models.py checks the stamping)."""
     con.execute(
         "create table marts.snap_rep_availability (rep_id varchar, "
         "availability varchar, dbt_valid_from timestamp, dbt_valid_to timestamp)"

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from switchboard import cli
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # `switchboard` (or .venv/bin/switchboard) then words, up to a comment, a backtick or a pipe.
 COMMAND = re.compile(r"(?:\.venv/bin/)?\bswitchboard((?: [^`|#\n]+)?)")

@@ -22,7 +22,7 @@ from switchboard.publish.outbox import neutralise_formulas
 # Examples per property and run of the suite. Each run draws new ones (and Hypothesis's
 # database, .hypothesis/, replays any that failed before); an ingest costs about 0.2 s, so
 # the suite keeps this small. For a deep search: SWITCHBOARD_FUZZ_EXAMPLES=1000 pytest
-# tests/unit/test_fuzz_ingest.py
+# tests/unit/ingest/test_fuzz.py
 FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
     max_examples=FUZZ_EXAMPLES,

@@ -15,8 +15,8 @@ from switchboard import pipeline, publish, warehouse
 from switchboard.config import RoutingConfig
 from switchboard.ingest import ingest_arrivals, ingest_snapshot
 from switchboard.pipeline import RunContext
-from tests.unit.test_ingest import make_snapshot
-from tests.unit.test_ingest_arrivals import BOOK, SINCE, scope
+from tests.snapshots import make_snapshot
+from tests.unit.ingest.test_arrivals import BOOK, SINCE, scope
 
 AS_OF = datetime(2026, 11, 23, 9, 0)
 

@@ -20,11 +20,10 @@ from switchboard.cli import running
 from switchboard.config import ConfigError, load_config
 from switchboard.errors import InputError
 from switchboard.preflight import check_leavers
+from tests.paths import FIXTURES, ROOT
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SALESFORCE = FIXTURES / "salesforce_snapshot"  # rep ids as Salesforce User Ids, header `Id`
 BROKEN = FIXTURES / "broken_snapshot"
-ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

@@ -3,7 +3,7 @@
 One dbt build, with the ledger written before it (as earlier runs would have left it): the
 warn-level drift test must fire on the unfair territory's members and on nothing else.
 The mart's arithmetic has a dbt unit test (dbt_project/models/marts/_marts__models.yml),
-run with the others by tests/unit/test_dbt_models.py.
+run with the others by tests/unit/dbt_project/test_models.py.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     finally:
         con.close()
     # Only what the mart reads, then the mart's own data tests (dbt's unit tests, the
-    # fairness models' among them, run in tests/unit/test_dbt_models.py).
+    # fairness models' among them, run in tests/unit/dbt_project/test_models.py).
     folders = {"target_dir": path.parent / "target", "log_dir": path.parent / "logs"}
     dbt.build(
         path,

@@ -65,7 +65,7 @@ ACCOUNTS = pl.LazyFrame(
 
 def _floors(**limits: object) -> RoutingConfig:
     """CONFIG with some guard settings changed (these frames are below the default floors;
-    tests/unit/test_guard_floors.py covers the floors themselves)."""
+    tests/unit/test_guards.py covers the floors themselves)."""
     return CONFIG.model_copy(update={"guards": CONFIG.guards.model_copy(update=limits)})
 
 

@@ -21,7 +21,7 @@ from switchboard.config import DEFAULT_CONFIG_PATH, RoutingConfig, load_config
 from switchboard.config.sinks import Sinks, Webhook
 from switchboard.pipeline import RunContext
 from switchboard.summary import RunSummary
-from tests.unit.test_publish import alerts, decisions
+from tests.unit.publish.test_outbox import alerts, decisions
 from tests.webhook_server import Sink, webhook_sink
 
 AS_OF = datetime(2026, 11, 23, 9, 0)

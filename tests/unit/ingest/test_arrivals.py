@@ -11,7 +11,7 @@ import pytest
 
 from switchboard import publish
 from switchboard.ingest import ingest_arrivals, ingest_snapshot
-from tests.unit.test_ingest import make_snapshot
+from tests.snapshots import make_snapshot
 
 SINCE = datetime(2024, 3, 1, 12, 0)
 BOOK = "account_id,name,created_at\nA1,Acme,2024-01-05\nA2,Beta,2024-01-06\n"
