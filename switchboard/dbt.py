@@ -311,24 +311,53 @@ def arrivals_target_dir() -> Path:
 
 def run_arrivals(
     warehouse: Path,
+    as_of: datetime,
     config: RoutingConfig,
     *,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
 ) -> DbtResult:
-    """`dbt run` of the models tagged `arrivals` (those describing accounts and leads, and
-    the scope model) as an incremental build on the pass's change set: raw.changes then
-    lists the records the pass appended (switchboard.changes.record_arrivals), and the
-    models update those and every record whose row reads them (macros/changes.sql). Data
-    tests stay with the hourly build; the arrivals pass checks its raw rows at ingest and
-    its decisions after the engine.
+    """`dbt run` of the models tagged `arrivals` (those describing accounts and leads, the
+    scope model, and the views an arrivals pass reads) as an incremental build on the
+    pass's change set: raw.changes then lists the records the pass appended
+    (switchboard.changes.record_arrivals), and the models update those and every record
+    whose row reads them (macros/changes.sql). The views that read the as-of (tag
+    `as_of_view`) are recreated with the pass's. Data tests stay with the hourly build; the
+    arrivals pass checks its raw rows at ingest and its decisions after the engine.
 
-    The vars do not change from pass to pass (no as-of: these models do not read it), so
-    the parsed manifest is the hourly incremental build's (switchboard.dbt_manifest).
+    Only `changes` is read while dbt parses, so the parsed manifest is the hourly
+    incremental build's whatever the as-of (switchboard.dbt_manifest).
     """
-    variables = {**config.dbt_vars(), "changes": True}
+    variables = {**dbt_vars(as_of, config), "changes": True}
     extra = ["--vars", json.dumps(variables), "--select", ARRIVALS_SELECTOR]
     target = target_dir if target_dir is not None else arrivals_target_dir()
+    result = _invoke(["run"], Path(warehouse), extra, target, log_dir)
+    return DbtResult(
+        command=result.command,
+        nodes=result.nodes,
+        target_dir=result.target_dir,
+        variables=variables,
+    )
+
+
+AS_OF_VIEWS_SELECTOR = "tag:as_of_view"
+
+
+def refresh_as_of_views(
+    warehouse: Path,
+    as_of: datetime,
+    config: RoutingConfig,
+    *,
+    target_dir: Path | None = None,
+    log_dir: Path | None = None,
+) -> DbtResult:
+    """`dbt run` of the views that read the as-of (tag `as_of_view`: int_pending_owners,
+    int_lead_sla_clocks_due), recreated with ``as_of``: a run that reuses the day's marts
+    routes at another as-of than the build that made them. Views only: nothing is
+    rebuilt, and the parsed manifest is the full build's (switchboard.dbt_manifest)."""
+    variables = {**dbt_vars(as_of, config), "changes": False}
+    extra = ["--vars", json.dumps(variables), "--select", AS_OF_VIEWS_SELECTOR]
+    target = target_dir if target_dir is not None else project_dir() / "target" / "as_of_views"
     result = _invoke(["run"], Path(warehouse), extra, target, log_dir)
     return DbtResult(
         command=result.command,

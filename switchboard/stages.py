@@ -1,10 +1,10 @@
 """The stage sequence of every routing run, written once.
 
-prepare → (deliver pending) → ingest → transform → route → check → guard → record →
-publish, under the run lock; a tripped guard stops the run instead (stop), and an export
-that was already published is only delivered (deliver). What each stage takes in comes
-from the run's plan (switchboard.plans); the stages themselves are the functions of
-switchboard.pipeline.
+prepare → (deliver pending) → ingest → transform (or, reusing the day's marts, the as-of
+views) → route → check → guard → record → publish, under the run lock; a tripped guard
+stops the run instead (stop), and an export that was already published is only delivered
+(deliver). What each stage takes in comes from the run's plan (switchboard.plans); the
+stages themselves are the functions of switchboard.pipeline.
 
 Who calls a stage is the caller's business: `run()` takes a *runner* that wraps each
 stage. Prefect flows run every stage as a task (flows/tasks.py), the what-if and the
@@ -42,6 +42,7 @@ PREPARE = Stage("prepare", "prepare", "prepare")
 DELIVER_PENDING = Stage("deliver-pending", "deliver pending", "deliver_pending")
 INGEST = Stage("ingest", "ingest", "ingest")
 TRANSFORM = Stage("dbt-build", "dbt build", "transform")
+AS_OF_VIEWS = Stage("as-of-views", "dbt as-of views", "refresh_as_of_views")
 ROUTE = Stage("route", "route", "route")
 CHECK = Stage("check-output", "check", "check_output")
 GUARD = Stage("guard", "guards", "guard")
@@ -55,6 +56,7 @@ STAGES = (
     DELIVER_PENDING,
     INGEST,
     TRANSFORM,
+    AS_OF_VIEWS,
     ROUTE,
     CHECK,
     GUARD,
@@ -102,6 +104,8 @@ def run(
                 if not pipeline.marts_are_current(ctx):
                     runner(INGEST, ctx)
                     runner(TRANSFORM, ctx)
+                else:  # the views reading the as-of hold the build's
+                    runner(AS_OF_VIEWS, ctx)
                 routed: Routed = runner(ROUTE, ctx)
                 runner(CHECK, ctx, routed)
                 if ctx.dry_run:

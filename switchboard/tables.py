@@ -195,6 +195,7 @@ TABLES: tuple[Table, ...] = (
         "The records an arrivals pass routes: those it appended to raw, and earlier "
         "passes' records never decided.",
         "switchboard.engine.schema:ARRIVAL_SCOPE",
+        "routing",
     ),
     Table(
         BUILDS,
@@ -202,6 +203,7 @@ TABLES: tuple[Table, ...] = (
         "The marts' last build: from which load, under which settings, incremental or "
         "full and why.",
         "switchboard.publish:BUILDS",
+        "routing",
     ),
     Table(
         DATA_TESTS,

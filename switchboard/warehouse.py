@@ -152,10 +152,14 @@ def run_lock(warehouse: Path | str, wait_seconds: float = 0) -> Iterator[None]:
 def ensure_routing_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the routing.* tables (empty) so dbt sources and readers always find them, and
     add the columns a newer schema declares to the tables of an existing warehouse."""
+    from switchboard import tables
     from switchboard.engine.schema import ROUTING_TABLES, empty
 
+    # The engine's tables, and every other routing table a dbt model reads (routing.builds).
+    sources = {t.name: t.columns() for t in tables.dbt_source_tables("routing")}
+    declared = {**ROUTING_TABLES, **{n: c for n, c in sources.items() if c is not None}}
     con.execute("create schema if not exists routing")
-    for name, schema in ROUTING_TABLES.items():
+    for name, schema in declared.items():
         if not table_exists(con, name):
             write_table(con, name, empty(schema))
         else:

@@ -145,7 +145,7 @@ def _side(ctx: pipeline.RunContext, routed: pipeline.Routed) -> Side:
             con, "select territory_id, rep_id from marts.dim_territory_members"
         )
         territories = warehouse.query(
-            con, "select territory_id, territory_name from staging.stg_plan__territories"
+            con, "select territory_id, territory_name from marts.dim_territories"
         )
     default = float(ctx.config.workload.default_capacity)
     reps = (

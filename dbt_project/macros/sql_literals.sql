@@ -15,3 +15,14 @@
     {%- endif -%}
     cast({{ value }} as double)
 {%- endmacro %}
+
+{#- A Jinja list of strings as the items of a SQL `in (...)` list ('a', 'b'), quotes
+    doubled; any warehouse accepts it (a var holding a list reaches SQL this way). An empty
+    list renders as null, which is in no list. -#}
+{% macro string_list(values) -%}
+    {%- set quoted = [] -%}
+    {%- for value in values -%}
+        {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ quoted | join(', ') if quoted else 'null' }}
+{%- endmacro %}

@@ -103,4 +103,6 @@ class RoutingConfig(_Strict):
             "high_water": w.high_water,
             "release": w.release,
             "missing_exports": self.evidence.missing_exports,
+            "sla_first_touch_minutes": self.sla.first_touch_minutes if self.sla else None,
+            "sla_sources": self.sla.source_keys if self.sla else [],
         }

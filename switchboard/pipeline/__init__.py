@@ -17,7 +17,7 @@ name when it runs, so a test can replace a stage on this package.
 
 from switchboard.pipeline.context import RunContext, make_context
 from switchboard.pipeline.ledger import prepare
-from switchboard.pipeline.marts import ingest, marts_are_current, transform
+from switchboard.pipeline.marts import ingest, marts_are_current, refresh_as_of_views, transform
 from switchboard.pipeline.publishing import deliver_pending, done_summary, publish_run, record, stop
 from switchboard.pipeline.routing import Routed, check_output, guard, route
 
@@ -34,6 +34,7 @@ __all__ = [
     "prepare",
     "publish_run",
     "record",
+    "refresh_as_of_views",
     "route",
     "stop",
     "transform",

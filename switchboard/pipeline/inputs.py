@@ -1,16 +1,16 @@
 """What the engine reads for a run: the marts' frames (for an arrivals pass, only its
 scope and the records they need as context), owners published but not yet in the export,
-the records settled in a queue, and what earlier passes of the day gave each rep."""
+the records settled in a queue, and what earlier passes of the day gave each rep.
+
+Which records those are is the dbt project's to decide (the views named below, documented
+in dbt_project/models); this module reads them and moves frames."""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
 
 import duckdb
 import polars as pl
 
 from switchboard import queued, warehouse
-from switchboard.config import RoutingConfig
 from switchboard.pipeline.context import RunContext
 
 ENGINE_TABLES = {
@@ -44,35 +44,21 @@ def without_settled(
     return every.join(settled.lazy(), on=queued.KEYS, how="anti")
 
 
-# The first-touch clocks a run reads (intermediate.int_lead_sla_clocks): the engine decides
-# which ran out (switchboard.engine.sla); this only leaves out what cannot have.
-SLA_CLOCKS = "intermediate.int_lead_sla_clocks"
+# The first-touch clocks that may have run out at the run's as-of (routing.yml sla:); the
+# engine decides which did (switchboard.engine.sla).
+SLA_CLOCKS_DUE = "intermediate.int_lead_sla_clocks_due"
 
 
-def sla_clocks(
-    con: duckdb.DuckDBPyConnection, config: RoutingConfig, as_of: datetime
-) -> pl.DataFrame:
-    """The first-touch clocks that may have run out at ``as_of``: of a listed source,
-    started within the engine's horizon and at least ``sla.first_touch_minutes`` of wall
-    time ago (working time never exceeds it), and not touched by ``as_of``. Empty without
-    ``sla:`` or before the model was first built."""
+def sla_clocks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The first-touch clocks that may have run out at the as-of
+    (intermediate.int_lead_sla_clocks_due: of a listed source, started within the engine's
+    horizon and at least ``sla.first_touch_minutes`` ago, not touched by the as-of). Empty
+    without ``sla:`` or before the model was first built."""
     from switchboard.engine.inputs import FRAME_COLUMNS
-    from switchboard.engine.sla import HORIZON
 
-    if config.sla is None or not warehouse.table_exists(con, SLA_CLOCKS):
+    if not warehouse.table_exists(con, SLA_CLOCKS_DUE):
         return pl.DataFrame(schema=FRAME_COLUMNS["sla_clocks"])
-    due = as_of - timedelta(minutes=config.sla.first_touch_minutes)
-    sources = config.sla.source_keys
-    return warehouse.query(
-        con,
-        f"""
-        select * from {SLA_CLOCKS}
-        where clock_started_at > ? and clock_started_at <= ?
-          and (first_touch_at is null or first_touch_at > ?)
-          and (? or lower(trim(source)) in (select unnest(?::varchar[])))
-    """,
-        [as_of - HORIZON, due, as_of, not sources, sources],
-    )
+    return warehouse.read_table(con, SLA_CLOCKS_DUE).collect()
 
 
 def with_fresh_touches(
@@ -106,97 +92,37 @@ def with_fresh_touches(
     )
 
 
-# What an arrivals pass reads: the records in its scope (routing.arrival_scope, written by
-# its ingest), the accounts they need as context (a new lead's matched account, the named
-# accounts), and only those records' matches and pipeline. Leads whose first-touch clock
-# may have run out (registered as _sla_clock_leads) are read too: the pass checks them.
-_NEW_ACCOUNTS = "select record_id from routing.arrival_scope where record_type = 'account'"
-_NEW_LEADS = (
-    "select record_id from routing.arrival_scope where record_type = 'lead' "
-    "union all select lead_id from _sla_clock_leads"
-)
-_CONTEXT_ACCOUNTS = f"""
-    {_NEW_ACCOUNTS}
-    union select matched_account_id from marts.dim_leads
-        where lead_id in ({_NEW_LEADS}) and matched_account_id is not null
-    union select account_id from marts.dim_named_accounts
-"""
-_ARRIVAL_QUERIES = {
-    "accounts": f"select * from marts.dim_accounts where account_id in ({_CONTEXT_ACCOUNTS})",
-    "leads": f"select * from marts.dim_leads where lead_id in ({_NEW_LEADS})",
-    "opportunities": "select * from marts.fct_open_opportunities "
-    f"where account_id in ({_CONTEXT_ACCOUNTS})",
-    "territory_matches": f"""
-        select * from marts.fct_territory_matches
-        where (record_type = 'account' and record_id in ({_NEW_ACCOUNTS}))
-           or (record_type = 'lead' and record_id in ({_NEW_LEADS}))""",
+# What an arrivals pass reads instead of the whole marts (dbt_project/models/marts/
+# *_arrival_*.sql): the records in its scope, the leads whose first-touch clock may have
+# run out, the accounts they need as context (a lead's matched account, the named
+# accounts), and only those records' matches and pipeline (int_arrival_records).
+ARRIVAL_TABLES = {
+    **ENGINE_TABLES,
+    "accounts": "marts.dim_arrival_accounts",
+    "leads": "marts.dim_arrival_leads",
+    "opportunities": "marts.fct_arrival_open_opportunities",
+    "territory_matches": "marts.fct_arrival_territory_matches",
 }
-_ARRIVAL_SCOPE = "select distinct record_type, record_id from routing.arrival_scope"
+# The records the pass may decide (routing.arrival_scope, one row each).
+ARRIVAL_SCOPE = "intermediate.int_arrival_scope"
 
 
-def arrival_frames(
-    con: duckdb.DuckDBPyConnection, clocks: pl.DataFrame | None = None
-) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
+def arrival_frames(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
     """The engine's frames for an arrivals pass, and the records it may decide (the SLA's
     leads join the scope in the engine, when their clock ran out)."""
-    sla_leads = (
-        clocks.select("lead_id")
-        if clocks is not None and clocks.height
-        else pl.DataFrame(schema={"lead_id": pl.String()})
-    )
-    con.register("_sla_clock_leads", sla_leads)
-    try:
-        frames = {
-            name: (
-                con.sql(_ARRIVAL_QUERIES[name]).pl().lazy()
-                if name in _ARRIVAL_QUERIES
-                else warehouse.read_table(con, table)
-            )
-            for name, table in ENGINE_TABLES.items()
-        }
-    finally:
-        con.unregister("_sla_clock_leads")
-    return frames, con.sql(_ARRIVAL_SCOPE).pl().lazy()
+    frames = {name: warehouse.read_table(con, table) for name, table in ARRIVAL_TABLES.items()}
+    return frames, warehouse.read_table(con, ARRIVAL_SCOPE)
 
 
-# A decision that gives the record to a rep: not a queue, and not a manager review (which
-# keeps the old owner until the manager hands the account over).
-_GIVES_A_REP = "decisions.owner_id is not null and decisions.rule <> 'manager_review'"
+# Owners published in the last days that the CRM export may not show yet.
+PENDING_OWNERS = "intermediate.int_pending_owners"
 
 
-# How long a published decision the CRM export does not show yet still stands for the
-# record's owner; after that the export is believed again.
-PENDING_DAYS = 7
-
-
-def pending_owners(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFrame:
-    """Each record's latest published decision of the PENDING_DAYS before `as_of` that gave
-    it a rep (not a queue, not a manager review): record_type, record_id, the owner it
-    replaced and the owner it gave. Runs at `as_of` itself do not count: a what-if replays
-    the latest run's book at that run's as-of, seeing what that run saw."""
-    return warehouse.query(
-        con,
-        f"""
-        select record_type, record_id, previous_owner_id, owner_id
-        from (
-            select
-                decisions.record_type,
-                decisions.record_id,
-                decisions.previous_owner_id,
-                decisions.owner_id,
-                {_GIVES_A_REP} as gives_a_rep
-            from routing.decisions as decisions
-            inner join routing.runs as runs on decisions.run_id = runs.run_id
-            where runs.status = 'published'
-              and runs.as_of > ? - to_days(?) and runs.as_of < ?
-            qualify row_number() over (
-                partition by decisions.record_type, decisions.record_id
-                order by runs.as_of desc, runs.started_at desc) = 1
-        )
-        where gives_a_rep
-    """,
-        [as_of, PENDING_DAYS, as_of],
-    )
+def pending_owners(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each record's latest published decision of the days before the as-of that gave it
+    a rep (intermediate.int_pending_owners): record_type, record_id, the owner it replaced
+    and the owner it gave."""
+    return warehouse.read_table(con, PENDING_OWNERS).collect()
 
 
 def with_pending_owners(
@@ -229,17 +155,12 @@ def with_pending_owners(
     )
 
 
+# Records given to reps since the marts were built.
+RECENT_ASSIGNMENTS = "intermediate.int_recent_assignments"
+
+
 def recent_assignments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Records given to reps by runs that started after the marts were built (earlier
-    arrivals passes of the day): the workload index has not counted them yet."""
-    return warehouse.query(
-        con,
-        f"""
-        select decisions.record_type, decisions.owner_id as rep_id
-        from routing.decisions as decisions
-        inner join routing.runs as runs on decisions.run_id = runs.run_id
-        where runs.status in ('decided', 'published')
-          and runs.started_at > (select max(built_at) from routing.builds)
-          and {_GIVES_A_REP}
-    """,
-    )
+    arrivals passes of the day, intermediate.int_recent_assignments): the workload index
+    has not counted them yet. Columns record_type, rep_id."""
+    return warehouse.read_table(con, RECENT_ASSIGNMENTS).collect()

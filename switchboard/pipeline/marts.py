@@ -147,7 +147,7 @@ def transform(ctx: RunContext) -> None:
         # already lists, so no later build may start from them.
         with connection(ctx) as con:
             built = _unmark_built_load(con)
-        dbt.run_arrivals(ctx.warehouse, ctx.config)
+        dbt.run_arrivals(ctx.warehouse, ctx.as_of, ctx.config)
         with connection(ctx) as con:
             con.execute("update routing.builds set raw_run_id = ?", [built])
         return
@@ -196,3 +196,12 @@ def transform(ctx: RunContext) -> None:
             settings_key=settings,
             build=f"{'incremental' if incremental else 'full'}: {why}",
         )
+
+
+def refresh_as_of_views(ctx: RunContext) -> None:
+    """A run that reuses the day's marts (marts_are_current) routes at another as-of than
+    the build that made them: the views that read the as-of (the pending owners, the
+    first-touch clocks that may have run out) are recreated with this run's."""
+    from switchboard import dbt
+
+    dbt.refresh_as_of_views(ctx.warehouse, ctx.as_of, ctx.config)

@@ -43,15 +43,11 @@ def route(ctx: RunContext) -> Routed:
 
     scoped = ctx.plan.arrivals_only and ctx.arrivals_since is not None
     with connection(ctx) as con:
-        clocks = (
-            sla_clocks(con, ctx.config, ctx.as_of)
-            if ctx.plan.selection.checks_sla(ctx.config)
-            else None
-        )
+        clocks = sla_clocks(con) if ctx.plan.selection.checks_sla(ctx.config) else None
         if clocks is not None and scoped and ctx.incremental and clocks.height:
             clocks = with_fresh_touches(clocks, ctx, con)
         if scoped:
-            frames, scope = arrival_frames(con, clocks)
+            frames, scope = arrival_frames(con)
         else:
             frames = {
                 name: warehouse.read_table(con, table) for name, table in ENGINE_TABLES.items()
@@ -72,7 +68,7 @@ def route(ctx: RunContext) -> Routed:
             con, "select * from marts.fct_ownership_gaps where ?", [not scoped]
         ).lazy()
         recent = recent_assignments(con) if scoped and ctx.incremental else None
-        pending = pending_owners(con, ctx.as_of)
+        pending = pending_owners(con)
         plan = queued.plan_fingerprint(con, ctx.config.rules_version)
         # An arrivals pass decides records new to raw: none has an earlier decision.
         settled = None if scoped else queued.settled(con, ctx.as_of, plan)

@@ -23,6 +23,20 @@ def test_var_defaults_match_the_shipped_routing_config() -> None:
     assert defaults["as_of"] is None
 
 
+def test_the_sla_horizon_is_the_engines() -> None:
+    """int_lead_sla_clocks_due leaves out the clocks the engine would not check."""
+    from switchboard.engine.sla import HORIZON
+
+    assert project()["vars"]["sla_horizon_days"] * 86400 == HORIZON.total_seconds()
+
+
+def test_without_sla_no_clock_is_due() -> None:
+    """routing.yml without sla: reaches int_lead_sla_clocks_due as a null minutes var."""
+    variables = RoutingConfig(sla=None).dbt_vars()
+    assert variables["sla_first_touch_minutes"] is None
+    assert variables["sla_sources"] == []
+
+
 def test_project_flags_and_schemas() -> None:
     spec = project()
     assert spec["profile"] == "switchboard"
