@@ -693,6 +693,26 @@ def test_bad_rows_can_be_switched_off(tmp_path: Path) -> None:
     assert summary.bad_rows == {}
 
 
+def test_activities_per_account_fills_every_owned_account_and_leaves_the_rest_alone(
+    tmp_path: Path,
+) -> None:
+    default = generate_org(tmp_path / "default", accounts=2000)
+    dense = generate_org(tmp_path / "dense", accounts=2000, activities_per_account=10)
+    for entity in ENTITIES:
+        if entity != "activities":
+            assert default.files[entity].read_bytes() == dense.files[entity].read_bytes(), entity
+    assert default.counts["activities"] < 2000  # ~20% of the owned accounts, 2.5 each
+    assert 19_000 < dense.counts["activities"] < 21_000  # 10 per account of the book
+    activities = read(dense, "activities")
+    accounts = read(dense, "accounts")
+    owned = accounts.filter(pl.col("owner_id").is_not_null())["account_id"].drop_nulls()
+    touched = activities["account_id"].unique()
+    assert touched.is_in(owned.implode()).all()
+    assert touched.len() > 0.99 * owned.n_unique()
+    with pytest.raises(ValueError, match="activities_per_account"):
+        generate_org(tmp_path / "bad", accounts=300, activities_per_account=-1)
+
+
 def test_as_of_moves_every_timestamp(tmp_path: Path) -> None:
     later = datetime(2027, 3, 1, 12, 0, 0)
     summary = generate_org(tmp_path, accounts=300, as_of=later, bad_rows=False)
