@@ -416,7 +416,7 @@ def measure(
     starts = [e["stage"] for e in final if e["event"] == "start"]
     ends = {e["stage"] for e in result.stages}
     if code != 0:
-        result.died_stage = next((s for s in reversed(starts) if s not in ends), "")
+        result.died_stage = next((s for s in reversed(starts) if s not in ends), "start-up")
         if result.outcome == "ok":
             result.outcome = f"died: signal {-code}" if code < 0 else f"died: exit {code}"
             if code == -signal.SIGKILL:
