@@ -313,6 +313,14 @@ class ScaleResult:
         return sum(s["seconds"] for s in self.stages if s["stage"] in PIPELINE)
 
     @property
+    def pipeline_cpu(self) -> float:
+        return sum(s["cpu_seconds"] for s in self.stages if s["stage"] in PIPELINE)
+
+    @property
+    def floor_cpu(self) -> float | None:
+        return next((s["cpu_seconds"] for s in self.stages if s["stage"] == "floor"), None)
+
+    @property
     def pipeline_peak(self) -> int:
         return max((s["peak_rss"] for s in self.stages if s["stage"] in PIPELINE), default=0)
 
@@ -486,8 +494,9 @@ def size_table(result: ScaleResult) -> str:
 def summary_table(results: dict[int, ScaleResult]) -> str:
     lines = [
         "| accounts | outcome | generate s | first hourly run s | floor s | x floor "
-        "| peak RSS GiB (tree) | slowest stage | snapshot GiB | warehouse GiB | load 1 min |",
-        "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|",
+        "| CPU s: run / floor (x) | peak RSS GiB (tree) | slowest stage | snapshot GiB "
+        "| warehouse GiB | load 1 min |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
     for size, r in results.items():
         gen = r.seconds("generate")
@@ -501,7 +510,12 @@ def summary_table(results: dict[int, ScaleResult]) -> str:
             f"| {f'{r.pipeline_seconds:.1f}' if ok else '-'} "
             f"| {f'{r.floor:.1f}' if ok and r.floor else '-'} "
             f"| {f'{r.pipeline_seconds / r.floor:.1f}' if ok and r.floor else '-'} "
-            f"| {_gib(r.peak_tree_rss)} "
+            + (
+                f"| {r.pipeline_cpu:.1f} / {r.floor_cpu:.1f} ({r.pipeline_cpu / r.floor_cpu:.1f}) "
+                if ok and r.floor_cpu
+                else "| - "
+            )
+            + f"| {_gib(r.peak_tree_rss)} "
             f"| {where} "
             f"| {_gib(r.snapshot_bytes)} | {_gib(r.warehouse_bytes)} "
             f"| {r.load_before:.1f} -> {r.load_after:.1f} |"
@@ -651,6 +665,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--keep-data", action="store_true", help="keep the generated org of a size that finished"
     )
     parser.add_argument("--keep-work", action="store_true", help="keep the warehouse")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite the section from --out, run nothing"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--events", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -671,7 +688,7 @@ def main(argv: list[str] | None = None) -> dict[int, ScaleResult]:
         return {}
     command = shlex.join([".venv/bin/python", "bench/scale.py", *(argv or sys.argv[1:])])
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    for size in args.size_list:
+    for size in [] if args.render_only else args.size_list:
         _say(f"{size:,}: starting (load {os.getloadavg()[0]:.1f})")
         result = measure(size, args, command=command, say=_say)
         path = store(result, Path(args.out))
