@@ -9,11 +9,12 @@ and CPU seconds, the peak RSS (a 0.1 s sampler of /proc/self/status VmRSS, plus 
 when the high-water mark rose during the stage), the spill (the peak size of DuckDB's
 temporary directory, sampled, and the bytes the stage wrote to disk from /proc/self/io).
 
-The parent samples the child's process tree and kills it past ``--kill-gib`` (reported as
-"died: memory"), stops it when generation alone passes ``--generate-minutes``, and
-reports a child that dies otherwise (the OOM killer, an error) with the stage it died in
-and its last RSS. DuckDB's memory_limit and temp_directory are set for every connection
-the child opens (``--duckdb-memory-gib``).
+The parent samples the child's process tree and kills it past ``--kill-gib``, or when the
+machine has less than ``--min-available-gib`` left (both reported as "died: memory"; the
+child also offers itself first to the kernel's OOM killer), stops it when generation
+alone passes ``--generate-minutes``, and reports a child that dies otherwise (the OOM
+killer, an error) with the stage it died in and its last RSS. DuckDB's memory_limit and
+temp_directory are set for every connection the child opens (``--duckdb-memory-gib``).
 
     .venv/bin/python bench/scale.py [--sizes 100000,300000] [--activities 10]
         [--kill-gib 20] [--duckdb-memory-gib 16] [--generate-minutes 25] [--keep-data]
@@ -99,6 +100,14 @@ def _dir_bytes(folder: Path) -> int:
             except OSError:
                 continue
     return total
+
+
+def _available_bytes() -> int:
+    """MemAvailable of the machine (/proc/meminfo)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _cpu_seconds() -> float:
@@ -228,6 +237,8 @@ def ensure_scale_org(
 def child(args: argparse.Namespace) -> None:
     """One size, in this process: generate, the hourly stages, the floor; events to
     ``args.events``, the summary as the last event."""
+    # On a shared machine the kernel's OOM killer should pick this process, not others.
+    Path("/proc/self/oom_score_adj").write_text("1000")
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
     spill = work / "duckdb_tmp"
@@ -398,6 +409,11 @@ def measure(
             if rss > args.kill_gib * GIB:
                 os.kill(proc.pid, signal.SIGKILL)
                 result.outcome = f"died: memory (over {args.kill_gib:g} GiB)"
+            elif _available_bytes() < args.min_available_gib * GIB:
+                os.kill(proc.pid, signal.SIGKILL)
+                result.outcome = (
+                    f"died: memory (the machine under {args.min_available_gib:g} GiB available)"
+                )
             elif stage == "generate" and now - stage_started > args.generate_minutes * 60:
                 os.kill(proc.pid, signal.SIGKILL)
                 result.outcome = f"stopped: generation over {args.generate_minutes:g} min"
@@ -656,6 +672,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=REPS)
     parser.add_argument("--territories", type=int, default=TERRITORIES)
     parser.add_argument("--kill-gib", type=float, default=20.0, help="child tree RSS limit")
+    parser.add_argument(
+        "--min-available-gib",
+        type=float,
+        default=1.0,
+        help="kill the child when the machine has less memory available (shared machines)",
+    )
     parser.add_argument("--duckdb-memory-gib", type=float, default=16.0)
     parser.add_argument("--generate-minutes", type=float, default=25.0)
     parser.add_argument("--data", type=Path, default=DATA)
