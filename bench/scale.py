@@ -620,6 +620,31 @@ def growth(
     return "\n".join(lines) + "\n"
 
 
+def breaks_first(results: dict[int, ScaleResult]) -> str:
+    """The smallest size that did not finish: how, in which stage, at what RSS, against
+    the peak of that stage at the largest size that finished."""
+    dead = [r for r in results.values() if r.outcome != "ok"]
+    done = [r for r in results.values() if r.outcome == "ok"]
+    if not dead:
+        return "Every size finished.\n"
+    first = min(dead, key=lambda r: r.accounts)
+    line = (
+        f"**Breaks first: `{first.died_stage}`**, at {first.accounts:,} accounts "
+        f"({first.outcome}, {_gib(first.last_rss)} GiB at the last sample)"
+    )
+    if done:
+        big = max(done, key=lambda r: r.accounts)
+        peak = next((s["peak_rss"] for s in big.stages if s["stage"] == first.died_stage), None)
+        if peak is not None:
+            line += (
+                f"; at {big.accounts:,} accounts that stage peaked at {_gib(peak)} GiB, "
+                f"the most of any stage"
+                if peak == big.pipeline_peak
+                else f"; at {big.accounts:,} accounts that stage peaked at {_gib(peak)} GiB"
+            )
+    return line + ".\n"
+
+
 def render(results: dict[int, ScaleResult], commands: list[str]) -> str:
     sizes = ", ".join(f"{s:,}" for s in results)
     any_result = next(iter(results.values()))
@@ -642,6 +667,7 @@ def render(results: dict[int, ScaleResult], commands: list[str]) -> str:
         "```\n" + "\n".join(commands) + "\n```\n",
         summary_table(results),
     ]
+    parts.append(breaks_first(results))
     parts += [size_table(r) for r in results.values()]
     parts += ["### Growth\n", growth(results)]
     return "\n".join(parts)
