@@ -518,8 +518,9 @@ def summary_table(results: dict[int, ScaleResult]) -> str:
         gen = r.seconds("generate")
         pipeline = [s for s in r.stages if s["stage"] in PIPELINE]
         slowest = max(pipeline, key=lambda s: s["seconds"], default=None)
-        where = f"`{slowest['stage']}` {slowest['seconds']:.1f} s" if slowest else "-"
         ok = r.outcome == "ok" and r.floor
+        where = f"`{slowest['stage']}` {slowest['seconds']:.1f} s" if slowest and ok else "-"
+        files = f"{_gib(r.snapshot_bytes)} | {_gib(r.warehouse_bytes)}" if ok else "- | -"
         outcome = r.outcome + (f" in `{r.died_stage}`" if r.died_stage else "")
         lines.append(
             f"| {size:,} | {outcome} | {f'{gen:.1f}' if gen is not None else 'reused'} "
@@ -533,7 +534,7 @@ def summary_table(results: dict[int, ScaleResult]) -> str:
             )
             + f"| {_gib(r.peak_tree_rss)} "
             f"| {where} "
-            f"| {_gib(r.snapshot_bytes)} | {_gib(r.warehouse_bytes)} "
+            f"| {files} "
             f"| {r.load_before:.1f} -> {r.load_after:.1f} |"
         )
     return "\n".join(lines) + "\n"
