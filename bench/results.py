@@ -256,7 +256,27 @@ def growth_line(results: dict[int, SizeResult]) -> str:
     return "\n".join(f"- {p}" for p in parts) + "\n" if parts else "- one size only\n"
 
 
-def render(results: dict[int, SizeResult], notes: str = "") -> str:
+SCALE_HEADING = "## Where one machine ends"
+
+
+def section(text: str, heading: str) -> tuple[int, int]:
+    """Where the section under ``heading`` sits in ``text`` (up to the next `## `
+    heading); (-1, -1) when there is none."""
+    start = text.find(heading + "\n")
+    if start < 0:
+        return -1, -1
+    end = text.find("\n## ", start + len(heading))
+    return start, (end + 1 if end >= 0 else len(text))
+
+
+def kept_scale_section(path: Path) -> str:
+    """The section bench/scale.py wrote into ``path``, so a re-render keeps it."""
+    text = path.read_text() if path.exists() else ""
+    start, end = section(text, SCALE_HEADING)
+    return text[start:end] if start >= 0 else ""
+
+
+def render(results: dict[int, SizeResult], notes: str = "", kept: str = "") -> str:
     sections = [
         "# Switchboard scale benchmark\n",
         "Written by `bench/run.py` (the sections after the cProfile output come from "
@@ -284,6 +304,8 @@ def render(results: dict[int, SizeResult], notes: str = "") -> str:
             )
     if notes:
         sections.append(notes.strip() + "\n")
+    if kept:
+        sections.append(kept.strip() + "\n")
     return "\n".join(sections)
 
 

@@ -48,7 +48,18 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the root
     sys.path.insert(0, str(ROOT))
 
 import switchboard  # noqa: E402
-from bench.results import ARRIVALS, GIB, OUT, REPS, TERRITORIES, SizeResult, _store, _stored, render  # noqa: E402
+from bench.results import (  # noqa: E402
+    ARRIVALS,
+    GIB,
+    OUT,
+    REPS,
+    TERRITORIES,
+    SizeResult,
+    _store,
+    _stored,
+    kept_scale_section,
+    render,
+)
 from switchboard import pipeline, stages, warehouse  # noqa: E402
 from switchboard.config import RoutingConfig, load_config  # noqa: E402
 from switchboard.pipeline import Routed, RunContext  # noqa: E402
@@ -502,7 +513,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.render_only:
-        args.out.write_text(render(_stored(OUT), _notes()))
+        args.out.write_text(render(_stored(OUT), _notes(), kept_scale_section(args.out)))
         _say(f"wrote {args.out}")
         return
     sizes = [10_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",")]
@@ -520,7 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         results[size] = result
         _store(result, OUT)
-        args.out.write_text(render(results, _notes()))
+        args.out.write_text(render(results, _notes(), kept_scale_section(args.out)))
         _say(f"{size:,}: done; wrote {args.out}")
 
 

@@ -142,6 +142,7 @@ def generate_org(
     bad_rows: bool = True,
     progress: Callable[[str], None] | None = None,
     inbound_stories: bool = False,
+    activities_per_account: float | None = None,
 ) -> OrgSummary:
     """Write a synthetic org snapshot into `out`, one file per contract entity.
 
@@ -160,6 +161,11 @@ def generate_org(
     Files of the other format for the same entities are removed, so the folder is one
     unambiguous snapshot. `progress` is called once per entity written. `inbound_stories`
     adds the demo's working-hours, skills and round-robin stories (_with_inbound_stories).
+
+    Activities sit on ~20% of the owned accounts, about half an activity per account of
+    the book; `activities_per_account` spreads that many per account instead (on average,
+    over every owned account), for a book with a full activity history. The default draws
+    are unchanged whatever it says, as the activities are drawn last.
     """
     if file_format not in ("csv", "parquet"):
         raise ValueError(f"file_format must be csv or parquet, got {file_format!r}")
@@ -172,6 +178,10 @@ def generate_org(
         raise ValueError(f"leads must be at least 2 (the story lead and one more), got {leads}")
     if reps < MIN_REPS:
         raise ValueError(f"reps must be at least {MIN_REPS}, got {reps}")
+    if activities_per_account is not None and not activities_per_account >= 0:
+        raise ValueError(
+            f"activities_per_account must be a number of at least 0, got {activities_per_account}"
+        )
     if as_of is None:
         as_of = DEFAULT_AS_OF
     elif as_of.tzinfo is not None:
@@ -179,7 +189,13 @@ def generate_org(
     as_of = as_of.replace(microsecond=0)
 
     builder = _Builder(
-        accounts=accounts, leads=leads, reps=reps, territories=territories, seed=seed, as_of=as_of
+        accounts=accounts,
+        leads=leads,
+        reps=reps,
+        territories=territories,
+        seed=seed,
+        as_of=as_of,
+        activities_per_account=activities_per_account,
     )
     frames = builder.build()
     if inbound_stories:

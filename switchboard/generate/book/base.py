@@ -101,9 +101,18 @@ class _Base:
     rep_email: np.ndarray
 
     def __init__(
-        self, *, accounts: int, leads: int, reps: int, territories: int, seed: int, as_of: datetime
+        self,
+        *,
+        accounts: int,
+        leads: int,
+        reps: int,
+        territories: int,
+        seed: int,
+        as_of: datetime,
+        activities_per_account: float | None = None,
     ) -> None:
         self.rng = np.random.default_rng(seed)
+        self.activities_per_account = activities_per_account
         self.as_of = as_of
         self.now = np.datetime64(as_of.replace(microsecond=0), "s")
         self.n_accounts, self.n_leads = accounts, leads

@@ -96,12 +96,20 @@ class _Opportunities(_Base):
         return pl.concat([_conform(story, "opportunities"), _conform(generic, "opportunities")])
 
     def activities_frame(self) -> pl.DataFrame:
+        """Calls, e-mails and meetings of the last 30 days: on ~20% of the owned accounts,
+        1 + Poisson(1.5) each; with ``activities_per_account``, on every owned account, that
+        many per account of the whole book on average."""
         rng, st = self.rng, self.staff
         is_owned = self.owner[: self.n_old] >= 0
         is_owned[self.bad_rows] = False
         owned = np.flatnonzero(is_owned)
-        sample = np.sort(rng.choice(owned, round(0.2 * len(owned)), replace=False))
-        counts = 1 + rng.poisson(1.5, len(sample))
+        if self.activities_per_account is None:
+            sample = np.sort(rng.choice(owned, round(0.2 * len(owned)), replace=False))
+            counts = 1 + rng.poisson(1.5, len(sample))
+        else:  # every owned account, as many in all as the rate times the accounts
+            sample = owned
+            rate = self.activities_per_account * self.n_accounts / max(len(owned), 1)
+            counts = rng.poisson(rate, len(sample))
         acc = np.repeat(sample, counts)
         n = len(acc)
         rep = np.where(rng.random(n) < 0.9, self.owner[acc], self.owners_for(self.territory[acc]))

@@ -1,12 +1,14 @@
-"""The generator's bad rows: once each, never on a story record, and switched off on request."""
+"""The generator's bad rows (once each, never on a story record, switched off on request)
+and the activity density knob, which leaves every other file as it was."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
+import pytest
 
-from switchboard.generate import generate_org
+from switchboard.generate import ENTITIES, generate_org
 
 from .conftest import read, ts
 
@@ -44,3 +46,23 @@ def test_bad_rows_can_be_switched_off(tmp_path: Path) -> None:
     assert hr.height == summary.counts["reps"]
     assert set(hr["status"]) <= {"active", "leave", "terminated"}
     assert summary.bad_rows == {}
+
+
+def test_activities_per_account_fills_every_owned_account_and_leaves_the_rest_alone(
+    tmp_path: Path,
+) -> None:
+    default = generate_org(tmp_path / "default", accounts=2000)
+    dense = generate_org(tmp_path / "dense", accounts=2000, activities_per_account=10)
+    for entity in ENTITIES:
+        if entity != "activities":
+            assert default.files[entity].read_bytes() == dense.files[entity].read_bytes(), entity
+    assert default.counts["activities"] < 2000  # ~20% of the owned accounts, 2.5 each
+    assert 19_000 < dense.counts["activities"] < 21_000  # 10 per account of the book
+    activities = read(dense, "activities")
+    accounts = read(dense, "accounts")
+    owned = accounts.filter(pl.col("owner_id").is_not_null())["account_id"].drop_nulls()
+    touched = activities["account_id"].unique()
+    assert touched.is_in(owned.implode()).all()
+    assert touched.len() > 0.99 * owned.n_unique()
+    with pytest.raises(ValueError, match="activities_per_account"):
+        generate_org(tmp_path / "bad", accounts=300, activities_per_account=-1)
