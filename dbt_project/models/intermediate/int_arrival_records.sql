@@ -5,7 +5,7 @@
 -- and fct_arrival_* views read the marts' rows of these records only.
 --
 -- A view over views: the scope is written by the pass's ingest, after the last build.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 

@@ -4,7 +4,7 @@
 -- out (int_arrival_records reads them too).
 --
 -- A view: the pass's ingest writes the scope just before the pass reads it.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 select distinct
     record_type,

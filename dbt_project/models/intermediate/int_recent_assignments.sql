@@ -5,7 +5,7 @@
 --
 -- A view: the decisions and the build time are recorded after the build, and an arrivals
 -- pass reads this without a full build.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 

@@ -1,6 +1,6 @@
 -- dim_accounts for an arrivals pass: the accounts it reads (int_arrival_records), those in
 -- its scope and those its records need as context. A view: the records are the pass's.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 

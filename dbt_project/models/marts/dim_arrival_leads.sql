@@ -1,7 +1,7 @@
 -- dim_leads for an arrivals pass: the leads it reads (int_arrival_records), those in its
 -- scope and those whose first-touch clock may have run out. A view: the records are the
 -- pass's.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 

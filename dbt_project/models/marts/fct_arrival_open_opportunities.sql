@@ -1,6 +1,6 @@
 -- fct_open_opportunities for an arrivals pass: the open pipeline of the accounts it reads
 -- (int_arrival_records). A view: the records are the pass's.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 

@@ -1,7 +1,7 @@
 -- fct_territory_matches for an arrivals pass: the matches of the accounts in its scope
 -- (int_arrival_scope; context accounts are not routed, their matches not needed) and of
 -- every lead it reads (int_arrival_records). A view: the records are the pass's.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 

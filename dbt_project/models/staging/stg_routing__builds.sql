@@ -1,7 +1,7 @@
 -- The marts' last build (routing.builds, one row): when it finished, from which load and
 -- under which settings. A view: switchboard.pipeline.marts records the build after dbt
 -- returns, so a table here would always show the build before.
-{{ config(materialized='view', tags=['arrivals']) }}
+{{ config(materialized='view') }}
 
 with
 
