@@ -319,6 +319,9 @@ def build(
         extra += ["--selector", selector]
     if full_refresh:
         extra.append("--full-refresh")
+    if target == SPARK_TARGET and target_dir is None:
+        # Its own artefacts: the DuckDB build's run_results.json stays that build's.
+        target_dir = spark_target_dir()
     result = _invoke(["build"], Path(warehouse), extra, target_dir, log_dir, target)
     return DbtResult(
         command=result.command,
@@ -326,6 +329,11 @@ def build(
         target_dir=result.target_dir,
         variables=variables,
     )
+
+
+def spark_target_dir() -> Path:
+    """Where a spark-target build writes dbt's artefacts."""
+    return project_dir() / "target" / SPARK_TARGET
 
 
 # dbt unit tests check the SQL against fixed rows: they belong to the test suite (which

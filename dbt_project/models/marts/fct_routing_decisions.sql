@@ -70,7 +70,9 @@ select
     case
         when records.created_at is not null
             then greatest(
-                    {{ timestamp_diff('microsecond', 'records.created_at', 'decisions.decided_at') }}
+                    {{ timestamp_diff(
+                        'microsecond', 'records.created_at', 'decisions.decided_at'
+                    ) }}
                     / 60e6,
                     0
                 )

@@ -16,8 +16,9 @@ select
     account_id,
     owner_id,
     owner_observed_at,
-    {{ dbt.hash(dbt.concat(['account_id', "'|'", 'cast(owner_observed_at as ' ~ dbt.type_string() ~ ')'])) }}
-        as dbt_scd_id,
+    {{ dbt.hash(dbt.concat([
+        'account_id', "'|'", 'cast(owner_observed_at as ' ~ dbt.type_string() ~ ')'
+    ])) }} as dbt_scd_id,
     owner_observed_at as dbt_updated_at,
     owner_observed_at as dbt_valid_from,
     cast(null as timestamp) as dbt_valid_to

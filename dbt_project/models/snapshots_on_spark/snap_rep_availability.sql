@@ -18,8 +18,9 @@ select
     availability,
     is_valid_owner,
     availability_observed_at,
-    {{ dbt.hash(dbt.concat(['rep_id', "'|'", 'cast(availability_observed_at as ' ~ dbt.type_string() ~ ')'])) }}
-        as dbt_scd_id,
+    {{ dbt.hash(dbt.concat([
+        'rep_id', "'|'", 'cast(availability_observed_at as ' ~ dbt.type_string() ~ ')'
+    ])) }} as dbt_scd_id,
     availability_observed_at as dbt_updated_at,
     availability_observed_at as dbt_valid_from,
     cast(null as timestamp) as dbt_valid_to
