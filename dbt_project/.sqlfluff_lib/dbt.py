@@ -30,5 +30,5 @@ def type_string() -> str:
     return "varchar"
 
 
-def hash(field: str) -> str:  # noqa: A001  (dbt's macro name)
+def hash(field: str) -> str:  # dbt's macro name
     return f"md5(cast({field} as varchar))"

@@ -2,5 +2,5 @@
 default output of profiles.yml, DuckDB."""
 
 name = "local"
-type = "duckdb"  # noqa: A001  (dbt's attribute name)
+type = "duckdb"  # dbt's attribute name
 schema = "main"

@@ -105,10 +105,7 @@ def _copy_query(con: duckdb.DuckDBPyConnection, table: SourceTable) -> tuple[str
 
 
 def load_from_duckdb(
-    warehouse: Path | str,
-    home: Path | str | None = None,
-    *,
-    session: SparkSession | None = None,
+    warehouse: Path | str, home: Path | str | None = None, *, session: SparkSession | None = None
 ) -> list[LoadedTable]:
     """Replace every dbt source table under Spark's `home` with the warehouse's copy.
 

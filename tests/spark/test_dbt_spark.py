@@ -35,9 +35,7 @@ SAMPLE_ROWS = 5  # rows of each side shown when a model differs
 MODELS_DIR = dbt.PROJECT_DIR / "models"
 LAYERS = ("intermediate", "marts")
 COMPARED = tuple(
-    (layer, path.stem)
-    for layer in LAYERS
-    for path in sorted((MODELS_DIR / layer).glob("*.sql"))
+    (layer, path.stem) for layer in LAYERS for path in sorted((MODELS_DIR / layer).glob("*.sql"))
 )
 
 
@@ -156,17 +154,14 @@ def test_data_tests_end_the_same_on_both_targets(builds: Builds) -> None:
     """Every data test of the build ran on Spark, none failed, and each passed or warned
     (with the same count of failing rows) exactly as on DuckDB. The snapshots' tests are the
     exception: snapshots do not run on Spark (docs/decisions/0025)."""
+
     def outcomes(result: DbtResult) -> dict[str, tuple[str, int | None]]:
-        return {
-            n.name: (n.status, n.failures) for n in result.nodes if n.resource_type == "test"
-        }
+        return {n.name: (n.status, n.failures) for n in result.nodes if n.resource_type == "test"}
 
     on_duckdb = outcomes(builds.duckdb)
     on_spark = outcomes(builds.spark)
     snapshot_tests = {
-        n.name
-        for n in builds.duckdb.nodes
-        if n.resource_type == "test" and "snap_" in n.unique_id
+        n.name for n in builds.duckdb.nodes if n.resource_type == "test" and "snap_" in n.unique_id
     }
     assert snapshot_tests, "the DuckDB build ran no snapshot tests"
     assert set(on_spark) == set(on_duckdb) - snapshot_tests
