@@ -7,7 +7,9 @@ built them before it recorded its decisions), its dbt sources are copied into Sp
 (switchboard.spark.load) and the project is built there with the same selection. Every
 model of models/intermediate and models/marts must then hold the same rows on both,
 compared order-insensitively after normalising types (floats to 9 significant digits,
-timestamps as UTC), and every data test must end the same way on both.
+timestamps as UTC), and every data test must end the same way on both. Lists compare
+element by element: every list column's order is the model's (sorted in SQL, a hierarchy
+walk's order, or the source's).
 """
 
 from __future__ import annotations
