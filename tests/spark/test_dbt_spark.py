@@ -154,18 +154,14 @@ def test_the_build_covers_every_compared_model(builds: Builds) -> None:
 
 def test_data_tests_end_the_same_on_both_targets(builds: Builds) -> None:
     """Every data test of the build ran on Spark, none failed, and each passed or warned
-    (with the same count of failing rows) exactly as on DuckDB. The snapshots' tests are the
-    exception: snapshots do not run on Spark (docs/decisions/0025)."""
+    (with the same count of failing rows) exactly as on DuckDB. The snapshots' tests run
+    too, on the models that stand in for the snapshots there (docs/decisions/0025)."""
 
     def outcomes(result: DbtResult) -> dict[str, tuple[str, int | None]]:
         return {n.name: (n.status, n.failures) for n in result.nodes if n.resource_type == "test"}
 
     on_duckdb = outcomes(builds.duckdb)
     on_spark = outcomes(builds.spark)
-    snapshot_tests = {
-        n.name for n in builds.duckdb.nodes if n.resource_type == "test" and "snap_" in n.unique_id
-    }
-    assert snapshot_tests, "the DuckDB build ran no snapshot tests"
-    assert set(on_spark) == set(on_duckdb) - snapshot_tests
-    assert {name: on_duckdb[name] for name in on_spark} == on_spark
+    assert any("snap_" in name for name in on_spark)
+    assert on_spark == on_duckdb
     assert not any(n.failed for n in builds.spark.nodes)
