@@ -6,6 +6,10 @@ raises `DbtBuildFailed` naming every failing node. It can be called repeatedly i
 process and leaves the DuckDB file closed when it returns; callers close their own
 connection first (DuckDB allows one writer per file).
 
+`build(..., target="spark")` builds the same project on Apache Spark instead (dbt-spark's
+session method on switchboard.spark.session.local_session; docs/OPERATIONS.md "Past one
+machine: the Spark target").
+
 `python -m switchboard.dbt sources [--check]` regenerates (or checks) the raw-source
 definitions, which switchboard.dbt_sources renders from the contracts.
 """
@@ -39,6 +43,11 @@ WAREHOUSE_ENV = "SWITCHBOARD_WAREHOUSE"
 
 # The source system each contract entity comes from; names the stg_<source>__<entity> models.
 _FAILED_STATUSES = ("error", "fail", "runtime error")
+# The outputs of dbt_project/profiles.yml: the DuckDB warehouse file (the default) and
+# Apache Spark in this process.
+LOCAL_TARGET = "local"
+SPARK_TARGET = "spark"
+TARGETS = (LOCAL_TARGET, SPARK_TARGET)
 _INVOKE_LOCK = threading.Lock()
 
 
@@ -183,7 +192,19 @@ def _invoke(
     extra_args: Sequence[str],
     target_dir: Path | None,
     log_dir: Path | None,
+    dbt_target: str = LOCAL_TARGET,
 ) -> DbtResult:
+    """Run one dbt command. `warehouse` is the DuckDB file on the local target and the
+    Spark home (tables and metastore, switchboard.spark.session) on the spark target."""
+    if dbt_target not in TARGETS:
+        raise ValueError(f"unknown dbt target {dbt_target!r}: use one of {', '.join(TARGETS)}")
+    if dbt_target == SPARK_TARGET:
+        # dbt-spark's session method calls SparkSession.builder.getOrCreate(): started
+        # here first, it gets the project's session (local cores, catalog under the home).
+        from switchboard.spark.session import local_session
+
+        local_session(warehouse)
+
     from dbt.cli.main import dbtRunner
 
     from switchboard.dbt_manifest import manifest
@@ -206,6 +227,8 @@ def _invoke(
         "info",
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
+        "--target",
+        dbt_target,
     ]
     # build, run and test hand dbt the cached parse: dbt would write it back as
     # manifest.json after every invocation (0.4-0.8 s, whatever the book's size), so
@@ -215,10 +238,11 @@ def _invoke(
     name = " ".join(command)
     with _INVOKE_LOCK, _warehouse_env(warehouse):
         try:
-            parsed = manifest(_vars_of(extra_args), warehouse, base)
+            parsed = manifest(_vars_of(extra_args), warehouse, base, dbt_target)
             outcome = dbtRunner(manifest=parsed).invoke(args)
         finally:
-            _release_warehouse()
+            if dbt_target == LOCAL_TARGET:
+                _release_warehouse()
     results = outcome.result
     if own_results and results is not None and hasattr(results, "write"):
         target.mkdir(parents=True, exist_ok=True)
@@ -254,6 +278,7 @@ def build(
     data_tests_on_changes: bool = False,
     target_dir: Path | None = None,
     log_dir: Path | None = None,
+    target: str = LOCAL_TARGET,
 ) -> DbtResult:
     """`dbt build` against `warehouse` as of `as_of` (naive means UTC) with `config`'s settings.
 
@@ -266,8 +291,20 @@ def build(
     (switchboard.changes.incremental_reason).
     `data_tests_on_changes`, with `changes`: the generic tests of the scoped marts read only
     the records the build updated (a later run of the day; macros/changes.sql).
+    `target` "spark" builds on Apache Spark in this process: `warehouse` is then the Spark
+    home (switchboard.spark.session.local_session; the raw, reference and routing tables
+    loaded there by switchboard.spark.load). Every model is rebuilt whole there and the
+    snapshots are replaced by their first version (docs/decisions/0025), so `changes` is
+    refused.
     Raises DbtBuildFailed (first line: what failed) when any node errors or fails.
     """
+    if target not in TARGETS:
+        raise ValueError(f"unknown dbt target {target!r}: use one of {', '.join(TARGETS)}")
+    if target == SPARK_TARGET and (changes or data_tests_on_changes):
+        raise ValueError(
+            "the spark target rebuilds every model: changes and data_tests_on_changes "
+            "need the local (DuckDB) target"
+        )
     variables = {
         **dbt_vars(as_of, config),
         "changes": changes,
@@ -282,13 +319,21 @@ def build(
         extra += ["--selector", selector]
     if full_refresh:
         extra.append("--full-refresh")
-    result = _invoke(["build"], Path(warehouse), extra, target_dir, log_dir)
+    if target == SPARK_TARGET and target_dir is None:
+        # Its own artefacts: the DuckDB build's run_results.json stays that build's.
+        target_dir = spark_target_dir()
+    result = _invoke(["build"], Path(warehouse), extra, target_dir, log_dir, target)
     return DbtResult(
         command=result.command,
         nodes=result.nodes,
         target_dir=result.target_dir,
         variables=variables,
     )
+
+
+def spark_target_dir() -> Path:
+    """Where a spark-target build writes dbt's artefacts."""
+    return project_dir() / "target" / SPARK_TARGET
 
 
 # dbt unit tests check the SQL against fixed rows: they belong to the test suite (which

@@ -51,10 +51,12 @@ def project_digest() -> str:
     return digest.hexdigest()
 
 
-def _parse_key(variables: dict[str, Any], warehouse: Path) -> str:
+def _parse_key(variables: dict[str, Any], warehouse: Path, target: str = "local") -> str:
     flags = f"changes-{str(bool(variables.get('changes'))).lower()}"
     database = hashlib.sha256(Path(warehouse).stem.encode()).hexdigest()[:8]
-    return f"{project_digest()[:16]}-{database}-{flags}"
+    # The target picks the adapter, whose macros and relation names the manifest holds.
+    suffix = "" if target == "local" else f"-{target}"
+    return f"{project_digest()[:16]}-{database}-{flags}{suffix}"
 
 
 def _load_manifest(path: Path) -> Any:
@@ -77,13 +79,15 @@ def _save_manifest(manifest: Any, path: Path) -> None:
         pass
 
 
-def manifest(variables: dict[str, Any], warehouse: Path, base_args: Sequence[str]) -> Any:
-    """The parsed project for these vars and this warehouse's database name: from this
-    process, from disk, or parsed now (dbt reads the warehouse path from the environment
-    the caller set)."""
+def manifest(
+    variables: dict[str, Any], warehouse: Path, base_args: Sequence[str], target: str = "local"
+) -> Any:
+    """The parsed project for these vars, this warehouse's database name and this dbt
+    target (`base_args` name it too): from this process, from disk, or parsed now (dbt
+    reads the warehouse path from the environment the caller set)."""
     from dbt.cli.main import dbtRunner
 
-    key = _parse_key(variables, warehouse)
+    key = _parse_key(variables, warehouse, target)
     if key in _MANIFESTS:
         return _MANIFESTS[key]
     path = manifest_cache_dir() / f"{key}.msgpack"

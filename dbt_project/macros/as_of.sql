@@ -5,7 +5,7 @@
     {%- set as_of = var('as_of', none) -%}
     {%- set text = (as_of | string | trim) if as_of is not none else '' -%}
     {%- if text == '' -%}
-        cast(timezone('UTC', now()) as timestamp)
+        {{ utc_now() }}
     {%- else -%}
         {%- if "'" in text or '\\' in text or not text[:4].isdigit() -%}
             {{ exceptions.raise_compiler_error(
@@ -14,7 +14,7 @@
         {%- endif -%}
         {%- set time_part = text[10:] -%}
         {%- if '+' in time_part or '-' in time_part or text[-1:] in ['z', 'Z'] -%}
-            cast(timezone('UTC', cast('{{ text }}' as timestamptz)) as timestamp)
+            {{ utc_timestamp_from_offset(text) }}
         {%- else -%}
             cast('{{ text }}' as timestamp)
         {%- endif -%}

@@ -15,9 +15,10 @@
       records int_records_in_scope lists: the changed records and every record whose row
       reads one of them. -#}
 
-{#- 'incremental' during an incremental build, 'table' otherwise. -#}
+{#- 'incremental' during an incremental build, 'table' otherwise (always on Spark, which
+    has no delete+insert on Parquet tables: docs/decisions/0025). -#}
 {% macro per_record_materialization() -%}
-    {%- do return('incremental' if var('changes', false) else 'table') -%}
+    {%- do return('incremental' if var('changes', false) and target.type != 'spark' else 'table') -%}
 {%- endmacro %}
 
 {#- A predicate on the record key of a per-record model: the new and changed records in

@@ -10,12 +10,12 @@
     lower-case, without accents, single spaces ("  Québec " -> "quebec"). The reference tables
     hold every spelling with and without its accents. -#}
 {% macro lookup_key(column) -%}
-    nullif(regexp_replace(strip_accents(lower(trim({{ column }}))), '\s+', ' ', 'g'), '')
+    nullif({{ regexp_replace_all(strip_accents('lower(trim(' ~ column ~ '))'), '\\s+', ' ') }}, '')
 {%- endmacro %}
 
 {#- Postal codes compare upper-case without spaces ("sw1a 1aa" -> "SW1A1AA"). -#}
 {% macro postal_key(column) -%}
-    nullif(upper(regexp_replace({{ column }}, '\s+', '', 'g')), '')
+    nullif(upper({{ regexp_replace_all(column, '\\s+', '') }}), '')
 {%- endmacro %}
 
 {#- A company name as a matching key: lower-case ASCII, punctuation stripped, "&" read as
@@ -23,53 +23,24 @@
     ag, plc, ...) removed. "The Acme Co., Ltd." -> "acme"; "Société Générale S.A." ->
     "societe generale". -#}
 {% macro company_name_key(column) -%}
-    nullif(
-        regexp_replace(
-            regexp_replace(
-                trim(
-                    regexp_replace(
-                        regexp_replace(
-                            replace(strip_accents(lower({{ column }})), '&', ' and '),
-                            '[.''’`]', '', 'g'
-                        ),
-                        '[^a-z0-9]+', ' ', 'g'
-                    )
-                ),
-                '^the ', ''
-            ),
-            '( (and|inc|incorporated|llc|llp|lp|ltd|limited|gmbh|mbh|kg|corp|corporation|co|company|sa|sas|sarl|ag|se|nv|bv|plc|pty|pvt|srl|spa|oy|ab|as|kk))+$',
-            ''
-        ),
-        ''
-    )
+    {%- set text = strip_accents('lower(' ~ column ~ ')') -%}
+    {%- set text = "replace(" ~ text ~ ", '&', ' and ')" -%}
+    {%- set text = regexp_replace_all(text, "[.'’`]", '') -%}
+    {%- set text = regexp_replace_all(text, '[^a-z0-9]+', ' ') -%}
+    {%- set text = regexp_replace_all('trim(' ~ text ~ ')', '^the ', '') -%}
+    {%- set legal_forms = 'and|inc|incorporated|llc|llp|lp|ltd|limited|gmbh|mbh|kg|corp|corporation|co|company|sa|sas|sarl|ag|se|nv|bv|plc|pty|pvt|srl|spa|oy|ab|as|kk' -%}
+    nullif({{ regexp_replace_all(text, '( (' ~ legal_forms ~ '))+$', '') }}, '')
 {%- endmacro %}
 
 {#- The host name in a URL, e-mail address or bare host, lower-case, or null when there is
     none: "https://www.Shop.Foo.co.uk:443/x?y" -> "www.shop.foo.co.uk",
     "mailto:Ann@Foo.com" -> "foo.com". A host needs at least one dot and no spaces. -#}
 {% macro normalize_host(column) -%}
-    nullif(
-        regexp_extract(
-            trim(
-                regexp_replace(
-                    regexp_replace(
-                        regexp_replace(
-                            regexp_replace(
-                                lower(trim({{ column }})),
-                                '^([a-z][a-z0-9+.-]*://|mailto:)', ''
-                            ),
-                            '[/?#].*$', ''
-                        ),
-                        '^.*@', ''
-                    ),
-                    ':[0-9]*$', ''
-                ),
-                '.'
-            ),
-            '^[^\s.@:]+(\.[^\s.@:]+)+$'
-        ),
-        ''
-    )
+    {%- set text = regexp_replace_all('lower(trim(' ~ column ~ '))', '^([a-z][a-z0-9+.-]*://|mailto:)', '') -%}
+    {%- set text = regexp_replace_all(text, '[/?#].*$', '') -%}
+    {%- set text = regexp_replace_all(text, '^.*@', '') -%}
+    {%- set text = regexp_replace_all(text, ':[0-9]*$', '') -%}
+    nullif({{ regexp_match("trim(both '.' from " ~ text ~ ")", '^[^\\s.@:]+(\\.[^\\s.@:]+)+$') }}, '')
 {%- endmacro %}
 
 {#- Registered domains for the distinct hosts in column `host_column` of `relation` (a CTE
@@ -88,8 +59,8 @@
     labelled as (
         select
             host,
-            string_split(host, '.') as labels,
-            len(string_split(host, '.')) as label_count
+            {{ split_to_list('host', '.') }} as labels,
+            {{ list_length(split_to_list('host', '.')) }} as label_count
         from distinct_hosts
     ),
 
@@ -98,7 +69,7 @@
             host,
             labels,
             label_count,
-            unnest(generate_series(1, label_count)) as suffix_length
+            {{ unnest_series(1, 'label_count') }} as suffix_length
         from labelled
     ),
 
@@ -107,17 +78,17 @@
         select
             host,
             suffix_length,
-            array_to_string(
-                list_slice(labels, label_count - suffix_length + 1, label_count), '.'
-            ) as candidate
+            {{ list_join(
+                list_range('labels', 'label_count - suffix_length + 1', 'label_count'), "'.'"
+            ) }} as candidate
         from suffix_lengths
         union all
         select
             host,
             suffix_length,
-            '*.' || array_to_string(
-                list_slice(labels, label_count - suffix_length + 2, label_count), '.'
-            ) as candidate
+            '*.' || {{ list_join(
+                list_range('labels', 'label_count - suffix_length + 2', 'label_count'), "'.'"
+            ) }} as candidate
         from suffix_lengths
         where suffix_length >= 2
     ),
@@ -162,9 +133,9 @@
         host,
         case
             when label_count > public_suffix_length
-                then array_to_string(
-                    list_slice(labels, label_count - public_suffix_length, label_count), '.'
-                )
+                then {{ list_join(
+                    list_range('labels', 'label_count - public_suffix_length', 'label_count'), "'.'"
+                ) }}
         end as registered_domain
     from resolved
 {%- endmacro %}
@@ -173,9 +144,9 @@
     used when the name lookup finds nothing, e.g. for a record without a country. -#}
 {% macro state_code_fallback(column) -%}
     case
-        when regexp_full_match(upper(trim({{ column }})), '[A-Z]{2}-[A-Z0-9]{1,3}')
-            then split_part(upper(trim({{ column }})), '-', 2)
-        when regexp_full_match(upper(trim({{ column }})), '[A-Z0-9]{1,3}')
+        when {{ regexp_matches_whole('upper(trim(' ~ column ~ '))', '[A-Z]{2}-[A-Z0-9]{1,3}') }}
+            then {{ dbt.split_part('upper(trim(' ~ column ~ '))', "'-'", 2) }}
+        when {{ regexp_matches_whole('upper(trim(' ~ column ~ '))', '[A-Z0-9]{1,3}') }}
             then upper(trim({{ column }}))
     end
 {%- endmacro %}
@@ -193,7 +164,7 @@
     {{ clean_text('segment') }} as segment,
     {{ clean_text('manager_id') }} as manager_id,
     capacity,
-    coalesce(skills, cast([] as varchar[])) as skills,
+    coalesce(skills, {{ empty_string_list() }}) as skills,
     {{ clean_text('timezone') }} as timezone,
     {{ clean_text('working_hours') }} as working_hours,
     coalesce(is_active, true) as is_active,

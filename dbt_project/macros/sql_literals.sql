@@ -1,10 +1,10 @@
-{#- A Jinja list of strings as a DuckDB varchar[] literal. -#}
+{#- A Jinja list of strings as a list-of-strings literal (cross_db/lists.sql). -#}
 {% macro varchar_list(values) -%}
     {%- set quoted = [] -%}
     {%- for value in values -%}
-        {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+        {%- do quoted.append(string_literal(value | string) | trim) -%}
     {%- endfor -%}
-    cast([{{ quoted | join(', ') }}] as varchar[])
+    cast({{ dbt.array_construct(quoted) }} as {{ string_list_type() }})
 {%- endmacro %}
 
 {#- A numeric var as a double literal, failing loudly when it is not a number. -#}

@@ -9,28 +9,23 @@
 {% macro territory_criteria_match(record, territory) -%}
     (
         (
-            coalesce(len({{ territory }}.country_codes), 0) = 0
-            or coalesce(list_contains({{ territory }}.country_codes, {{ record }}.country_code), false)
+            coalesce({{ list_length(territory ~ '.country_codes') }}, 0) = 0
+            or coalesce({{ list_has(territory ~ '.country_codes', record ~ '.country_code') }}, false)
         )
         and (
-            coalesce(len({{ territory }}.state_codes), 0) = 0
-            or coalesce(list_contains({{ territory }}.state_codes, {{ record }}.state_code), false)
+            coalesce({{ list_length(territory ~ '.state_codes') }}, 0) = 0
+            or coalesce({{ list_has(territory ~ '.state_codes', record ~ '.state_code') }}, false)
         )
         and (
-            coalesce(len({{ territory }}.postal_prefixes), 0) = 0
+            coalesce({{ list_length(territory ~ '.postal_prefixes') }}, 0) = 0
             or coalesce(
-                len(
-                    list_filter(
-                        {{ territory }}.postal_prefixes,
-                        lambda prefix: starts_with({{ record }}.postal_code, prefix)
-                    )
-                ) > 0,
+                {{ starts_with_any(record ~ '.postal_code', territory ~ '.postal_prefixes') }},
                 false
             )
         )
         and (
-            coalesce(len({{ territory }}.industry_keys), 0) = 0
-            or coalesce(list_contains({{ territory }}.industry_keys, {{ record }}.industry_key), false)
+            coalesce({{ list_length(territory ~ '.industry_keys') }}, 0) = 0
+            or coalesce({{ list_has(territory ~ '.industry_keys', record ~ '.industry_key') }}, false)
         )
         and coalesce({{ territory }}.min_employees is null or {{ record }}.employees >= {{ territory }}.min_employees, false)
         and coalesce({{ territory }}.max_employees is null or {{ record }}.employees <= {{ territory }}.max_employees, false)

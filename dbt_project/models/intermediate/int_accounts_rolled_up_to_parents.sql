@@ -49,7 +49,7 @@ hierarchy as (
         account_id,
         account_id as ancestor_id,
         0 as depth,
-        [account_id] as path,
+        {{ dbt.array_construct(['account_id']) }} as path,
         false as is_cycle
     from walk_from
 
@@ -59,8 +59,8 @@ hierarchy as (
         hierarchy.account_id,
         parents.account_id as ancestor_id,
         hierarchy.depth + 1 as depth,
-        list_append(hierarchy.path, parents.account_id) as path,
-        list_contains(hierarchy.path, parents.account_id) as is_cycle
+        {{ dbt.array_append('hierarchy.path', 'parents.account_id') }} as path,
+        {{ list_has('hierarchy.path', 'parents.account_id') }} as is_cycle
     from hierarchy
     inner join accounts as ancestors
         on hierarchy.ancestor_id = ancestors.account_id
@@ -71,6 +71,17 @@ hierarchy as (
         and hierarchy.depth < {{ var('max_hierarchy_depth') }}
 ),
 
+walk_steps as (
+    select
+        account_id,
+        ancestor_id,
+        depth,
+        path,
+        is_cycle,
+        row_number() over (partition by account_id order by depth desc) as step_rank
+    from hierarchy
+),
+
 deepest as (
     select
         account_id,
@@ -78,8 +89,8 @@ deepest as (
         depth,
         path,
         is_cycle
-    from hierarchy
-    qualify row_number() over (partition by account_id order by depth desc) = 1
+    from walk_steps
+    where step_rank = 1
 ),
 
 top_of_walk as (
@@ -111,7 +122,8 @@ select
     ) as has_missing_parent,
     (not top_of_walk.is_cycle and top_of_walk.top_parent_exists) as is_depth_capped,
     case
-        when top_of_walk.is_cycle then list_slice(top_of_walk.path, 1, len(top_of_walk.path) - 1)
+        when top_of_walk.is_cycle
+            then {{ list_range('top_of_walk.path', 1, list_length('top_of_walk.path') ~ ' - 1') }}
         else top_of_walk.path
     end as hierarchy_path
 from walk_from as accounts
@@ -128,5 +140,5 @@ select
     false as has_cycle,
     false as has_missing_parent,
     false as is_depth_capped,
-    [account_id] as hierarchy_path
+    {{ dbt.array_construct(['account_id']) }} as hierarchy_path
 from roots

@@ -62,7 +62,7 @@ held as (
     select
         lead_decisions.lead_id,
         count(*) filter (where lead_decisions.rule = 'sla_reroute') as reroutes,
-        list_sort(list_distinct(list(lead_decisions.owner_id))) as held_by
+        {{ sorted_distinct_list('lead_decisions.owner_id') }} as held_by
     from lead_decisions
     left join run_starts
         on lead_decisions.lead_id = run_starts.lead_id

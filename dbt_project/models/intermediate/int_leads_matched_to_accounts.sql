@@ -92,33 +92,42 @@ candidates as (
     select * from company_name_matches
 ),
 
-best_per_account as (
-    -- an account found by several methods counts once, under its best method
+candidate_methods as (
     select
         candidates.lead_id,
         candidates.account_id,
         candidates.method_rank,
         candidates.domain_rank,
         accounts.parent_account_id,
-        accounts.employees
-    from candidates
-    inner join accounts
-        on candidates.account_id = accounts.account_id
-    qualify
+        accounts.employees,
         row_number() over (
             partition by candidates.lead_id, candidates.account_id
             order by candidates.method_rank, candidates.domain_rank
-        ) = 1
+        ) as method_order
+    from candidates
+    inner join accounts
+        on candidates.account_id = accounts.account_id
 ),
 
-ranked as (
+best_per_account as (
+    -- an account found by several methods counts once, under its best method
     select
         lead_id,
         account_id,
         method_rank,
-        count(*) over (partition by lead_id, method_rank) as candidate_count
-    from best_per_account
-    qualify
+        domain_rank,
+        parent_account_id,
+        employees
+    from candidate_methods
+    where method_order = 1
+),
+
+candidates_ranked as (
+    select
+        lead_id,
+        account_id,
+        method_rank,
+        count(*) over (partition by lead_id, method_rank) as candidate_count,
         row_number() over (
             partition by lead_id
             order by
@@ -127,7 +136,18 @@ ranked as (
                 parent_account_id is null desc,
                 employees desc nulls last,
                 account_id asc
-        ) = 1
+        ) as candidate_order
+    from best_per_account
+),
+
+ranked as (
+    select
+        lead_id,
+        account_id,
+        method_rank,
+        candidate_count
+    from candidates_ranked
+    where candidate_order = 1
 )
 
 select

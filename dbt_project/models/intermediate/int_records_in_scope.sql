@@ -215,8 +215,8 @@ where lead_id is not null
 {%- else %}
 
 select
-    cast(null as varchar) as record_type,
-    cast(null as varchar) as record_id
+    cast(null as {{ dbt.type_string() }}) as record_type,
+    cast(null as {{ dbt.type_string() }}) as record_id
 where false
 
 {%- endif %}

@@ -7,7 +7,7 @@ select
     'account' as record_type,
     account_id as record_id,
     account_name as record_name,
-    cast(null as varchar) as lead_source,
+    cast(null as {{ dbt.type_string() }}) as lead_source,
     created_at
 from {{ ref('stg_crm__accounts') }}
 union all

@@ -128,7 +128,7 @@ joined as (
 assessed as (
     select
         *,
-        coalesce(list_contains({{ varchar_list(carrying_roles) }}, role_key), false)
+        coalesce({{ list_has(varchar_list(carrying_roles), 'role_key') }}, false)
             as carries_accounts
     from joined
 ),

@@ -35,25 +35,33 @@ pipeline as (
     group by account_id
 ),
 
-territory_matches as (
+ranked_territory_matches as (
     select
         matches.account_id,
         territories.segment,
-        count(*) over (partition by matches.account_id) as territory_match_count
+        count(*) over (partition by matches.account_id) as territory_match_count,
+        row_number() over (
+            partition by matches.account_id
+            order by
+                territories.priority asc nulls last,
+                territories.specificity desc,
+                territories.territory_id asc
+        ) as territory_rank
     from {{ ref('int_accounts_matched_to_territories') }} as matches
     {% if in_scoped_build() %}
     inner join accounts on matches.account_id = accounts.account_id
     {% endif %}
     inner join {{ ref('stg_plan__territories') }} as territories
         on matches.territory_id = territories.territory_id
-    qualify
-        row_number() over (
-            partition by matches.account_id
-            order by
-                territories.priority asc,
-                territories.specificity desc,
-                territories.territory_id asc
-        ) = 1
+),
+
+territory_matches as (
+    select
+        account_id,
+        segment,
+        territory_match_count
+    from ranked_territory_matches
+    where territory_rank = 1
 ),
 
 reps as (

@@ -187,7 +187,8 @@ select
     owner_id,
     reason,
     gap_since,
-    greatest(date_diff('second', gap_since, as_of), 0) / 3600.0 as gap_hours,
+    cast(greatest({{ timestamp_diff('second', 'gap_since', 'as_of') }}, 0) as double)
+    / 3600 as gap_hours,
     has_open_pipeline,
     tier,
     owner_availability,

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=('table' if target.type == 'spark' else 'incremental'),
         unique_key=['rep_id', 'as_of_date'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns'
@@ -28,7 +28,7 @@ previous_day as (
     where as_of_date = {{ as_of_date() }} - 1
     {% else %}
     select
-        cast(null as varchar) as rep_id,
+        cast(null as {{ dbt.type_string() }}) as rep_id,
         cast(null as integer) as days_over_high_water
     where false
     {% endif %}

@@ -42,11 +42,8 @@ select
     records.record_name,
     conflicts.conflict_type,
     conflicts.candidates,
-    len(conflicts.candidates) as candidate_count,
-    -- c is the lambda's parameter, which sqlfluff takes for a table reference
-    list_sort(list_distinct(
-        list_transform(conflicts.candidates, lambda c: c.territory_id)  -- noqa: RF01
-    )) as candidate_territory_ids,
+    {{ list_length('conflicts.candidates') }} as candidate_count,
+    {{ list_field_values('conflicts.candidates', 'territory_id') }} as candidate_territory_ids,
     conflicts.resolution,
     conflicts.owner_id,
     reps.rep_name as owner_name,

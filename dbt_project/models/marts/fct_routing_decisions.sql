@@ -70,7 +70,11 @@ select
     case
         when records.created_at is not null
             then greatest(
-                    date_diff('microsecond', records.created_at, decisions.decided_at) / 60e6, 0
+                    {{ timestamp_diff(
+                        'microsecond', 'records.created_at', 'decisions.decided_at'
+                    ) }}
+                    / 60e6,
+                    0
                 )
     end as minutes_to_owner,
     (

@@ -63,7 +63,7 @@ select
     country,
     count(*) as records,
     count(*) filter (where needs_owner) as needing_owner,
-    array_to_string(list_slice(list(example order by record_id), 1, 3), ', ') as examples
+    {{ ordered_string_agg('example', "', '", 'record_id', limit=3) }} as examples
 from unmatched
 group by
     record_type,

@@ -15,14 +15,24 @@ own_matches as (
     where match_source = 'record'
 ),
 
+own_matches_with_best as (
+    select
+        record_type,
+        record_id,
+        territory_id,
+        priority,
+        min(priority) over (partition by record_type, record_id) as best_priority
+    from own_matches
+),
+
 best_matches as (
     select
         record_type,
         record_id,
         territory_id,
         priority
-    from own_matches
-    qualify priority = min(priority) over (partition by record_type, record_id)
+    from own_matches_with_best
+    where priority = best_priority
 ),
 
 pairs as (

@@ -5,6 +5,8 @@
 -- territory on their own attributes (what the overflow queue stands to get); members lists
 -- each member as rep_id (availability). `switchboard report coverage` shows these rows; the
 -- warn test warn_territories_without_available_member counts them.
+{%- set member_label = "rep_id || ' (' || coalesce(rep_availability, 'unknown') || ')'" %}
+
 with
 
 territories as (
@@ -20,11 +22,9 @@ staffing as (
         territory_id,
         count(*) as member_count,
         bool_or(coalesce(rep_is_available, false)) as has_available_member,
-        string_agg(
-            rep_id || ' (' || coalesce(rep_availability, 'unknown') || ')',
-            ', '
-            order by rep_id || ' (' || coalesce(rep_availability, 'unknown') || ')'
-        ) as members
+        {{ ordered_string_agg(
+            member_label, "', '", member_label
+        ) }} as members
     from {{ ref('dim_territory_members') }}
     group by territory_id
 ),

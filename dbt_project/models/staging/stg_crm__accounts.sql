@@ -19,7 +19,7 @@ source as (
 
 -- Materialized: the regular expressions below run once per row, not once per reader
 -- (DuckDB would otherwise inline the CTE into each of them).
-cleaned as materialized (
+cleaned as {{ materialized_cte() }} (
     select
         _row_number,
         trim(account_id) as account_id,

@@ -20,7 +20,7 @@ source as (
 
 -- Materialized: the regular expressions below run once per row, not once per reader
 -- (DuckDB would otherwise inline the CTE into each of them).
-cleaned as materialized (
+cleaned as {{ materialized_cte() }} (
     select
         _row_number,
         trim(lead_id) as lead_id,
@@ -37,7 +37,7 @@ cleaned as materialized (
         lower({{ clean_text('industry') }}) as industry_key,
         employees,
         {{ clean_text('source') }} as source,
-        coalesce(required_skills, cast([] as varchar[])) as required_skills,
+        coalesce(required_skills, {{ empty_string_list() }}) as required_skills,
         {{ clean_text('account_id') }} as account_id,
         {{ clean_text('owner_id') }} as owner_id,
         created_at

@@ -4,20 +4,33 @@ with
 
 source as (
     select * from {{ source('hr', 'hr') }}
+),
+
+ranked as (
+    select
+        lower(trim(email)) as email,
+        lower(trim(status)) as status,
+        status_start,
+        status_end,
+        {{ clean_text('role') }} as role,
+        {{ lookup_key('role') }} as role_key,
+        updated_at,
+        _row_number,
+        row_number() over (
+            partition by lower(trim(email))
+            order by updated_at desc nulls last, _row_number desc
+        ) as email_rank
+    from source
 )
 
 select
-    lower(trim(email)) as email,
-    lower(trim(status)) as status,
+    email,
+    status,
     status_start,
     status_end,
-    {{ clean_text('role') }} as role,
-    {{ lookup_key('role') }} as role_key,
+    role,
+    role_key,
     updated_at,
     _row_number
-from source
-qualify
-    row_number() over (
-        partition by lower(trim(email))
-        order by updated_at desc nulls last, _row_number desc
-    ) = 1
+from ranked
+where email_rank = 1

@@ -40,19 +40,19 @@ territories as (
 country_items as (
     select
         territory_id,
-        unnest(countries_input) as country
+        {{ unnest_list('countries_input') }} as country
     from territories
 ),
 
 resolved_countries as (
     select
         country_items.territory_id,
-        list_sort(list_distinct(list(
-            coalesce(countries.country_code, upper(trim(country_items.country)))
-        ))) as country_codes,
-        list_sort(list_distinct(list(
-            case when countries.country_code is null then trim(country_items.country) end
-        ))) as unresolved_countries
+        {{ sorted_distinct_list(
+            'coalesce(countries.country_code, upper(trim(country_items.country)))'
+        ) }} as country_codes,
+        {{ sorted_distinct_list(
+            'case when countries.country_code is null then trim(country_items.country) end'
+        ) }} as unresolved_countries
     from country_items
     left join countries
         on {{ lookup_key('country_items.country') }} = countries.lookup_key
@@ -63,8 +63,8 @@ resolved_countries as (
 state_items as (
     select
         territories.territory_id,
-        coalesce(resolved_countries.country_codes, cast([] as varchar[])) as country_codes,
-        unnest(territories.states_input) as state
+        coalesce(resolved_countries.country_codes, {{ empty_string_list() }}) as country_codes,
+        {{ unnest_list('territories.states_input') }} as state
     from territories
     left join resolved_countries
         on territories.territory_id = resolved_countries.territory_id
@@ -80,8 +80,8 @@ state_matches as (
         on
             {{ lookup_key('state_items.state') }} = subdivisions.lookup_key
             and (
-                len(state_items.country_codes) = 0
-                or list_contains(state_items.country_codes, subdivisions.country_code)
+                {{ list_length('state_items.country_codes') }} = 0
+                or {{ list_has('state_items.country_codes', 'subdivisions.country_code') }}
             )
     where {{ clean_text('state_items.state') }} is not null
     group by state_items.territory_id, state_items.state
@@ -90,15 +90,13 @@ state_matches as (
 resolved_states as (
     select
         territory_id,
-        list_sort(list_distinct(list(
-            coalesce(state_code, {{ state_code_fallback('state') }}, upper(trim(state)))
-        ))) as state_codes,
-        list_sort(list_distinct(list(
-            case
-                when state_code is null and {{ state_code_fallback('state') }} is null
-                    then trim(state)
-            end
-        ))) as unresolved_states
+        {{ sorted_distinct_list(
+            'coalesce(state_code, ' ~ state_code_fallback('state') ~ ', upper(trim(state)))'
+        ) }} as state_codes,
+        {{ sorted_distinct_list(
+            'case when state_code is null and ' ~ state_code_fallback('state')
+            ~ ' is null then trim(state) end'
+        ) }} as unresolved_states
     from state_matches
     group by territory_id
 ),
@@ -106,14 +104,14 @@ resolved_states as (
 postal_items as (
     select
         territory_id,
-        unnest(postal_prefixes_input) as postal_prefix
+        {{ unnest_list('postal_prefixes_input') }} as postal_prefix
     from territories
 ),
 
 resolved_postal_prefixes as (
     select
         territory_id,
-        list_sort(list_distinct(list({{ postal_key('postal_prefix') }}))) as postal_prefixes
+        {{ sorted_distinct_list(postal_key('postal_prefix')) }} as postal_prefixes
     from postal_items
     where {{ postal_key('postal_prefix') }} is not null
     group by territory_id
@@ -122,15 +120,15 @@ resolved_postal_prefixes as (
 industry_items as (
     select
         territory_id,
-        unnest(industries_input) as industry
+        {{ unnest_list('industries_input') }} as industry
     from territories
 ),
 
 resolved_industries as (
     select
         territory_id,
-        list_sort(list_distinct(list(trim(industry)))) as industries,
-        list_sort(list_distinct(list(lower(trim(industry))))) as industry_keys
+        {{ sorted_distinct_list('trim(industry)') }} as industries,
+        {{ sorted_distinct_list('lower(trim(industry))') }} as industry_keys
     from industry_items
     where {{ clean_text('industry') }} is not null
     group by territory_id
@@ -142,13 +140,13 @@ assembled as (
         territories.territory_name,
         territories.priority,
         territories.segment,
-        coalesce(resolved_countries.country_codes, cast([] as varchar[])) as country_codes,
-        coalesce(resolved_states.state_codes, cast([] as varchar[])) as state_codes,
+        coalesce(resolved_countries.country_codes, {{ empty_string_list() }}) as country_codes,
+        coalesce(resolved_states.state_codes, {{ empty_string_list() }}) as state_codes,
         coalesce(
-            resolved_postal_prefixes.postal_prefixes, cast([] as varchar[])
+            resolved_postal_prefixes.postal_prefixes, {{ empty_string_list() }}
         ) as postal_prefixes,
-        coalesce(resolved_industries.industries, cast([] as varchar[])) as industries,
-        coalesce(resolved_industries.industry_keys, cast([] as varchar[])) as industry_keys,
+        coalesce(resolved_industries.industries, {{ empty_string_list() }}) as industries,
+        coalesce(resolved_industries.industry_keys, {{ empty_string_list() }}) as industry_keys,
         territories.min_employees,
         territories.max_employees,
         territories.min_revenue,
@@ -156,9 +154,9 @@ assembled as (
         territories.overflow_queue,
         territories.method,
         coalesce(
-            resolved_countries.unresolved_countries, cast([] as varchar[])
+            resolved_countries.unresolved_countries, {{ empty_string_list() }}
         ) as unresolved_countries,
-        coalesce(resolved_states.unresolved_states, cast([] as varchar[])) as unresolved_states,
+        coalesce(resolved_states.unresolved_states, {{ empty_string_list() }}) as unresolved_states,
         territories._row_number
     from territories
     left join resolved_countries
@@ -189,10 +187,10 @@ select
     method,
     -- number of criteria that are set (bands count once each): the conflict tie-break
     -- prefers the most specific territory
-    cast(len(country_codes) > 0 as integer)
-    + cast(len(state_codes) > 0 as integer)
-    + cast(len(postal_prefixes) > 0 as integer)
-    + cast(len(industry_keys) > 0 as integer)
+    cast({{ list_length('country_codes') }} > 0 as integer)
+    + cast({{ list_length('state_codes') }} > 0 as integer)
+    + cast({{ list_length('postal_prefixes') }} > 0 as integer)
+    + cast({{ list_length('industry_keys') }} > 0 as integer)
     + cast(min_employees is not null or max_employees is not null as integer)
     + cast(min_revenue is not null or max_revenue is not null as integer) as specificity,
     unresolved_countries,

@@ -1,0 +1,165 @@
+"""Copy the tables the dbt project reads from a DuckDB warehouse into Spark tables.
+
+The dbt sources (dbt_project/models/staging/_sources.yml, rendered by
+switchboard.dbt_sources from the contracts and switchboard/tables.py): the raw entities,
+what ingest keeps between exports (raw.rep_roster, raw.changes), the reference lookups and
+the routing state. The seed is not copied: `dbt seed` writes it on Spark as on DuckDB.
+
+DuckDB writes each table as Parquet under ``<home>/sources/<schema>/<table>/`` and Spark
+registers a table over that folder (``CREATE TABLE ... USING parquet LOCATION``), so the
+rows never pass through Python. Columns keep their types; DuckDB's TIMESTAMP (UTC, without
+time zone) is written as a UTC instant, which Spark reads as its TIMESTAMP (its session
+time zone is UTC, switchboard.spark.session). A source the warehouse does not have yet
+(routing.decisions before the first run publishes) becomes an empty table with the
+declared columns.
+
+``python -m switchboard.spark.load WAREHOUSE [--home HOME]`` loads from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from switchboard.dbt_sources import sources_dict
+from switchboard.spark.session import local_session, spark_home
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SOURCES_FOLDER = "sources"
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One table a dbt source reads: where it lives and its declared columns."""
+
+    schema: str
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type) as _sources.yml declares
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    name: str
+    rows: int
+    from_warehouse: bool  # False: the warehouse had no such table; created empty
+
+
+def source_tables() -> tuple[SourceTable, ...]:
+    """Every table the dbt sources declare, in _sources.yml order."""
+    found: list[SourceTable] = []
+    for source in sources_dict()["sources"]:
+        for table in source["tables"]:
+            columns = tuple((c["name"], c["data_type"]) for c in table["columns"])
+            found.append(SourceTable(source["schema"], table["name"], columns))
+    return tuple(found)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _existing_columns(con: duckdb.DuckDBPyConnection, table: SourceTable) -> dict[str, str]:
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [table.schema, table.table],
+    ).fetchall()
+    return {str(name): str(dtype) for name, dtype in rows}
+
+
+def _select_list(columns: Sequence[tuple[str, str]]) -> str:
+    """The columns as DuckDB writes them for Spark: timestamps as UTC instants."""
+    items = []
+    for name, dtype in columns:
+        quoted = _quote(name)
+        if dtype.strip().lower() in ("timestamp", "timestamp without time zone"):
+            items.append(f"cast({quoted} as timestamptz) as {quoted}")
+        else:
+            items.append(quoted)
+    return ", ".join(items)
+
+
+def _copy_query(con: duckdb.DuckDBPyConnection, table: SourceTable) -> tuple[str, bool]:
+    """The query DuckDB writes for the table, and whether the warehouse has it."""
+    existing = _existing_columns(con, table)
+    if existing:
+        return (
+            f"select {_select_list(list(existing.items()))} "
+            f"from {_quote(table.schema)}.{_quote(table.table)}",
+            True,
+        )
+    empty = ", ".join(f"cast(null as {dtype}) as {_quote(name)}" for name, dtype in table.columns)
+    return f"select {_select_list(table.columns)} from (select {empty}) where false", False
+
+
+def load_from_duckdb(
+    warehouse: Path | str, home: Path | str | None = None, *, session: SparkSession | None = None
+) -> list[LoadedTable]:
+    """Replace every dbt source table under Spark's `home` with the warehouse's copy.
+
+    Opens the warehouse read-only (close other connections to it first). Returns what was
+    loaded, one entry per table.
+    """
+    spark = session if session is not None else local_session(home)
+    root = spark_home(home) / SOURCES_FOLDER
+    loaded: list[LoadedTable] = []
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        # A naive timestamp is UTC: the cast to timestamptz must not shift it.
+        con.execute("set TimeZone = 'UTC'")
+        for table in source_tables():
+            query, found = _copy_query(con, table)
+            folder = root / table.schema / table.table
+            spark.sql(f"create database if not exists `{table.schema}`")
+            spark.sql(f"drop table if exists `{table.schema}`.`{table.table}`")
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            location = folder / "data.parquet"
+            con.execute(f"copy ({query}) to '{location}' (format parquet)")
+            counted = con.execute(f"select count(*) from read_parquet('{location}')").fetchone()
+            spark.sql(
+                f"create table `{table.schema}`.`{table.table}` using parquet "
+                f"location '{folder.as_posix()}'"
+            )
+            loaded.append(LoadedTable(table.name, int(counted[0]) if counted else 0, found))
+    finally:
+        con.close()
+    return loaded
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m switchboard.spark.load",
+        description="Copy the dbt sources of a DuckDB warehouse into Spark tables.",
+    )
+    parser.add_argument("warehouse", type=Path, help="the DuckDB warehouse file")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="the Spark home (tables and metastore); default $SWITCHBOARD_SPARK_HOME "
+        "or ./spark-warehouse",
+    )
+    args = parser.parse_args(argv)
+    if not args.warehouse.is_file():
+        parser.error(f"no warehouse file at {args.warehouse}")
+    for table in load_from_duckdb(args.warehouse, args.home):
+        note = "" if table.from_warehouse else " (not in the warehouse: created empty)"
+        print(f"{table.name}: {table.rows} rows{note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
