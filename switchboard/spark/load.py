@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import polars as pl
 
+from switchboard import tables
 from switchboard.dbt_sources import sources_dict
 from switchboard.spark.session import local_session, spark_home
 
@@ -56,13 +58,35 @@ class LoadedTable:
     from_warehouse: bool  # False: the warehouse had no such table; created empty
 
 
+# Read by the route stage but by no dbt model (switchboard/pipeline/routing.py): where
+# each round-robin rotation stopped. Columns from switchboard/engine/schema.py.
+ROUTE_STATE = (tables.ROUND_ROBIN,)
+_DUCKDB_TYPES = {
+    pl.String: "VARCHAR",
+    pl.Int64: "BIGINT",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
+}
+
+
+def _duckdb_type(dtype: pl.DataType) -> str:
+    return "TIMESTAMP" if isinstance(dtype, pl.Datetime) else _DUCKDB_TYPES[type(dtype)]
+
+
 def source_tables() -> tuple[SourceTable, ...]:
-    """Every table the dbt sources declare, in _sources.yml order."""
+    """Every table the dbt sources declare, in _sources.yml order, then the route stage's
+    state tables no model reads (ROUTE_STATE)."""
+    from switchboard.engine.schema import ROUTING_TABLES
+
     found: list[SourceTable] = []
     for source in sources_dict()["sources"]:
         for table in source["tables"]:
             columns = tuple((c["name"], c["data_type"]) for c in table["columns"])
             found.append(SourceTable(source["schema"], table["name"], columns))
+    for name in ROUTE_STATE:
+        schema, _, table = name.partition(".")
+        columns = tuple((c, _duckdb_type(t)) for c, t in ROUTING_TABLES[name].items())
+        found.append(SourceTable(schema, table, columns))
     return tuple(found)
 
 

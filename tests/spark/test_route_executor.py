@@ -4,7 +4,6 @@ decides, on a generated 10k-account org whose inputs a real hourly run read from
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +13,11 @@ from polars.testing import assert_frame_equal
 
 from switchboard.engine.inputs import FRAME_COLUMNS
 from switchboard.engine.partition import GROUP, assign_groups
-from tests.engine_inputs import Captured, captured_run
+from tests.engine_inputs import Captured
 
 pytestmark = pytest.mark.spark
 
-AS_OF = datetime(2026, 11, 23, 9, 0)
 KEYS = ["record_type", "record_id"]
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Captured:
-    return captured_run(tmp_path_factory.mktemp("org10k"), accounts=10_000, seed=3, as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,18 @@ import duckdb
 import yaml
 
 from switchboard.dbt_sources import sources_path
-from switchboard.spark.load import SourceTable, _copy_query, source_tables
+from switchboard.spark.load import ROUTE_STATE, SourceTable, _copy_query, source_tables
 
 
-def test_the_loaded_tables_are_the_dbt_sources() -> None:
+def test_the_loaded_tables_are_the_dbt_sources_and_the_route_state() -> None:
     declared = yaml.safe_load(sources_path().read_text(encoding="utf-8"))
     expected = {
         f"{source['schema']}.{table['name']}"
         for source in declared["sources"]
         for table in source["tables"]
     }
-    assert {t.name for t in source_tables()} == expected
+    assert {t.name for t in source_tables()} == expected | set(ROUTE_STATE)
+    assert "routing.round_robin" in ROUTE_STATE
     assert {"raw.accounts", "raw.changes", "reference.countries", "routing.decisions"} <= expected
 
 
