@@ -7,6 +7,7 @@ new export or plan would, and runs again an hour later.
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,10 +15,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from switchboard import pipeline, publish, queued, warehouse
+from switchboard import dbt, pipeline, publish, queued, warehouse
 from switchboard.config import RoutingConfig
 from switchboard.summary import RunSummary
 from tests.unit.engine.conftest import AS_OF, Org
+
+pytestmark = pytest.mark.dbt  # the routing views are built with dbt, once a module
 
 QUEUED = {("account", "A-DE-1"), ("account", "A-DE-2"), ("account", "A-BR"), ("lead", "L-DE")}
 COUNTRY = {"A-DE-1": "DE", "A-DE-2": "DE", "A-BR": "BR", "A-US": "US", "A-US-NEW": "US"}
@@ -119,10 +122,38 @@ def change(path: Path, sql: str) -> None:
         con.close()
 
 
+# The dbt views over the routing log the route stage reads (pending owners), built once
+# over empty routing tables and copied into each test's warehouse. Built with an as-of a
+# day after the runs' hours: every run recorded before the one routing counts, as it does
+# when each run refreshes the view with its own as-of (switchboard.dbt.refresh_as_of_views).
+ROUTING_VIEWS = "stg_routing__decisions stg_routing__runs int_pending_owners"
+
+
+@pytest.fixture(scope="module")
+def routing_views(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("views") / "w.duckdb"  # views name their file's catalog
+    con = warehouse.connect(path)
+    try:
+        publish.ensure_tables(con)
+    finally:
+        con.close()
+    dbt.build(
+        path,
+        AS_OF + timedelta(days=1),
+        RoutingConfig(),
+        select=ROUTING_VIEWS,
+        exclude="resource_type:unit_test resource_type:test",
+        target_dir=path.parent / "target",
+        log_dir=path.parent / "logs",
+    )
+    return path
+
+
 @pytest.fixture
-def routed(tmp_path: Path) -> Path:
+def routed(tmp_path: Path, routing_views: Path) -> Path:
     """A warehouse whose first run sent four records to queues."""
     path = tmp_path / "w.duckdb"
+    shutil.copyfile(routing_views, path)
     write_marts(path, small_org())
     summary, decided = run(path, 0)
     assert records(decided) == QUEUED
