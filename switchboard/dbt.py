@@ -373,9 +373,22 @@ def run_arrivals(
     Only `changes` is read while dbt parses, so the parsed manifest is the hourly
     incremental build's whatever the as-of (switchboard.dbt_manifest).
     """
-    variables = {**dbt_vars(as_of, config), "changes": True}
-    extra = ["--vars", json.dumps(variables), "--select", ARRIVALS_SELECTOR]
     target = target_dir if target_dir is not None else arrivals_target_dir()
+    return _run_selected(warehouse, as_of, config, ARRIVALS_SELECTOR, True, target, log_dir)
+
+
+def _run_selected(
+    warehouse: Path,
+    as_of: datetime,
+    config: RoutingConfig,
+    select: str,
+    changes: bool,
+    target: Path,
+    log_dir: Path | None,
+) -> DbtResult:
+    """`dbt run --select select` with the run's vars (``changes`` as given)."""
+    variables = {**dbt_vars(as_of, config), "changes": changes}
+    extra = ["--vars", json.dumps(variables), "--select", select]
     result = _invoke(["run"], Path(warehouse), extra, target, log_dir)
     return DbtResult(
         command=result.command,
@@ -400,16 +413,8 @@ def refresh_as_of_views(
     int_lead_sla_clocks_due), recreated with ``as_of``: a run that reuses the day's marts
     routes at another as-of than the build that made them. Views only: nothing is
     rebuilt, and the parsed manifest is the full build's (switchboard.dbt_manifest)."""
-    variables = {**dbt_vars(as_of, config), "changes": False}
-    extra = ["--vars", json.dumps(variables), "--select", AS_OF_VIEWS_SELECTOR]
     target = target_dir if target_dir is not None else project_dir() / "target" / "as_of_views"
-    result = _invoke(["run"], Path(warehouse), extra, target, log_dir)
-    return DbtResult(
-        command=result.command,
-        nodes=result.nodes,
-        target_dir=result.target_dir,
-        variables=variables,
-    )
+    return _run_selected(warehouse, as_of, config, AS_OF_VIEWS_SELECTOR, False, target, log_dir)
 
 
 def test(

@@ -287,9 +287,10 @@ def test_only_the_latest_published_decision_counts(routed: Path) -> None:
 
 
 def test_queued_records_decided_before_the_hash_existed_are_decided_once_more(
-    tmp_path: Path,
+    tmp_path: Path, routing_views: Path
 ) -> None:
     path = tmp_path / "w.duckdb"
+    shutil.copyfile(routing_views, path)
     write_marts(path, small_org())
     assert records(run(path, 0)[1]) == QUEUED
     # decisions recorded before the column existed have no hash ...

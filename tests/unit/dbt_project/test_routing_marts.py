@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from switchboard import dbt, dbt_manifest, publish, reference, report, warehouse
+from switchboard import dbt, dbt_manifest, publish, reference, report, tables, warehouse
 from switchboard.alerts import ALERTS
 from switchboard.config import RoutingConfig
 from switchboard.engine.schema import CONFLICTS, DECISIONS, REP_STATE, ROUTING_TABLES, empty
@@ -182,7 +182,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
                 "select table_name from information_schema.tables where table_schema = 'routing'"
             ).fetchall()
         }
-        assert created == set(ROUTING_TABLES)
+        # the engine's tables and every other routing table a dbt model reads
+        read_by_dbt = {t.name for t in tables.dbt_source_tables("routing")}
+        assert created == set(ROUTING_TABLES) | read_by_dbt
+        assert "routing.builds" in created
     finally:
         con.close()
 
@@ -280,6 +283,8 @@ def test_routing_log_marts_are_views_and_built_on_an_empty_log(
         "staging.stg_routing__decisions": "VIEW",
         "staging.stg_routing__conflicts": "VIEW",
         "staging.stg_routing__runs": "VIEW",
+        "staging.stg_routing__builds": "VIEW",
+        "staging.stg_routing__arrival_scope": "VIEW",
         "marts.fct_routing_decisions": "VIEW",
         "marts.fct_routing_conflicts": "VIEW",
     }

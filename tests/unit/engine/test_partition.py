@@ -25,7 +25,7 @@ from switchboard.plans import plan_for
 from tests.engine_inputs import captured_run
 
 from .conftest import AS_OF, Org, config_with
-from .test_properties import Case, cases, crowded_cases
+from .route_cases import Case, cases, crowded_cases
 
 OUTPUTS = ("decisions", "conflicts", "rep_state", "round_robin", "skill_gaps", "sla_breaches")
 
