@@ -41,7 +41,6 @@ COMPARED = ["record_type", "record_id", "owner_id", "queue", "rule", "territory_
 
 
 def measure(size: int, work: Path) -> dict[str, Any]:
-    import polars as pl
 
     from switchboard import dbt, engine, pipeline, stages
     from switchboard.config import load_config
@@ -91,6 +90,7 @@ def measure(size: int, work: Path) -> dict[str, Any]:
     timings["duckdb engine (in the route stage)"] = captured["seconds"]
     expected = captured["result"].decisions
 
+    from switchboard.spark.arrow import local_frame
     from switchboard.spark.load import load_from_duckdb
     from switchboard.spark.pipeline import route_spark_marts
     from switchboard.spark.session import local_session
@@ -107,13 +107,8 @@ def measure(size: int, work: Path) -> dict[str, Any]:
     timings["spark dbt build"] = time.perf_counter() - began
     began = time.perf_counter()
     routed = route_spark_marts(session, config, **captured["options"])
-    got = pl.DataFrame(pl.from_arrow(routed.decisions.toArrow()))
+    got = local_frame(routed.decisions)
     timings["spark route"] = time.perf_counter() - began
-    got = got.with_columns(
-        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        for c, t in got.schema.items()
-        if isinstance(t, pl.Datetime) and t.time_zone is not None
-    )
     same = got.select(COMPARED).sort(KEYS).equals(expected.select(COMPARED).sort(KEYS))
     metrics = routed.metrics
     floor = time_floor(snapshot, expected.height, work / "floor")

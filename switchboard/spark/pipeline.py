@@ -29,7 +29,8 @@ from switchboard.pipeline.inputs import (
     SLA_CLOCKS_DUE,
     with_pending_owners,
 )
-from switchboard.spark.route import SparkRouted, _arrow_frame, _from_ipc, _ipc, route_on_spark
+from switchboard.spark.arrow import arrow_frame, from_ipc, ipc
+from switchboard.spark.route import SparkRouted, route_on_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -44,14 +45,14 @@ def _with_pending(frame: DataFrame, pending: pl.DataFrame, record_type: str, key
     mine = pending.filter(pl.col("record_type") == record_type)
     if mine.is_empty():
         return frame
-    payload = _ipc(mine)
+    payload = ipc(mine)
 
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        owners = _from_ipc(payload)
+        owners = from_ipc(payload)
         for batch in batches:
             rows = pl.DataFrame(pl.from_arrow(pa.Table.from_batches([batch])))
             laid = with_pending_owners(rows.lazy(), owners, record_type, key).collect()
-            yield from _arrow_frame(laid).to_batches()
+            yield from arrow_frame(laid).to_batches()
 
     return frame.mapInArrow(run, frame.schema)
 
@@ -87,7 +88,7 @@ def read_inputs(
                 )
             )
         )
-        left = spark.createDataFrame(_arrow_frame(settled.select("record_type", "record_id")))
+        left = spark.createDataFrame(arrow_frame(settled.select("record_type", "record_id")))
         scope = every.join(left, on=["record_type", "record_id"], how="left_anti")
     return frames, scope
 

@@ -33,7 +33,6 @@ group six times.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ from switchboard.engine.schema import (
     SKILL_GAPS,
     SLA_BREACHES,
 )
+from switchboard.spark.arrow import arrow_frame, from_ipc, ipc, spark_frame, spark_schema, to_polars
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -110,16 +110,6 @@ class SparkRouted:
     groups: DataFrame  # record_type, record_id, group_id
 
 
-def _ipc(frame: pl.DataFrame) -> bytes:
-    sink = io.BytesIO()
-    frame.write_ipc_stream(sink)
-    return sink.getvalue()
-
-
-def _from_ipc(payload: bytes) -> pl.DataFrame:
-    return pl.read_ipc_stream(io.BytesIO(payload))
-
-
 def _resolve(frames: Mapping[str, DataFrame]) -> dict[str, DataFrame]:
     """Frames keyed by input name, from input or mart names (``dim_reps``)."""
     by_mart = {mart: name for name, mart in MART_NAMES.items()}
@@ -146,47 +136,6 @@ def _columns(name: str, frame: DataFrame) -> list[str]:
             f"engine input '{name}' ({MART_NAMES[name]}) is missing column '{missing[0]}'"
         )
     return [c for c in wanted if c in present]
-
-
-def _to_polars(frame: DataFrame) -> pl.DataFrame:
-    table = frame.toArrow()
-    return pl.DataFrame(pl.from_arrow(table))
-
-
-def _spark_frame(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
-    """A small Polars frame as a Spark DataFrame (timestamps as UTC instants)."""
-    return spark.createDataFrame(_arrow_frame(frame))
-
-
-def _spark_schema(schema: dict[str, pl.DataType]) -> Any:
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(_arrow_frame(pl.DataFrame(schema=schema)).schema)
-
-
-def _plain(dtype: pa.DataType) -> pa.DataType:
-    """An Arrow type with 32-bit offsets (Spark reads no large strings or lists)."""
-    if pa.types.is_large_string(dtype) or pa.types.is_string_view(dtype):
-        return pa.string()
-    if pa.types.is_large_list(dtype) or pa.types.is_list(dtype):
-        return pa.list_(_plain(dtype.value_type))
-    if pa.types.is_struct(dtype):
-        return pa.struct([pa.field(f.name, _plain(f.type)) for f in dtype])
-    return dtype
-
-
-def _arrow_frame(frame: pl.DataFrame) -> pa.Table:
-    """Timestamps as UTC instants, strings and lists with 32-bit offsets: what Spark's
-    Arrow exchange reads."""
-    table = frame.with_columns(
-        pl.col(c).dt.replace_time_zone("UTC")
-        for c, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None
-    ).to_arrow()
-    schema = pa.schema([pa.field(f.name, _plain(f.type)) for f in table.schema])
-    if table.num_rows == 0:  # one empty chunk per column: Spark rejects a column of none
-        return pa.Table.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
-    return table.cast(schema)
 
 
 def _record_nodes(f: dict[str, DataFrame]) -> DataFrame:
@@ -294,8 +243,8 @@ def _groups(
         )
         .distinct()
     )
-    graph = partition.components(_to_polars(edges))
-    mapping = F.broadcast(_spark_frame(spark, graph)) if graph.height else None
+    graph = partition.components(to_polars(edges))
+    mapping = F.broadcast(spark_frame(spark, graph)) if graph.height else None
 
     def grouped(frame: DataFrame, column: str) -> DataFrame:
         if mapping is None:
@@ -316,9 +265,9 @@ def _groups(
         .withColumn("node", F.concat(F.lit("t:"), "territory_id")),
         "node",
     ).select("territory_id", GROUP)
-    territories_local = _to_polars(territories)
+    territories_local = to_polars(territories)
     nodes.unpersist()
-    return records, F.broadcast(_spark_frame(spark, territories_local)), territories_local
+    return records, F.broadcast(spark_frame(spark, territories_local)), territories_local
 
 
 def _envelope(
@@ -400,10 +349,10 @@ def _task(
             if name != "scope" and not columns:
                 frames[name] = empty_frame(name)
         for name, payload in shared.items():
-            frames[name] = _from_ipc(payload).lazy()
+            frames[name] = from_ipc(payload).lazy()
         scope = frames.pop("scope", None)
         inputs = EngineInputs(**frames, scope=scope)
-        territories = _from_ipc(territory_groups).filter(pl.col(GROUP).is_in(group_ids))
+        territories = from_ipc(territory_groups).filter(pl.col(GROUP).is_in(group_ids))
         result = partition.route_part(
             inputs, config, territories=territories["territory_id"].to_list(), **options
         )
@@ -432,7 +381,7 @@ def _task(
         for kind, frame in outputs.items():
             for chunk in frame.iter_slices(50_000) if frame.height else [frame]:
                 kinds.append(kind)
-                payloads.append(_ipc(chunk))
+                payloads.append(ipc(chunk))
         yield pa.RecordBatch.from_pydict(
             {"kind": kinds, "payload": payloads},
             schema=pa.schema([("kind", pa.string()), ("payload", pa.binary())]),
@@ -445,9 +394,9 @@ def _decoder(schema: dict[str, pl.DataType]) -> Any:
     def decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for payload in batch.column("payload").to_pylist():
-                frame = _from_ipc(payload).select(list(schema)).cast(schema)  # type: ignore[arg-type]
+                frame = from_ipc(payload).select(list(schema)).cast(schema)  # type: ignore[arg-type]
                 if frame.height:
-                    yield from _arrow_frame(frame).to_batches()
+                    yield from arrow_frame(frame).to_batches()
 
     return decode
 
@@ -476,10 +425,9 @@ def route_on_spark(
     f = _resolve(frames)
     for name in FRAME_COLUMNS:
         if name not in f:
-            f[name] = _spark_frame(spark, empty_frame(name).collect())
+            f[name] = spark_frame(spark, empty_frame(name).collect())
     shared_polars = {
-        name: _to_polars(f[name].select(_columns(name, f[name])))
-        for name in partition.SHARED_FRAMES
+        name: to_polars(f[name].select(_columns(name, f[name]))) for name in partition.SHARED_FRAMES
     }
     records, territories, territories_local = _groups(spark, f)
     records = records.cache()
@@ -492,8 +440,8 @@ def route_on_spark(
         "leaver_rep_ids": tuple(leaver_rep_ids),
     }
     task = _task(
-        {name: _ipc(frame) for name, frame in shared_polars.items()},
-        _ipc(territories_local),
+        {name: ipc(frame) for name, frame in shared_polars.items()},
+        ipc(territories_local),
         config,
         options,
         scope is not None,
@@ -503,12 +451,12 @@ def route_on_spark(
     def output(kind: str) -> DataFrame:
         schema = OUTPUTS[kind]
         return envelope.where(F.col("kind") == kind).mapInArrow(
-            _decoder(schema), _spark_schema(schema)
+            _decoder(schema), spark_schema(schema)
         )
 
     def collected(kind: str) -> pl.DataFrame:
         payloads = [r["payload"] for r in envelope.where(F.col("kind") == kind).collect()]
-        frames_ = [_from_ipc(p) for p in payloads]
+        frames_ = [from_ipc(p) for p in payloads]
         schema = OUTPUTS[kind]
         return pl.concat([pl.DataFrame(schema=schema), *frames_], how="vertical_relaxed").cast(
             schema  # type: ignore[arg-type]
@@ -532,8 +480,8 @@ def route_on_spark(
     routed = SparkRouted(
         decisions=output("decisions"),
         conflicts=output("conflicts"),
-        rep_state=_spark_frame(spark, rep_state),
-        round_robin=_spark_frame(spark, round_robin.select(list(ROUND_ROBIN))),
+        rep_state=spark_frame(spark, rep_state),
+        round_robin=spark_frame(spark, round_robin.select(list(ROUND_ROBIN))),
         skill_gaps=output("skill_gaps"),
         sla_breaches=output("sla_breaches"),
         metrics=collected("metrics").sort("task"),

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from switchboard.engine.inputs import FRAME_COLUMNS
 from switchboard.engine.partition import GROUP, assign_groups
+from switchboard.spark.arrow import local_frame
 from tests.engine_inputs import Captured
 
 pytestmark = pytest.mark.spark
@@ -30,26 +30,18 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def routed(run: Captured, spark: Any) -> Any:
-    from switchboard.spark.route import _spark_frame, route_on_spark
+    from switchboard.spark.arrow import spark_frame
+    from switchboard.spark.route import route_on_spark
 
     data = run.inputs
-    frames = {name: _spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
-    scope = _spark_frame(spark, data.scope.collect()) if data.scope is not None else None
+    frames = {name: spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
+    scope = spark_frame(spark, data.scope.collect()) if data.scope is not None else None
     return route_on_spark(spark, frames, run.config, scope=scope, **run.options)
-
-
-def _local(frame: Any) -> pl.DataFrame:
-    table = pl.DataFrame(pl.from_arrow(frame.toArrow()))
-    return table.with_columns(
-        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        for c, dtype in table.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
-    )
 
 
 def test_decisions_match_the_in_process_engine_record_by_record(run: Captured, routed: Any) -> None:
     expected = run.result.decisions.sort(KEYS)
-    got = _local(routed.decisions).sort(KEYS)
+    got = local_frame(routed.decisions).sort(KEYS)
     assert got.height == expected.height > 1_000
     compared = ["record_type", "record_id", "owner_id", "queue", "rule", "territory_id", "conflict"]
     assert_frame_equal(got.select(compared), expected.select(compared))
@@ -68,7 +60,7 @@ def test_every_other_output_matches(run: Captured, routed: Any) -> None:
     assert expected.conflicts.height > 0
     for name, keys in sorts.items():
         want = getattr(expected, name).sort(keys)
-        got = _local(getattr(routed, name)).select(want.columns).sort(keys)
+        got = local_frame(getattr(routed, name)).select(want.columns).sort(keys)
         assert_frame_equal(got, want.cast(got.schema), check_dtypes=False)
 
 
@@ -76,7 +68,7 @@ def test_groups_match_the_polars_partition_and_none_spans_two_tasks(
     run: Captured, routed: Any
 ) -> None:
     local = assign_groups(run.inputs.normalised()).records.sort(KEYS)
-    spark = _local(routed.groups).select(*KEYS, GROUP).sort(KEYS)
+    spark = local_frame(routed.groups).select(*KEYS, GROUP).sort(KEYS)
     assert_frame_equal(spark, local)
     metrics = routed.metrics
     assert metrics.height > 1  # several tasks routed
@@ -88,10 +80,11 @@ def test_groups_match_the_polars_partition_and_none_spans_two_tasks(
 
 
 def test_outputs_are_written_to_spark_tables(run: Captured, spark: Any, tmp_path: Path) -> None:
-    from switchboard.spark.route import _spark_frame, route_on_spark
+    from switchboard.spark.arrow import spark_frame
+    from switchboard.spark.route import route_on_spark
 
     data = run.inputs
-    frames = {name: _spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
+    frames = {name: spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
     route_on_spark(spark, frames, run.config, database="routing", partitions=2, **run.options)
     written = spark.table("routing.decisions").count()
     assert written == spark.table("routing.decisions").select("record_id").distinct().count()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from switchboard.spark.arrow import local_frame
 from tests.engine_inputs import Captured
 
 pytestmark = pytest.mark.spark
@@ -36,20 +36,11 @@ def routed(run: Captured, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return route_spark_marts(session, run.config, **run.options)
 
 
-def _local(frame: Any) -> pl.DataFrame:
-    table = pl.DataFrame(pl.from_arrow(frame.toArrow()))
-    return table.with_columns(
-        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        for c, dtype in table.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
-    )
-
-
 def test_decisions_from_the_spark_build_match_duckdb_record_by_record(
     run: Captured, routed: Any
 ) -> None:
     expected = run.result.decisions.sort(KEYS)
-    got = _local(routed.decisions).sort(KEYS)
+    got = local_frame(routed.decisions).sort(KEYS)
     assert got.height == expected.height > 1_000
     assert_frame_equal(got.select(COMPARED), expected.select(COMPARED))
     assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False)
@@ -60,6 +51,6 @@ def test_conflicts_and_rep_state_from_the_spark_build_match_duckdb(
 ) -> None:
     for name, keys in {"conflicts": [*KEYS, "conflict_type"], "rep_state": ["rep_id"]}.items():
         want = getattr(run.result, name).sort(keys)
-        got = _local(getattr(routed, name)).select(want.columns).sort(keys)
+        got = local_frame(getattr(routed, name)).select(want.columns).sort(keys)
         assert got.height == want.height > 0
         assert_frame_equal(got, want.cast(got.schema), check_dtypes=False)
