@@ -16,11 +16,9 @@ definitions, which switchboard.dbt_sources renders from the contracts.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -32,7 +30,7 @@ from typing import Any
 
 from switchboard import resources
 from switchboard.config import RoutingConfig
-from switchboard.dbt_sources import SOURCES_FILE, sources_path, sources_yaml, write_sources
+from switchboard.dbt_sources import SOURCES_FILE
 
 # The dbt project as shipped, to read (switchboard/resources.py): the checkout's
 # dbt_project/, or the installed package's bundled copy. dbt itself runs in, and writes
@@ -479,33 +477,8 @@ def static_docs(warehouse: Path, as_of: datetime, config: RoutingConfig, out: Pa
     return page
 
 
-# --------------------------------------------------------------------------- command line
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m switchboard.dbt")
-    commands = parser.add_subparsers(dest="command", required=True)
-    sources = commands.add_parser("sources", help=f"regenerate {SOURCES_FILE.name}")
-    sources.add_argument(
-        "--check", action="store_true", help="exit 1 if the committed file is stale"
-    )
-    args = parser.parse_args(argv)
-    if args.command == "sources":
-        path = sources_path()
-        if args.check:
-            current = path.read_text(encoding="utf-8") if path.exists() else ""
-            if current != sources_yaml():
-                print(
-                    f"{path} is out of date with data_contracts/; "
-                    "run `python -m switchboard.dbt sources`",
-                    file=sys.stderr,
-                )
-                return 1
-            return 0
-        changed = write_sources(path)
-        print(f"{path}: {'updated' if changed else 'unchanged'}")
-    return 0
-
-
+# `python -m switchboard.dbt sources [--check]`: the sources generator's command line.
 if __name__ == "__main__":
+    from switchboard.dbt_sources import main
+
     raise SystemExit(main())

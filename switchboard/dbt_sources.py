@@ -9,6 +9,9 @@ package, both act on the working copy dbt runs in).
 
 from __future__ import annotations
 
+import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +201,35 @@ def write_sources(path: Path | None = None) -> bool:
         return False
     path.write_text(text, encoding="utf-8")
     return True
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m switchboard.dbt")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sources = commands.add_parser("sources", help=f"regenerate {SOURCES_FILE.name}")
+    sources.add_argument(
+        "--check", action="store_true", help="exit 1 if the committed file is stale"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "sources":
+        path = sources_path()
+        if args.check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != sources_yaml():
+                print(
+                    f"{path} is out of date with data_contracts/; "
+                    "run `python -m switchboard.dbt sources`",
+                    file=sys.stderr,
+                )
+                return 1
+            return 0
+        changed = write_sources(path)
+        print(f"{path}: {'updated' if changed else 'unchanged'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -152,6 +152,28 @@
 {%- endmacro %}
 
 
+{#- The rows of `relation` with their ISO country code and subdivision (state) code: the
+    country text looked up in reference.countries, the state text in reference.subdivisions
+    of that country, else read as a code (state_code_fallback). `relation` needs the
+    columns country and state. Accounts and leads resolve their geography with this. -#}
+{% macro resolve_geography(relation) -%}
+    select
+        {{ relation }}.*,
+        countries.country_code,
+        coalesce(
+            subdivisions.state_code,
+            {{ state_code_fallback(relation ~ '.state') }}
+        ) as state_code
+    from {{ relation }}
+    left join {{ source('reference', 'countries') }} as countries
+        on {{ lookup_key(relation ~ '.country') }} = countries.lookup_key
+    left join {{ source('reference', 'subdivisions') }} as subdivisions
+        on
+            countries.country_code = subdivisions.country_code
+            and {{ lookup_key(relation ~ '.state') }} = subdivisions.lookup_key
+{%- endmacro %}
+
+
 {#- The CRM user columns as staging presents them, from a relation with the reps contract's
     columns (raw.reps, and the last good rows in raw.rep_roster). -#}
 {% macro normalized_rep_columns() -%}

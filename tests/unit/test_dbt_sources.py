@@ -79,7 +79,7 @@ def test_committed_file_is_the_generated_file() -> None:
     assert dbt.SOURCES_PATH.read_text(encoding="utf-8") == dbt_sources.sources_yaml(), (
         f"{dbt.SOURCES_PATH} is stale; run `python -m switchboard.dbt sources`"
     )
-    assert dbt.main(["sources", "--check"]) == 0
+    assert dbt_sources.main(["sources", "--check"]) == 0
 
 
 def test_a_contract_change_is_detected(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard import config, contracts, dbt, mapping, resources, serve
+from switchboard import config, contracts, dbt, dbt_sources, mapping, resources, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def test_from_a_checkout_every_resource_is_the_repositorys_own() -> None:
     # dbt runs in the repository's dbt_project/ in place, as it always did.
     assert resources.dbt_project() == dbt.project_dir() == dbt.PROJECT_DIR
     assert dbt.PROJECT_DIR == ROOT / "dbt_project"
-    assert dbt.sources_path() == dbt.SOURCES_PATH
+    assert dbt_sources.sources_path() == dbt.SOURCES_PATH
 
 
 def test_no_other_module_finds_files_relative_to_its_source() -> None:

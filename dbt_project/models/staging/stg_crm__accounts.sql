@@ -41,25 +41,12 @@ cleaned as {{ materialized_cte() }} (
     from source
 ),
 
-countries as (
-    select * from {{ source('reference', 'countries') }}
-),
-
-subdivisions as (
-    select * from {{ source('reference', 'subdivisions') }}
-),
-
 registered_domains as (
     {{ registered_domain_lookup('cleaned', 'domain_host') }}
 ),
 
 with_country as (
-    select
-        cleaned.*,
-        countries.country_code
-    from cleaned
-    left join countries
-        on {{ lookup_key('cleaned.country') }} = countries.lookup_key
+    {{ resolve_geography('cleaned') }}
 )
 
 select
@@ -73,10 +60,7 @@ select
     with_country.country,
     with_country.country_code,
     with_country.state,
-    coalesce(
-        subdivisions.state_code,
-        {{ state_code_fallback('with_country.state') }}
-    ) as state_code,
+    with_country.state_code,
     with_country.postal_code,
     with_country.industry,
     with_country.industry_key,
@@ -89,7 +73,3 @@ select
 from with_country
 left join registered_domains
     on with_country.domain_host = registered_domains.host
-left join subdivisions
-    on
-        with_country.country_code = subdivisions.country_code
-        and {{ lookup_key('with_country.state') }} = subdivisions.lookup_key

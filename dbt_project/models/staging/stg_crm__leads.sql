@@ -59,14 +59,6 @@ personal_domains as (
     from {{ ref('personal_email_domains') }}
 ),
 
-countries as (
-    select * from {{ source('reference', 'countries') }}
-),
-
-subdivisions as (
-    select * from {{ source('reference', 'subdivisions') }}
-),
-
 domains_resolved as (
     select
         cleaned.*,
@@ -80,12 +72,7 @@ domains_resolved as (
 ),
 
 with_country as (
-    select
-        domains_resolved.*,
-        countries.country_code
-    from domains_resolved
-    left join countries
-        on {{ lookup_key('domains_resolved.country') }} = countries.lookup_key
+    {{ resolve_geography('domains_resolved') }}
 )
 
 select
@@ -111,10 +98,7 @@ select
     with_country.country,
     with_country.country_code,
     with_country.state,
-    coalesce(
-        subdivisions.state_code,
-        {{ state_code_fallback('with_country.state') }}
-    ) as state_code,
+    with_country.state_code,
     with_country.postal_code,
     with_country.industry,
     with_country.industry_key,
@@ -126,7 +110,3 @@ select
     with_country.created_at,
     with_country._row_number
 from with_country
-left join subdivisions
-    on
-        with_country.country_code = subdivisions.country_code
-        and {{ lookup_key('with_country.state') }} = subdivisions.lookup_key
