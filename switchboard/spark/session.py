@@ -60,7 +60,7 @@ def local_session(
         .config("spark.sql.warehouse.dir", str(root / "tables"))
         .config("spark.driver.extraJavaOptions", derby)
         .config(
-            "javax.jdo.option.ConnectionURL",
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
             f"jdbc:derby:;databaseName={root / 'metastore' / 'db'};create=true",
         )
         .config("spark.ui.enabled", "false")
