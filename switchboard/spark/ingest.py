@@ -171,6 +171,7 @@ def ingest_on_spark(
             for entity, (frame, source) in texts.items()
         }
 
+    digests = _digests(spark, found)
     checked: dict[str, _Checked] = {}
     known: dict[str, pl.DataFrame] = {}  # referenced entities' loaded and set-aside keys
     referenced = _referenced_columns(contracts)
@@ -195,7 +196,7 @@ def ingest_on_spark(
             quarantined_rows=result.input_rows - result.loaded_rows,
             ignored_columns=source.ignored,
             quarantine=stamped(result.quarantine, run_id, entity),
-            digest=_digest(spark, where_found) if where_found is not None else None,
+            digest=digests.get(entity),
             rejected=result.rejected,
         )
         checked[entity] = _Checked(entity_report, result.good, result.local_good)
@@ -367,12 +368,13 @@ def _text(
     located = raw.select(
         "*", F.col("_metadata.file_path").alias(_FILE), F.col("_metadata.row_index").alias(_INDEX)
     )
-    counts = located.groupBy(_FILE).count().toArrow().to_pylist()
-    offsets: dict[str, int] = {}
-    total = 0
-    for row in sorted(counts, key=lambda r: str(r[_FILE])):
-        offsets[str(row[_FILE])] = total
-        total += int(row["count"])
+    offsets: dict[str, int] | None = None  # one file: every row's offset is 0
+    if len(raw.inputFiles()) > 1:
+        counts = located.groupBy(_FILE).count().toArrow().to_pylist()
+        offsets, total = {}, 0
+        for row in sorted(counts, key=lambda r: str(r[_FILE])):
+            offsets[str(row[_FILE])] = total
+            total += int(row["count"])
     task = _text_task(headers, contract, mapping, offsets)
     frame = located.mapInArrow(task, spark_schema(dict(shape.schema)))
     return frame, _Source(headers.ignored, headers.by_mapping)
@@ -389,14 +391,18 @@ def _text_task(
     headers: HeaderMap,
     contract: Contract,
     mapping: HeaderMapping | None,
-    offsets: Mapping[str, int],
+    offsets: Mapping[str, int] | None,
 ) -> Any:
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             rows = pl.DataFrame(pl.from_arrow(pa.Table.from_batches([batch])))
             numbered = rows.with_columns(
                 (
-                    pl.col(_FILE).replace_strict(offsets, return_dtype=pl.Int64)
+                    (
+                        pl.col(_FILE).replace_strict(offsets, return_dtype=pl.Int64)
+                        if offsets is not None
+                        else pl.lit(0, pl.Int64)
+                    )
                     + pl.col(_INDEX)
                     + 1
                 ).alias(ROW_NUMBER)
@@ -426,26 +432,52 @@ def _polars_schema(frame: DataFrame) -> dict[str, pl.DataType]:
     return dict(pl.DataFrame(pl.from_arrow(_empty_arrow(frame))).schema)
 
 
-def _digest(spark: SparkSession, found: _Found) -> str:
-    """The file's sha256 (a folder: of its parts' paths and digests, in path order)."""
-    if found.layout == "csv":
-        return hashlib.sha256(_local(found.location).read_bytes()).hexdigest()
+def _digests(spark: SparkSession, found: Mapping[str, _Found | None]) -> dict[str, str]:
+    """Per entity, its file's sha256 (a folder: of its parts' names and digests, in path
+    order). Parquet files are hashed in Spark tasks, every entity in one job."""
+    from pyspark.sql import functions as F
+
+    digests = {
+        entity: hashlib.sha256(_local(f.location).read_bytes()).hexdigest()
+        for entity, f in found.items()
+        if f is not None and f.layout == "csv"
+    }
+    parquet = {e: f for e, f in found.items() if f is not None and f.layout != "csv"}
+    if not parquet:
+        return digests
 
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            paths = batch.column("path").to_pylist()
             sums = [hashlib.sha256(c).hexdigest() for c in batch.column("content").to_pylist()]
-            yield pa.RecordBatch.from_pydict({"path": paths, "sha256": sums})
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "entity": batch.column("entity").to_pylist(),
+                    "path": batch.column("path").to_pylist(),
+                    "sha256": sums,
+                }
+            )
 
-    files = spark.read.format("binaryFile").load(found.location).select("path", "content")
-    parts = sorted(
-        (str(r["path"]), str(r["sha256"]))
-        for r in files.mapInArrow(run, "path string, sha256 string").toArrow().to_pylist()
-    )
-    if found.layout == "parquet" and len(parts) == 1:
-        return parts[0][1]
-    listing = "".join(f"{path.rsplit('/', 1)[-1]} {sha}\n" for path, sha in parts)
-    return hashlib.sha256(listing.encode()).hexdigest()
+    frames = [
+        spark.read.format("binaryFile")
+        .load(f.location)
+        .select(F.lit(entity).alias("entity"), "path", "content")
+        for entity, f in parquet.items()
+    ]
+    files = frames[0]
+    for frame in frames[1:]:
+        files = files.unionByName(frame)
+    rows = files.mapInArrow(run, "entity string, path string, sha256 string").toArrow()
+    parts: dict[str, list[tuple[str, str]]] = {}
+    for row in rows.to_pylist():
+        parts.setdefault(str(row["entity"]), []).append((str(row["path"]), str(row["sha256"])))
+    for entity, f in parquet.items():
+        listed = sorted(parts.get(entity, []))
+        if f.layout == "parquet" and len(listed) == 1:
+            digests[entity] = listed[0][1]
+        else:
+            listing = "".join(f"{path.rsplit('/', 1)[-1]} {sha}\n" for path, sha in listed)
+            digests[entity] = hashlib.sha256(listing.encode()).hexdigest()
+    return digests
 
 
 # --------------------------------------------------------------------------- checking
@@ -734,10 +766,11 @@ def _write(
     if roster is not None:
         _write_local(stage(tables.RAW_REP_ROSTER), roster)
 
+    for database in sorted({name.partition(".")[0] for name, _ in staged}):
+        spark.sql(f"create database if not exists `{database}`")
     for name, folder in staged:
         schema, _, table = name.partition(".")
         target = root / schema / table
-        spark.sql(f"create database if not exists `{schema}`")
         spark.sql(f"drop table if exists `{schema}`.`{table}`")
         shutil.rmtree(target, ignore_errors=True)
         folder.rename(target)
