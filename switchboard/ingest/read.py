@@ -223,38 +223,48 @@ def _read_parquet(snapshot: Path, path: Path) -> pl.DataFrame:
         ) from None
 
 
-def _map_columns(
-    snapshot: Path,
-    path: Path,
-    raw: pl.DataFrame,
+@dataclass(frozen=True)
+class HeaderMap:
+    """Which header supplies each contract column (``picked``), the ones read through a
+    header mapping (``by_mapping``) and the headers no contract column claims."""
+
+    picked: dict[str, str]
+    by_mapping: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+
+def map_headers(
+    snapshot: Path | str,
+    file_name: str,
+    headers: Sequence[str],
     contract: Contract,
     mapping: HeaderMapping | None = None,
-) -> Source:
-    """Rename source headers to contract columns; fail on missing or doubled columns.
+) -> HeaderMap:
+    """Find the contract's columns among a file's headers; fail on missing or doubled ones.
 
     A mapped column is read from the first of its mapping's headers the file has, and its
     values as the mapping says; the contract's aliases for it then no longer count, so
     they cannot claim it twice. A file that has none of them (a preset's entity exported
     with Switchboard's own columns) is read through the aliases as usual."""
     mapped = mapping.columns(contract.entity) if mapping is not None else {}
-    picked: dict[str, str] = _mapped_headers(raw.columns, mapped)
+    picked: dict[str, str] = _mapped_headers(headers, mapped)
     by_mapping = tuple(picked)
     aliases = {
         alias: column for alias, column in contract.alias_map().items() if column not in by_mapping
     }
-    headers = set(raw.columns)
+    present = set(headers)
     ignored: list[str] = []
-    for header in raw.columns:
+    for header in headers:
         if header in (RAGGED, TRUNCATED) or header in picked.values():
             continue
         repeat = _DUPLICATE_HEADER.match(header)
-        original = repeat["base"] if repeat and repeat["base"] in headers else header
+        original = repeat["base"] if repeat and repeat["base"] in present else header
         target = aliases.get(header_key(original))
         if target is None:
             ignored.append(header)
         elif target in picked:
             raise SnapshotError(
-                f"snapshot {snapshot}: {path.name} has two columns for {target}: "
+                f"snapshot {snapshot}: {file_name} has two columns for {target}: "
                 f"{picked[target]!r} and {original!r}"
             )
         else:
@@ -262,23 +272,50 @@ def _map_columns(
     missing = [c for c in contract.columns if c.required and c.name not in picked]
     if missing:
         raise SnapshotError(
-            f"snapshot {snapshot}: {path.name} has no column "
+            f"snapshot {snapshot}: {file_name} has no column "
             + "; no column ".join(_with_aliases(c, mapped.get(c.name)) for c in missing)
         )
-    numbered = raw.with_row_index(ROW_NUMBER, offset=1).filter(
-        ~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()) if raw.width else pl.lit(True)
-    )
-    text = _as_text(snapshot, path, numbered, picked)
+    return HeaderMap(picked, by_mapping, tuple(ignored))
+
+
+def contract_text(
+    numbered: pl.DataFrame,
+    headers: HeaderMap,
+    contract: Contract,
+    mapping: HeaderMapping | None = None,
+    *,
+    snapshot: Path | str = "",
+    file_name: str = "",
+) -> pl.DataFrame:
+    """A file's rows, already numbered in `_row_number`, as the contract columns' text:
+    rows whose every field is empty dropped, values as text (see _as_text) and mapped
+    columns in the formats the contract parser reads."""
+    data = [c for c in numbered.columns if c != ROW_NUMBER]
+    kept = numbered.filter(~pl.all_horizontal(pl.col(data).is_null()) if data else pl.lit(True))
+    text = _as_text(snapshot, file_name, kept, headers.picked)
+    mapped = mapping.columns(contract.entity) if mapping is not None else {}
     formatted = [
         canonical(pl.col(name), contract.column(name), mapped[name]).alias(name)
-        for name in by_mapping
+        for name in headers.by_mapping
     ]
-    return Source(
-        path,
-        text.with_columns(formatted) if formatted else text,
-        tuple(ignored),
-        mapped_columns=by_mapping,
+    return text.with_columns(formatted) if formatted else text
+
+
+def _map_columns(
+    snapshot: Path,
+    path: Path,
+    raw: pl.DataFrame,
+    contract: Contract,
+    mapping: HeaderMapping | None = None,
+) -> Source:
+    """Rename source headers to contract columns (map_headers) and read them as text
+    (contract_text), rows numbered in file order."""
+    headers = map_headers(snapshot, path.name, raw.columns, contract, mapping)
+    numbered = raw.with_row_index(ROW_NUMBER, offset=1)
+    text = contract_text(
+        numbered, headers, contract, mapping, snapshot=snapshot, file_name=path.name
     )
+    return Source(path, text, headers.ignored, mapped_columns=headers.by_mapping)
 
 
 def _mapped_headers(headers: Sequence[str], mapped: Mapping[str, ColumnMapping]) -> dict[str, str]:
@@ -296,7 +333,7 @@ def _mapped_headers(headers: Sequence[str], mapped: Mapping[str, ColumnMapping])
 
 
 def _as_text(
-    snapshot: Path, path: Path, frame: pl.DataFrame, picked: Mapping[str, str]
+    snapshot: Path | str, file_name: str, frame: pl.DataFrame, picked: Mapping[str, str]
 ) -> pl.DataFrame:
     """Picked columns as strings under contract names, so CSV and Parquet check alike.
 
@@ -320,7 +357,7 @@ def _as_text(
         return frame.select(exprs)
     except pl.exceptions.PolarsError as exc:
         raise SnapshotError(
-            f"snapshot {snapshot}: {path.name} has a column that cannot be read as text: "
+            f"snapshot {snapshot}: {file_name} has a column that cannot be read as text: "
             f"{_first_line(exc)}"
         ) from None
 
