@@ -85,14 +85,14 @@ TABLES: tuple[Table, ...] = (
         RAW_INGEST_LOG,
         "switchboard.ingest.load",
         "Per run and entity: rows read, loaded and quarantined.",
-        "switchboard.ingest.load:INGEST_LOG_SCHEMA",
+        "switchboard.ingest.result:INGEST_LOG_SCHEMA",
     ),
     Table(
         RAW_EXPORT_HISTORY,
         "switchboard.ingest.load",
         "Each export file a full load read, with its digest: what the row-count guards "
         "compare with.",
-        "switchboard.ingest.load:EXPORT_HISTORY_SCHEMA",
+        "switchboard.ingest.result:EXPORT_HISTORY_SCHEMA",
     ),
     Table(
         RAW_REP_ROSTER,

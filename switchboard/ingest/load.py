@@ -16,26 +16,6 @@ from switchboard.changes import ChangeSet, record_arrivals
 from switchboard.ingest.result import IngestReport
 from switchboard.warehouse import ensure_routing_tables, table_exists, write_table
 
-INGEST_LOG_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(),
-    "entity": pl.String(),
-    "source_file": pl.String(),
-    "input_rows": pl.Int64(),
-    "loaded_rows": pl.Int64(),
-    "quarantined_rows": pl.Int64(),
-    "ingested_at": pl.Datetime("us"),
-}
-
-EXPORT_HISTORY_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(),
-    "entity": pl.String(),
-    "source_file": pl.String(),
-    "digest": pl.String(),
-    "input_rows": pl.Int64(),
-    "loaded_rows": pl.Int64(),
-    "loaded_at": pl.Datetime("us"),
-}
-
 
 def write_raw(
     con: duckdb.DuckDBPyConnection,
@@ -64,37 +44,10 @@ def write_raw(
     (switchboard.changes.record_arrivals).
     """
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
-    history = pl.DataFrame(
-        [
-            {
-                "run_id": report.run_id,
-                "entity": r.entity,
-                "source_file": r.source_file,
-                "digest": r.digest,
-                "input_rows": r.input_rows,
-                "loaded_rows": r.loaded_rows,
-                "loaded_at": ingested_at,
-            }
-            for r in report.entities.values()
-            if r.digest is not None and mode == "replace"
-        ],
-        schema=EXPORT_HISTORY_SCHEMA,
-    )
-    log = pl.DataFrame(
-        [
-            {
-                "run_id": report.run_id,
-                "entity": r.entity,
-                "source_file": r.source_file,
-                "input_rows": r.input_rows,
-                "loaded_rows": r.loaded_rows,
-                "quarantined_rows": r.quarantined_rows,
-                "ingested_at": ingested_at,
-            }
-            for r in report.entities.values()
-        ],
-        schema=INGEST_LOG_SCHEMA,
-    )
+    history = report.export_history(ingested_at)
+    if mode != "replace":
+        history = history.clear()
+    log = report.ingest_log(ingested_at)
     con.execute("create schema if not exists raw")
     if scope is not None:
         ensure_routing_tables(con)

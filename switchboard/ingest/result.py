@@ -4,6 +4,7 @@ quarantine itself, counted for `switchboard check`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,26 @@ import polars as pl
 from switchboard.ingest.validate import QUARANTINE_SCHEMA
 
 SUMMARY_ROWS = 5  # row numbers shown per reason in `switchboard check`
+
+INGEST_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "entity": pl.String(),
+    "source_file": pl.String(),
+    "input_rows": pl.Int64(),
+    "loaded_rows": pl.Int64(),
+    "quarantined_rows": pl.Int64(),
+    "ingested_at": pl.Datetime("us"),
+}
+
+EXPORT_HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "entity": pl.String(),
+    "source_file": pl.String(),
+    "digest": pl.String(),
+    "input_rows": pl.Int64(),
+    "loaded_rows": pl.Int64(),
+    "loaded_at": pl.Datetime("us"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,43 @@ class IngestReport:
 
     def __getitem__(self, entity: str) -> EntityReport:
         return self.entities[entity]
+
+    def ingest_log(self, at: datetime) -> pl.DataFrame:
+        """raw.ingest_log's rows for this ingest: one per entity, ingested ``at``."""
+        return pl.DataFrame(
+            [
+                {
+                    "run_id": self.run_id,
+                    "entity": r.entity,
+                    "source_file": r.source_file,
+                    "input_rows": r.input_rows,
+                    "loaded_rows": r.loaded_rows,
+                    "quarantined_rows": r.quarantined_rows,
+                    "ingested_at": at,
+                }
+                for r in self.entities.values()
+            ],
+            schema=INGEST_LOG_SCHEMA,
+        )
+
+    def export_history(self, at: datetime) -> pl.DataFrame:
+        """raw.export_history's rows for a full load: one per file read (with a digest)."""
+        return pl.DataFrame(
+            [
+                {
+                    "run_id": self.run_id,
+                    "entity": r.entity,
+                    "source_file": r.source_file,
+                    "digest": r.digest,
+                    "input_rows": r.input_rows,
+                    "loaded_rows": r.loaded_rows,
+                    "loaded_at": at,
+                }
+                for r in self.entities.values()
+                if r.digest is not None
+            ],
+            schema=EXPORT_HISTORY_SCHEMA,
+        )
 
     @property
     def quarantine(self) -> pl.DataFrame:

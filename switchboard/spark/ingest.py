@@ -67,10 +67,14 @@ from switchboard import tables
 from switchboard.contracts import Contract, load_contracts
 from switchboard.errors import SnapshotError
 from switchboard.guards import ExportCount, ExportGuard
-from switchboard.ingest.load import EXPORT_HISTORY_SCHEMA, INGEST_LOG_SCHEMA
 from switchboard.ingest.parse import normalise, parse
 from switchboard.ingest.read import ROW_NUMBER, HeaderMap, contract_text, map_headers, read_entity
-from switchboard.ingest.result import EntityReport, IngestReport
+from switchboard.ingest.result import (
+    EXPORT_HISTORY_SCHEMA,
+    INGEST_LOG_SCHEMA,
+    EntityReport,
+    IngestReport,
+)
 from switchboard.ingest.snapshot import ingest_order
 from switchboard.ingest.validate import QUARANTINE_SCHEMA, Validated, stamped, validate
 from switchboard.mapping import HeaderMapping, match_reps
@@ -697,37 +701,7 @@ def _write(
     """Stage every table beside its folder, then swap them in and register them."""
     root = spark_home(home) / SOURCES_FOLDER
     now = datetime.now(UTC).replace(tzinfo=None)
-    log = pl.DataFrame(
-        [
-            {
-                "run_id": report.run_id,
-                "entity": r.entity,
-                "source_file": r.source_file,
-                "input_rows": r.input_rows,
-                "loaded_rows": r.loaded_rows,
-                "quarantined_rows": r.quarantined_rows,
-                "ingested_at": now,
-            }
-            for r in report.entities.values()
-        ],
-        schema=INGEST_LOG_SCHEMA,
-    )
-    history = pl.DataFrame(
-        [
-            {
-                "run_id": report.run_id,
-                "entity": r.entity,
-                "source_file": r.source_file,
-                "digest": r.digest,
-                "input_rows": r.input_rows,
-                "loaded_rows": r.loaded_rows,
-                "loaded_at": now,
-            }
-            for r in report.entities.values()
-            if r.digest is not None
-        ],
-        schema=EXPORT_HISTORY_SCHEMA,
-    )
+    log, history = report.ingest_log(now), report.export_history(now)
     staged: list[tuple[str, Path]] = []
 
     def stage(name: str) -> Path:
