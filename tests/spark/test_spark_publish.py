@@ -111,7 +111,9 @@ def published(
     for _ in range(2):
         with connection(ctx) as con:
             summaries.append(publish_from_spark(con, spark, ctx))
-            counts.append(con.execute("select count(*) from routing.outbox_messages").fetchone())
+            counts.append(
+                int(con.execute("select count(*) from routing.outbox_messages").fetchall()[0][0])
+            )
         statuses.append(_status(ctx))
         files.append(_files(ctx.outbox / ctx.run_id))
         if len(steps) == 2:
@@ -123,7 +125,7 @@ def published(
         statuses=statuses,
         recorded=recorded,
         other_rows=(other_before, other_after),
-        messages=(counts[0][0], counts[1][0]),
+        messages=(counts[0], counts[1]),
         files=(files[0], files[1]),
         summaries=(summaries[0], summaries[1]),
     )
@@ -208,5 +210,5 @@ def test_publishing_a_run_not_decided_is_refused(
     from switchboard.spark.publish import SparkPublishError, publish_from_spark
 
     ctx = replace(published.ctx, run_id="20261124T090000-hourly-notthere")
-    with connection(ctx) as con, pytest.raises(SparkPublishError, match="not in routing.runs"):
+    with connection(ctx) as con, pytest.raises(SparkPublishError, match=r"not in routing\.runs"):
         publish_from_spark(con, spark_build.session, ctx)
