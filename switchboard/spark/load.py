@@ -197,13 +197,14 @@ def load_from_duckdb(
     return loaded
 
 
-def _load_table(
-    spark: SparkSession, con: duckdb.DuckDBPyConnection, table: SourceTable, folder: Path
-) -> LoadedTable:
+def write_parquet(
+    con: duckdb.DuckDBPyConnection, table: SourceTable, folder: Path
+) -> tuple[int, bool]:
+    """Have DuckDB write the table's rows as Parquet into the empty or missing ``folder``:
+    one file, or one folder per run (``run_id=<run_id>/``, the column itself left to the
+    folder name) for the RUN_TABLES. Returns the rows written and whether the warehouse
+    has the table."""
     query, found = _copy_query(con, table)
-    spark.sql(f"create database if not exists `{table.schema}`")
-    spark.sql(f"drop table if exists `{table.schema}`.`{table.table}`")
-    shutil.rmtree(folder, ignore_errors=True)
     counted = con.execute(f"select count(*) from ({query})").fetchone()
     rows = int(counted[0]) if counted else 0
     if table.name in RUN_TABLES:
@@ -212,14 +213,26 @@ def _load_table(
                 f"copy ({query}) to '{folder}' (format parquet, partition_by ({PARTITION}))"
             )
         folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(f"copy ({query}) to '{folder / 'data.parquet'}' (format parquet)")
+    return rows, found
+
+
+def _load_table(
+    spark: SparkSession, con: duckdb.DuckDBPyConnection, table: SourceTable, folder: Path
+) -> LoadedTable:
+    spark.sql(f"create database if not exists `{table.schema}`")
+    spark.sql(f"drop table if exists `{table.schema}`.`{table.table}`")
+    shutil.rmtree(folder, ignore_errors=True)
+    rows, found = write_parquet(con, table, folder)
+    if table.name in RUN_TABLES:
         create_run_table(spark, table.name, folder)
-        return LoadedTable(table.name, rows, found)
-    folder.mkdir(parents=True)
-    con.execute(f"copy ({query}) to '{folder / 'data.parquet'}' (format parquet)")
-    spark.sql(
-        f"create table `{table.schema}`.`{table.table}` using parquet "
-        f"location '{folder.as_posix()}'"
-    )
+    else:
+        spark.sql(
+            f"create table `{table.schema}`.`{table.table}` using parquet "
+            f"location '{folder.as_posix()}'"
+        )
     return LoadedTable(table.name, rows, found)
 
 
