@@ -124,18 +124,19 @@ def _write_partition(
 
 
 def _replace_table(
-    spark: SparkSession, name: str, frame: DataFrame, home: Path | str | None
+    spark: SparkSession, name: str, frame: pl.DataFrame, home: Path | str | None
 ) -> int:
     """Replace every row of the routing state table ``name`` (where load.py registers it)."""
+    rows = spark_frame(spark, frame)
     if spark.catalog.tableExists(name):
-        frame.select(*spark.table(name).columns).write.insertInto(name, overwrite=True)
+        rows.select(*spark.table(name).columns).write.insertInto(name, overwrite=True)
     else:
         schema = name.partition(".")[0]
         spark.sql(f"create database if not exists `{schema}`")
-        frame.write.format("parquet").option("path", str(table_folder(home, name))).mode(
+        rows.write.format("parquet").option("path", str(table_folder(home, name))).mode(
             "overwrite"
         ).saveAsTable(name)
-    return frame.count()
+    return frame.height
 
 
 def record_on_spark(
@@ -166,13 +167,12 @@ def record_on_spark(
     rows = {
         name: _write_partition(spark, name, frame, run_id, home) for name, frame in frames.items()
     }
-    if not routed.rep_state.isEmpty():
-        rows[tables.REP_STATE] = _replace_table(
-            spark, tables.REP_STATE, routed.rep_state.select(*REP_STATE), home
-        )
-    rows[tables.ROUND_ROBIN] = _replace_table(
-        spark, tables.ROUND_ROBIN, routed.round_robin.select(*ROUND_ROBIN), home
-    )
+    # Both are put together on the driver (switchboard.spark.route): small, and local.
+    rep_state = local_frame(routed.rep_state).select(list(REP_STATE))
+    if rep_state.height:
+        rows[tables.REP_STATE] = _replace_table(spark, tables.REP_STATE, rep_state, home)
+    round_robin = local_frame(routed.round_robin).select(list(ROUND_ROBIN))
+    rows[tables.ROUND_ROBIN] = _replace_table(spark, tables.ROUND_ROBIN, round_robin, home)
     return Recorded(run_id, rows)
 
 

@@ -93,7 +93,11 @@ def published(
 
     ctx, step = pipeline.prepare(ctx)
     steps = [step]
-    record_on_spark(spark, routed, run_id=OTHER_RUN, home=home)
+    # Another run's partition: a few of the same decisions under another run_id.
+    other = replace(
+        routed, decisions=routed.decisions.limit(200), conflicts=routed.conflicts.limit(20)
+    )
+    record_on_spark(spark, other, run_id=OTHER_RUN, home=home)
     other_before = spark.table("routing.decisions").where(f"run_id = '{OTHER_RUN}'").count()
     recorded = []
     with connection(ctx) as con:
@@ -152,7 +156,7 @@ def test_recording_a_run_again_replaces_its_partition_only(published: Published)
     first, second = published.recorded
     assert first == second > 1_000  # a retry leaves one copy
     before, after = published.other_rows
-    assert before == after == first  # the other run's partition is untouched
+    assert before == after == 200  # the other run's partition is untouched
 
 
 def test_the_ledger_goes_started_decided_published_and_publishes_once(published: Published) -> None:
