@@ -65,9 +65,9 @@ RUN_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     tables.CONFLICTS: CONFLICTS,
     tables.ALERTS: ALERTS,
 }
-# A run_id names a partition folder: letters, digits and - _ . : only (the pipeline's
+# A run_id names a partition folder as it is: letters, digits and - _ . only (the pipeline's
 # ids are <as-of>-<mode>-<fingerprint>, switchboard.pipeline.context.run_id_for).
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class SparkPublishError(RuntimeError):
@@ -85,7 +85,7 @@ class Recorded:
 def _check_run_id(run_id: str) -> None:
     if not _RUN_ID.match(run_id):
         raise ValueError(
-            f"run_id {run_id!r} cannot name a Spark partition: use letters, digits and - _ . : only"
+            f"run_id {run_id!r} cannot name a Spark partition: use letters, digits and - _ . only"
         )
 
 

@@ -216,3 +216,14 @@ def test_publishing_a_run_not_decided_is_refused(
     ctx = replace(published.ctx, run_id="20261124T090000-hourly-notthere")
     with connection(ctx) as con, pytest.raises(SparkPublishError, match=r"not in routing\.runs"):
         publish_from_spark(con, spark_build.session, ctx)
+
+
+def test_a_run_id_that_cannot_name_a_partition_is_refused_before_anything_is_written(
+    spark_build: SparkBuild,
+) -> None:
+    from switchboard.spark.publish import record_on_spark
+
+    with pytest.raises(ValueError, match="cannot name a Spark partition"):
+        record_on_spark(
+            spark_build.session, spark_build.routed, run_id="../x", home=spark_build.home
+        )
