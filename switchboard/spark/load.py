@@ -209,6 +209,7 @@ def write_parquet(
     rows = int(counted[0]) if counted else 0
     if table.name in RUN_TABLES:
         if rows:
+            folder.parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes the last level only
             con.execute(
                 f"copy ({query}) to '{folder}' (format parquet, partition_by ({PARTITION}))"
             )

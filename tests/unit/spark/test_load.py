@@ -97,7 +97,7 @@ def test_the_run_tables_are_written_one_folder_per_run(tmp_path: Path) -> None:
         "('r1', 'lead', 'L1', timestamp '2026-03-01 09:00:00'), "
         "('r2', 'account', 'A1', timestamp '2026-03-02 09:00:00')"
     )
-    folder = tmp_path / "decisions"
+    folder = tmp_path / "sources" / "routing" / "decisions"
     assert write_parquet(con, decisions, folder) == (3, True)
     assert sorted(p.name for p in folder.iterdir()) == ["run_id=r1", "run_id=r2"]
     first = con.sql(
