@@ -4,7 +4,7 @@ when a guard trips, only the guard's alert."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import duckdb
 import polars as pl
@@ -31,18 +31,37 @@ def record(ctx: RunContext, routed: Routed) -> None:
         )
 
 
-def _stored_summary(
-    con: duckdb.DuckDBPyConnection, ctx: RunContext, status: str, message: str = ""
-) -> RunSummary:
-    def frame(table: str) -> pl.DataFrame:
-        return warehouse.query(con, f"select * from {table} where run_id = ?", [ctx.run_id])
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run recorded: its decisions, conflicts and alerts. Publishing reads nothing
+    else of the run, so the frames may come from the warehouse (``stored_outcome``) or
+    from wherever the run recorded them (switchboard.spark.publish: Spark tables)."""
 
-    return summarize(
-        run_id=ctx.run_id,
-        mode=ctx.mode,
+    decisions: pl.DataFrame
+    conflicts: pl.DataFrame
+    alerts: pl.DataFrame
+
+
+def stored_outcome(con: duckdb.DuckDBPyConnection, run_id: str) -> RunOutcome:
+    """The run's rows of routing.decisions, routing.conflicts and routing.alerts."""
+
+    def frame(table: str) -> pl.DataFrame:
+        return warehouse.query(con, f"select * from {table} where run_id = ?", [run_id])
+
+    return RunOutcome(
         decisions=frame("routing.decisions"),
         conflicts=frame("routing.conflicts"),
         alerts=frame("routing.alerts"),
+    )
+
+
+def _summary(ctx: RunContext, outcome: RunOutcome, status: str, message: str = "") -> RunSummary:
+    return summarize(
+        run_id=ctx.run_id,
+        mode=ctx.mode,
+        decisions=outcome.decisions,
+        conflicts=outcome.conflicts,
+        alerts=outcome.alerts,
         status=status,
         message=message,
     )
@@ -51,25 +70,34 @@ def _stored_summary(
 def publish_run(ctx: RunContext) -> RunSummary:
     """Queue and deliver this run's messages (and anything left pending), mark published."""
     with connection(ctx) as con:
-        summary = _stored_summary(con, ctx, "published")
-        decisions = warehouse.query(
-            con, "select * from routing.decisions where run_id = ?", [ctx.run_id]
+        return publish_outcome(con, ctx, stored_outcome(con, ctx.run_id))
+
+
+def publish_outcome(
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, outcome: RunOutcome
+) -> RunSummary:
+    """Publish a decided run from what it recorded: queue its messages, write its outbox
+    files, queue and deliver the notifications, mark it published in the ledger of
+    ``con``."""
+    summary = _summary(ctx, outcome, "published")
+    publish.queue_messages(
+        con,
+        run_id=ctx.run_id,
+        decisions=outcome.decisions,
+        alerts=outcome.alerts,
+        queues=ctx.config.queues,
+    )
+    if ctx.config.sinks.files:
+        publish.write_outbox(
+            con,
+            run_id=ctx.run_id,
+            outbox=ctx.outbox,
+            summary_markdown=summary.to_markdown(),
+            writeback_settings=ctx.config.writeback,
         )
-        alerts = warehouse.query(con, "select * from routing.alerts where run_id = ?", [ctx.run_id])
-        publish.queue_messages(
-            con, run_id=ctx.run_id, decisions=decisions, alerts=alerts, queues=ctx.config.queues
-        )
-        if ctx.config.sinks.files:
-            publish.write_outbox(
-                con,
-                run_id=ctx.run_id,
-                outbox=ctx.outbox,
-                summary_markdown=summary.to_markdown(),
-                writeback_settings=ctx.config.writeback,
-            )
-        _notify(con, ctx, alerts, summary)
-        summary = _deliver(con, ctx, summary)
-        publish.set_status(con, ctx.run_id, "published")
+    _notify(con, ctx, outcome.alerts, summary)
+    summary = _deliver(con, ctx, summary)
+    publish.set_status(con, ctx.run_id, "published")
     return summary
 
 
@@ -163,11 +191,21 @@ def done_summary(ctx: RunContext) -> RunSummary:
     now (once: message keys), so re-running the same export after the webhook recovers is
     enough."""
     with connection(ctx) as con:
-        base = _stored_summary(con, ctx, "published")
-        return _deliver(
-            con,
+        return answer_published(con, ctx, stored_outcome(con, ctx.run_id))
+
+
+def answer_published(
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, outcome: RunOutcome
+) -> RunSummary:
+    """The summary of a run already published, from what it recorded; nothing of it is
+    published again, only what earlier runs left pending is delivered."""
+    return _deliver(
+        con,
+        ctx,
+        _summary(
             ctx,
-            replace(
-                base, message=f"snapshot unchanged since run {ctx.run_id}; nothing new to publish"
-            ),
-        )
+            outcome,
+            "published",
+            f"snapshot unchanged since run {ctx.run_id}; nothing new to publish",
+        ),
+    )

@@ -13,6 +13,15 @@ time zone is UTC, switchboard.spark.session). A source the warehouse does not ha
 (routing.decisions before the first run publishes) becomes an empty table with the
 declared columns.
 
+The tables a run writes by run (``RUN_TABLES``: routing.decisions, routing.conflicts and
+routing.alerts) are partitioned by ``run_id``: DuckDB writes one folder per run
+(``<table>/run_id=<run_id>/``), and Spark declares the table with its columns and
+registers the partitions found. switchboard.spark.publish records a run into the same
+tables, replacing that run's partition only. Once runs record on Spark, the routing state
+they write (``RECORDED``) lives there: ``keep_recorded`` (``--keep-recorded``) loads
+everything else (the run ledger among it, which stays in the DuckDB warehouse) and leaves
+those tables as they are.
+
 ``python -m switchboard.spark.load WAREHOUSE [--home HOME]`` loads from the command line.
 """
 
@@ -61,6 +70,11 @@ class LoadedTable:
 # Read by the route stage but by no dbt model (switchboard/pipeline/routing.py): where
 # each round-robin rotation stopped. Columns from switchboard/engine/schema.py.
 ROUTE_STATE = (tables.ROUND_ROBIN,)
+# Written run by run: partitioned by run_id, so that recording a run replaces its rows only.
+RUN_TABLES = (tables.DECISIONS, tables.CONFLICTS, tables.ALERTS)
+PARTITION = "run_id"
+# What a run records on Spark (switchboard.spark.publish.record_on_spark).
+RECORDED = (*RUN_TABLES, tables.REP_STATE, tables.ROUND_ROBIN)
 _DUCKDB_TYPES = {
     pl.String: "VARCHAR",
     pl.Int64: "BIGINT",
@@ -88,6 +102,33 @@ def source_tables() -> tuple[SourceTable, ...]:
         columns = tuple((c, _duckdb_type(t)) for c, t in ROUTING_TABLES[name].items())
         found.append(SourceTable(schema, table, columns))
     return tuple(found)
+
+
+def table_folder(home: Path | str | None, name: str) -> Path:
+    """Where the Spark table ``name`` (schema.table) keeps its Parquet files."""
+    schema, _, table = name.partition(".")
+    return spark_home(home) / SOURCES_FOLDER / schema / table
+
+
+def create_run_table(spark: SparkSession, name: str, folder: Path) -> None:
+    """Declare the run-partitioned table ``name`` (RUN_TABLES) over ``folder`` with its
+    declared columns (switchboard/tables.py), unless it exists, and register the run
+    partitions the folder holds."""
+    from switchboard.spark.arrow import spark_schema
+
+    declared = tables.TABLE_BY_NAME[name].columns()
+    if declared is None:
+        raise ValueError(f"{name} declares no columns")
+    schema, _, table = name.partition(".")
+    columns = ", ".join(
+        f"`{field.name}` {field.dataType.simpleString()}" for field in spark_schema(declared).fields
+    )
+    spark.sql(f"create database if not exists `{schema}`")
+    spark.sql(
+        f"create table if not exists `{schema}`.`{table}` ({columns}) using parquet "
+        f"partitioned by ({PARTITION}) location '{folder.as_posix()}'"
+    )
+    spark.sql(f"msck repair table `{schema}`.`{table}`")
 
 
 def _quote(identifier: str) -> str:
@@ -129,38 +170,71 @@ def _copy_query(con: duckdb.DuckDBPyConnection, table: SourceTable) -> tuple[str
 
 
 def load_from_duckdb(
-    warehouse: Path | str, home: Path | str | None = None, *, session: SparkSession | None = None
+    warehouse: Path | str,
+    home: Path | str | None = None,
+    *,
+    session: SparkSession | None = None,
+    keep_recorded: bool = False,
 ) -> list[LoadedTable]:
     """Replace every dbt source table under Spark's `home` with the warehouse's copy.
 
-    Opens the warehouse read-only (close other connections to it first). Returns what was
-    loaded, one entry per table.
+    ``keep_recorded``: leave the tables runs record on Spark (RECORDED) as they are where
+    Spark has them. Opens the warehouse read-only (close other connections to it first).
+    Returns what was loaded, one entry per table.
     """
     spark = session if session is not None else local_session(home)
-    root = spark_home(home) / SOURCES_FOLDER
     loaded: list[LoadedTable] = []
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         # A naive timestamp is UTC: the cast to timestamptz must not shift it.
         con.execute("set TimeZone = 'UTC'")
         for table in source_tables():
-            query, found = _copy_query(con, table)
-            folder = root / table.schema / table.table
-            spark.sql(f"create database if not exists `{table.schema}`")
-            spark.sql(f"drop table if exists `{table.schema}`.`{table.table}`")
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            location = folder / "data.parquet"
-            con.execute(f"copy ({query}) to '{location}' (format parquet)")
-            counted = con.execute(f"select count(*) from read_parquet('{location}')").fetchone()
-            spark.sql(
-                f"create table `{table.schema}`.`{table.table}` using parquet "
-                f"location '{folder.as_posix()}'"
-            )
-            loaded.append(LoadedTable(table.name, int(counted[0]) if counted else 0, found))
+            if keep_recorded and table.name in RECORDED and spark.catalog.tableExists(table.name):
+                continue
+            loaded.append(_load_table(spark, con, table, table_folder(home, table.name)))
     finally:
         con.close()
     return loaded
+
+
+def write_parquet(
+    con: duckdb.DuckDBPyConnection, table: SourceTable, folder: Path
+) -> tuple[int, bool]:
+    """Have DuckDB write the table's rows as Parquet into the empty or missing ``folder``:
+    one file, or one folder per run (``run_id=<run_id>/``, the column itself left to the
+    folder name) for the RUN_TABLES. Returns the rows written and whether the warehouse
+    has the table."""
+    query, found = _copy_query(con, table)
+    counted = con.execute(f"select count(*) from ({query})").fetchone()
+    rows = int(counted[0]) if counted else 0
+    if table.name in RUN_TABLES:
+        if rows:
+            folder.parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes the last level only
+            con.execute(
+                f"copy ({query}) to '{folder}' (format parquet, partition_by ({PARTITION}))"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(f"copy ({query}) to '{folder / 'data.parquet'}' (format parquet)")
+    return rows, found
+
+
+def _load_table(
+    spark: SparkSession, con: duckdb.DuckDBPyConnection, table: SourceTable, folder: Path
+) -> LoadedTable:
+    spark.sql(f"create database if not exists `{table.schema}`")
+    spark.sql(f"drop table if exists `{table.schema}`.`{table.table}`")
+    shutil.rmtree(folder, ignore_errors=True)
+    rows, found = write_parquet(con, table, folder)
+    if table.name in RUN_TABLES:
+        create_run_table(spark, table.name, folder)
+    else:
+        spark.sql(
+            f"create table `{table.schema}`.`{table.table}` using parquet "
+            f"location '{folder.as_posix()}'"
+        )
+    return LoadedTable(table.name, rows, found)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,10 +250,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the Spark home (tables and metastore); default $SWITCHBOARD_SPARK_HOME "
         "or ./spark-warehouse",
     )
+    parser.add_argument(
+        "--keep-recorded",
+        action="store_true",
+        help="leave the routing tables runs record on Spark (decisions, conflicts, alerts, "
+        "rep_state, round_robin) as they are where Spark has them",
+    )
     args = parser.parse_args(argv)
     if not args.warehouse.is_file():
         parser.error(f"no warehouse file at {args.warehouse}")
-    for table in load_from_duckdb(args.warehouse, args.home):
+    for table in load_from_duckdb(args.warehouse, args.home, keep_recorded=args.keep_recorded):
         note = "" if table.from_warehouse else " (not in the warehouse: created empty)"
         print(f"{table.name}: {table.rows} rows{note}")
     return 0

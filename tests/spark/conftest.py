@@ -1,10 +1,13 @@
 """One generated 10k-account org routed by the hourly pipeline on DuckDB, shared by the
-Spark tests that compare with what it decided. Skips where pyspark is not installed
-(`make spark-setup`)."""
+Spark tests that compare with what it decided, and the same org built and routed on
+Spark. Skips where pyspark is not installed (`make spark-setup`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,33 @@ pytest.importorskip("pyspark", reason="the Spark tests need `make spark-setup`")
 AS_OF = datetime(2026, 11, 23, 9, 0)
 
 
+@dataclass(frozen=True)
+class SparkBuild:
+    """The org's dbt sources loaded into Spark under ``home``, the dbt project built on the
+    spark target, and what the Spark executor routed from that build (SparkRouted)."""
+
+    home: Path
+    session: Any
+    routed: Any
+
+
 @pytest.fixture(scope="session")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Captured:
     return captured_run(tmp_path_factory.mktemp("org10k"), accounts=10_000, seed=3, as_of=AS_OF)
+
+
+@pytest.fixture(scope="session")
+def spark_build(run: Captured, tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
+    """The route stage's Spark path on the run's warehouse as its dbt build left it."""
+    from switchboard import dbt
+    from switchboard.spark.load import load_from_duckdb
+    from switchboard.spark.pipeline import route_spark_marts
+    from switchboard.spark.session import local_session
+
+    # One SparkSession a process: an earlier module's session (and catalog) is reused;
+    # the loaded sources are external tables under this folder.
+    home = tmp_path_factory.mktemp("spark-target")
+    session = local_session(home)
+    load_from_duckdb(run.built, home, session=session)
+    dbt.build(home, run.options["as_of"], run.config, selector=dbt.FIRST_RUN_OF_DAY, target="spark")
+    return SparkBuild(home, session, route_spark_marts(session, run.config, **run.options))

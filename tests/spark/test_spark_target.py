@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from switchboard.spark.arrow import local_frame
 from tests.engine_inputs import Captured
+from tests.spark.conftest import SparkBuild
 
 pytestmark = pytest.mark.spark
 
@@ -21,19 +22,8 @@ COMPARED = ["record_type", "record_id", "owner_id", "queue", "rule", "territory_
 
 
 @pytest.fixture(scope="module")
-def routed(run: Captured, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from switchboard import dbt
-    from switchboard.spark.load import load_from_duckdb
-    from switchboard.spark.pipeline import route_spark_marts
-    from switchboard.spark.session import local_session
-
-    # One SparkSession a process: an earlier module's session (and catalog) is reused;
-    # the loaded sources are external tables under this module's folder.
-    home = tmp_path_factory.mktemp("spark-target")
-    session = local_session(home)
-    load_from_duckdb(run.built, home, session=session)
-    dbt.build(home, run.options["as_of"], run.config, selector=dbt.FIRST_RUN_OF_DAY, target="spark")
-    return route_spark_marts(session, run.config, **run.options)
+def routed(spark_build: SparkBuild) -> Any:
+    return spark_build.routed
 
 
 def test_decisions_from_the_spark_build_match_duckdb_record_by_record(

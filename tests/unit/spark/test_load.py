@@ -10,8 +10,17 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from switchboard import tables
 from switchboard.dbt_sources import sources_path
-from switchboard.spark.load import ROUTE_STATE, SourceTable, _copy_query, source_tables
+from switchboard.spark.load import (
+    RECORDED,
+    ROUTE_STATE,
+    RUN_TABLES,
+    SourceTable,
+    _copy_query,
+    source_tables,
+    write_parquet,
+)
 
 
 def test_the_loaded_tables_are_the_dbt_sources_and_the_route_state() -> None:
@@ -70,3 +79,36 @@ def test_timestamps_leave_as_the_same_utc_instant(tmp_path: Path) -> None:
     ]
     written = con.execute(f"select epoch(seen), tags from '{tmp_path / 't.parquet'}'").fetchall()
     assert written == [(datetime(2026, 3, 1, 9, 0, tzinfo=UTC).timestamp(), ["x", "y"])]
+
+
+def test_the_run_tables_are_written_one_folder_per_run(tmp_path: Path) -> None:
+    """routing.decisions and routing.conflicts leave as one folder per run_id (the layout
+    switchboard.spark.publish records into), the run_id in the folder name only; an empty
+    one leaves an empty folder."""
+    decisions = next(t for t in source_tables() if t.name == tables.DECISIONS)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("create schema routing")
+    columns = ", ".join(f"{name} {dtype}" for name, dtype in decisions.columns)
+    con.execute(f"create table routing.decisions ({columns})")
+    con.execute(
+        "insert into routing.decisions (run_id, record_type, record_id, decided_at) values "
+        "('r1', 'account', 'A1', timestamp '2026-03-01 09:00:00'), "
+        "('r1', 'lead', 'L1', timestamp '2026-03-01 09:00:00'), "
+        "('r2', 'account', 'A1', timestamp '2026-03-02 09:00:00')"
+    )
+    folder = tmp_path / "sources" / "routing" / "decisions"
+    assert write_parquet(con, decisions, folder) == (3, True)
+    assert sorted(p.name for p in folder.iterdir()) == ["run_id=r1", "run_id=r2"]
+    first = con.sql(
+        f"select * from read_parquet('{folder / 'run_id=r1'}/*.parquet', hive_partitioning = false)"
+    ).pl()
+    assert "run_id" not in first.columns
+    assert first["record_id"].sort().to_list() == ["A1", "L1"]
+    assert set(RUN_TABLES) <= set(RECORDED)
+    assert tables.DECISIONS in RUN_TABLES and tables.CONFLICTS in RUN_TABLES
+
+    empty = tmp_path / "conflicts"
+    conflicts = next(t for t in source_tables() if t.name == tables.CONFLICTS)
+    assert write_parquet(con, conflicts, empty) == (0, False)
+    assert empty.is_dir() and not any(empty.iterdir())
