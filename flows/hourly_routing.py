@@ -20,11 +20,13 @@ def hourly_routing(
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
     allow_backdated: bool = False,
+    spark_home: str | None = None,
 ) -> RunSummary:
     """Route what needs an owner: new unowned records and the books of invalid owners.
 
     ``allow_backdated``: accept an as-of more than a day ahead of the clock or earlier than
-    the export (a deliberate replay; see switchboard.asof)."""
+    the export (a deliberate replay; see switchboard.asof). ``spark_home``: run on the
+    Spark target, the book's tables under that folder (docs/OPERATIONS.md)."""
     return said(
         runs.hourly(
             snapshot,
@@ -36,6 +38,7 @@ def hourly_routing(
             lock_wait_seconds,
             accept_guards,
             allow_backdated,
+            spark_home,
             runner=run_as_task,
         )
     )

@@ -44,8 +44,9 @@ def _route(
     runner: stages.Runner,
     lock_wait_seconds: float,
     leaver_rep_ids: tuple[str, ...] = (),
+    spark_home: str | None = None,
 ) -> RunSummary:
-    """One routing run of `mode`'s plan through every stage."""
+    """One routing run of `mode`'s plan through every stage (on Spark with `spark_home`)."""
     ctx = make_context(
         snapshot=snapshot,
         warehouse_path=warehouse,
@@ -56,6 +57,7 @@ def _route(
         accepted_guards=tuple(accept_guards or ()),
         leaver_rep_ids=leaver_rep_ids,
         allow_backdated=allow_backdated,
+        spark_home=spark_home,
     )
     return _summary(stages.run(ctx, runner, lock_wait_seconds))
 
@@ -70,10 +72,13 @@ def hourly(
     lock_wait_seconds: float = 0,
     accept_guards: list[str] | None = None,
     allow_backdated: bool = False,
+    spark_home: str | None = None,
     *,
     runner: stages.Runner = stages.run_direct,
 ) -> RunSummary:
-    """Route what needs an owner: new unowned records and the books of invalid owners."""
+    """Route what needs an owner: new unowned records and the books of invalid owners.
+    With ``spark_home``, on the Spark target (switchboard.spark.stages): the book's tables
+    under that home, the ledger and the outbox in ``warehouse``."""
     return _route(
         "hourly",
         snapshot,
@@ -85,6 +90,7 @@ def hourly(
         allow_backdated,
         runner,
         lock_wait_seconds,
+        spark_home=spark_home,
     )
 
 

@@ -16,6 +16,7 @@ whichever ran them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
 from switchboard import pipeline, progress, warehouse
@@ -35,7 +36,19 @@ class Stage:
     function: str
 
     def __call__(self, *args: Any) -> Any:
-        return getattr(pipeline, self.function)(*args)
+        return getattr(self.module(*args), self.function)(*args)
+
+    def module(self, *args: Any) -> ModuleType:
+        """Where the stage's function is: switchboard.pipeline, or for a run on the Spark
+        target (a context with a ``spark_home``) switchboard.spark.stages where it
+        defines the function (the stages that touch the book)."""
+        ctx = args[0] if args else None
+        if isinstance(ctx, RunContext) and ctx.spark_home is not None:
+            from switchboard.spark import stages as on_spark
+
+            if hasattr(on_spark, self.function):
+                return on_spark
+        return pipeline
 
 
 PREPARE = Stage("prepare", "prepare", "prepare")

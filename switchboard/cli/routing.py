@@ -128,12 +128,19 @@ def run_hourly(
     allow_backdated: AllowBackdated = False,
     accept_guard: AcceptGuard = None,
     mapping: MappingOpt = None,
+    spark_home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run on Apache Spark (`make spark-setup`), the book's tables under this "
+            "folder; --warehouse then keeps only the run ledger and the outbox."
+        ),
+    ] = None,
 ) -> None:
     """Route everything that needs an owner in this snapshot and publish it."""
     _time_option(as_of, check_future=not allow_backdated)  # before Prefect is imported
     _config_option(config, mapping)
     _snapshot_option(snapshot)
-    if _answered_from_ledger(
+    if spark_home is None and _answered_from_ledger(
         "hourly", snapshot, warehouse, outbox, config, as_of, wait, allow_backdated, mapping=mapping
     ):
         return
@@ -148,6 +155,7 @@ def run_hourly(
         accept_guard,
         mapping,
         as_of=as_of,
+        spark_home=str(spark_home) if spark_home is not None else None,
     )
 
 

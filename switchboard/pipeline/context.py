@@ -54,6 +54,9 @@ class RunContext:
     # The as-of may lie more than a day ahead of the clock or before the export (a
     # deliberate replay); see switchboard.asof.
     allow_backdated: bool = False
+    # The Spark target (switchboard.spark.stages): the home of its tables; None, DuckDB.
+    # The warehouse file then keeps the run ledger and the outbox only.
+    spark_home: Path | None = None
 
     @property
     def plan(self) -> Plan:
@@ -72,10 +75,18 @@ def make_context(
     dry_run: bool = False,
     accepted_guards: Sequence[str] = (),
     allow_backdated: bool = False,
+    spark_home: Path | str | None = None,
 ) -> RunContext:
     """The run's identity and settings. An as-of more than a day ahead of the clock stops
     the run here, before anything starts, unless ``allow_backdated`` (see switchboard.asof;
-    whether the export agrees with the as-of is checked after ingest)."""
+    whether the export agrees with the as-of is checked after ingest). ``spark_home``
+    runs it on the Spark target (switchboard.spark.stages): an hourly run only."""
+    if spark_home is not None and (mode != "hourly" or dry_run):
+        what = "a dry run" if dry_run else mode
+        raise ValueError(
+            f"--spark-home: only the hourly run runs on Spark, not {what} (it rebuilds "
+            "every model; the other runs reuse or increment the day's marts)"
+        )
     unknown = sorted(set(accepted_guards) - set(GUARD_NAMES))
     if unknown:
         raise ValueError(
@@ -95,7 +106,14 @@ def make_context(
     snapshot_fp = publish.fingerprint(snapshot)
     fp = hashlib.sha256(
         "|".join(
-            [snapshot_fp, mode, ",".join(sorted(leaver_rep_ids)), config.rules_version, __version__]
+            [
+                snapshot_fp,
+                mode,
+                ",".join(sorted(leaver_rep_ids)),
+                config.rules_version,
+                __version__,
+                *(["spark"] if spark_home is not None else []),
+            ]
         ).encode()
     ).hexdigest()
     # The marts depend on the snapshot, the settings and the as-of date, nothing else.
@@ -114,6 +132,7 @@ def make_context(
         build_key=build_key,
         accepted_guards=tuple(sorted(set(accepted_guards))),
         allow_backdated=allow_backdated,
+        spark_home=Path(spark_home).resolve() if spark_home is not None else None,
     )
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -175,11 +175,14 @@ def load_from_duckdb(
     *,
     session: SparkSession | None = None,
     keep_recorded: bool = False,
+    skip: Collection[str] = (),
 ) -> list[LoadedTable]:
     """Replace every dbt source table under Spark's `home` with the warehouse's copy.
 
     ``keep_recorded``: leave the tables runs record on Spark (RECORDED) as they are where
-    Spark has them. Opens the warehouse read-only (close other connections to it first).
+    Spark has them; ``skip``: tables (schema.table) written on Spark some other way, such
+    as the raw tables an ingest on Spark wrote (switchboard.spark.stages). Opens the
+    warehouse read-only (close other connections to it first).
     Returns what was loaded, one entry per table.
     """
     spark = session if session is not None else local_session(home)
@@ -190,6 +193,8 @@ def load_from_duckdb(
         con.execute("set TimeZone = 'UTC'")
         for table in source_tables():
             if keep_recorded and table.name in RECORDED and spark.catalog.tableExists(table.name):
+                continue
+            if table.name in skip:
                 continue
             loaded.append(_load_table(spark, con, table, table_folder(home, table.name)))
     finally:

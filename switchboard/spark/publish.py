@@ -153,26 +153,63 @@ def record_on_spark(
 
     ``home``: the Spark home the sources were loaded under (switchboard.spark.load).
     """
+    # Both are put together on the driver (switchboard.spark.route): small, and local.
+    return record_outcome_on_spark(
+        spark,
+        run_id=run_id,
+        home=home,
+        decisions=routed.decisions,
+        conflicts=routed.conflicts,
+        alerts=alerts if alerts is not None else pl.DataFrame(schema=ALERTS),
+        rep_state=local_frame(routed.rep_state),
+        round_robin=local_frame(routed.round_robin),
+    )
+
+
+def record_outcome_on_spark(
+    spark: SparkSession,
+    *,
+    run_id: str,
+    home: Path | str | None,
+    decisions: DataFrame | pl.DataFrame,
+    conflicts: DataFrame | pl.DataFrame,
+    alerts: pl.DataFrame,
+    rep_state: pl.DataFrame,
+    round_robin: pl.DataFrame | None,
+) -> Recorded:
+    """`record_on_spark` from frames: the decisions and conflicts as Spark DataFrames (the
+    executor's) or as Polars frames on the driver (a run's stages,
+    switchboard.spark.stages)."""
     from pyspark.sql import functions as F
 
     _check_run_id(run_id)
-    run_alerts = alerts if alerts is not None else pl.DataFrame(schema=ALERTS)
+
+    def on_spark(frame: DataFrame | pl.DataFrame, schema: dict[str, pl.DataType]) -> DataFrame:
+        if isinstance(frame, pl.DataFrame):
+            return spark_frame(spark, frame.select(list(schema)).cast(schema))  # type: ignore[arg-type]
+        return frame.select(*schema)
+
+    if isinstance(decisions, pl.DataFrame):
+        if "input_hash" not in decisions.columns:
+            decisions = decisions.with_columns(input_hash=pl.lit(None, pl.String()))
+    else:
+        decisions = decisions.withColumn("input_hash", F.lit(None).cast("string"))
     frames = {
-        tables.DECISIONS: routed.decisions.withColumn(
-            "input_hash", F.lit(None).cast("string")
-        ).select(*RECORDED_DECISIONS),
-        tables.CONFLICTS: routed.conflicts.select(*CONFLICTS),
-        tables.ALERTS: spark_frame(spark, run_alerts.select(list(ALERTS)).cast(ALERTS)),  # type: ignore[arg-type]
+        tables.DECISIONS: on_spark(decisions, RECORDED_DECISIONS),
+        tables.CONFLICTS: on_spark(conflicts, CONFLICTS),
+        tables.ALERTS: on_spark(alerts, ALERTS),
     }
     rows = {
         name: _write_partition(spark, name, frame, run_id, home) for name, frame in frames.items()
     }
-    # Both are put together on the driver (switchboard.spark.route): small, and local.
-    rep_state = local_frame(routed.rep_state).select(list(REP_STATE))
     if rep_state.height:
-        rows[tables.REP_STATE] = _replace_table(spark, tables.REP_STATE, rep_state, home)
-    round_robin = local_frame(routed.round_robin).select(list(ROUND_ROBIN))
-    rows[tables.ROUND_ROBIN] = _replace_table(spark, tables.ROUND_ROBIN, round_robin, home)
+        rows[tables.REP_STATE] = _replace_table(
+            spark, tables.REP_STATE, rep_state.select(list(REP_STATE)), home
+        )
+    if round_robin is not None:
+        rows[tables.ROUND_ROBIN] = _replace_table(
+            spark, tables.ROUND_ROBIN, round_robin.select(list(ROUND_ROBIN)), home
+        )
     return Recorded(run_id, rows)
 
 
@@ -245,5 +282,6 @@ __all__ = [
     "decide_on_spark",
     "publish_from_spark",
     "record_on_spark",
+    "record_outcome_on_spark",
     "recorded_outcome",
 ]
