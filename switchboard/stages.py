@@ -11,6 +11,9 @@ stage. Prefect flows run every stage as a task (flows/tasks.py), the what-if and
 bench call the functions directly (`run_direct`, or a timing runner), and every runner
 reports progress through switchboard.progress, so the CLI shows the same stages
 whichever ran them.
+
+A run on the Spark target (a context with a ``spark_home``) goes through the same
+sequence; the stages that touch the book are switchboard.spark.stages' (`Stage.module`).
 """
 
 from __future__ import annotations
