@@ -102,7 +102,6 @@ def route_spark_marts(
     selection: Selection = REPAIRS_ONLY,
     leaver_rep_ids: Sequence[str] = (),
     settled: pl.DataFrame | None = None,
-    database: str | None = None,
 ) -> SparkRouted:
     """Decide on Spark what the DuckDB route stage decides from the same tables."""
     frames, scope = read_inputs(spark, config, as_of=as_of, selection=selection, settled=settled)
@@ -115,5 +114,4 @@ def route_spark_marts(
         selection=selection,
         leaver_rep_ids=leaver_rep_ids,
         scope=scope,
-        database=database,
     )

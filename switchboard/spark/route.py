@@ -412,13 +412,12 @@ def route_on_spark(
     leaver_rep_ids: Sequence[str] = (),
     scope: DataFrame | None = None,
     partitions: int | None = None,
-    database: str | None = None,
 ) -> SparkRouted:
     """`engine.route` on Spark DataFrames, group by group in Spark tasks (module docstring).
 
     ``partitions``: how many tasks route (default spark.sql.shuffle.partitions); every
-    group is routed by exactly one. ``database``: also write each output to a Spark table
-    ``<database>.<output>`` (overwritten), e.g. ``routing``.
+    group is routed by exactly one. Recording the outputs is switchboard.spark.publish's
+    (a run's partition of the routing tables).
     """
     from pyspark.sql import functions as F
 
@@ -487,10 +486,6 @@ def route_on_spark(
         metrics=collected("metrics").sort("task"),
         groups=records,
     )
-    if database is not None:
-        spark.sql(f"create database if not exists {database}")
-        for name in ("decisions", "conflicts", "rep_state", "round_robin"):
-            getattr(routed, name).write.mode("overwrite").saveAsTable(f"{database}.{name}")
     return routed
 
 

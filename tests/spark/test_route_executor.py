@@ -4,7 +4,6 @@ decides, on a generated 10k-account org whose inputs a real hourly run read from
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,15 +76,3 @@ def test_groups_match_the_polars_partition_and_none_spans_two_tasks(
     assert placed.height == local[GROUP].n_unique()
     assert metrics["records"].sum() == local.height
     assert (metrics["seconds"] > 0).all()
-
-
-def test_outputs_are_written_to_spark_tables(run: Captured, spark: Any, tmp_path: Path) -> None:
-    from switchboard.spark.arrow import spark_frame
-    from switchboard.spark.route import route_on_spark
-
-    data = run.inputs
-    frames = {name: spark_frame(spark, getattr(data, name).collect()) for name in FRAME_COLUMNS}
-    route_on_spark(spark, frames, run.config, database="routing", partitions=2, **run.options)
-    written = spark.table("routing.decisions").count()
-    assert written == spark.table("routing.decisions").select("record_id").distinct().count()
-    assert spark.table("routing.rep_state").count() == run.result.rep_state.height
