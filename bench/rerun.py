@@ -64,10 +64,10 @@ def measure(accounts: int, repeat: int) -> str:
         work = OUT / "rerun" / f"{accounts}-r{rep}"
         shutil.rmtree(work, ignore_errors=True)
         home = OUT / "prefect-home"
-        run = time_process(snapshot, work / "process", home)
+        run = time_process(snapshot, work / "process", home, AS_OF)
         first.append(run.seconds)
         peaks.append(max(run.max_rss_bytes, run.tree_rss_bytes))
-        again.append(time_process(snapshot, work / "process", home).seconds)
+        again.append(time_process(snapshot, work / "process", home, AS_OF).seconds)
         hour = next_hour_snapshot(snapshot, work / "next-hour")
         later.append(
             time_process(hour, work / "process", home, as_of=AS_OF + timedelta(hours=1)).seconds

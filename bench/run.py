@@ -26,11 +26,9 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the root, on the path
     sys.path.insert(0, str(ROOT))
 
-import switchboard  # noqa: E402
+from bench.process import time_process  # noqa: E402
 from bench.results import (  # noqa: E402
     ARRIVALS,
     GIB,
@@ -294,82 +292,6 @@ def time_floor(snapshot: Path, rows: int, workdir: Path) -> float:
     return time.perf_counter() - started
 
 
-# ---------------------------------------------------------------- whole process
-
-
-def _tree_rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * page
-        except (OSError, ValueError, IndexError):
-            continue
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        total += rss.get(current, 0)
-        todo.extend(children.get(current, []))
-    return total
-
-
-@dataclass
-class ProcessRun:
-    seconds: float
-    max_rss_bytes: int
-    tree_rss_bytes: int
-    returncode: int
-    command: str
-
-
-def time_process(
-    snapshot: Path, workdir: Path, prefect_home: Path, as_of: datetime = AS_OF
-) -> ProcessRun:
-    """`switchboard run hourly` as a subprocess: wall time, the largest single process's
-    peak RSS (wait4's ru_maxrss, covers children it waited for) and the peak of the whole
-    process tree sampled from /proc every 0.1 s (main process + Prefect's server)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    cli = Path(sys.executable).with_name("switchboard")
-    args = [
-        str(cli),
-        "run",
-        "hourly",
-        "--snapshot",
-        str(snapshot),
-        "--warehouse",
-        str(workdir / "warehouse.duckdb"),
-        "--outbox",
-        str(workdir / "outbox"),
-        "--as-of",
-        as_of.isoformat(),
-    ]
-    env = {**os.environ, **switchboard.TELEMETRY_OFF, "PREFECT_HOME": str(prefect_home)}
-    log = workdir / "process.log"
-    started = time.perf_counter()
-    with log.open("w") as handle:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        peak_tree = 0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            peak_tree = max(peak_tree, _tree_rss_bytes(proc.pid))
-            time.sleep(0.1)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        tail = log.read_text()[-2000:]
-        raise RuntimeError(f"switchboard run hourly exited {proc.returncode}:\n{tail}")
-    return ProcessRun(seconds, usage.ru_maxrss * 1024, peak_tree, proc.returncode, shlex.join(args))
-
-
 # ---------------------------------------------------------------- one size
 
 
@@ -466,7 +388,7 @@ def bench_size(
         say(f"{accounts:,} r{rep + 1}: floor {floor:.2f} s")
 
         if process:
-            proc = time_process(snapshot, work / "process", out / "prefect-home")
+            proc = time_process(snapshot, work / "process", out / "prefect-home", AS_OF)
             result.process.append(proc.seconds)
             result.process_max_rss.append(proc.max_rss_bytes)
             result.process_tree_rss.append(proc.tree_rss_bytes)
@@ -475,7 +397,7 @@ def bench_size(
                 f"peak RSS {proc.max_rss_bytes / GIB:.2f} GiB "
                 f"(tree {proc.tree_rss_bytes / GIB:.2f})"
             )
-            again = time_process(snapshot, work / "process", out / "prefect-home")
+            again = time_process(snapshot, work / "process", out / "prefect-home", AS_OF)
             result.rerun.append(again.seconds)
             say(
                 f"{accounts:,} r{rep + 1}: the same command on the unchanged export "

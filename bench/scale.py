@@ -292,7 +292,7 @@ def measure(
     accounts: int, args: argparse.Namespace, *, command: str, say: Callable[[str], None]
 ) -> ScaleResult:
     """Run one size in a child process, guarding memory and generation time."""
-    from bench.run import _tree_rss_bytes
+    from bench.process import tree_rss_bytes
 
     out = Path(args.out)
     work = out / "scale" / str(accounts)
@@ -324,7 +324,7 @@ def measure(
             pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            rss = _tree_rss_bytes(proc.pid)
+            rss = tree_rss_bytes(proc.pid)
             if rss:
                 result.last_rss = rss
             result.peak_tree_rss = max(result.peak_tree_rss, rss)
