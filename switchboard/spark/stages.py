@@ -31,6 +31,7 @@ arrivals passes reuse or increment the day's marts, which Spark does not keep).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -42,6 +43,7 @@ from switchboard.pipeline.routing import Routed
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from switchboard.dbt import NodeResult
     from switchboard.summary import RunSummary
 
 # What ingest writes on Spark besides raw.<entity>; every other dbt source comes from the
@@ -104,6 +106,17 @@ def transform(ctx: RunContext) -> None:
     warehouse (routing.data_tests) as a DuckDB run keeps them."""
     from switchboard import data_tests, dbt
 
+    def keep(nodes: Sequence[NodeResult]) -> None:
+        with connection(ctx) as con:
+            data_tests.record(
+                con,
+                run_id=ctx.run_id,
+                suite=SUITE,
+                suite_key=ctx.build_key,
+                nodes=nodes,
+                tested_at=utc_now(),
+            )
+
     try:
         result = dbt.build(
             ctx.spark_home or ctx.warehouse,
@@ -113,25 +126,9 @@ def transform(ctx: RunContext) -> None:
             target=dbt.SPARK_TARGET,
         )
     except dbt.DbtBuildFailed as failed:
-        with connection(ctx) as con:
-            data_tests.record(
-                con,
-                run_id=ctx.run_id,
-                suite=SUITE,
-                suite_key=ctx.build_key,
-                nodes=failed.nodes,
-                tested_at=utc_now(),
-            )
+        keep(failed.nodes)  # what failed, for the analyst; then the run stops
         raise
-    with connection(ctx) as con:
-        data_tests.record(
-            con,
-            run_id=ctx.run_id,
-            suite=SUITE,
-            suite_key=ctx.build_key,
-            nodes=result.nodes,
-            tested_at=utc_now(),
-        )
+    keep(result.nodes)
 
 
 def _table(spark: SparkSession, name: str) -> pl.DataFrame:
