@@ -1,0 +1,162 @@
+"""The raw Spark tables an ingest writes: raw.<entity>, raw.quarantine, raw.ingest_log,
+raw.export_history and raw.rep_roster, each staged beside its folder and swapped in once
+every one is written; and what the guards and the roster read of the tables already
+there."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from switchboard import tables
+from switchboard.ingest.load import EXPORT_HISTORY_SCHEMA, INGEST_LOG_SCHEMA
+from switchboard.ingest.result import EntityReport, IngestReport
+from switchboard.ingest.validate import QUARANTINE_SCHEMA
+from switchboard.spark.arrow import arrow_frame, local_frame
+from switchboard.spark.load import SOURCES_FOLDER
+from switchboard.spark.session import spark_home
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One entity's report and the rows to write as raw.<entity>."""
+
+    report: EntityReport
+    good: DataFrame | None  # None: no file, nothing loaded (an empty table is written)
+    local_good: pl.DataFrame | None  # the loaded rows on the driver, for small entities
+
+
+def existing(spark: SparkSession, table: str) -> pl.DataFrame:
+    """A Spark table's rows on the driver (timestamps naive UTC); empty when absent."""
+    if not spark.catalog.tableExists(table):
+        return pl.DataFrame()
+    return local_frame(spark.table(table))
+
+
+def previous_exports(spark: SparkSession) -> dict[str, tuple[str | None, int]]:
+    """Per entity, the digest and loaded rows of the last export loaded (raw.export_history)."""
+    history = existing(spark, tables.RAW_EXPORT_HISTORY)
+    if history.is_empty():
+        return {}
+    last = history.sort("loaded_at").group_by("entity").last()
+    return {
+        str(r["entity"]): (r["digest"], int(r["loaded_rows"])) for r in last.iter_rows(named=True)
+    }
+
+
+def is_new_export(report: EntityReport, previous: Mapping[str, tuple[str | None, int]]) -> bool:
+    """Whether the entity's file differs from the last one loaded (or has no digest)."""
+    return report.digest is None or previous.get(report.entity, (None, 0))[0] != report.digest
+
+
+def local_good(checked: Checked) -> pl.DataFrame:
+    """A small entity's loaded rows on the driver."""
+    if checked.local_good is None:
+        raise ValueError(f"{checked.report.entity}: its loaded rows were not collected")
+    return checked.local_good
+
+
+def write(
+    spark: SparkSession,
+    home: Path | str | None,
+    report: IngestReport,
+    checked: Mapping[str, Checked],
+    roster: pl.DataFrame | None,
+) -> None:
+    """Stage every table beside its folder, then swap them in and register them."""
+    root = spark_home(home) / SOURCES_FOLDER
+    now = datetime.now(UTC).replace(tzinfo=None)
+    log = pl.DataFrame(
+        [
+            {
+                "run_id": report.run_id,
+                "entity": r.entity,
+                "source_file": r.source_file,
+                "input_rows": r.input_rows,
+                "loaded_rows": r.loaded_rows,
+                "quarantined_rows": r.quarantined_rows,
+                "ingested_at": now,
+            }
+            for r in report.entities.values()
+        ],
+        schema=INGEST_LOG_SCHEMA,
+    )
+    history = pl.DataFrame(
+        [
+            {
+                "run_id": report.run_id,
+                "entity": r.entity,
+                "source_file": r.source_file,
+                "digest": r.digest,
+                "input_rows": r.input_rows,
+                "loaded_rows": r.loaded_rows,
+                "loaded_at": now,
+            }
+            for r in report.entities.values()
+            if r.digest is not None
+        ],
+        schema=EXPORT_HISTORY_SCHEMA,
+    )
+    staged: list[tuple[str, Path]] = []
+
+    def stage(name: str) -> Path:
+        schema, _, table = name.partition(".")
+        folder = root / schema / f".{table}.staging"
+        shutil.rmtree(folder, ignore_errors=True)
+        staged.append((name, folder))
+        return folder
+
+    for entity, entity_checked in checked.items():
+        folder = stage(f"raw.{entity}")
+        if entity_checked.good is not None:
+            entity_checked.good.write.mode("overwrite").parquet(folder.as_posix())
+        else:
+            _write_local(folder, local_good(entity_checked))
+    for name, added, columns in (
+        (tables.RAW_QUARANTINE, report.quarantine, QUARANTINE_SCHEMA),
+        (tables.RAW_INGEST_LOG, log, INGEST_LOG_SCHEMA),
+        (tables.RAW_EXPORT_HISTORY, history, EXPORT_HISTORY_SCHEMA),
+    ):
+        # Appended, this run's earlier rows replaced (a re-ingest does not duplicate them).
+        before = existing(spark, name)
+        rows = (
+            added
+            if before.is_empty()
+            else pl.concat(
+                [
+                    before.filter(pl.col("run_id") != report.run_id)
+                    .select(list(columns))
+                    .cast(columns),  # type: ignore[arg-type]
+                    added.cast(columns),  # type: ignore[arg-type]
+                ]
+            )
+        )
+        _write_local(stage(name), rows)
+    if roster is not None:
+        _write_local(stage(tables.RAW_REP_ROSTER), roster)
+
+    for database in sorted({name.partition(".")[0] for name, _ in staged}):
+        spark.sql(f"create database if not exists `{database}`")
+    for name, folder in staged:
+        schema, _, table = name.partition(".")
+        target = root / schema / table
+        spark.sql(f"drop table if exists `{schema}`.`{table}`")
+        shutil.rmtree(target, ignore_errors=True)
+        folder.rename(target)
+        spark.sql(f"create table `{schema}`.`{table}` using parquet location '{target.as_posix()}'")
+
+
+def _write_local(folder: Path, frame: pl.DataFrame) -> None:
+    """A small table as one Parquet file, timestamps as UTC instants (as load.py writes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(arrow_frame(frame), folder / "data.parquet")
