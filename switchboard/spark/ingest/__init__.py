@@ -30,8 +30,11 @@ same functions:
   accounts (account_id), leads (lead_id), opportunities (opportunity_id), territories
   (territory_id), named_accounts (account_id), hr (email, the newest by updated_at then
   status_start kept) and territory_members (territory_id, rep_id) are repartitioned by
-  their key; reps (rep_id and email) are checked whole. Good rows, quarantine entries and
-  counts are the DuckDB path's, row number for row number.
+  their key; reps (rep_id and email) are checked whole. The task returns the good rows in
+  their own typed columns, so raw.<entity> is a plain Spark write of them, and the
+  quarantine entries, set-aside rows and counts beside them as Arrow IPC payloads, which
+  the driver gathers. Good rows, quarantine entries and counts are the DuckDB path's, row
+  number for row number.
 - **Writing.** Nothing is written before every entity is read and checked and the export
   guards (`switchboard.guards.ExportGuard`, against the last raw.export_history row) pass.
   Then, as `switchboard.spark.load` lays tables out (Parquet under
@@ -72,9 +75,8 @@ from switchboard.roster import update_roster
 from switchboard.spark.arrow import local_frame
 from switchboard.spark.ingest.check import (
     CHUNK_ROWS,
-    ENVELOPE,
     Partitioning,
-    check,
+    check_entity,
     key_sets,
     known_keys,
     partitioning,
@@ -96,7 +98,7 @@ from switchboard.spark.ingest.write import (
     is_new_export,
     local_good,
     previous_exports,
-    write,
+    write_tables,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +106,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_ROWS",
-    "ENVELOPE",
     "Layout",
     "Partitioning",
     "ingest_on_spark",
@@ -157,7 +158,7 @@ def ingest_on_spark(
     for entity in order:
         contract = contracts[entity]
         frame, source = texts[entity]
-        result = check(
+        result = check_entity(
             spark,
             frame,
             contract,
@@ -210,7 +211,7 @@ def ingest_on_spark(
             new_hr_export=is_new_export(reports["hr"], previous),
             now=datetime.now(UTC).replace(tzinfo=None),
         )
-    write(spark, home, report, checked, roster)
+    write_tables(spark, home, report, checked, roster)
     for frame in persisted:
         frame.unpersist()
     return report

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 Partitioning = Literal["row_local", "keyed", "whole"]
 
 _KEY = "__partition_key__"
-ENVELOPE = "kind string, payload binary"
+# The validate task's output: what a row is (_GOOD: a loaded row in the good columns) and,
+# for the rest, its Arrow IPC payload.
+_KIND, _PAYLOAD, _GOOD = "__kind__", "__payload__", "good"
 CHUNK_ROWS = 50_000
 
 
@@ -92,7 +94,7 @@ def referenced_columns(contracts: Mapping[str, Contract]) -> dict[str, list[str]
     return found
 
 
-def check(
+def check_entity(
     spark: SparkSession,
     frame: DataFrame | None,
     contract: Contract,
@@ -124,12 +126,16 @@ def check(
         )
     elif how == "whole":
         frame = frame.repartition(1).sortWithinPartitions(ROW_NUMBER)
+    good_schema = dict(empty.good.schema)
     payload = {e: ipc(f) for e, f in parent_frames.items()}
-    envelope = frame.mapInArrow(_validate_task(contract, payload), ENVELOPE).persist()
-    persisted.append(envelope)
+    checked = frame.mapInArrow(
+        _validate_task(contract, payload, good_schema),
+        spark_schema({_KIND: pl.String(), _PAYLOAD: pl.Binary(), **good_schema}),
+    ).persist()
+    persisted.append(checked)
     side = [
-        (str(r["kind"]), bytes(r["payload"]))
-        for r in envelope.where(F.col("kind") != "good").collect()
+        (str(r[_KIND]), bytes(r[_PAYLOAD]))
+        for r in checked.where(F.col(_KIND) != _GOOD).select(_KIND, _PAYLOAD).collect()
     ]
 
     def gathered(kind: str, like: pl.DataFrame) -> pl.DataFrame:
@@ -139,13 +145,14 @@ def check(
     counts = gathered("counts", pl.DataFrame(schema={"input": pl.Int64(), "good": pl.Int64()}))
     quarantine = gathered("quarantine", empty.quarantine).sort("row_number", maintain_order=True)
     rejected = gathered("rejected", empty.rejected).sort(ROW_NUMBER)
-    good_schema = dict(empty.good.schema)
-    good = envelope.where(F.col("kind") == "good").mapInArrow(
-        _decoder(good_schema), spark_schema(good_schema)
-    )
+    good = checked.where(F.col(_KIND) == _GOOD).select(*good_schema)
     local_good = None
-    if small:
-        local_good = _gathered_good(envelope, empty.good)
+    if small:  # the loaded rows on the driver, in file order
+        local_good = (
+            pl.concat([empty.good, local_frame(good)], how="vertical_relaxed")
+            .cast(empty.good.schema)
+            .sort(ROW_NUMBER)
+        )
     return Result(
         good,
         local_good,
@@ -168,16 +175,6 @@ def known_keys(result: Result, columns: Sequence[str]) -> pl.DataFrame:
     return pl.concat(
         [good_keys.select(columns), result.rejected.select(columns)], how="vertical_relaxed"
     )
-
-
-def _gathered_good(envelope: DataFrame, like: pl.DataFrame) -> pl.DataFrame:
-    """The loaded rows on the driver, in file order (small entities only)."""
-    from pyspark.sql import functions as F
-
-    frames = [
-        from_ipc(bytes(r["payload"])) for r in envelope.where(F.col("kind") == "good").collect()
-    ]
-    return pl.concat([like, *frames], how="vertical_relaxed").cast(like.schema).sort(ROW_NUMBER)
 
 
 def _parents(contract: Contract) -> list[str]:
@@ -210,8 +207,14 @@ def _key_task(contract: Contract, keys: Sequence[str]) -> Any:
     return run
 
 
-def _validate_task(contract: Contract, parents: Mapping[str, bytes]) -> Any:
-    """`validate` once per task over all its rows; an envelope of (kind, IPC payload)."""
+def _validate_task(
+    contract: Contract, parents: Mapping[str, bytes], good_schema: Mapping[str, pl.DataType]
+) -> Any:
+    """`validate` once per task over all its rows. The good rows come out in their own
+    typed columns (`__kind__` "good"), so writing them is a plain Spark write; quarantine
+    entries, set-aside rows and counts as Arrow IPC payloads (`__kind__` says which), their
+    good columns empty."""
+    empty_good = [pl.lit(None, dtype).alias(name) for name, dtype in good_schema.items()]
 
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         tables_ = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
@@ -220,6 +223,13 @@ def _validate_task(contract: Contract, parents: Mapping[str, bytes]) -> Any:
         rows = pl.DataFrame(pl.from_arrow(pa.concat_tables(tables_)))
         known = {entity: from_ipc(payload) for entity, payload in parents.items()}
         checked: Validated = validate(rows, contract, known)
+        good = checked.good.select(
+            pl.lit(_GOOD).alias(_KIND),
+            pl.lit(None, pl.Binary()).alias(_PAYLOAD),
+            *(pl.col(name).cast(dtype) for name, dtype in good_schema.items()),
+        )
+        if good.height:
+            yield from arrow_frame(good).to_batches(CHUNK_ROWS)
         counts = pl.DataFrame(
             {"input": [rows.height], "good": [checked.good.height]},
             schema={"input": pl.Int64(), "good": pl.Int64()},
@@ -227,7 +237,6 @@ def _validate_task(contract: Contract, parents: Mapping[str, bytes]) -> Any:
         kinds: list[str] = []
         payloads: list[bytes] = []
         for kind, frame in (
-            ("good", checked.good),
             ("quarantine", checked.quarantine),
             ("rejected", checked.rejected),
             ("counts", counts),
@@ -235,19 +244,9 @@ def _validate_task(contract: Contract, parents: Mapping[str, bytes]) -> Any:
             for chunk in frame.iter_slices(CHUNK_ROWS) if frame.height else []:
                 kinds.append(kind)
                 payloads.append(ipc(chunk))
-        yield pa.RecordBatch.from_pydict(
-            {"kind": kinds, "payload": payloads},
-            schema=pa.schema([("kind", pa.string()), ("payload", pa.binary())]),
-        )
+        side = pl.DataFrame(
+            {_KIND: kinds, _PAYLOAD: payloads}, schema={_KIND: pl.String(), _PAYLOAD: pl.Binary()}
+        ).with_columns(empty_good)
+        yield from arrow_frame(side).to_batches()
 
     return run
-
-
-def _decoder(schema: Mapping[str, pl.DataType]) -> Any:
-    def decode(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for payload in batch.column("payload").to_pylist():
-                frame = from_ipc(payload).cast(dict(schema))  # type: ignore[arg-type]
-                yield from arrow_frame(frame).to_batches()
-
-    return decode

@@ -66,7 +66,7 @@ def local_good(checked: Checked) -> pl.DataFrame:
     return checked.local_good
 
 
-def write(
+def write_tables(
     spark: SparkSession,
     home: Path | str | None,
     report: IngestReport,
