@@ -21,20 +21,21 @@ same functions:
 - **Checking.** `switchboard.ingest.validate.validate` runs inside Spark tasks
   (`mapInArrow`). Row-local checks hold per task; references (only `on_missing:
   quarantine` ones are checked, see `ingest_order`) receive the parent's loaded and
-  set-aside key values as an Arrow IPC payload; uniqueness needs every row of a key in one
-  task, so an entity with one unique key set is repartitioned by a hash of the key as the
-  contract parses it (`switchboard.ingest.parse.normalise/parse`, computed in a first
-  `mapInArrow`, so " A1" and "A1" land together) and sorted by `_row_number` within each
-  task. An entity with several unique key sets, or a checked self-reference, is checked
-  whole in one task. With data_contracts/ as shipped: activities are row-local (no key);
-  accounts (account_id), leads (lead_id), opportunities (opportunity_id), territories
-  (territory_id), named_accounts (account_id), hr (email, the newest by updated_at then
-  status_start kept) and territory_members (territory_id, rep_id) are repartitioned by
-  their key; reps (rep_id and email) are checked whole. The task returns the good rows in
-  their own typed columns, so raw.<entity> is a plain Spark write of them, and the
-  quarantine entries, set-aside rows and counts beside them as Arrow IPC payloads, which
-  the driver gathers. Good rows, quarantine entries and counts are the DuckDB path's, row
-  number for row number.
+  set-aside key values (which the parent's own tasks returned) as an Arrow IPC payload;
+  uniqueness needs every row of a key in one task, so an entity with one unique key set is
+  repartitioned by a hash of the key as the contract parses it
+  (`switchboard.ingest.parse.normalise/parse`, computed in a first `mapInArrow`, so " A1"
+  and "A1" land together) and sorted by `_row_number` within each task. An entity with
+  several unique key sets, or a checked self-reference, is checked whole in one task. With
+  data_contracts/ as shipped: activities are row-local (no key); accounts (account_id),
+  leads (lead_id), opportunities (opportunity_id), territories (territory_id),
+  named_accounts (account_id), hr (email, the newest by updated_at then status_start kept)
+  and territory_members (territory_id, rep_id) are repartitioned by their key; reps
+  (rep_id and email) are checked whole. The task returns the good rows in their own typed
+  columns, so raw.<entity> is a plain Spark write of them, and the quarantine entries,
+  set-aside rows and counts beside them as Arrow IPC payloads, which the driver gathers.
+  Good rows, quarantine entries and counts are the DuckDB path's, row number for row
+  number.
 - **Writing.** Nothing is written before every entity is read and checked and the export
   guards (`switchboard.guards.ExportGuard`, against the last raw.export_history row) pass.
   Then, as `switchboard.spark.load` lays tables out (Parquet under
@@ -42,7 +43,8 @@ same functions:
   replaced, raw.quarantine and raw.ingest_log appended with this run_id's earlier rows
   replaced, raw.export_history appended, and raw.rep_roster from
   `switchboard.roster.update_roster` (reps and HR are small: they are collected to the
-  driver). Every table is written beside its folder first and swapped in at the end.
+  driver, and written from there). Every table is written beside its folder first and
+  swapped in at the end, registered with its schema (no file is read to infer it).
 - **No change set.** Spark builds are always full builds (docs/decisions/0025), so
   raw.changes is not computed and not written: the models read it only in an incremental
   build (`var('changes')`), which the Spark target refuses.
@@ -78,7 +80,6 @@ from switchboard.spark.ingest.check import (
     Partitioning,
     check_entity,
     key_sets,
-    known_keys,
     partitioning,
     referenced_columns,
 )
@@ -159,10 +160,10 @@ def ingest_on_spark(
         contract = contracts[entity]
         frame, source = texts[entity]
         result = check_entity(
-            spark,
             frame,
             contract,
-            {e: known[e] for e in known},
+            known,
+            referenced=referenced.get(entity, ()),
             small=entity in ("reps", "hr"),
             persisted=persisted,
         )
@@ -180,7 +181,7 @@ def ingest_on_spark(
         )
         checked[entity] = Checked(entity_report, result.good, result.local_good)
         if entity in referenced:
-            known[entity] = known_keys(result, referenced[entity])
+            known[entity] = result.keys
 
     reports = {entity: checked[entity].report for entity in contracts}
     report = IngestReport(run_id=run_id, snapshot=Path(where), entities=reports)

@@ -26,7 +26,7 @@ from switchboard.spark.arrow import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 Partitioning = Literal["row_local", "keyed", "whole"]
 
@@ -40,11 +40,12 @@ CHUNK_ROWS = 50_000
 @dataclass(frozen=True)
 class Result:
     """One entity's check: its good rows in Spark (None: no file), on the driver too for
-    small entities, and what was set aside."""
+    small entities, the key values references to it may point at, and what was set
+    aside."""
 
     good: DataFrame | None
     local_good: pl.DataFrame | None
-    empty_good: pl.DataFrame
+    keys: pl.DataFrame  # the loaded and set-aside rows' referenced columns
     quarantine: pl.DataFrame
     rejected: pl.DataFrame
     input_rows: int
@@ -95,31 +96,39 @@ def referenced_columns(contracts: Mapping[str, Contract]) -> dict[str, list[str]
 
 
 def check_entity(
-    spark: SparkSession,
     frame: DataFrame | None,
     contract: Contract,
     parents: Mapping[str, pl.DataFrame],
     *,
+    referenced: Sequence[str] = (),
     small: bool,
     persisted: list[DataFrame],
 ) -> Result:
-    """`validate` over the entity's rows in Spark tasks (see the package docstring)."""
+    """`validate` over the entity's rows in Spark tasks (see the package docstring).
+
+    ``parents``: the key values of the entities the contract's checked references point
+    at; ``referenced``: the entity's own columns other entities' references point at
+    (gathered as `Result.keys`); ``small``: collect the loaded rows to the driver too.
+    """
     from pyspark.sql import functions as F
 
     parent_frames = {e: parents[e] for e in _parents(contract) if e in parents}
     text_schema = polars_schema(frame) if frame is not None else {ROW_NUMBER: pl.Int64()}
     empty = validate(pl.DataFrame(schema=text_schema), contract, parent_frames)
+    columns = list(referenced)
+    empty_keys = empty.good.select(columns)
     if frame is None:
-        return Result(None, empty.good, empty.good, empty.quarantine, empty.rejected, 0, 0)
+        return Result(None, empty.good, empty_keys, empty.quarantine, empty.rejected, 0, 0)
     how = partitioning(contract)
     if how == "keyed":
-        keys = key_sets(contract)[0]
+        key = key_sets(contract)[0]
         count = max(
-            frame.rdd.getNumPartitions(), int(spark.conf.get("spark.sql.shuffle.partitions") or 4)
+            frame.rdd.getNumPartitions(),
+            int(frame.sparkSession.conf.get("spark.sql.shuffle.partitions") or 4),
         )
         keyed_schema = spark_schema({**text_schema, _KEY: pl.Int64()})
         frame = (
-            frame.mapInArrow(_key_task(contract, keys), keyed_schema)
+            frame.mapInArrow(_key_task(contract, key), keyed_schema)
             .repartition(count, _KEY)
             .drop(_KEY)
             .sortWithinPartitions(ROW_NUMBER)
@@ -129,51 +138,45 @@ def check_entity(
     good_schema = dict(empty.good.schema)
     payload = {e: ipc(f) for e, f in parent_frames.items()}
     checked = frame.mapInArrow(
-        _validate_task(contract, payload, good_schema),
+        _validate_task(contract, payload, good_schema, columns),
         spark_schema({_KIND: pl.String(), _PAYLOAD: pl.Binary(), **good_schema}),
     ).persist()
     persisted.append(checked)
-    side = [
-        (str(r[_KIND]), bytes(r[_PAYLOAD]))
-        for r in checked.where(F.col(_KIND) != _GOOD).select(_KIND, _PAYLOAD).collect()
-    ]
+    good = checked.where(F.col(_KIND) == _GOOD).select(*good_schema)
+    local_good = None
+    if small:  # everything on the driver in one job; the loaded rows in file order
+        everything = local_frame(checked)
+        side = everything.filter(pl.col(_KIND) != _GOOD).select(_KIND, _PAYLOAD)
+        local_good = (
+            pl.concat(
+                [empty.good, everything.filter(pl.col(_KIND) == _GOOD).select(list(good_schema))],
+                how="vertical_relaxed",
+            )
+            .cast(empty.good.schema)
+            .sort(ROW_NUMBER)
+        )
+    else:
+        side = local_frame(checked.where(F.col(_KIND) != _GOOD).select(_KIND, _PAYLOAD))
 
     def gathered(kind: str, like: pl.DataFrame) -> pl.DataFrame:
-        frames = [from_ipc(p) for k, p in side if k == kind]
+        payloads = side.filter(pl.col(_KIND) == kind)[_PAYLOAD]
+        frames = [from_ipc(p) for p in payloads]
         return pl.concat([like, *frames], how="vertical_relaxed").cast(like.schema)
 
     counts = gathered("counts", pl.DataFrame(schema={"input": pl.Int64(), "good": pl.Int64()}))
     quarantine = gathered("quarantine", empty.quarantine).sort("row_number", maintain_order=True)
     rejected = gathered("rejected", empty.rejected).sort(ROW_NUMBER)
-    good = checked.where(F.col(_KIND) == _GOOD).select(*good_schema)
-    local_good = None
-    if small:  # the loaded rows on the driver, in file order
-        local_good = (
-            pl.concat([empty.good, local_frame(good)], how="vertical_relaxed")
-            .cast(empty.good.schema)
-            .sort(ROW_NUMBER)
-        )
+    keys = pl.concat(
+        [gathered("keys", empty_keys), rejected.select(columns)], how="vertical_relaxed"
+    ).unique(maintain_order=True)
     return Result(
         good,
         local_good,
-        empty.good,
+        keys,
         quarantine,
         rejected,
         int(counts["input"].sum()),
         int(counts["good"].sum()),
-    )
-
-
-def known_keys(result: Result, columns: Sequence[str]) -> pl.DataFrame:
-    """The key values references to the entity may point at: its loaded and set-aside
-    rows' `columns`."""
-    good_keys = (
-        local_frame(result.good.select(*columns).distinct())
-        if result.good is not None
-        else result.empty_good
-    )
-    return pl.concat(
-        [good_keys.select(columns), result.rejected.select(columns)], how="vertical_relaxed"
     )
 
 
@@ -208,12 +211,15 @@ def _key_task(contract: Contract, keys: Sequence[str]) -> Any:
 
 
 def _validate_task(
-    contract: Contract, parents: Mapping[str, bytes], good_schema: Mapping[str, pl.DataType]
+    contract: Contract,
+    parents: Mapping[str, bytes],
+    good_schema: Mapping[str, pl.DataType],
+    referenced: Sequence[str],
 ) -> Any:
     """`validate` once per task over all its rows. The good rows come out in their own
     typed columns (`__kind__` "good"), so writing them is a plain Spark write; quarantine
-    entries, set-aside rows and counts as Arrow IPC payloads (`__kind__` says which), their
-    good columns empty."""
+    entries, set-aside rows, the good rows' distinct `referenced` values and counts as
+    Arrow IPC payloads (`__kind__` says which), their good columns empty."""
     empty_good = [pl.lit(None, dtype).alias(name) for name, dtype in good_schema.items()]
 
     def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -236,11 +242,14 @@ def _validate_task(
         )
         kinds: list[str] = []
         payloads: list[bytes] = []
-        for kind, frame in (
+        outputs = [
             ("quarantine", checked.quarantine),
             ("rejected", checked.rejected),
             ("counts", counts),
-        ):
+        ]
+        if referenced:
+            outputs.append(("keys", checked.good.select(referenced).unique()))
+        for kind, frame in outputs:
             for chunk in frame.iter_slices(CHUNK_ROWS) if frame.height else []:
                 kinds.append(kind)
                 payloads.append(ipc(chunk))

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -19,7 +19,7 @@ from switchboard import tables
 from switchboard.ingest.load import EXPORT_HISTORY_SCHEMA, INGEST_LOG_SCHEMA
 from switchboard.ingest.result import EntityReport, IngestReport
 from switchboard.ingest.validate import QUARANTINE_SCHEMA
-from switchboard.spark.arrow import arrow_frame, local_frame
+from switchboard.spark.arrow import arrow_frame, local_frame, spark_schema
 from switchboard.spark.load import SOURCES_FOLDER
 from switchboard.spark.session import spark_home
 
@@ -107,21 +107,23 @@ def write_tables(
         ],
         schema=EXPORT_HISTORY_SCHEMA,
     )
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[str, Path, Any]] = []  # table, staging folder, Spark schema
 
-    def stage(name: str) -> Path:
+    def stage(name: str, frame: pl.DataFrame | DataFrame) -> None:
         schema, _, table = name.partition(".")
         folder = root / schema / f".{table}.staging"
         shutil.rmtree(folder, ignore_errors=True)
-        staged.append((name, folder))
-        return folder
+        if isinstance(frame, pl.DataFrame):
+            _write_local(folder, frame)
+            staged.append((name, folder, spark_schema(dict(frame.schema))))
+        else:
+            frame.write.mode("overwrite").parquet(folder.as_posix())
+            staged.append((name, folder, frame.schema))
 
     for entity, entity_checked in checked.items():
-        folder = stage(f"raw.{entity}")
-        if entity_checked.good is not None:
-            entity_checked.good.write.mode("overwrite").parquet(folder.as_posix())
-        else:
-            _write_local(folder, local_good(entity_checked))
+        # Rows already on the driver (small entities, or none) are written from there.
+        rows = entity_checked.good if entity_checked.local_good is None else None
+        stage(f"raw.{entity}", rows if rows is not None else local_good(entity_checked))
     for name, added, columns in (
         (tables.RAW_QUARANTINE, report.quarantine, QUARANTINE_SCHEMA),
         (tables.RAW_INGEST_LOG, log, INGEST_LOG_SCHEMA),
@@ -129,7 +131,8 @@ def write_tables(
     ):
         # Appended, this run's earlier rows replaced (a re-ingest does not duplicate them).
         before = existing(spark, name)
-        rows = (
+        stage(
+            name,
             added
             if before.is_empty()
             else pl.concat(
@@ -139,21 +142,21 @@ def write_tables(
                     .cast(columns),  # type: ignore[arg-type]
                     added.cast(columns),  # type: ignore[arg-type]
                 ]
-            )
+            ),
         )
-        _write_local(stage(name), rows)
     if roster is not None:
-        _write_local(stage(tables.RAW_REP_ROSTER), roster)
+        stage(tables.RAW_REP_ROSTER, roster)
 
-    for database in sorted({name.partition(".")[0] for name, _ in staged}):
+    for database in sorted({name.partition(".")[0] for name, _, _ in staged}):
         spark.sql(f"create database if not exists `{database}`")
-    for name, folder in staged:
+    for name, folder, columns in staged:
         schema, _, table = name.partition(".")
         target = root / schema / table
         spark.sql(f"drop table if exists `{schema}`.`{table}`")
         shutil.rmtree(target, ignore_errors=True)
         folder.rename(target)
-        spark.sql(f"create table `{schema}`.`{table}` using parquet location '{target.as_posix()}'")
+        # With its schema given, registering a table reads none of its files.
+        spark.catalog.createTable(name, path=target.as_posix(), source="parquet", schema=columns)
 
 
 def _write_local(folder: Path, frame: pl.DataFrame) -> None:
