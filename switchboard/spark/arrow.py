@@ -73,3 +73,16 @@ def local_frame(frame: DataFrame) -> pl.DataFrame:
         for c, dtype in table.schema.items()
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
     )
+
+
+def empty_arrow(frame: DataFrame) -> pa.Table:
+    """A Spark DataFrame's schema as an empty Arrow table (no Spark job runs)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(frame.schema)
+    return pa.Table.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+def polars_schema(frame: DataFrame) -> dict[str, pl.DataType]:
+    """A Spark DataFrame's schema as Polars types."""
+    return dict(pl.DataFrame(pl.from_arrow(empty_arrow(frame))).schema)
