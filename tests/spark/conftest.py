@@ -4,7 +4,7 @@ Spark. Skips where pyspark is not installed (`make spark-setup`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,4 +47,12 @@ def spark_build(run: Captured, tmp_path_factory: pytest.TempPathFactory) -> Spar
     session = local_session(home)
     load_from_duckdb(run.built, home, session=session)
     dbt.build(home, run.options["as_of"], run.config, selector=dbt.FIRST_RUN_OF_DAY, target="spark")
-    return SparkBuild(home, session, route_spark_marts(session, run.config, **run.options))
+    routed = route_spark_marts(session, run.config, **run.options)
+    # Later modules build the same models again in the process's one catalog, which
+    # replaces their files: the outputs are materialised now, not read lazily later.
+    kept = {
+        f.name: getattr(routed, f.name).localCheckpoint()
+        for f in fields(routed)
+        if hasattr(getattr(routed, f.name), "localCheckpoint")
+    }
+    return SparkBuild(home, session, replace(routed, **kept))

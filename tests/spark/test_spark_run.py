@@ -66,6 +66,14 @@ def two(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
         outbox=str(folder / "duck-outbox"),
         as_of=AS_OF.isoformat(),
     )
+    # A first run: the process's one catalog may hold another module's recorded routing
+    # tables (external: dropping them leaves their files).
+    from switchboard.spark.load import RECORDED
+    from switchboard.spark.session import local_session
+
+    spark = local_session(folder / "spark-home")
+    for name in RECORDED:
+        spark.sql(f"drop table if exists {name}")
     return TwoRuns(org, folder, on_duckdb, _on_spark(org, folder))
 
 
