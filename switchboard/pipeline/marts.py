@@ -5,6 +5,9 @@ so that a run may reuse them or build incrementally."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import duckdb
 
 from switchboard import asof, changes, tables, warehouse
@@ -108,7 +111,7 @@ def export_guard(ctx: RunContext) -> ExportGuard:
 
 
 # The entities whose created_at says when the export was taken.
-_DATED_ENTITIES = ("accounts", "leads")
+DATED_ENTITIES = ("accounts", "leads")
 
 
 def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
@@ -116,14 +119,27 @@ def check_export_time(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
     run's as-of: the as-of is not the export's (asof.check_not_before_export). A departure
     is exempt (its effective time may lie before today's export), and so is a run that
     allows a backdated as-of."""
+    check_newest_records(
+        ctx,
+        lambda entity: (
+            con.execute(f"select max(created_at) from raw.{entity}").fetchall()[0][0]
+            if warehouse.table_exists(con, f"raw.{entity}")
+            else None
+        ),
+    )
+
+
+def check_newest_records(ctx: RunContext, newest: Callable[[str], datetime | None]) -> None:
+    """check_export_time's rule on any store: ``newest(entity)`` is the latest created_at
+    of raw.<entity> (None: no such table), for the entities that date an export."""
     if ctx.allow_backdated or not ctx.plan.checks_export_time:
         return
-    newest = {
-        entity: con.execute(f"select max(created_at) from raw.{entity}").fetchall()[0][0]
-        for entity in _DATED_ENTITIES
-        if warehouse.table_exists(con, f"raw.{entity}")
-    }
-    asof.check_not_before_export(ctx.as_of, newest, option=as_of_option(ctx.mode))
+    found = {entity: newest(entity) for entity in DATED_ENTITIES}
+    asof.check_not_before_export(
+        ctx.as_of,
+        {entity: when for entity, when in found.items() if when is not None},
+        option=as_of_option(ctx.mode),
+    )
 
 
 def _unmark_built_load(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -67,9 +67,8 @@ def session(ctx: RunContext) -> SparkSession:
 def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
     """Snapshot → the raw Spark tables (contracts, quarantine, export guards); then the
     reference lookups and the control warehouse's routing state beside them."""
-    from switchboard import asof, reference
-    from switchboard.pipeline.context import as_of_option
-    from switchboard.pipeline.marts import export_guard
+    from switchboard import reference
+    from switchboard.pipeline.marts import check_newest_records, export_guard
     from switchboard.spark.ingest import ingest_on_spark
     from switchboard.spark.load import load_from_duckdb
 
@@ -82,13 +81,14 @@ def ingest(ctx: RunContext) -> dict[str, dict[str, int]]:
         guard=export_guard(ctx),
         mapping=ctx.config.mapping,
     )
-    if not ctx.allow_backdated and ctx.plan.checks_export_time:
-        newest = {
-            entity: spark.sql(f"select max(created_at) from raw.{entity}").collect()[0][0]
-            for entity in ("accounts", "leads")
+    check_newest_records(
+        ctx,
+        lambda entity: (
+            spark.sql(f"select max(created_at) from raw.{entity}").collect()[0][0]
             if spark.catalog.tableExists(f"raw.{entity}")
-        }
-        asof.check_not_before_export(ctx.as_of, newest, option=as_of_option(ctx.mode))
+            else None
+        ),
+    )
     with connection(ctx) as con:
         reference.load_reference_tables(con)
     load_from_duckdb(
